@@ -1,0 +1,229 @@
+"""The seam between a video platform's webhooks and the session log.
+
+A `PlatformAdapter` turns one raw, platform-signed HTTP request into normalised
+`PlatformEvent`s: `verify` checks the signature exactly as the platform signs it, `parse`
+reads the payload. Both are pure functions of the request and the tenant's keys for that
+platform, so they are tested without a server. The helpers below are the pieces every
+adapter shares: constant-time comparison, the 300 s timestamp window, JSON bodies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol, TypeVar
+
+from multidict import CIMultiDict, CIMultiDictProxy
+from pydantic import BaseModel, ValidationError
+
+#: How far a platform's signed timestamp may be from our clock, either way.
+TIMESTAMP_WINDOW_S = 300
+
+_M = TypeVar("_M", bound=BaseModel)
+
+# A timestamp with this many digits or more is in milliseconds (seconds reach 13 digits
+# only in the year 33658).
+_MS_DIGITS = 13
+
+
+class InvalidSignature(Exception):
+    """The request is not signed as the platform signs it (bad, missing or stale)."""
+
+
+class InvalidPayload(Exception):
+    """The request is correctly signed but its body is not what the platform sends."""
+
+
+class PlatformEventKind(StrEnum):
+    PARTICIPANT_JOINED = "participant_joined"
+    PARTICIPANT_LEFT = "participant_left"
+    SESSION_ENDED = "session_ended"
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    """One inbound webhook request, as received.
+
+    `url` is the public URL the platform called: `COMFORT_PUBLIC_URL` + path (+ `?` query),
+    with path and query exactly as received (Twilio signs it). `headers` is
+    case-insensitive whatever mapping is passed in.
+    """
+
+    method: str
+    url: str
+    path: str
+    query: str
+    headers: Mapping[str, str]
+    body: bytes
+    received_at: float
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.headers, CIMultiDictProxy):
+            object.__setattr__(self, "headers", CIMultiDictProxy(CIMultiDict(self.headers)))
+
+
+@dataclass(frozen=True)
+class PlatformEvent:
+    """A lifecycle event of a platform meeting, normalised.
+
+    `meeting_key` is compared with the session's `external_id`, `participant_ref` with a
+    participant's `platform_ref`; `delivery_key` identifies the delivery for deduplication.
+    `host_hint` is the platform's own host/moderator flag, a hint only: roles come from
+    the booking.
+    """
+
+    kind: PlatformEventKind
+    meeting_key: str
+    participant_ref: str | None
+    delivery_key: str
+    host_hint: bool | None = None
+
+
+@dataclass(frozen=True)
+class WebhookOutcome:
+    """What a verified request means: events to apply, and optionally a JSON reply body."""
+
+    events: tuple[PlatformEvent, ...] = ()
+    reply: dict[str, str] | None = field(default=None)
+
+
+class PlatformAdapter(Protocol):
+    """One platform's server-side webhook adapter.
+
+    `config` is the tenant's table for the platform (contract §1), e.g. `{"secret_token": …}`.
+    """
+
+    @property
+    def name(self) -> str:
+        """The platform's name in URLs, sessions and the tenants file."""
+
+    @property
+    def config_keys(self) -> tuple[str, ...]:
+        """Keys the tenant must configure; without them the platform counts as unconfigured."""
+
+    def verify(self, request: WebhookRequest, config: Mapping[str, str]) -> None:
+        """Check the request's signature.
+
+        Raises:
+            InvalidSignature: bad, missing or stale signature.
+        """
+
+    def parse(self, request: WebhookRequest, config: Mapping[str, str]) -> WebhookOutcome:
+        """Read a verified request into events (none for event types we do not follow).
+
+        Raises:
+            InvalidPayload: the body is not a payload of this platform.
+        """
+
+
+def secure_equal(given: str | bytes, expected: str | bytes) -> bool:
+    """Constant-time comparison of a received credential with the expected one."""
+    a = given.encode() if isinstance(given, str) else given
+    b = expected.encode() if isinstance(expected, str) else expected
+    return hmac.compare_digest(a, b)
+
+
+def hmac_sha256(key: bytes, message: bytes) -> bytes:
+    return hmac.new(key, message, hashlib.sha256).digest()
+
+
+def body_sha256(body: bytes) -> str:
+    """Hex SHA-256 of a raw body (also the fallback delivery key)."""
+    return hashlib.sha256(body).hexdigest()
+
+
+def timestamp_seconds(value: str | int | float) -> float:
+    """Read a Unix timestamp that may be in seconds or, with 13+ digits, milliseconds.
+
+    Raises:
+        InvalidSignature: not a finite number.
+    """
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidSignature("timestamp is not a number") from exc
+    if not math.isfinite(number) or number < 0:
+        raise InvalidSignature("timestamp is not a number")
+    if len(str(int(number))) >= _MS_DIGITS:
+        number /= 1000.0
+    return number
+
+
+def check_timestamp(value: str | int | float | None, now: float) -> None:
+    """Require a signed timestamp within `TIMESTAMP_WINDOW_S` of `now`, either way.
+
+    Raises:
+        InvalidSignature: missing, malformed or outside the window.
+    """
+    if value is None or value == "":
+        raise InvalidSignature("missing timestamp")
+    if abs(now - timestamp_seconds(value)) > TIMESTAMP_WINDOW_S:
+        raise InvalidSignature("stale timestamp")
+
+
+def parse_signature_header(header: str) -> tuple[str | None, list[str]]:
+    """Split a `t=…,v1=…[,v1=…]` header (JaaS, Whereby) into timestamp and v1 values.
+
+    Other schemes (v0, …) are ignored, as both platforms ask, against downgrades.
+    """
+    timestamp: str | None = None
+    signatures: list[str] = []
+    for part in header.split(","):
+        name, sep, value = part.strip().partition("=")
+        if not sep:
+            continue
+        if name == "t":
+            timestamp = value.strip()
+        elif name == "v1":
+            signatures.append(value.strip())
+    return timestamp, signatures
+
+
+def json_object(body: bytes) -> dict[str, Any]:
+    """Decode a JSON object body.
+
+    Raises:
+        InvalidPayload: not UTF-8 JSON, or not an object.
+    """
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InvalidPayload("body is not JSON") from exc
+    if not isinstance(data, dict):
+        raise InvalidPayload("body is not a JSON object")
+    return data
+
+
+def bearer_token(request: WebhookRequest, *, allow_bare: bool = False) -> str | None:
+    """The credential of `Authorization: Bearer <x>` (with `allow_bare`, also of a bare `<x>`)."""
+    value = request.headers.get("Authorization")
+    if not value:
+        return None
+    scheme, sep, rest = value.strip().partition(" ")
+    if sep and scheme.lower() == "bearer":
+        return rest.strip() or None
+    return value.strip() if allow_bare and not sep else None
+
+
+def validate_model(model: type[_M], data: object) -> _M:
+    """Validate a decoded payload against its pydantic model.
+
+    Raises:
+        InvalidPayload: the payload does not have the model's shape.
+    """
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        # The error text would quote payload values: keep only the locations.
+        where = ", ".join(".".join(str(p) for p in err["loc"]) for err in exc.errors())
+        raise InvalidPayload(f"unexpected payload shape at {where}") from None
+
+
+def decimal_id(value: int | str) -> str:
+    """A numeric platform id (Zoom's meeting id may arrive as a JSON number) as a decimal string."""
+    return str(value) if isinstance(value, int) else value.strip()

@@ -97,7 +97,7 @@ class PlatformSigner:
         """The same delivery with one character of its signature changed."""
         value = delivery.headers[self.signature_header]
         i = len(value) - 3
-        flipped = "A" if value[i] != "A" else "B"
+        flipped = "0" if value[i].lower() != "0" else "1"
         return delivery.with_header(self.signature_header, value[:i] + flipped + value[i + 1 :])
 
 
@@ -510,7 +510,7 @@ class VonageSigner(PlatformSigner):
         }
 
     def token(
-        self, body: bytes, *, iat: int | str | None = None, payload_hash: str | None | bool = True
+        self, body: bytes, *, iat: int | str | None = None, payload_hash: str | bool | None = True
     ) -> str:
         claims: dict[str, object] = {
             "iat": _now() if iat is None else int(iat),

@@ -1,4 +1,4 @@
-"""Every platform adapter, on requests signed as the platform signs them (tests/integrations/platform_signers.py).
+"""Every platform adapter, on requests signed as each platform signs them (platform_signers.py).
 
 The shared behaviour — signed join/leave/end become the right events, a tampered signature
 or body is refused, a stale timestamp is refused, a repeated delivery keeps its key — runs
@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from platform_signers import MEETINGS, SIGNERS, Delivery, PlatformSigner
 
 from integrations import ADAPTERS
 from integrations.base import (
@@ -19,7 +20,6 @@ from integrations.base import (
     WebhookOutcome,
     WebhookRequest,
 )
-from platform_signers import MEETINGS, SIGNERS, Delivery, PlatformSigner
 
 PUBLIC = "http://127.0.0.1:8080"
 

@@ -1,0 +1,163 @@
+"""Platform webhook routes: `POST /webhooks/{tenant}/{platform}` (contract §6).
+
+The route finds the tenant and its keys for the platform, hands the raw request to the
+platform's adapter (`integrations/`) to verify and parse, and gives the resulting events to
+the session engine, which matches, deduplicates and logs them. Unknown tenants and
+unconfigured platforms are 404 `not_found`; bad signatures 401 `invalid_signature` and
+change nothing. Payloads and credentials are never logged.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+import structlog
+from aiohttp import web
+
+from integrations import ADAPTERS
+from integrations.base import (
+    InvalidPayload,
+    InvalidSignature,
+    PlatformAdapter,
+    PlatformEvent,
+    WebhookRequest,
+)
+from integrations.jitsi.webhook import EVENT_PATHS as JITSI_EVENT_PATHS
+
+log = structlog.get_logger(__name__)
+
+#: Platforms' webhook bodies are small; anything bigger is not one of theirs.
+MAX_BODY_BYTES = 256 * 1024
+
+
+class _Tenant(Protocol):
+    @property
+    def integrations(self) -> Mapping[str, Mapping[str, str]]: ...
+
+
+class TenantDirectory(Protocol):
+    def get(self, tenant_id: str) -> _Tenant | None: ...
+
+
+class PlatformEventSink(Protocol):
+    def apply_platform_event(
+        self, tenant_id: str, platform: str, event: PlatformEvent
+    ) -> Awaitable[str]: ...
+
+
+@dataclass(frozen=True)
+class WebhookContext:
+    """What the webhook route needs from the application."""
+
+    tenants: TenantDirectory
+    engine: PlatformEventSink
+    #: `COMFORT_PUBLIC_URL` without a trailing slash: what the platforms call (Twilio signs it).
+    public_url: str
+
+
+ContextFor = Callable[[web.Request], WebhookContext]
+
+
+def _error(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+
+
+def _not_found() -> web.Response:
+    return _error(404, "not_found", "no webhook endpoint here")
+
+
+def _configured(adapter: PlatformAdapter, config: Mapping[str, str] | None) -> bool:
+    return config is not None and all(config.get(key) for key in adapter.config_keys)
+
+
+async def _receive(request: web.Request, context: WebhookContext, platform: str) -> web.Response:
+    tenant_id = request.match_info["tenant"]
+    adapter = ADAPTERS.get(platform)
+    tenant = context.tenants.get(tenant_id)
+    config = tenant.integrations.get(platform) if tenant is not None else None
+    if adapter is None or config is None or not _configured(adapter, config):
+        return _not_found()
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        return _error(413, "too_large", "webhook body too large")
+    body = await request.content.read(MAX_BODY_BYTES + 1)
+    if len(body) > MAX_BODY_BYTES:
+        return _error(413, "too_large", "webhook body too large")
+
+    # Path and query exactly as received (percent-encoding included): Twilio signs them.
+    path, _, query = request.raw_path.partition("?")
+    webhook_request = WebhookRequest(
+        method=request.method,
+        url=context.public_url + path + (f"?{query}" if query else ""),
+        path=path,
+        query=query,
+        headers=request.headers,
+        body=body,
+        received_at=time.time(),
+    )
+    bound = log.bind(tenant=tenant_id, platform=platform)
+    try:
+        adapter.verify(webhook_request, config)
+    except InvalidSignature as exc:
+        bound.warning("platform_webhook_refused", reason=str(exc))
+        return _error(401, "invalid_signature", "the request is not signed as the platform signs")
+    try:
+        outcome = adapter.parse(webhook_request, config)
+    except InvalidPayload as exc:
+        bound.warning("platform_webhook_invalid", reason=str(exc))
+        return _error(400, "invalid_body", "the body is not a webhook of this platform")
+
+    results: Counter[str] = Counter()
+    for event in outcome.events:
+        results[await context.engine.apply_platform_event(tenant_id, platform, event)] += 1
+    bound.info("platform_webhook_received", events=len(outcome.events), **results)
+    if outcome.reply is not None:
+        return web.json_response(outcome.reply)
+    return web.json_response(
+        {
+            "ok": True,
+            "applied": results["applied"],
+            "duplicate": results["duplicate"],
+            "ignored": results["ignored"],
+        }
+    )
+
+
+def webhook_routes(context_for: ContextFor) -> list[web.RouteDef]:
+    """The webhook routes, with `context_for` supplying tenants, engine and public URL."""
+
+    async def platform_webhook(request: web.Request) -> web.Response:
+        platform = request.match_info["platform"]
+        if platform == "jitsi":
+            # Self-hosted Jitsi only posts to its event_sync sub-paths.
+            return _not_found()
+        return await _receive(request, context_for(request), platform)
+
+    async def jitsi_event_sync(request: web.Request) -> web.Response:
+        if request.match_info["event"].rstrip("/") not in JITSI_EVENT_PATHS:
+            return _not_found()
+        return await _receive(request, context_for(request), "jitsi")
+
+    return [
+        web.post("/webhooks/{tenant}/jitsi/{event:.+}", jitsi_event_sync),
+        web.post("/webhooks/{tenant}/{platform}", platform_webhook),
+    ]
+
+
+def setup_webhooks(app: web.Application) -> None:
+    """Add the webhook routes to the service's application (called by `create_app`)."""
+    # Imported here: service.app imports this module to call us.
+    from service.app import ENGINE, SETTINGS, TENANTS
+
+    def context_for(request: web.Request) -> WebhookContext:
+        settings = request.app[SETTINGS]
+        return WebhookContext(
+            tenants=request.app[TENANTS],
+            engine=request.app[ENGINE],
+            public_url=settings.effective_public_url.rstrip("/"),
+        )
+
+    app.router.add_routes(webhook_routes(context_for))

@@ -1,0 +1,255 @@
+"""The webhook route over real HTTP, with a recording engine standing in for the session engine.
+
+Proves the route's own job: tenant and platform lookup (404), signature (401, nothing
+applied), the public URL Twilio signs, the Zoom challenge reply, Jitsi's sub-paths, and that
+payloads never reach the logs. End-to-end tests with the real engine are in test_webhooks_e2e.py.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import pytest
+from aiohttp import ClientSession, web
+from aiohttp.test_utils import TestServer
+from platform_signers import MEETINGS, SIGNERS, Delivery, JitsiSigner, PlatformSigner, ZoomSigner
+from structlog.testing import capture_logs
+from yarl import URL
+
+from integrations.base import PlatformEvent, PlatformEventKind
+from service.webhooks import WebhookContext, webhook_routes
+
+PUBLIC = "https://comfort.example.com"
+
+
+@dataclass
+class FakeTenant:
+    integrations: dict[str, dict[str, str]]
+
+
+@dataclass
+class FakeTenants:
+    tenants: dict[str, FakeTenant]
+
+    def get(self, tenant_id: str) -> FakeTenant | None:
+        return self.tenants.get(tenant_id)
+
+
+@dataclass
+class RecordingEngine:
+    """Records events and dedupes by delivery key, as the real engine's contract says."""
+
+    applied: list[tuple[str, str, PlatformEvent]] = field(default_factory=list)
+    seen: set[tuple[str, str, str]] = field(default_factory=set)
+
+    async def apply_platform_event(
+        self, tenant_id: str, platform: str, event: PlatformEvent
+    ) -> str:
+        key = (tenant_id, platform, event.delivery_key)
+        if key in self.seen:
+            return "duplicate"
+        self.seen.add(key)
+        self.applied.append((tenant_id, platform, event))
+        return "applied"
+
+
+@dataclass
+class Harness:
+    base: str
+    http: ClientSession
+    engine: RecordingEngine
+    signers: dict[str, PlatformSigner]
+
+    async def post(self, delivery: Delivery, tenant: str = "acme") -> tuple[int, dict[str, object]]:
+        url = f"{self.base}/webhooks/{tenant}/{delivery.path}"
+        if delivery.query:
+            url += f"?{delivery.query}"
+        # encoded=True: send path and query byte for byte, as a platform would.
+        target = URL(url, encoded=True)
+        async with self.http.post(target, data=delivery.body, headers=delivery.headers) as response:
+            return response.status, await response.json()
+
+    def deliver(
+        self, platform: str, action: str, ref: str | None = "c-ref", **kw: object
+    ) -> Delivery:
+        base = f"{PUBLIC}/webhooks/acme"
+        return self.signers[platform].delivery(
+            action,  # type: ignore[arg-type]
+            MEETINGS[platform],
+            ref,
+            url_base=base,
+            **kw,  # type: ignore[arg-type]
+        )
+
+
+@pytest.fixture
+async def harness() -> AsyncIterator[Harness]:
+    signers = {name: cls() for name, cls in SIGNERS.items()}
+    tenants = FakeTenants(
+        {
+            "acme": FakeTenant({name: signer.config for name, signer in signers.items()}),
+            "bare": FakeTenant({}),
+        }
+    )
+    engine = RecordingEngine()
+    context = WebhookContext(tenants=tenants, engine=engine, public_url=PUBLIC)
+    app = web.Application()
+    app.router.add_routes(webhook_routes(lambda request: context))
+    server = TestServer(app)
+    await server.start_server()
+    async with ClientSession() as http:
+        yield Harness(str(server.make_url("")).rstrip("/"), http, engine, signers)
+    await server.close()
+
+
+@pytest.fixture(params=sorted(SIGNERS))
+def platform(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+async def test_signed_join_leave_end_reach_the_engine(harness: Harness, platform: str) -> None:
+    actions = harness.signers[platform].actions
+    for action in actions:
+        status, body = await harness.post(harness.deliver(platform, action))
+        assert status == 200, body
+        assert body == {"ok": True, "applied": 1, "duplicate": 0, "ignored": 0}
+    kinds = [event.kind for _, _, event in harness.engine.applied]
+    expected = {
+        "join": PlatformEventKind.PARTICIPANT_JOINED,
+        "leave": PlatformEventKind.PARTICIPANT_LEFT,
+        "end": PlatformEventKind.SESSION_ENDED,
+    }
+    assert kinds == [expected[a] for a in actions]
+    assert {(t, p) for t, p, _ in harness.engine.applied} == {("acme", platform)}
+
+
+async def test_repeated_delivery_is_reported_duplicate(harness: Harness, platform: str) -> None:
+    delivery = harness.deliver(platform, "join", delivery_id="d-1")
+    assert (await harness.post(delivery))[1]["applied"] == 1
+    status, body = await harness.post(delivery)
+    assert status == 200
+    assert body["duplicate"] == 1
+    assert len(harness.engine.applied) == 1
+
+
+async def test_tampered_signature_is_401_and_applies_nothing(
+    harness: Harness, platform: str
+) -> None:
+    delivery = harness.signers[platform].tampered(harness.deliver(platform, "join"))
+    status, body = await harness.post(delivery)
+    assert status == 401
+    assert body["error"]["code"] == "invalid_signature"  # type: ignore[index]
+    assert harness.engine.applied == []
+
+
+async def test_stale_timestamp_is_401(harness: Harness, platform: str) -> None:
+    signer = harness.signers[platform]
+    if not signer.has_timestamp:
+        pytest.skip("no signed timestamp")
+    import time
+
+    status, _ = await harness.post(harness.deliver(platform, "join", ts=int(time.time()) - 400))
+    assert status == 401
+    assert harness.engine.applied == []
+
+
+async def test_unknown_tenant_or_unconfigured_platform_is_404(
+    harness: Harness, platform: str
+) -> None:
+    delivery = harness.deliver(platform, "join")
+    for tenant in ("nobody", "bare"):
+        status, body = await harness.post(delivery, tenant=tenant)
+        assert status == 404
+        assert body["error"]["code"] == "not_found"  # type: ignore[index]
+    assert harness.engine.applied == []
+
+
+async def test_platforms_without_webhooks_are_404(harness: Harness) -> None:
+    delivery = harness.deliver("zoom", "join")
+    for name in ("generic", "teams", "jitsi"):
+        moved = Delivery(name, name, "", delivery.headers, delivery.body)
+        status, body = await harness.post(moved)
+        assert status == 404, name
+        assert body["error"]["code"] == "not_found"  # type: ignore[index]
+
+
+async def test_jitsi_accepts_only_the_four_event_sync_paths(harness: Harness) -> None:
+    signer = harness.signers["jitsi"]
+    assert isinstance(signer, JitsiSigner)
+    joined = harness.deliver("jitsi", "join")
+    for path in ("jitsi/events/occupant/kicked", "jitsi/events", "jitsi/other/occupant/joined"):
+        status, _ = await harness.post(Delivery("jitsi", path, "", joined.headers, joined.body))
+        assert status == 404, path
+    body = json.dumps({"event_name": "muc-room-created", "room_name": "r"}).encode()
+    created = Delivery("jitsi", "jitsi/events/room/created", "", joined.headers, body)
+    assert (await harness.post(created)) == (
+        200,
+        {"ok": True, "applied": 0, "duplicate": 0, "ignored": 0},
+    )
+    assert harness.engine.applied == []
+    unauthorised = joined.with_header("Authorization", "Bearer wrong")
+    assert (await harness.post(unauthorised))[0] == 401
+
+
+async def test_zoom_url_validation_is_answered_only_when_signed(harness: Harness) -> None:
+    signer = harness.signers["zoom"]
+    assert isinstance(signer, ZoomSigner)
+    body = signer.url_validation("abc_DEF-123")
+    signed = Delivery("zoom", "zoom", "", signer.sign("zoom", "", body, url=""), body)
+    status, reply = await harness.post(signed)
+    assert status == 200
+    assert set(reply) == {"plainToken", "encryptedToken"}
+    assert reply["plainToken"] == "abc_DEF-123"
+    assert (await harness.post(signer.tampered(signed)))[0] == 401
+    unsigned = Delivery("zoom", "zoom", "", {"content-type": "application/json"}, body)
+    assert (await harness.post(unsigned))[0] == 401
+    bad = signer.url_validation("x" * 65)
+    status, reply = await harness.post(
+        Delivery("zoom", "zoom", "", signer.sign("zoom", "", bad, url=""), bad)
+    )
+    assert status == 400
+    assert "encryptedToken" not in reply
+
+
+async def test_twilio_is_verified_against_the_public_url_with_the_query(harness: Harness) -> None:
+    delivery = harness.deliver("twilio", "join", query="ref=a%2Fb&z=1")
+    status, body = await harness.post(delivery)
+    assert (status, body["applied"]) == (200, 1)
+    # Signed for the server's own address instead of COMFORT_PUBLIC_URL: refused.
+    local = harness.signers["twilio"].delivery(
+        "join", MEETINGS["twilio"], "c-ref", url_base=harness.base + "/webhooks/acme"
+    )
+    assert (await harness.post(local))[0] == 401
+
+
+async def test_signed_body_of_the_wrong_shape_is_400(harness: Harness) -> None:
+    signer = harness.signers["daily"]
+    body = json.dumps({"type": "participant.joined", "id": "x", "payload": {"user_id": 5}}).encode()
+    delivery = Delivery("daily", "daily", "", signer.sign("daily", "", body, url=""), body)
+    status, reply = await harness.post(delivery)
+    assert status == 400
+    assert reply["error"]["code"] == "invalid_body"  # type: ignore[index]
+
+
+async def test_oversized_body_is_413(harness: Harness) -> None:
+    delivery = harness.deliver("daily", "join")
+    status, _ = await harness.post(delivery.with_body(b"x" * (300 * 1024)))
+    assert status == 413
+
+
+async def test_payloads_and_secrets_never_reach_the_logs(harness: Harness, platform: str) -> None:
+    with capture_logs() as logs:
+        await harness.post(harness.deliver(platform, "join", ref="secret-participant-ref"))
+        await harness.post(
+            harness.signers[platform].tampered(
+                harness.deliver(platform, "leave", ref="secret-participant-ref")
+            )
+        )
+    text = json.dumps(logs, default=str)
+    assert logs, "the route logs each webhook"
+    assert "secret-participant-ref" not in text
+    assert MEETINGS[platform] not in text
+    for secret in harness.signers[platform].config.values():
+        assert secret not in text

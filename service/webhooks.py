@@ -27,6 +27,7 @@ from integrations.base import (
     WebhookRequest,
 )
 from integrations.jitsi.webhook import EVENT_PATHS as JITSI_EVENT_PATHS
+from service.appkeys import ENGINE, SETTINGS, TENANTS
 
 log = structlog.get_logger(__name__)
 
@@ -149,9 +150,6 @@ def webhook_routes(context_for: ContextFor) -> list[web.RouteDef]:
 
 def setup_webhooks(app: web.Application) -> None:
     """Add the webhook routes to the service's application (called by `create_app`)."""
-    # Imported here: service.app imports this module to call us.
-    from service.app import ENGINE, SETTINGS, TENANTS
-
     def context_for(request: web.Request) -> WebhookContext:
         settings = request.app[SETTINGS]
         return WebhookContext(

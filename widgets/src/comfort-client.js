@@ -1,0 +1,732 @@
+/**
+ * <comfort-client>: the client's widget (contract §7). Pause, Keep going, Slow down,
+ * Grounding and a window-of-tolerance choice; answers check-ins; offers a short undo; shows
+ * "Your therapist saw this". Calm by design: no red, no countdowns, nothing that expires
+ * without the client's say.
+ *
+ * Attributes: token, server (default: this module's origin), lang.
+ * Property: platformAdapter — optional {setLocalVideo(on), isLocalVideoOn?()}; a pause turns
+ * the camera off through it, and "Ready to go on" turns it back on only if the pause did.
+ * Events: comfort:signal (a press), comfort:event (a new log event); both bubble and compose.
+ */
+import { LitElement, html, css, nothing } from 'lit';
+import { ComfortConnection } from './connection.js';
+import { stringsForElement } from './locales/index.js';
+import { tokens } from './styles.js';
+import {
+  EXERCISES,
+  RETRACT_WINDOW_MS,
+  ZONES,
+  clientStates,
+  indexLog,
+  lastPress,
+} from './state.js';
+import './comfort-grounding.js';
+
+const MODULE_ORIGIN = (() => {
+  try {
+    return new URL(import.meta.url).origin;
+  } catch {
+    return undefined;
+  }
+})();
+
+/** How long a therapist's grounding suggestion is still offered after it was sent. */
+const SUGGESTION_FRESH_MS = 10 * 60_000;
+
+export class ComfortClient extends LitElement {
+  static properties = {
+    token: { type: String },
+    server: { type: String },
+    platformAdapter: { attribute: false },
+    _tick: { state: true },
+    _panel: { state: true },
+    _exercise: { state: true },
+    _choice: { state: true },
+    _notice: { state: true },
+    _reducedMotion: { state: true },
+  };
+
+  static styles = [
+    tokens,
+    css`
+      .base {
+        display: grid;
+        gap: var(--_gap);
+        padding: var(--_gap);
+        background: var(--_bg);
+        border-radius: var(--_radius);
+        max-width: 560px;
+        margin-inline: auto;
+      }
+      header {
+        display: flex;
+        justify-content: space-between;
+        align-items: baseline;
+        gap: 8px;
+        flex-wrap: wrap;
+      }
+      h2 {
+        font-size: 1.1em;
+        font-weight: 650;
+      }
+      .status {
+        font-size: 0.875em;
+        color: var(--_muted);
+      }
+      .pause {
+        width: 100%;
+        min-height: 72px;
+        font-size: 1.35em;
+        border-radius: var(--_radius);
+        display: grid;
+        place-items: center;
+        gap: 2px;
+      }
+      .pause .hint,
+      .tile .hint {
+        display: block;
+        font-size: 0.7em;
+        font-weight: 500;
+        opacity: 0.9;
+      }
+      .pause .hint {
+        font-size: 0.6em;
+      }
+      .tiles {
+        display: grid;
+        grid-template-columns: repeat(3, minmax(0, 1fr));
+        gap: 8px;
+      }
+      .tile {
+        min-height: 64px;
+        padding: 8px;
+        line-height: 1.2;
+      }
+      .tile .hint {
+        color: var(--_muted);
+        margin-top: 4px;
+      }
+      .zones {
+        display: grid;
+        grid-template-columns: repeat(3, minmax(0, 1fr));
+        gap: 8px;
+      }
+      .zones button {
+        padding: 6px;
+        line-height: 1.2;
+      }
+      .zones button[aria-pressed='true'],
+      .tile[aria-pressed='true'] {
+        background: var(--_calm-soft);
+        border-color: var(--_calm);
+        color: var(--_text);
+      }
+      .feedback {
+        display: flex;
+        flex-wrap: wrap;
+        align-items: center;
+        justify-content: space-between;
+        gap: 8px;
+        min-height: 44px;
+      }
+      .feedback:empty {
+        display: none;
+      }
+      .seen {
+        color: var(--_calm);
+        font-weight: 600;
+      }
+      .paused {
+        background: var(--_calm-soft);
+        border-color: var(--_calm);
+        display: grid;
+        gap: 8px;
+      }
+      .checkin {
+        border-color: var(--_accent);
+        border-width: 2px;
+        display: grid;
+        gap: var(--_gap);
+      }
+      .scale {
+        display: grid;
+        grid-template-columns: repeat(11, minmax(0, 1fr));
+        gap: 4px;
+      }
+      .scale label {
+        display: grid;
+        place-items: center;
+        min-height: 44px;
+        min-width: 24px;
+        border: 1.5px solid var(--_border);
+        border-radius: 10px;
+        background: var(--_surface);
+        font-weight: 600;
+        cursor: pointer;
+        position: relative;
+      }
+      .scale input,
+      .zone-answers input {
+        position: absolute;
+        opacity: 0;
+        inset: 0;
+        margin: 0;
+        cursor: pointer;
+      }
+      .scale label:has(input:checked),
+      .zone-answers label:has(input:checked) {
+        background: var(--_accent);
+        border-color: var(--_accent);
+        color: var(--_accent-text);
+      }
+      .scale label:has(input:focus-visible),
+      .zone-answers label:has(input:focus-visible) {
+        outline: 3px solid var(--_focus);
+        outline-offset: 2px;
+      }
+      .anchors {
+        display: grid;
+        grid-template-columns: 1fr 1fr 1fr;
+        gap: 8px;
+        font-size: 0.8em;
+        color: var(--_muted);
+        margin-top: 6px;
+      }
+      .anchors span:nth-child(2) {
+        text-align: center;
+      }
+      .anchors span:nth-child(3) {
+        text-align: end;
+      }
+      .zone-answers {
+        display: grid;
+        gap: 8px;
+      }
+      .zone-answers label {
+        position: relative;
+        display: block;
+        padding: 10px 12px;
+        min-height: 44px;
+        border: 1.5px solid var(--_border);
+        border-radius: 10px;
+        background: var(--_surface);
+        cursor: pointer;
+      }
+      .zone-answers .hint {
+        font-size: 0.85em;
+        opacity: 0.85;
+      }
+      .exercises {
+        display: grid;
+        gap: 8px;
+        grid-template-columns: repeat(auto-fit, minmax(200px, 1fr));
+      }
+      .exercises button {
+        text-align: start;
+        display: grid;
+        gap: 2px;
+        padding: 10px 14px;
+      }
+      .exercises .hint {
+        font-size: 0.85em;
+        font-weight: 400;
+        color: var(--_muted);
+      }
+      .panel-head {
+        display: flex;
+        justify-content: space-between;
+        align-items: center;
+        gap: 8px;
+      }
+      h3 {
+        font-size: 1em;
+      }
+      @container (max-width: 360px) {
+        .tiles,
+        .zones {
+          grid-template-columns: 1fr;
+        }
+        .scale {
+          grid-template-columns: repeat(6, minmax(0, 1fr));
+        }
+      }
+    `,
+  ];
+
+  constructor() {
+    super();
+    this.token = '';
+    this.server = '';
+    this.platformAdapter = null;
+    this.connection = null;
+    this._tick = 0;
+    this._panel = null; // null | "grounding"
+    this._exercise = null;
+    this._choice = null; // the answer being chosen in an open check-in
+    this._notice = null; // {text, at}: a short message about the last action, e.g. "Undone."
+    this._videoChangedByPause = false;
+    this._shownCheckin = null; // seq of the check-in on screen (it stays until answered/dismissed)
+    this._motionQuery = null;
+    this._reducedMotion = false;
+    this._onChange = () => this.requestUpdate();
+    this._onEvent = (e) => this._relay('comfort:event', e.detail);
+    this._onSignal = (e) => this._relay('comfort:signal', e.detail);
+    this._onRejected = (e) => this._rejected(e.detail);
+  }
+
+  connectedCallback() {
+    super.connectedCallback();
+    if (typeof matchMedia === 'function') {
+      this._motionQuery = matchMedia('(prefers-reduced-motion: reduce)');
+      this._reducedMotion = this._motionQuery.matches;
+      this._onMotion = () => {
+        this._reducedMotion = this._motionQuery.matches;
+      };
+      this._motionQuery.addEventListener('change', this._onMotion);
+    }
+    // The undo window and "sent" feedback depend on time passing.
+    this._clock = setInterval(() => {
+      this._tick += 1;
+    }, 1000);
+    this._open();
+  }
+
+  disconnectedCallback() {
+    super.disconnectedCallback();
+    clearInterval(this._clock);
+    this._motionQuery?.removeEventListener('change', this._onMotion);
+    this._close();
+  }
+
+  updated(changed) {
+    if ((changed.has('token') || changed.has('server')) && this.isConnected) {
+      const same = this.connection && this.connection.token === this.token && this.connection.server === this._server;
+      if (!same) {
+        this._close();
+        this._open();
+      }
+    }
+  }
+
+  get _server() {
+    return this.server || MODULE_ORIGIN;
+  }
+
+  _open() {
+    if (this.connection || !this.token) return;
+    const conn = new ComfortConnection({ token: this.token, server: this._server });
+    conn.addEventListener('change', this._onChange);
+    conn.addEventListener('event', this._onEvent);
+    conn.addEventListener('signal', this._onSignal);
+    conn.addEventListener('rejected', this._onRejected);
+    this.connection = conn;
+    conn.connect();
+  }
+
+  _close() {
+    if (!this.connection) return;
+    this.connection.removeEventListener('change', this._onChange);
+    this.connection.removeEventListener('event', this._onEvent);
+    this.connection.removeEventListener('signal', this._onSignal);
+    this.connection.removeEventListener('rejected', this._onRejected);
+    this.connection.close();
+    this.connection = null;
+  }
+
+  _relay(name, detail) {
+    this.dispatchEvent(new CustomEvent(name, { detail, bubbles: true, composed: true }));
+  }
+
+  _rejected({ entry, error }) {
+    const t = this._t;
+    if (entry.type === 'retract' && error.code === 'forbidden') this._say(t.client.tooLateToUndo);
+    else if (entry.type !== 'checkin_response' || error.code !== 'not_found') this._say(t.client.notSent);
+  }
+
+  /** Shows a short message in the feedback line for a few seconds. */
+  _say(text) {
+    this._notice = { text, at: Date.now() };
+  }
+
+  get _t() {
+    return stringsForElement(this);
+  }
+
+  get _me() {
+    return this.connection?.welcome?.participant?.id ?? null;
+  }
+
+  // ---- actions -------------------------------------------------------------------------
+
+  _press(type, data = {}) {
+    if (!this.connection) return;
+    this._notice = null;
+    this.connection.send(type, data);
+    if (type === 'pause') this._cameraOff();
+    if (type === 'resume') this._cameraRestore();
+  }
+
+  async _cameraOff() {
+    const adapter = this.platformAdapter;
+    if (!adapter || typeof adapter.setLocalVideo !== 'function') return;
+    try {
+      if (typeof adapter.isLocalVideoOn === 'function' && !(await adapter.isLocalVideoOn())) return;
+      const result = await adapter.setLocalVideo(false);
+      // An adapter says it changed nothing with `false` or {changed: false}.
+      this._videoChangedByPause = result !== false && !(result && result.changed === false);
+    } catch {
+      this._videoChangedByPause = false;
+    }
+  }
+
+  async _cameraRestore() {
+    const adapter = this.platformAdapter;
+    if (!this._videoChangedByPause || !adapter || typeof adapter.setLocalVideo !== 'function') return;
+    this._videoChangedByPause = false;
+    try {
+      await adapter.setLocalVideo(true);
+    } catch {
+      /* the host's camera stays as it is; the client can turn it on in the platform */
+    }
+  }
+
+  _undo(press) {
+    if (!this.connection) return;
+    const outcome = this.connection.retract(press.id);
+    const t = this._t.client;
+    if (outcome === 'cancelled') this._say(t.undone);
+    else if (outcome === 'retracting') this._say(t.retracted);
+    if (press.type === 'pause') this._cameraRestore();
+  }
+
+  _startExercise(exercise, suggestionSeq) {
+    if (suggestionSeq != null) this._dismissSuggestion(suggestionSeq);
+    this._panel = 'grounding';
+    this._exercise = exercise;
+    this._press('grounding_started', { exercise });
+  }
+
+  _finishExercise(e) {
+    const { exercise, completed, duration_s } = e.detail;
+    this._press('grounding_finished', { exercise, completed, duration_s });
+    if (!completed) this._exercise = null;
+  }
+
+  _dismissSuggestion(seq) {
+    const seen = this.connection.note('suggestionsHandled') || [];
+    this.connection.setNote('suggestionsHandled', [...seen, seq]);
+  }
+
+  _answer(checkin) {
+    if (this._choice == null) {
+      this._say(this._t.client.chooseFirst);
+      return;
+    }
+    const value = checkin.data.instrument === 'suds' ? Number(this._choice) : this._choice;
+    this.connection.send('checkin_response', { checkin_seq: checkin.seq, value });
+    this._finishCheckin(checkin.seq);
+    this._say(this._t.client.checkinThanks);
+  }
+
+  _finishCheckin(seq) {
+    const done = this.connection.note('checkinsHandled') || [];
+    this.connection.setNote('checkinsHandled', [...done, seq]);
+    this._shownCheckin = null;
+    this._choice = null;
+  }
+
+  // ---- view ----------------------------------------------------------------------------
+
+  render() {
+    const t = this._t;
+    const conn = this.connection;
+    if (!conn) {
+      return html`<section class="base" part="base">
+        <p role="status" class="status" part="status">${t.connection.noToken}</p>
+      </section>`;
+    }
+    const me = this._me;
+    const events = conn.events;
+    const index = indexLog(events);
+    const mine = (me && clientStates(conn.welcome, events)[me]) || null;
+    const paused = !!mine?.paused;
+    const ended = conn.status === 'ended';
+    const checkin = this._currentCheckin(mine, index);
+    const suggestion = this._currentSuggestion(events);
+    const press = lastPress(events, conn.outbox, me, index);
+    return html`<section class="base" part="base" aria-labelledby="comfort-title">
+      <header>
+        <h2 id="comfort-title">${t.client.title}</h2>
+        <p role="status" class="status" part="status">${this._statusText(t)}</p>
+      </header>
+      ${ended
+        ? nothing
+        : html`
+            ${checkin ? this._renderCheckin(t, checkin, index) : nothing}
+            ${suggestion && !this._exercise ? this._renderSuggestion(t, suggestion) : nothing}
+            ${paused ? this._renderPaused(t) : this._renderPauseButton(t)}
+            <div class="feedback" part="feedback">${this._renderFeedback(t, press)}</div>
+            ${this._panel === 'grounding' ? this._renderGrounding(t) : this._renderChoices(t, mine)}
+            <p class="muted small">${t.client.intro}</p>
+          `}
+    </section>`;
+  }
+
+  _statusText(t) {
+    const conn = this.connection;
+    const dot = html`<span class="dot ${conn.status === 'online' ? 'online' : ''}" aria-hidden="true"></span>`;
+    if (conn.status === 'refused') {
+      const code = conn.error?.code;
+      return html`${dot}${t.connection.refused[code] || t.connection.refused.default}`;
+    }
+    return html`${dot}${t.connection[conn.status] || t.connection.connecting}`;
+  }
+
+  _renderPauseButton(t) {
+    return html`<button
+      class="primary pause"
+      part="button pause"
+      aria-label=${t.client.pause}
+      aria-describedby="pause-hint"
+      @click=${() => this._press('pause')}
+    >
+      ${t.client.pause}<span class="hint" id="pause-hint">${t.client.pauseHint}</span>
+    </button>`;
+  }
+
+  _renderPaused(t) {
+    return html`<div class="card paused" part="paused">
+      <p><strong>${t.client.pausedTitle}</strong></p>
+      <p>${t.client.pausedBody}</p>
+      <div class="row">
+        <button class="primary" part="button resume" @click=${() => this._press('resume')}>${t.client.resume}</button>
+      </div>
+    </div>`;
+  }
+
+  _renderChoices(t, mine) {
+    const c = t.client;
+    const tile = (type, label, hint, extra = {}) => html`<button
+      class="tile"
+      part="button ${type}"
+      aria-label=${label}
+      aria-describedby="hint-${type}"
+      aria-pressed=${extra.pressed === undefined ? nothing : String(extra.pressed)}
+      aria-expanded=${extra.expanded === undefined ? nothing : String(extra.expanded)}
+      @click=${extra.onClick || (() => this._press(type))}
+    >
+      ${label}<span class="hint" id="hint-${type}">${hint}</span>
+    </button>`;
+    return html`
+      <div class="tiles">
+        ${tile('keep_going', c.keepGoing, c.keepGoingHint)}
+        ${tile('slow_down', c.slowDown, c.slowDownHint)}
+        ${tile('grounding', c.grounding, c.groundingHint, {
+          expanded: false,
+          onClick: () => {
+            this._panel = 'grounding';
+          },
+        })}
+      </div>
+      <fieldset part="zone">
+        <legend>${c.zoneLegend}</legend>
+        <div class="zones">
+          ${ZONES.map(
+            (zone) => html`<button
+              part="button zone-${zone}"
+              aria-pressed=${String(mine?.zone === zone)}
+              aria-describedby="zone-hint-${zone}"
+              @click=${() => this._press('zone', { zone })}
+            >
+              ${c.zones[zone]}
+              <span class="visually-hidden" id="zone-hint-${zone}">${c.zoneHints[zone]}</span>
+            </button>`,
+          )}
+        </div>
+      </fieldset>
+    `;
+  }
+
+  _renderFeedback(t, press) {
+    // One live region that stays in the DOM, so screen readers hear each change politely.
+    const c = t.client;
+    const notice = this._notice && Date.now() - this._notice.at < 8000 ? this._notice.text : null;
+    let text = nothing;
+    let canUndo = false;
+    if (notice) {
+      text = notice;
+    } else if (press) {
+      const what =
+        press.type === 'zone' ? c.pressed.zone(c.zones[press.data.zone] || press.data.zone) : c.pressed[press.type];
+      let state;
+      if (press.status === 'queued') state = this.connection.status === 'online' ? c.sending : c.queued;
+      else if (press.status === 'retracted') state = c.retracted;
+      else if (press.seen) state = html`<span class="seen">✓ ${c.seen}</span>`;
+      else state = c.sent;
+      text = html`${what} ${state}`;
+      const sentAt = this.connection.ackedAt(press.id) || press.atMs || 0;
+      canUndo = press.status !== 'retracted' && Date.now() - sentAt < RETRACT_WINDOW_MS;
+    }
+    return html`<p role="status">${text}</p>
+      ${canUndo
+        ? html`<button class="quiet" part="undo" @click=${() => this._undo(press)}>${c.undo}</button>`
+        : nothing}`;
+  }
+
+  _currentCheckin(mine, index) {
+    const conn = this.connection;
+    const handled = new Set(conn.note('checkinsHandled') || []);
+    const shown = this._shownCheckin;
+    if (shown != null && !handled.has(shown) && index.bySeq.has(shown)) {
+      return { ...index.bySeq.get(shown), closed: !(mine?.open_checkins || []).includes(shown) };
+    }
+    const open = (mine?.open_checkins || []).filter((seq) => !handled.has(seq) && index.bySeq.has(seq));
+    if (!open.length) return null;
+    this._shownCheckin = open[0];
+    return { ...index.bySeq.get(open[0]), closed: false };
+  }
+
+  _renderCheckin(t, checkin) {
+    const c = t.client;
+    const suds = checkin.data.instrument === 'suds';
+    const close = () => this._finishCheckin(checkin.seq);
+    if (checkin.closed) {
+      return html`<div class="card checkin" part="checkin">
+        <p>${c.checkinClosed}</p>
+        <div class="row"><button @click=${close}>${c.close}</button></div>
+      </div>`;
+    }
+    return html`<form
+      class="card checkin"
+      part="checkin"
+      aria-labelledby="checkin-title"
+      @submit=${(e) => {
+        e.preventDefault();
+        this._answer(checkin);
+      }}
+    >
+      <h3 id="checkin-title">${c.checkinTitle}</h3>
+      ${suds ? this._renderSuds(c) : this._renderZoneAnswer(c)}
+      <div class="row">
+        <button class="primary" type="submit">${c.send}</button>
+        <button type="button" class="quiet" @click=${close}>${c.notNow}</button>
+      </div>
+    </form>`;
+  }
+
+  _renderSuds(c) {
+    const values = Array.from({ length: 11 }, (_, i) => i);
+    return html`<fieldset role="radiogroup" aria-describedby="suds-anchors">
+      <legend>${c.sudsLegend}</legend>
+      <div class="scale">
+        ${values.map(
+          (v) => html`<label
+            >${v}<input
+              type="radio"
+              name="suds"
+              .value=${String(v)}
+              .checked=${this._choice === String(v)}
+              aria-describedby=${v in c.sudsAnchors ? `anchor-${v}` : nothing}
+              @change=${() => {
+                this._choice = String(v);
+              }}
+          /></label>`,
+        )}
+      </div>
+      <div class="anchors" id="suds-anchors">
+        <span id="anchor-0">0 — ${c.sudsAnchors[0]}</span>
+        <span id="anchor-5">5 — ${c.sudsAnchors[5]}</span>
+        <span id="anchor-10">10 — ${c.sudsAnchors[10]}</span>
+      </div>
+    </fieldset>`;
+  }
+
+  _renderZoneAnswer(c) {
+    return html`<fieldset role="radiogroup">
+      <legend>${c.zoneQuestion}</legend>
+      <div class="zone-answers">
+        ${ZONES.map(
+          (zone) => html`<label
+            ><input
+              type="radio"
+              name="zone"
+              .value=${zone}
+              .checked=${this._choice === zone}
+              aria-describedby="zone-answer-hint-${zone}"
+              @change=${() => {
+                this._choice = zone;
+              }}
+            />${c.zones[zone]}
+            <span class="hint" id="zone-answer-hint-${zone}">— ${c.zoneHints[zone]}</span></label
+          >`,
+        )}
+      </div>
+    </fieldset>`;
+  }
+
+  _currentSuggestion(events) {
+    const me = this._me;
+    const handled = new Set(this.connection.note('suggestionsHandled') || []);
+    let lastOwnGrounding = 0;
+    let suggestion = null;
+    for (const e of events) {
+      if (e.actor?.id === me && e.type === 'grounding_started') lastOwnGrounding = e.seq;
+      if (e.type === 'suggest_grounding') suggestion = e;
+    }
+    if (!suggestion || handled.has(suggestion.seq) || suggestion.seq < lastOwnGrounding) return null;
+    if (Date.now() - Date.parse(suggestion.at) > SUGGESTION_FRESH_MS) return null;
+    return suggestion;
+  }
+
+  _renderSuggestion(t, suggestion) {
+    const c = t.client;
+    const exercise = suggestion.data.exercise;
+    return html`<div class="card checkin" part="suggestion" role="group" aria-labelledby="suggestion-text">
+      <p id="suggestion-text">${c.suggestion(c.exercises[exercise] || exercise)}</p>
+      <div class="row">
+        <button class="primary" @click=${() => this._startExercise(exercise, suggestion.seq)}>
+          ${c.startExercise}
+        </button>
+        <button class="quiet" @click=${() => this._dismissSuggestion(suggestion.seq)}>${c.notNow}</button>
+      </div>
+    </div>`;
+  }
+
+  _renderGrounding(t) {
+    const c = t.client;
+    const close = () => {
+      this._panel = null;
+      this._exercise = null;
+      this.updateComplete.then(() => this.renderRoot.querySelector('[part~="grounding"]')?.focus());
+    };
+    return html`<section class="card" part="grounding-panel" aria-labelledby="grounding-title">
+      <div class="panel-head">
+        <h3 id="grounding-title">${c.groundingTitle}</h3>
+        ${this._exercise ? nothing : html`<button class="quiet" @click=${close}>${c.closeGrounding}</button>`}
+      </div>
+      ${this._exercise
+        ? html`<comfort-grounding
+            .exercise=${this._exercise}
+            .strings=${c}
+            ?reduced-motion=${this._reducedMotion}
+            @grounding-finish=${this._finishExercise}
+            @grounding-close=${close}
+          ></comfort-grounding>`
+        : html`<p class="muted small">${c.groundingIntro}</p>
+            <div class="exercises">
+              ${EXERCISES.map(
+                (ex) => html`<button
+                  aria-label=${c.exercises[ex]}
+                  aria-describedby="ex-hint-${ex}"
+                  @click=${() => this._startExercise(ex)}
+                >
+                  ${c.exercises[ex]}<span class="hint" id="ex-hint-${ex}">${c.exerciseHints[ex]}</span>
+                </button>`,
+              )}
+            </div>`}
+    </section>`;
+  }
+}
+
+customElements.define('comfort-client', ComfortClient);

@@ -1,0 +1,207 @@
+/**
+ * English strings for both widgets. Every user-facing word lives here (and in the other
+ * locale files with the same keys). Client-side words are plain and warm, never clinical:
+ * see the "Words" section of the clinical background. Accessible names of controls that the
+ * public contract fixes (§7) are marked "contract".
+ */
+export default {
+  // Connection state, shown politely in a role="status" region.
+  connection: {
+    idle: 'Not connected yet',
+    connecting: 'Connecting…',
+    online: 'Connected',
+    offline: 'Reconnecting… anything you press is kept and sent when we are back.',
+    refused: {
+      invalid_token: 'This link is not valid. Please ask for a new one.',
+      token_expired: 'This link has expired. Please ask for a new one.',
+      session_not_found: 'This session could not be found.',
+      session_ended: 'This session has ended.',
+      default: 'Could not connect.',
+    },
+    ended: 'This session has ended.',
+    noToken: 'No join token was given.',
+  },
+
+  client: {
+    title: 'Comfort',
+    intro: 'Only your therapist sees what you press here.',
+    pause: 'Pause', // contract
+    resume: 'Ready to go on',
+    keepGoing: 'Keep going', // contract
+    slowDown: 'Slow down', // contract
+    grounding: 'Grounding', // contract
+    pauseHint: 'I need a pause',
+    keepGoingHint: "I'm okay, keep going",
+    slowDownHint: 'Slow down, please',
+    groundingHint: 'A calming exercise',
+    pausedTitle: "It's okay to take a moment.",
+    pausedBody: 'Your therapist has been told. Take all the time you need.',
+    zoneLegend: 'How are you right now?',
+    zones: {
+      too_much: 'Too much',
+      okay: 'Okay',
+      shut_down: 'Shut down',
+    },
+    zoneHints: {
+      too_much: 'racing, tense, overwhelmed',
+      okay: 'I can think and feel',
+      shut_down: 'numb, far away, flat',
+    },
+    // Feedback about the last press.
+    pressed: {
+      pause: 'You asked for a pause.',
+      resume: 'You said you are ready to go on.',
+      keep_going: 'You said: keep going.',
+      slow_down: 'You asked to slow down.',
+      zone: (zone) => `You said: ${zone}.`,
+    },
+    queued: 'It will be sent as soon as we are connected.',
+    sending: 'Sending…',
+    sent: 'Sent to your therapist.',
+    seen: 'Your therapist saw this', // contract
+    undo: 'Undo',
+    undone: 'Undone. Nothing was shown.',
+    retracted: 'Undone.',
+    tooLateToUndo: "It's too late to undo that, and that's okay.",
+    notSent: 'That could not be sent.',
+    // Check-in prompt.
+    checkinTitle: 'Your therapist is checking in',
+    sudsLegend: 'How upset do you feel right now, from 0 to 10?',
+    sudsAnchors: {
+      0: 'calm, at peace',
+      5: 'upset, but I can go on',
+      10: 'the most upset I can imagine',
+    },
+    zoneQuestion: 'Where are you right now?',
+    send: 'Send', // contract
+    notNow: 'Not now',
+    close: 'Close',
+    checkinThanks: 'Thank you. Your therapist has your answer.',
+    checkinClosed: "This question has closed. That's okay — you can tell your therapist any time.",
+    chooseFirst: 'Choose an answer first.',
+    // Grounding.
+    groundingTitle: 'Grounding',
+    groundingIntro: 'Choose an exercise. You can stop at any time.',
+    exercises: {
+      box_breathing: 'Box breathing', // contract
+      breathing_478: '4-7-8 breathing', // contract
+      paced_breathing: 'Paced breathing', // contract
+      five_senses: '5-4-3-2-1 senses', // contract
+    },
+    exerciseHints: {
+      box_breathing: 'In 4, hold 4, out 4, hold 4',
+      breathing_478: 'In 4, hold 7, out 8 — up to 4 rounds',
+      paced_breathing: 'Slow, even breaths at your own pace',
+      five_senses: 'Notice what is around you, step by step',
+    },
+    phases: {
+      in: 'Breathe in',
+      hold: 'Hold',
+      out: 'Breathe out',
+    },
+    cycle: (n, total) => (total ? `Round ${n} of ${total}` : `Round ${n}`),
+    seconds: (s) => `${s}`,
+    sitDown: 'Sit comfortably. If you feel light-headed, stop and breathe normally.',
+    rateLabel: 'Breaths a minute',
+    rateValue: (r) => `${r} breaths a minute`,
+    hold: 'Hold',
+    carryOn: 'Continue',
+    stop: 'Stop exercise',
+    back: 'Back',
+    next: 'Next',
+    done: 'Done',
+    closeGrounding: 'Close grounding',
+    wellDone: 'Well done. Take your time before going on.',
+    senses: [
+      { count: 5, text: 'Look around. Name 5 things you can see.' },
+      { count: 4, text: 'Notice 4 things you can touch or feel.' },
+      { count: 3, text: 'Listen. Name 3 things you can hear.' },
+      { count: 2, text: 'Notice 2 things you can smell — or a smell you like.' },
+      { count: 1, text: 'Notice 1 thing you can taste — or a taste you like.' },
+    ],
+    step: (n, total) => `Step ${n} of ${total}`,
+    suggestion: (name) => `Your therapist suggests ${name}. Would you like to try it?`,
+    startExercise: 'Start',
+    motionReduced: 'Animation is off because your device asks for reduced motion.',
+  },
+
+  therapist: {
+    title: 'Session comfort',
+    privacyNote: 'Keep this panel off any shared screen: what clients press here is private.',
+    clockNotStarted: (m) => `Not started · ${m} min planned`,
+    clockRunning: (elapsed, left) => `${elapsed} min in · ${left} min left`,
+    clockOver: (elapsed, over) => `${elapsed} min in · ${over} min over`,
+    clockEnded: 'Session ended',
+    sound: 'Soft sound for pauses and urgent cues',
+    clientsHeading: 'Clients',
+    connected: 'Connected',
+    away: 'Not connected',
+    paused: 'Paused',
+    notPaused: 'Not paused',
+    pace: 'Pace',
+    paceValues: { slow_down: 'Slow down', keep_going: 'Keep going', null: '—' },
+    zone: 'Zone',
+    zoneValues: { too_much: 'Too much', okay: 'Okay', shut_down: 'Shut down', null: '—' },
+    suds: 'Distress',
+    sudsNone: '—',
+    sudsTrend: (values) => `Distress trend: ${values.join(', ')}`,
+    grounding: 'Grounding',
+    groundingNone: '—',
+    actionsHeading: 'Actions',
+    checkIn: 'Check in', // contract
+    checkInSuds: 'Distress (SUDS 0–10)', // contract
+    checkInZone: 'Zone', // contract
+    suggestGrounding: 'Suggest grounding',
+    who: 'Ask',
+    everyone: 'All clients',
+    checkinSent: 'Check-in sent.',
+    suggestionSent: 'Suggestion sent.',
+    attentionHeading: 'Needs attention',
+    nothingNeedsAttention: 'Nothing needs attention.',
+    feedHeading: 'Feed',
+    feedEmpty: 'Nothing yet.',
+    acknowledge: 'Acknowledge', // contract
+    acknowledged: 'Acknowledged',
+    withdrawn: 'Withdrawn by the client',
+    gotIt: 'Got it',
+    severity: { urgent: 'Urgent', warn: 'Attention', info: 'Info' },
+    signals: {
+      pause: 'Pause',
+      resume: 'Ready to go on',
+      keep_going: 'Keep going',
+      slow_down: 'Slow down',
+      zone: (z) => `Zone: ${z}`,
+      grounding_started: (ex) => `Grounding started: ${ex}`,
+      grounding_finished: (ex, completed) =>
+        `Grounding finished: ${ex}${completed ? '' : ' (stopped early)'}`,
+    },
+    events: {
+      checkin_request: (instrument, who) => `Check-in sent (${instrument}) to ${who}`,
+      checkin_response_suds: (v) => `Distress answer: ${v} of 10`,
+      checkin_response_zone: (z) => `Zone answer: ${z}`,
+      checkin_expired: 'Check-in closed without an answer',
+      suggest_grounding: (ex, who) => `Suggested ${ex} to ${who}`,
+      acknowledge: 'Acknowledged',
+      retract: 'Withdrew a press',
+      participant_joined: 'Joined',
+      participant_left: 'Left',
+      session_started: 'Session started',
+      session_ended: 'Session ended',
+      end_session: 'Ended the session',
+      cue: (rule) => `Cue: ${rule}`,
+    },
+    instruments: { suds: 'Distress (SUDS 0–10)', zone: 'Zone' },
+    rules: {
+      pause_unacknowledged: 'Pause not yet acknowledged',
+      distress_high: 'High distress',
+      distress_rising: 'Distress rising',
+      out_of_window: 'Out of window',
+      repeated_pause: 'Repeated pauses',
+      checkin_unanswered: 'Check-in unanswered',
+      disconnected_in_distress: 'Disconnected while in distress',
+      time_remaining: 'Time check',
+    },
+    by: (name) => `by ${name}`,
+    system: 'System',
+  },
+};

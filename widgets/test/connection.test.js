@@ -1,0 +1,228 @@
+// The outbox and replay rules of the widgets' connection (contract §3 and §7): every press is
+// stored until acked and resent under the same id; the log is deduplicated by seq and kept with
+// last_seq and epoch across reloads.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ComfortConnection, storageKeyFor } from '../src/connection.js';
+import { MemoryStorage, event, fakeIo, flush, token } from './fakes.js';
+
+function open(storage = new MemoryStorage(), io = fakeIo(), tok = token()) {
+  const conn = new ComfortConnection({ token: tok, server: 'http://svc', storage, io });
+  conn.connect();
+  return { conn, io, storage, socket: io.sockets[io.sockets.length - 1] };
+}
+
+test('a press made while offline is kept in storage and sent on connect', async () => {
+  const { conn, socket, storage } = open();
+  const entry = conn.send('pause');
+  assert.equal(socket.sent.length, 0, 'nothing is emitted while disconnected');
+  const stored = JSON.parse(storage.getItem(storageKeyFor(token())));
+  assert.deepEqual(stored.outbox.map((e) => e.id), [entry.id]);
+
+  socket.serverAccept();
+  await flush();
+  assert.equal(socket.sent.length, 1);
+  assert.deepEqual(socket.sent[0].payload, { id: entry.id, type: 'pause', data: {} });
+});
+
+test('an acked press leaves the outbox and remembers its seq', async () => {
+  const { conn, socket, storage } = open();
+  socket.serverAccept();
+  const entry = conn.send('slow_down');
+  await flush();
+  socket.answer(socket.sent[0], null, { ok: true, seq: 7, duplicate: false });
+  await flush();
+  assert.equal(conn.outbox.length, 0);
+  assert.equal(conn.seqOf(entry.id), 7);
+  assert.equal(JSON.parse(storage.getItem(storageKeyFor(token()))).outbox.length, 0);
+});
+
+test('a press survives a reload and is resent with the same id', async () => {
+  const storage = new MemoryStorage();
+  const first = open(storage);
+  first.socket.serverAccept();
+  const entry = first.conn.send('pause');
+  await flush();
+  // The page goes away before the ack arrives.
+  first.conn.close();
+
+  const second = open(storage);
+  second.socket.serverAccept();
+  await flush();
+  assert.equal(second.socket.sent.length, 1);
+  assert.equal(second.socket.sent[0].payload.id, entry.id, 'same id, so the service stores it once');
+});
+
+test('a send interrupted by a disconnect is resent at once after reconnect', async () => {
+  const { conn, socket } = open();
+  socket.serverAccept();
+  const entry = conn.send('keep_going');
+  await flush();
+  socket.serverDrop();
+  await flush();
+  assert.equal(conn.status, 'offline');
+  assert.equal(conn.outbox.length, 1);
+
+  socket.serverAccept();
+  await flush();
+  const ids = socket.sent.map((s) => s.payload.id);
+  assert.deepEqual(ids, [entry.id, entry.id]);
+  // The late ack of the first attempt is ignored; the second settles it.
+  socket.answer(socket.sent[1], null, { ok: true, seq: 3, duplicate: true });
+  await flush();
+  assert.equal(conn.outbox.length, 0);
+});
+
+test('a timed-out send is retried under the same id', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const { conn, socket } = open();
+  socket.serverAccept();
+  const entry = conn.send('pause');
+  await flush();
+  socket.answer(socket.sent[0], new Error('operation has timed out'));
+  await flush();
+  assert.equal(conn.outbox.length, 1);
+  t.mock.timers.tick(2000);
+  await flush();
+  assert.equal(socket.sent.length, 2);
+  assert.equal(socket.sent[1].payload.id, entry.id);
+});
+
+test('retryable errors keep the press; final errors drop it and say so', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const { conn, socket } = open();
+  const rejected = [];
+  conn.addEventListener('rejected', (e) => rejected.push(e.detail.error.code));
+  socket.serverAccept();
+  conn.send('pause');
+  await flush();
+  socket.answer(socket.sent[0], null, { ok: false, error: { code: 'internal', message: 'x' } });
+  await flush();
+  assert.equal(conn.outbox.length, 1, 'internal: kept for another try');
+  t.mock.timers.tick(2000);
+  await flush();
+  socket.answer(socket.sent[1], null, { ok: false, error: { code: 'forbidden', message: 'x' } });
+  await flush();
+  assert.equal(conn.outbox.length, 0, 'forbidden: dropped');
+  assert.deepEqual(rejected, ['forbidden']);
+});
+
+test('presses are sent one at a time, in the order pressed', async () => {
+  const { conn, socket } = open();
+  const a = conn.send('pause');
+  const b = conn.send('resume');
+  socket.serverAccept();
+  await flush();
+  assert.deepEqual(socket.pending().map((s) => s.payload.id), [a.id], 'the second waits for the first ack');
+  socket.answer(socket.sent[0], null, { ok: true, seq: 1, duplicate: false });
+  await flush();
+  assert.deepEqual(socket.pending().map((s) => s.payload.id), [b.id]);
+});
+
+test('undo before sending drops the press; after sending it retracts by seq', async () => {
+  const { conn, socket } = open();
+  const early = conn.send('pause');
+  assert.equal(conn.retract(early.id), 'cancelled');
+  assert.equal(conn.outbox.length, 0);
+
+  socket.serverAccept();
+  const late = conn.send('pause');
+  await flush();
+  socket.answer(socket.sent[0], null, { ok: true, seq: 12, duplicate: false });
+  await flush();
+  assert.equal(conn.retract(late.id), 'retracting');
+  await flush();
+  assert.deepEqual(socket.sent[1].payload.type, 'retract');
+  assert.deepEqual(socket.sent[1].payload.data, { seq: 12 });
+});
+
+test('undo while the press is in flight retracts it as soon as it is acked', async () => {
+  const { conn, socket } = open();
+  socket.serverAccept();
+  const entry = conn.send('pause');
+  await flush();
+  assert.equal(conn.retract(entry.id), 'retracting');
+  socket.answer(socket.sent[0], null, { ok: true, seq: 5, duplicate: false });
+  await flush();
+  assert.deepEqual(socket.sent[1].payload.data, { seq: 5 });
+});
+
+test('events are deduplicated by seq and kept in seq order', () => {
+  const { conn, socket } = open();
+  socket.serverAccept();
+  const seen = [];
+  conn.addEventListener('event', (e) => seen.push(e.detail.seq));
+  for (const seq of [1, 2, 2, 4, 3, 1]) socket.fire('event', event(seq, 'keep_going'));
+  assert.deepEqual(conn.events.map((e) => e.seq), [1, 2, 3, 4]);
+  assert.deepEqual(seen, [1, 2, 4, 3], 'each new event is announced once');
+  assert.equal(conn.lastSeq, 4);
+});
+
+test('a reload reconnects with the stored last_seq and epoch and keeps the log', () => {
+  const storage = new MemoryStorage();
+  const first = open(storage);
+  first.socket.serverAccept();
+  first.socket.fire('welcome', { epoch: 'E1', head_seq: 0, state: { clients: {} } });
+  for (const seq of [1, 2, 3]) first.socket.fire('event', event(seq, 'pause'));
+  first.conn.close();
+
+  const second = open(storage);
+  second.socket.serverAccept();
+  assert.deepEqual(second.socket.authSeen[0], { token: token(), last_seq: 3, epoch: 'E1' });
+  assert.deepEqual(second.conn.events.map((e) => e.seq), [1, 2, 3]);
+});
+
+test('a new epoch or a shorter log drops the cached log', () => {
+  const storage = new MemoryStorage();
+  const { conn, socket } = open(storage);
+  socket.serverAccept();
+  socket.fire('welcome', { epoch: 'E1', head_seq: 0 });
+  for (const seq of [1, 2]) socket.fire('event', event(seq, 'pause'));
+  socket.fire('welcome', { epoch: 'E2', head_seq: 1 });
+  assert.equal(conn.events.length, 0);
+  assert.equal(conn.lastSeq, 0);
+  assert.equal(conn.epoch, 'E2');
+
+  socket.fire('event', event(1, 'pause'));
+  socket.fire('event', event(2, 'pause'));
+  socket.fire('welcome', { epoch: 'E2', head_seq: 1 }); // the service knows less than we hold
+  assert.equal(conn.events.length, 0);
+});
+
+test('every reconnect sends the latest last_seq', () => {
+  const { socket } = open();
+  socket.serverAccept();
+  socket.fire('event', event(1, 'pause'));
+  socket.fire('event', event(2, 'resume'));
+  socket.serverDrop();
+  socket.serverAccept();
+  assert.deepEqual(socket.authSeen.map((a) => a.last_seq), [0, 2]);
+});
+
+test('a final refusal stops; a server-side disconnect of a live session reconnects', (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const { conn, socket } = open();
+  socket.fire('connect_error', Object.assign(new Error('x'), { data: { code: 'token_expired', message: 'x' } }));
+  assert.equal(conn.status, 'refused');
+  assert.equal(conn.error.code, 'token_expired');
+
+  const other = open();
+  other.socket.serverAccept();
+  other.socket.serverDrop('io server disconnect');
+  t.mock.timers.tick(1500);
+  assert.equal(other.socket.connectCalls, 1);
+});
+
+test('two participants of one session never share storage', () => {
+  assert.notEqual(storageKeyFor(token('s-1', 'c-1')), storageKeyFor(token('s-1', 't-1')));
+  assert.notEqual(storageKeyFor(token('s-1', 'c-1')), storageKeyFor(token('s-2', 'c-1')));
+  assert.match(storageKeyFor('not-a-jwt'), /^comfort:v1:token:/);
+});
+
+test('a press is announced as a signal with its id, type and data', () => {
+  const { conn } = open();
+  const seen = [];
+  conn.addEventListener('signal', (e) => seen.push(e.detail));
+  const entry = conn.send('zone', { zone: 'too_much' });
+  assert.deepEqual(seen, [{ id: entry.id, type: 'zone', data: { zone: 'too_much' } }]);
+});

@@ -1,0 +1,139 @@
+"""The `comfort` command: run the service and the operator's chores.
+
+comfort serve [--host H] [--port P]      run the service
+comfort token SESSION PARTICIPANT         print a join token (reads the store)
+comfort check-tenants FILE                validate a tenants file
+comfort hash-key [KEY]                    print the api_key_sha256 for a tenants file
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from .logconfig import configure_logging
+from .settings import Settings
+from .tenants import TenantRegistry, TenantsFileError, hash_key
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {
+        k: v
+        for k, v in (("host", getattr(args, "host", None)), ("port", getattr(args, "port", None)))
+        if v is not None
+    }
+    return Settings(**overrides)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from .app import DEMO_KEY, create_app
+
+    settings = _settings(args)
+    configure_logging(settings.log_format, settings.log_level)
+    try:
+        app = create_app(settings)
+    except TenantsFileError as exc:
+        print(f"comfort: {exc}", file=sys.stderr)
+        return 2
+    base = settings.effective_public_url
+    demo_key = app[DEMO_KEY]
+    if demo_key is not None:
+        # Printed once, on purpose: the only way to learn the demo tenant's key.
+        print(f"\n  Session Comfort (demo mode) on {base}\n  demo API key: {demo_key}", flush=True)
+    if settings.demo_enabled:
+        print(f"  try the demo: {base}/demo\n", flush=True)
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        access_log=None,
+        print=None,
+        shutdown_timeout=10,
+    )
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from .store import store_for_url
+    from .tokens import TokenIssuer
+
+    settings = _settings(args)
+
+    async def mint() -> int:
+        store = store_for_url(settings.database_url)
+        await store.open()
+        try:
+            record = await store.get_session(args.session)
+        finally:
+            await store.close()
+        participant = record.participant(args.participant) if record else None
+        if record is None or participant is None:
+            print("comfort: no such session or participant", file=sys.stderr)
+            return 1
+        issuer = TokenIssuer(settings.resolved_secret_key(), settings.token_ttl_seconds)
+        print(issuer.mint(record.id, participant.id, participant.role))
+        return 0
+
+    return asyncio.run(mint())
+
+
+def cmd_check_tenants(args: argparse.Namespace) -> int:
+    try:
+        registry = TenantRegistry.from_file(args.file)
+    except TenantsFileError as exc:
+        print(f"comfort: {exc}", file=sys.stderr)
+        return 1
+    for tenant in registry.all():
+        platforms = ", ".join(sorted(tenant.integrations)) or "no platforms"
+        hook = "webhook set" if tenant.webhook_url else "no webhook"
+        print(f"{tenant.id}: {platforms}; {hook}")
+    return 0
+
+
+def cmd_hash_key(args: argparse.Namespace) -> int:
+    key = args.key or getpass.getpass("API key: ")
+    print(hash_key(key))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="comfort", description="Session Comfort service")
+    parser.add_argument("--version", action="version", version=f"comfort {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the service (settings from COMFORT_* variables)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(func=cmd_serve)
+    token = sub.add_parser("token", help="print a join token for a participant of a session")
+    token.add_argument("session")
+    token.add_argument("participant")
+    token.set_defaults(func=cmd_token)
+    check = sub.add_parser("check-tenants", help="validate a tenants file and summarise it")
+    check.add_argument("file", type=__import__("pathlib").Path)
+    check.set_defaults(func=cmd_check_tenants)
+    hashing = sub.add_parser("hash-key", help="print the SHA-256 of an API key for api_key_sha256")
+    hashing.add_argument("key", nargs="?")
+    hashing.set_defaults(func=cmd_hash_key)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

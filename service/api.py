@@ -1,0 +1,190 @@
+"""REST handlers for vendors (contract §2).
+
+Each route is declared once in `ROUTES` with its body and answer models; the router and the
+OpenAPI document (`openapi.py`) are both made from that table, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import orjson
+import structlog
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from .api_models import (
+    CreateSessionRequest,
+    CreateSessionResponse,
+    EventsQuery,
+    EventsResponse,
+    MintTokenRequest,
+    SessionEnvelope,
+    TokenResponse,
+)
+from .appkeys import ENGINE, TENANTS
+from .errors import InvalidBody, Unauthorized
+from .tenants import Tenant
+
+log = structlog.get_logger(__name__)
+
+TENANT_ID: web.RequestKey[str] = web.RequestKey("tenant_id", str)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    status: int = 200
+    body: type[BaseModel] | None = None
+    answer: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    errors: tuple[int, ...] = (401, 404)
+
+
+def json_response(payload: Any, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(payload), status=status, content_type="application/json")
+
+
+def validation_message(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors(include_url=False, include_input=False)[:3]:
+        where = ".".join(str(p) for p in err["loc"]) or "body"
+        parts.append(f"{where}: {err['msg']}")
+    return "; ".join(parts)
+
+
+async def read_body(request: web.Request, model: type[M]) -> M:
+    """Parse and validate a JSON body. Raises `InvalidBody` with what is wrong."""
+    raw = await request.read()
+    try:
+        data = orjson.loads(raw) if raw else None
+    except orjson.JSONDecodeError:
+        raise InvalidBody("the body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise InvalidBody("the body must be a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidBody(validation_message(exc)) from None
+
+
+def tenant_of(request: web.Request) -> Tenant:
+    """The tenant whose API key the request carries. Raises `Unauthorized`."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise Unauthorized("send Authorization: Bearer <api key>")
+    tenant = request.app[TENANTS].authenticate(key.strip())
+    if tenant is None:
+        raise Unauthorized("the API key is not valid")
+    request[TENANT_ID] = tenant.id
+    return tenant
+
+
+async def create_session(request: web.Request) -> web.Response:
+    tenant = tenant_of(request)
+    body = await read_body(request, CreateSessionRequest)
+    try:
+        session, tokens = await request.app[ENGINE].create_session(tenant.id, body, tenant)
+    except ValidationError as exc:  # cue settings over the tenant's defaults
+        raise InvalidBody(validation_message(exc)) from None
+    return json_response({"session": session, "tokens": tokens}, status=201)
+
+
+async def get_session(request: web.Request) -> web.Response:
+    tenant = tenant_of(request)
+    engine = request.app[ENGINE]
+    runtime = await engine.runtime_for(tenant.id, request.match_info["session_id"])
+    return json_response({"session": engine.session_view(runtime)})
+
+
+async def mint_token(request: web.Request) -> web.Response:
+    tenant = tenant_of(request)
+    body = await read_body(request, MintTokenRequest)
+    token = await request.app[ENGINE].mint_token(
+        tenant.id, request.match_info["session_id"], body.participant_id
+    )
+    return json_response({"token": token})
+
+
+async def list_events(request: web.Request) -> web.Response:
+    tenant = tenant_of(request)
+    try:
+        query = EventsQuery.model_validate(dict(request.query))
+    except ValidationError as exc:
+        raise InvalidBody(validation_message(exc)) from None
+    answer = await request.app[ENGINE].events(
+        tenant.id, request.match_info["session_id"], query.after, query.limit
+    )
+    return json_response(answer)
+
+
+async def end_session(request: web.Request) -> web.Response:
+    tenant = tenant_of(request)
+    engine = request.app[ENGINE]
+    runtime = await engine.runtime_for(tenant.id, request.match_info["session_id"])
+    await engine.end_session(runtime, by="vendor")
+    return json_response({"session": engine.session_view(runtime)})
+
+
+async def delete_session(request: web.Request) -> web.Response:
+    tenant = tenant_of(request)
+    await request.app[ENGINE].erase_session(tenant.id, request.match_info["session_id"])
+    return web.Response(status=204)
+
+
+SESSION = "/api/v1/sessions/{session_id}"
+ROUTES: tuple[Route, ...] = (
+    Route(
+        "POST",
+        "/api/v1/sessions",
+        create_session,
+        "Create a session and its join tokens",
+        status=201,
+        body=CreateSessionRequest,
+        answer=CreateSessionResponse,
+        errors=(400, 401, 409, 413),
+    ),
+    Route("GET", SESSION, get_session, "Read a session", answer=SessionEnvelope),
+    Route(
+        "POST",
+        SESSION + "/tokens",
+        mint_token,
+        "Mint a join token for a participant",
+        body=MintTokenRequest,
+        answer=TokenResponse,
+        errors=(400, 401, 404, 409),
+    ),
+    Route(
+        "GET",
+        SESSION + "/events",
+        list_events,
+        "Read a session's log in seq order",
+        answer=EventsResponse,
+        query=EventsQuery,
+        errors=(400, 401, 404),
+    ),
+    Route(
+        "POST", SESSION + "/end", end_session, "End a session (idempotent)", answer=SessionEnvelope
+    ),
+    Route(
+        "DELETE",
+        SESSION,
+        delete_session,
+        "Erase a session, its log and pending deliveries",
+        status=204,
+    ),
+)
+
+
+def add_routes(app: web.Application, routes: tuple[Route, ...] = ROUTES) -> None:
+    for route in routes:
+        app.router.add_route(route.method, route.path, route.handler)

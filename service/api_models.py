@@ -1,0 +1,130 @@
+"""REST bodies and answers (contract §2) as pydantic models; the OpenAPI document is made from
+these, so what the document says is what the handlers accept."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .cues import CueSettings
+
+Platform = Literal[
+    "zoom", "daily", "jaas", "jitsi", "whereby", "livekit", "twilio", "vonage", "generic"
+]
+PLATFORMS: tuple[str, ...] = Platform.__args__  # type: ignore[attr-defined]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ParticipantIn(_Body):
+    id: Annotated[str, Field(min_length=1, max_length=128)]
+    role: Literal["therapist", "client"]
+    display_name: Annotated[str, Field(max_length=200)] | None = None
+    platform_ref: Annotated[str, Field(min_length=1, max_length=256)] | None = None
+
+
+class SessionSettingsIn(_Body):
+    cues: CueSettings = CueSettings()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _cues_object(cls, value: Any) -> Any:
+        if isinstance(value, dict) and "cues" in value and not isinstance(value["cues"], dict):
+            raise ValueError("cues must be an object of rules")
+        return value
+
+
+class CreateSessionRequest(_Body):
+    platform: Platform
+    external_id: Annotated[str, Field(min_length=1, max_length=256)]
+    scheduled_minutes: Annotated[int, Field(ge=1, le=1440, strict=True)] = 50
+    participants: Annotated[list[ParticipantIn], Field(min_length=2, max_length=64)]
+    settings: SessionSettingsIn = SessionSettingsIn()
+
+    @field_validator("participants")
+    @classmethod
+    def _roles_and_ids(cls, participants: list[ParticipantIn]) -> list[ParticipantIn]:
+        ids = [p.id for p in participants]
+        if len(set(ids)) != len(ids):
+            raise ValueError("participant ids must be unique")
+        roles = {p.role for p in participants}
+        if roles != {"therapist", "client"}:
+            raise ValueError("at least one therapist and one client are required")
+        return participants
+
+
+class MintTokenRequest(_Body):
+    participant_id: Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class ParticipantOut(BaseModel):
+    id: str
+    role: Literal["therapist", "client"]
+    display_name: str | None
+    connected: bool
+
+
+class SessionOut(BaseModel):
+    id: str
+    platform: Platform
+    external_id: str
+    state: Literal["open", "live", "ended"]
+    created_at: str
+    started_at: str | None
+    ended_at: str | None
+    scheduled_minutes: int
+    participants: list[ParticipantOut]
+    head_seq: int
+    epoch: str
+
+
+class ActorOut(BaseModel):
+    id: str
+    role: Literal["client", "therapist", "system"]
+
+
+class EventOut(BaseModel):
+    seq: int
+    id: str
+    type: str
+    at: str
+    actor: ActorOut
+    to: list[str] | None
+    data: dict[str, Any]
+
+
+class SessionEnvelope(BaseModel):
+    session: SessionOut
+
+
+class CreateSessionResponse(BaseModel):
+    session: SessionOut
+    tokens: dict[str, str]
+
+
+class TokenResponse(BaseModel):
+    token: str
+
+
+class EventsResponse(BaseModel):
+    events: list[EventOut]
+    head_seq: int
+    epoch: str
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
+
+
+class EventsQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    after: Annotated[int, Field(ge=0)] = 0
+    limit: Annotated[int, Field(ge=1, le=1000)] = 500

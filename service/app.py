@@ -1,0 +1,209 @@
+"""`create_app(settings)`: routes, the Socket.IO server and the resources' start and stop.
+
+Every resource opens and closes in one cleanup context; app state lives in typed `AppKey`s.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import socketio
+import structlog
+from aiohttp import web
+
+from .api import add_routes, json_response
+from .appkeys import ENGINE, METRICS, SETTINGS, SIO, STORE, TENANTS
+from .engine import SessionEngine
+from .errors import ComfortError, StoreUnavailable
+from .metrics import Metrics
+from .openapi import build_openapi
+from .settings import Settings
+from .sockets import SocketHandlers, create_socket_server
+from .store import store_for_url
+from .tenants import TenantRegistry
+from .tokens import TokenIssuer
+
+__all__ = ["DEMO_KEY", "ENGINE", "METRICS", "SETTINGS", "SIO", "STORE", "TENANTS", "create_app"]
+
+log = structlog.get_logger(__name__)
+
+DEMO_KEY: web.AppKey[str | None] = web.AppKey("demo_key", str)
+MAX_BODY_BYTES = 256 * 1024
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+
+
+def error_body(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message}}
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Every failure becomes the contract's error envelope; the unexpected is logged."""
+    route = (
+        request.match_info.route.resource.canonical
+        if request.match_info.route.resource
+        else "other"
+    )
+    metrics = request.app[METRICS]
+    try:
+        response: web.StreamResponse = await handler(request)
+    except ComfortError as exc:
+        response = json_response(error_body(exc.code, exc.message), status=exc.status)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = _HTTP_CODES.get(exc.status, "invalid_body" if exc.status < 500 else "internal")
+        response = json_response(error_body(code, exc.reason), status=exc.status)
+    except Exception:
+        log.exception("request_failed", route=route, method=request.method)
+        response = json_response(
+            error_body("internal", "the service failed; try again"), status=500
+        )
+    metrics.http.labels(
+        route if route.startswith(("/api", "/webhooks")) else "other", str(response.status)
+    ).inc()
+    return response
+
+
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    if response.content_type == "application/json":
+        headers.setdefault("Cache-Control", "no-store")
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    metrics = request.app[METRICS]
+    body: dict[str, Any] = {"status": "ready", "store": "ok", "redis": "unset"}
+    try:
+        await request.app[STORE].ping()
+        metrics.store_up.set(1)
+    except (StoreUnavailable, Exception):
+        metrics.store_up.set(0)
+        body.update(status="unavailable", store="unreachable")
+        return json_response(body, status=503)
+    redis_check = request.app.get(REDIS_CHECK)
+    if redis_check is not None:
+        body["redis"] = "ok" if await redis_check() else "unreachable"
+    return json_response(body)
+
+
+REDIS_CHECK: web.AppKey[Any] = web.AppKey("redis_check", object)
+
+
+async def metrics_endpoint(request: web.Request) -> web.Response:
+    engine = request.app[ENGINE]
+    metrics = request.app[METRICS]
+    metrics.sessions_loaded.set(len(engine.hub.runtimes))
+    return web.Response(
+        body=metrics.render(),
+        content_type="text/plain",
+        charset="utf-8",
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def openapi_endpoint(request: web.Request) -> web.Response:
+    return json_response(build_openapi())
+
+
+def create_app(settings: Settings, tenants: TenantRegistry | None = None) -> web.Application:
+    """Build the service: REST, Socket.IO, widgets and webhooks on one aiohttp app."""
+    app = web.Application(middlewares=[errors_middleware], client_max_size=MAX_BODY_BYTES)
+    demo_key: str | None = None
+    if tenants is None:
+        if settings.tenants_file is not None:
+            tenants = TenantRegistry.from_file(settings.tenants_file)
+        else:
+            tenants, demo_key = TenantRegistry.demo()
+    metrics = Metrics()
+    app[SETTINGS] = settings
+    app[TENANTS] = tenants
+    app[METRICS] = metrics
+    app[DEMO_KEY] = demo_key
+    store = store_for_url(settings.database_url)
+    app[STORE] = store
+    sio = create_socket_server(settings)
+    app[SIO] = sio
+    tokens = TokenIssuer(settings.resolved_secret_key(), settings.token_ttl_seconds)
+    handlers: SocketHandlers | None = None
+
+    async def transport(eio_sid: str, packet: str) -> bool:
+        assert handlers is not None
+        return await handlers.transport(eio_sid, packet)
+
+    engine = SessionEngine(
+        store,
+        tokens,
+        metrics,
+        transport,
+        send_rate=settings.send_rate,
+        send_burst=settings.send_burst,
+        presence_grace_seconds=settings.presence_grace_seconds,
+        catchup_interval_seconds=settings.catchup_interval_seconds,
+    )
+    app[ENGINE] = engine
+    handlers = SocketHandlers(sio, engine, metrics)
+    sio.attach(app, socketio_path="socket.io")
+
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics_endpoint)
+    app.router.add_get("/api/v1/openapi.json", openapi_endpoint)
+    add_routes(app)
+    for module, function in (("service.web", "setup_web"), ("service.webhooks", "setup_webhooks")):
+        _optional_setup(app, module, function)
+    app.on_response_prepare.append(_security_headers)
+    app.on_shutdown.append(_stop_taking_departures)
+    app.cleanup_ctx.append(_run_store)
+    app.cleanup_ctx.append(_run_engine)
+    return app
+
+
+def _optional_setup(app: web.Application, module: str, function: str) -> None:
+    """Mount a part of the service that lives in its own module (widgets, webhooks)."""
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise
+        return
+    getattr(mod, function)(app)
+
+
+async def _stop_taking_departures(app: web.Application) -> None:
+    app[ENGINE].stopping = True
+
+
+async def _run_store(app: web.Application) -> AsyncIterator[None]:
+    store = app[STORE]
+    started = time.perf_counter()
+    await store.open()
+    log.info(
+        "store_opened",
+        dialect=getattr(store, "dialect", "?"),
+        seconds=round(time.perf_counter() - started, 3),
+    )
+    app[METRICS].store_up.set(1)
+    yield
+    await store.close()
+
+
+async def _run_engine(app: web.Application) -> AsyncIterator[None]:
+    engine = app[ENGINE]
+    await engine.start()
+    yield
+    await engine.stop()
+
+
+def socket_server(app: web.Application) -> socketio.AsyncServer:
+    return app[SIO]

@@ -1,0 +1,23 @@
+"""Typed application keys: the app's state, one resource each (aiohttp `AppKey`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    import socketio
+
+    from .engine import SessionEngine
+    from .metrics import Metrics
+    from .settings import Settings
+    from .store.base import Store
+    from .tenants import TenantRegistry
+
+SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
+TENANTS: web.AppKey[TenantRegistry] = web.AppKey("tenants")
+STORE: web.AppKey[Store] = web.AppKey("store")
+ENGINE: web.AppKey[SessionEngine] = web.AppKey("engine")
+METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
+SIO: web.AppKey[socketio.AsyncServer] = web.AppKey("sio")

@@ -1,0 +1,348 @@
+"""The event vocabulary: what participants may send, what the system logs, and the stored Event.
+
+A send is checked in two steps so each failure has its own wire code: the envelope (`id`, `type`,
+`data`), then the type's data through one discriminated union (`SendPayload`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from .errors import SendError
+
+
+class Role(StrEnum):
+    CLIENT = "client"
+    THERAPIST = "therapist"
+    SYSTEM = "system"
+
+
+class Zone(StrEnum):
+    TOO_MUCH = "too_much"
+    OKAY = "okay"
+    SHUT_DOWN = "shut_down"
+
+
+class Exercise(StrEnum):
+    BOX_BREATHING = "box_breathing"
+    BREATHING_478 = "breathing_478"
+    PACED_BREATHING = "paced_breathing"
+    FIVE_SENSES = "five_senses"
+
+
+CLIENT_TYPES = frozenset(
+    {
+        "pause",
+        "resume",
+        "keep_going",
+        "slow_down",
+        "zone",
+        "grounding_started",
+        "grounding_finished",
+        "checkin_response",
+        "retract",
+    }
+)
+THERAPIST_TYPES = frozenset({"acknowledge", "checkin_request", "suggest_grounding", "end_session"})
+SYSTEM_TYPES = frozenset(
+    {
+        "participant_joined",
+        "participant_left",
+        "session_started",
+        "session_ended",
+        "checkin_expired",
+        "cue",
+    }
+)
+ALL_TYPES = CLIENT_TYPES | THERAPIST_TYPES | SYSTEM_TYPES
+SIGNAL_TYPES = frozenset(
+    {
+        "pause",
+        "resume",
+        "keep_going",
+        "slow_down",
+        "zone",
+        "grounding_started",
+        "grounding_finished",
+    }
+)
+RETRACT_WINDOW_S = 30.0
+
+ParticipantId = Annotated[str, Field(min_length=1, max_length=128)]
+EventId = Annotated[str, Field(min_length=1, max_length=128)]
+Seq = Annotated[int, Field(ge=1, le=2**53, strict=True)]
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EmptyData(_Data):
+    pass
+
+
+class ZoneData(_Data):
+    zone: Zone
+
+
+class GroundingStartedData(_Data):
+    exercise: Exercise
+
+
+class GroundingFinishedData(_Data):
+    exercise: Exercise
+    completed: Annotated[bool, Field(strict=True)]
+    duration_s: Annotated[float, Field(ge=0, le=86400, allow_inf_nan=False, strict=True)]
+
+
+class CheckinResponseData(_Data):
+    checkin_seq: Seq
+    value: Annotated[int, Field(strict=True)] | Zone
+
+
+class SeqData(_Data):
+    seq: Seq
+
+
+class CheckinRequestData(_Data):
+    instrument: Literal["suds", "zone"]
+    to: Annotated[list[ParticipantId], Field(min_length=1, max_length=64)] | None = None
+
+
+class SuggestGroundingData(_Data):
+    exercise: Exercise
+    to: Annotated[list[ParticipantId], Field(min_length=1, max_length=64)] | None = None
+
+
+class _Send(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: EventId
+
+
+class SendPause(_Send):
+    type: Literal["pause"]
+    data: EmptyData
+
+
+class SendResume(_Send):
+    type: Literal["resume"]
+    data: EmptyData
+
+
+class SendKeepGoing(_Send):
+    type: Literal["keep_going"]
+    data: EmptyData
+
+
+class SendSlowDown(_Send):
+    type: Literal["slow_down"]
+    data: EmptyData
+
+
+class SendZone(_Send):
+    type: Literal["zone"]
+    data: ZoneData
+
+
+class SendGroundingStarted(_Send):
+    type: Literal["grounding_started"]
+    data: GroundingStartedData
+
+
+class SendGroundingFinished(_Send):
+    type: Literal["grounding_finished"]
+    data: GroundingFinishedData
+
+
+class SendCheckinResponse(_Send):
+    type: Literal["checkin_response"]
+    data: CheckinResponseData
+
+
+class SendRetract(_Send):
+    type: Literal["retract"]
+    data: SeqData
+
+
+class SendAcknowledge(_Send):
+    type: Literal["acknowledge"]
+    data: SeqData
+
+
+class SendCheckinRequest(_Send):
+    type: Literal["checkin_request"]
+    data: CheckinRequestData
+
+
+class SendSuggestGrounding(_Send):
+    type: Literal["suggest_grounding"]
+    data: SuggestGroundingData
+
+
+class SendEndSession(_Send):
+    type: Literal["end_session"]
+    data: EmptyData
+
+
+SendPayload = Annotated[
+    SendPause
+    | SendResume
+    | SendKeepGoing
+    | SendSlowDown
+    | SendZone
+    | SendGroundingStarted
+    | SendGroundingFinished
+    | SendCheckinResponse
+    | SendRetract
+    | SendAcknowledge
+    | SendCheckinRequest
+    | SendSuggestGrounding
+    | SendEndSession,
+    Field(discriminator="type"),
+]
+SENDABLE_TYPES = frozenset(CLIENT_TYPES | THERAPIST_TYPES)
+_SEND_ADAPTER: TypeAdapter[Any] = TypeAdapter(SendPayload)
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """A validated send: the sender's idempotency id, the type, and its typed data."""
+
+    id: str
+    type: str
+    data: _Data
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors(include_url=False, include_input=False)[0]
+    where = ".".join(str(p) for p in err["loc"] if p not in _SEND_TAGS)
+    return f"{where or 'payload'}: {err['msg']}"
+
+
+_SEND_TAGS = SENDABLE_TYPES
+
+
+def parse_send(payload: object, role: Role) -> Send:
+    """Validate a raw `send` payload from a participant of `role`.
+
+    Raises:
+        SendError: `invalid_payload`, `unknown_type` or `forbidden`, as the contract orders them.
+    """
+    if not isinstance(payload, dict):
+        raise SendError("the payload must be an object", code="invalid_payload")
+    extra = set(payload) - {"id", "type", "data"}
+    if extra:
+        raise SendError(
+            f"unknown keys: {', '.join(sorted(map(str, extra)))}", code="invalid_payload"
+        )
+    event_id, event_type = payload.get("id"), payload.get("type")
+    if not isinstance(event_id, str) or not 1 <= len(event_id) <= 128:
+        raise SendError("id: a string of 1-128 characters", code="invalid_payload")
+    if not isinstance(event_type, str):
+        raise SendError("type: a string", code="invalid_payload")
+    if event_type not in ALL_TYPES:
+        raise SendError(f"unknown event type {event_type[:64]!r}", code="unknown_type")
+    allowed = CLIENT_TYPES if role is Role.CLIENT else THERAPIST_TYPES
+    if event_type not in allowed:
+        raise SendError(f"a {role.value} may not send {event_type}", code="forbidden")
+    data = payload.get("data")
+    if data is None:
+        data = {}
+    try:
+        model = _SEND_ADAPTER.validate_python({"id": event_id, "type": event_type, "data": data})
+    except ValidationError as exc:
+        raise SendError(_first_error(exc), code="invalid_payload") from None
+    return Send(id=model.id, type=event_type, data=model.data)
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    id: str
+    role: Role
+
+
+SYSTEM_ACTOR = Actor("system", Role.SYSTEM)
+
+
+@dataclass(slots=True)
+class Event:
+    """One entry of a session's log, as stored and as sent on the wire.
+
+    `wire` is the JSON encoding, made once and reused for every recipient and the store.
+    """
+
+    seq: int
+    id: str
+    type: str
+    at: str
+    actor: Actor
+    to: tuple[str, ...] | None
+    data: dict[str, Any]
+    _wire: bytes | None = field(default=None, repr=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "id": self.id,
+            "type": self.type,
+            "at": self.at,
+            "actor": {"id": self.actor.id, "role": self.actor.role.value},
+            "to": list(self.to) if self.to is not None else None,
+            "data": self.data,
+        }
+
+    @property
+    def wire(self) -> bytes:
+        if self._wire is None:
+            self._wire = orjson.dumps(self.as_dict())
+        return self._wire
+
+    @classmethod
+    def from_wire(cls, raw: bytes | str) -> Event:
+        obj = orjson.loads(raw)
+        actor = obj["actor"]
+        to = obj["to"]
+        return cls(
+            seq=obj["seq"],
+            id=obj["id"],
+            type=obj["type"],
+            at=obj["at"],
+            actor=Actor(actor["id"], Role(actor["role"])),
+            to=tuple(to) if to is not None else None,
+            data=obj["data"],
+            _wire=raw.encode() if isinstance(raw, str) else raw,
+        )
+
+    def is_visible_to(self, participant_id: str, role: Role) -> bool:
+        """The contract's visibility rule: who may see this event."""
+        if role is Role.THERAPIST:
+            return True
+        return visible_to_client(self, participant_id)
+
+
+def visible_to_client(event: Event, client_id: str) -> bool:
+    """May the client `client_id` see `event`? Cues and other clients' events: never."""
+    kind, actor = event.type, event.actor
+    if actor.role is Role.CLIENT:
+        return actor.id == client_id
+    if actor.role is Role.THERAPIST:
+        return event.to is None or client_id in event.to
+    if kind == "cue":
+        return False
+    if kind in ("participant_joined", "participant_left"):
+        who = event.data["participant"]
+        return bool(who["role"] == Role.THERAPIST.value or who["id"] == client_id)
+    if kind in ("session_started", "session_ended"):
+        return True
+    return event.to is None or client_id in event.to
+
+
+def therapist_audience(event: Event) -> tuple[str, ...] | None:
+    """The `to` of a therapist event: its `data.to`, or the signal's sender for acknowledge."""
+    to = event.data.get("to")
+    return tuple(to) if to else None

@@ -1,0 +1,285 @@
+"""The sessions this process serves: their folded state, their sockets, and in-order delivery.
+
+Each loaded session has a `SessionRuntime`. Stored events reach it through `Hub.publish` (from
+this process's writer, or from another process through the fan-out); a per-session pump applies
+them to the state and sends each to the live sockets allowed to see it, strictly in seq order.
+A gap in the seqs is filled from the store first, so no socket ever skips an event. A socket
+that connects is replayed what it missed under the same lock, then joins the live set: nothing
+stored meanwhile is skipped or sent twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import structlog
+
+from .events import Event, Role, visible_to_client
+from .session import SessionState, parse_time
+from .store.base import SessionRecord, SessionStateName, Store
+
+log = structlog.get_logger(__name__)
+
+RECENT_EVENTS = 256
+READ_PAGE = 1000
+
+Transport = Callable[[str, str], Awaitable[bool]]
+"""Sends one encoded Socket.IO packet to one Engine.IO socket; False if it is gone."""
+
+
+def event_packet(event: Event) -> str:
+    """The Socket.IO EVENT packet for `event`, encoded once and shared by every recipient."""
+    return '2["event",' + event.wire.decode() + "]"
+
+
+@dataclass(eq=False, slots=True)
+class Connection:
+    """One socket of one participant."""
+
+    sid: str
+    eio_sid: str
+    session_id: str
+    participant_id: str
+    role: Role
+    cursor: int = 0  # every seq up to here has been sent or skipped as invisible
+    live: bool = False
+    counted: bool = False  # presence counted this socket (see SessionEngine.connected)
+    connected_at: float = field(default_factory=time.monotonic)
+
+    def may_see(self, event: Event) -> bool:
+        return self.role is Role.THERAPIST or visible_to_client(event, self.participant_id)
+
+
+class SessionRuntime:
+    """One loaded session: record, folded state, idempotency keys and local connections."""
+
+    def __init__(self, record: SessionRecord, events: list[Event]) -> None:
+        self.record = record
+        participants = record.participants
+        self.state = SessionState(
+            client_ids=tuple(p.id for p in participants if p.role == Role.CLIENT.value),
+            therapist_ids=tuple(p.id for p in participants if p.role == Role.THERAPIST.value),
+        )
+        self.head = 0
+        self.ids: dict[tuple[str, str], int] = {}
+        self.recent: deque[Event] = deque(maxlen=RECENT_EVENTS)
+        self.connections: dict[str, Connection] = {}
+        self.lock = asyncio.Lock()
+        self.send_lock = asyncio.Lock()
+        self._inbox: list[Event] = []
+        self._pump: asyncio.Task[None] | None = None
+        self.idle_since = time.monotonic()
+        for event in events:
+            self._apply(event)
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    @property
+    def ended(self) -> bool:
+        return self.record.state is SessionStateName.ENDED
+
+    def _apply(self, event: Event) -> None:
+        self.state.apply(event)
+        self.head = event.seq
+        self.ids[(event.actor.id, event.id)] = event.seq
+        self.recent.append(event)
+        record = self.record
+        record.head_seq = event.seq
+        if event.type == "session_started" and record.state is SessionStateName.OPEN:
+            record.state = SessionStateName.LIVE
+            record.started_at = parse_time(event.at)
+        elif event.type == "session_ended":
+            record.state = SessionStateName.ENDED
+            record.ended_at = parse_time(event.at)
+
+    def local_participants(self) -> set[str]:
+        return {c.participant_id for c in self.connections.values()}
+
+
+Observer = Callable[[SessionRuntime, Event], None]
+
+
+class Hub:
+    """Loaded sessions of this process and the delivery of their events."""
+
+    def __init__(self, store: Store, transport: Transport) -> None:
+        self.store = store
+        self._transport = transport
+        self.runtimes: dict[str, SessionRuntime] = {}
+        self._loading: dict[str, asyncio.Future[SessionRuntime | None]] = {}
+        self.observers: list[Observer] = []
+        self.delivered = 0
+
+    # -- loading -----------------------------------------------------------------------------
+
+    async def load(self, session_id: str) -> SessionRuntime | None:
+        """The session's runtime, reading its log once if it is not loaded (single flight)."""
+        runtime = self.runtimes.get(session_id)
+        if runtime is not None:
+            return runtime
+        pending = self._loading.get(session_id)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[SessionRuntime | None] = asyncio.get_running_loop().create_future()
+        self._loading[session_id] = future
+        try:
+            runtime = await self._read_runtime(session_id)
+            if runtime is not None:
+                self.runtimes[session_id] = runtime
+            future.set_result(runtime)
+            return runtime
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved for waiters that went away
+            raise
+        finally:
+            del self._loading[session_id]
+
+    async def _read_runtime(self, session_id: str) -> SessionRuntime | None:
+        record = await self.store.get_session(session_id)
+        if record is None:
+            return None
+        events: list[Event] = []
+        while True:
+            page = await self.store.read_events(
+                session_id, events[-1].seq if events else 0, READ_PAGE
+            )
+            events.extend(page)
+            if len(page) < READ_PAGE:
+                break
+        return SessionRuntime(record, events)
+
+    def forget(self, session_id: str) -> SessionRuntime | None:
+        runtime = self.runtimes.pop(session_id, None)
+        if runtime is not None and runtime._pump is not None:
+            runtime._pump.cancel()
+        return runtime
+
+    def evict_idle(self, idle_seconds: float) -> int:
+        """Drop runtimes with no socket for `idle_seconds`; they are reloaded when needed."""
+        now = time.monotonic()
+        stale = [
+            sid
+            for sid, rt in self.runtimes.items()
+            if not rt.connections and not rt._inbox and now - rt.idle_since > idle_seconds
+        ]
+        for sid in stale:
+            self.forget(sid)
+        return len(stale)
+
+    # -- delivery ----------------------------------------------------------------------------
+
+    def publish(self, stored: list[tuple[str, Event]]) -> None:
+        """Hand stored events (with their session ids) to loaded sessions; never blocks."""
+        for session_id, event in stored:
+            runtime = self.runtimes.get(session_id)
+            if runtime is not None:
+                self.publish_to(runtime, [event])
+
+    def publish_to(self, runtime: SessionRuntime, events: list[Event]) -> None:
+        runtime._inbox.extend(events)
+        if runtime._pump is None or runtime._pump.done():
+            runtime._pump = asyncio.create_task(self._pump(runtime))
+
+    async def _pump(self, runtime: SessionRuntime) -> None:
+        async with runtime.lock:
+            while runtime._inbox:
+                events = sorted(runtime._inbox, key=lambda e: e.seq)
+                runtime._inbox.clear()
+                for event in events:
+                    await self._deliver(runtime, event)
+
+    async def catch_up(self, runtime: SessionRuntime, store_head: int) -> None:
+        """Deliver what the store holds beyond what this process has seen (a lost fan-out)."""
+        if store_head <= runtime.head:
+            return
+        async with runtime.lock:
+            await self._fill_gap(runtime, store_head + 1)
+
+    async def _fill_gap(self, runtime: SessionRuntime, before_seq: int) -> None:
+        while runtime.head + 1 < before_seq:
+            missing = await self.store.read_events(
+                runtime.id, runtime.head, min(READ_PAGE, before_seq - runtime.head - 1)
+            )
+            if not missing:
+                return
+            for event in missing:
+                await self._deliver_in_order(runtime, event)
+
+    async def _deliver(self, runtime: SessionRuntime, event: Event) -> None:
+        if event.seq <= runtime.head:
+            return
+        if event.seq > runtime.head + 1:
+            await self._fill_gap(runtime, event.seq)
+        await self._deliver_in_order(runtime, event)
+
+    async def _deliver_in_order(self, runtime: SessionRuntime, event: Event) -> None:
+        if event.seq != runtime.head + 1:
+            return
+        runtime._apply(event)
+        packet: str | None = None
+        for conn in list(runtime.connections.values()):
+            if not conn.live or event.seq <= conn.cursor:
+                continue
+            conn.cursor = event.seq
+            if conn.may_see(event):
+                packet = packet or event_packet(event)
+                await self._transport(conn.eio_sid, packet)
+                self.delivered += 1
+        for observer in self.observers:
+            try:
+                observer(runtime, event)
+            except Exception:
+                log.exception("observer_failed", session_id=runtime.id, seq=event.seq)
+
+    # -- connections -------------------------------------------------------------------------
+
+    async def attach(
+        self,
+        runtime: SessionRuntime,
+        conn: Connection,
+        last_seq: int,
+        welcome: Callable[[SessionRuntime], Awaitable[None]],
+    ) -> None:
+        """Send the welcome, replay what `conn` missed after `last_seq`, then make it live."""
+        async with runtime.lock:
+            await welcome(runtime)
+            conn.cursor = last_seq
+            await self._replay(runtime, conn)
+            conn.live = True
+
+    async def _replay(self, runtime: SessionRuntime, conn: Connection) -> None:
+        while conn.cursor < runtime.head:
+            oldest_cached = runtime.recent[0].seq if runtime.recent else runtime.head + 1
+            if conn.cursor + 1 >= oldest_cached:
+                page = [e for e in runtime.recent if e.seq > conn.cursor]
+            else:
+                page = await self.store.read_events(
+                    runtime.id, conn.cursor, min(READ_PAGE, oldest_cached - conn.cursor - 1)
+                )
+                if not page:
+                    break
+            for event in page:
+                if event.seq <= conn.cursor or event.seq > runtime.head:
+                    continue
+                conn.cursor = event.seq
+                if conn.may_see(event):
+                    await self._transport(conn.eio_sid, event_packet(event))
+        conn.cursor = runtime.head
+
+    def register(self, runtime: SessionRuntime, conn: Connection) -> None:
+        runtime.connections[conn.sid] = conn
+
+    def unregister(self, conn: Connection) -> SessionRuntime | None:
+        runtime = self.runtimes.get(conn.session_id)
+        if runtime is not None:
+            runtime.connections.pop(conn.sid, None)
+            if not runtime.connections:
+                runtime.idle_since = time.monotonic()
+        return runtime

@@ -1,0 +1,54 @@
+"""Prometheus metrics of one service process, on a registry of its own (one per app)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+
+class Metrics:
+    """The counters and gauges served at `/metrics`."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.connections = Gauge(
+            "comfort_connections", "Open Socket.IO connections", ["role"], registry=r
+        )
+        self.connects = Counter(
+            "comfort_connects_total", "Connection attempts by outcome", ["outcome"], registry=r
+        )
+        self.sends = Counter(
+            "comfort_sends_total",
+            "Sends by event type and outcome",
+            ["type", "outcome"],
+            registry=r,
+        )
+        self.append_seconds = Histogram(
+            "comfort_store_append_seconds",
+            "Time to commit one append batch",
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+            registry=r,
+        )
+        self.append_batch_size = Histogram(
+            "comfort_store_append_batch_events",
+            "Events per append batch",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512),
+            registry=r,
+        )
+        self.delivered = Counter(
+            "comfort_events_delivered_total", "Events sent to sockets", registry=r
+        )
+        self.http = Counter(
+            "comfort_http_requests_total",
+            "REST requests by route and status",
+            ["route", "status"],
+            registry=r,
+        )
+        self.store_up = Gauge("comfort_store_up", "1 when the store answers", registry=r)
+        self.redis_up = Gauge("comfort_redis_up", "1 when Redis answers (0 when unset)", registry=r)
+        self.sessions_loaded = Gauge(
+            "comfort_sessions_loaded", "Sessions held in memory", registry=r
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,225 @@
+"""Socket.IO handlers: connect (token, welcome, replay), `send` with its ack, disconnect.
+
+Errors become acks in exactly one place, `_error_ack`; anything unexpected is answered
+`internal` and logged with its traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import orjson
+import socketio
+import structlog
+
+from .engine import SessionEngine
+from .errors import ComfortError, ConnectRefused, StoreUnavailable
+from .hub import Connection
+from .metrics import Metrics
+from .settings import Settings
+from .tokens import JoinClaims
+
+log = structlog.get_logger(__name__)
+
+
+class _OrjsonCodec:
+    """The JSON codec python-socketio uses for packets: orjson, compact, strict UTF-8."""
+
+    @staticmethod
+    def dumps(obj: Any, **_: Any) -> str:
+        return orjson.dumps(obj).decode()
+
+    @staticmethod
+    def loads(raw: str | bytes, **_: Any) -> Any:
+        return orjson.loads(raw)
+
+
+def create_socket_server(settings: Settings) -> socketio.AsyncServer:
+    origins: list[str] | None = None
+    if settings.allowed_origins:
+        origins = [*settings.allowed_origins, settings.effective_public_url]
+    return socketio.AsyncServer(
+        async_mode="aiohttp",
+        cors_allowed_origins=origins,
+        max_http_buffer_size=settings.max_frame_bytes,
+        json=_OrjsonCodec,
+        logger=False,
+        engineio_logger=False,
+        # Per-message compression costs ~64 KB per socket for a few hundred bytes saved.
+        http_compression=False,
+        websocket_compression=False,
+        ping_interval=25,
+        ping_timeout=20,
+    )
+
+
+def _last_seq(auth: dict[str, Any]) -> int:
+    value = auth.get("last_seq", 0)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return 0
+    return value
+
+
+class SocketHandlers:
+    """Binds the contract's Socket.IO protocol to a `SessionEngine`."""
+
+    def __init__(self, sio: socketio.AsyncServer, engine: SessionEngine, metrics: Metrics) -> None:
+        self.sio = sio
+        self.engine = engine
+        self.metrics = metrics
+        self.connections: dict[str, Connection] = {}
+        self._pending: dict[str, tuple[JoinClaims, dict[str, Any]]] = {}
+        sio.on("connect", self.on_connect)
+        sio.on("disconnect", self.on_disconnect)
+        sio.on("send", self.on_send)
+        sio.on("*", self.on_unknown)
+        engine.close_socket = self.close
+
+    async def transport(self, eio_sid: str, packet: str) -> bool:
+        if eio_sid not in self.sio.eio.sockets:
+            return False
+        await self.sio.eio.send(eio_sid, packet)
+        return True
+
+    async def close(self, sid: str) -> None:
+        await self.sio.disconnect(sid)
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        try:
+            await self._admit(sid, auth)
+        except ComfortError as exc:
+            self.metrics.connects.labels(exc.code).inc()
+            log.info("connect_refused", code=exc.code)
+            refused = socketio.exceptions.ConnectionRefusedError(exc.message)
+            refused.error_args = {"message": exc.message, "code": exc.code, "data": exc.to_wire()}
+            raise refused from None
+
+    async def _admit(self, sid: str, auth: Any) -> None:
+        if not isinstance(auth, dict):
+            raise ConnectRefused("auth with a join token is required", code="invalid_token")
+        claims = self.engine.tokens.verify(auth.get("token"))
+        try:
+            runtime, role = await self.engine.admit(claims)
+        except StoreUnavailable:
+            raise ConnectRefused(
+                "the service cannot reach its store; try again", code="internal"
+            ) from None
+        epoch = auth.get("epoch")
+        last_seq = _last_seq(auth)
+        if (epoch is not None and epoch != runtime.record.epoch) or last_seq > runtime.head:
+            last_seq = 0
+        eio_sid = self.sio.manager.eio_sid_from_sid(sid, "/")
+        conn = Connection(sid, eio_sid, runtime.id, claims.participant_id, role)
+        self.connections[sid] = conn
+        self.metrics.connects.labels("ok").inc()
+        log.info(
+            "socket_connected",
+            session_id=runtime.id,
+            participant_id=conn.participant_id,
+            role=role.value,
+            last_seq=last_seq,
+        )
+        # The welcome must follow the CONNECT packet, which is sent when this handler returns.
+        task = asyncio.get_running_loop().create_task(self._start(conn, last_seq))
+        task.add_done_callback(_log_failure)
+
+    async def _start(self, conn: Connection, last_seq: int) -> None:
+        runtime = self.engine.hub.runtimes.get(conn.session_id) or await self.engine.hub.load(
+            conn.session_id
+        )
+        if runtime is None or conn.sid not in self.connections:
+            return
+        self.engine.hub.register(runtime, conn)
+
+        async def send_welcome(rt: Any) -> None:
+            await self.sio.emit("welcome", self.engine.welcome(rt, conn), to=conn.sid)
+
+        await self.engine.hub.attach(runtime, conn, last_seq, send_welcome)
+        if conn.sid in self.connections:
+            await self.engine.connected(runtime, conn)
+        else:
+            self.engine.hub.unregister(conn)
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        conn = self.connections.pop(sid, None)
+        if conn is None:
+            return
+        log.info(
+            "socket_disconnected", session_id=conn.session_id, participant_id=conn.participant_id
+        )
+        if conn.counted:
+            await self.engine.disconnected(conn)
+        else:
+            self.engine.hub.unregister(conn)
+
+    async def on_send(self, sid: str, *args: Any) -> dict[str, Any]:
+        conn = self.connections.get(sid)
+        payload = args[0] if args else None
+        kind = payload.get("type") if isinstance(payload, dict) else None
+        label = kind if isinstance(kind, str) and len(kind) <= 32 else "invalid"
+        if conn is None:
+            return {"ok": False, "error": {"code": "forbidden", "message": "not connected"}}
+        try:
+            ack = await self.engine.send(conn, payload)
+        except Exception as exc:
+            ack = _error_ack(exc, conn)
+        outcome = (
+            "duplicate" if ack.get("duplicate") else ("ok" if ack["ok"] else ack["error"]["code"])
+        )
+        self.metrics.sends.labels(label if label in _KNOWN_LABELS else "other", outcome).inc()
+        return ack
+
+    async def on_unknown(self, event: str, sid: str, *args: Any) -> dict[str, Any]:
+        return {
+            "ok": False,
+            "error": {"code": "unknown_type", "message": "unknown socket event; use send"},
+        }
+
+
+_KNOWN_LABELS = frozenset(
+    {
+        "pause",
+        "resume",
+        "keep_going",
+        "slow_down",
+        "zone",
+        "grounding_started",
+        "grounding_finished",
+        "checkin_response",
+        "retract",
+        "acknowledge",
+        "checkin_request",
+        "suggest_grounding",
+        "end_session",
+    }
+)
+
+
+def _error_ack(exc: Exception, conn: Connection) -> dict[str, Any]:
+    if isinstance(exc, StoreUnavailable):
+        log.warning("send_not_stored", session_id=conn.session_id, reason="store_unavailable")
+        return {
+            "ok": False,
+            "error": {
+                "code": "internal",
+                "message": "the service could not store the event; send again with the same id",
+            },
+        }
+    if isinstance(exc, ComfortError):
+        return {"ok": False, "error": exc.to_wire()}
+    log.exception("send_failed", session_id=conn.session_id)
+    return {
+        "ok": False,
+        "error": {
+            "code": "internal",
+            "message": "the service could not store the event; send again with the same id",
+        },
+    }
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error(
+            "socket_start_failed", error=type(task.exception()).__name__, exc_info=task.exception()
+        )

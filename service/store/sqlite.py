@@ -1,0 +1,304 @@
+"""The embedded default store: SQLite through aiosqlite, WAL mode, `secure_delete` on.
+
+One writer connection takes every append batch (one transaction, one commit); a second
+connection serves reads so replays do not wait behind commits. Durability: `synchronous=FULL`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import time
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import orjson
+import structlog
+
+from ..errors import Conflict, StoreUnavailable
+from ..events import Event
+from .base import AppendRequest, AppendResult, SessionRecord, SessionStateName, rfc3339, utc_now
+from .batch import IdempotencyKey, SessionHead, plan_batch
+from .codec import participants_json, session_from_row
+from .migrations import load_migrations
+
+log = structlog.get_logger(__name__)
+
+_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",
+    "PRAGMA secure_delete=ON",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=5000",
+)
+
+
+def sqlite_path(database_url: str) -> Path:
+    """`sqlite:///PATH`: the path as written after the three slashes."""
+    if not database_url.startswith("sqlite:///"):
+        raise ValueError(f"not a sqlite URL: {database_url.split(':', 1)[0]}://…")
+    return Path(database_url.removeprefix("sqlite:///"))
+
+
+def _parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+class SQLiteStore:
+    """`Store` on one SQLite file; for one service process."""
+
+    dialect = "sqlite"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._writer: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+        self.last_append_seconds = 0.0
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = await self._connect()
+        await self._migrate(self._writer)
+        self._reader = await self._connect()
+
+    async def _connect(self) -> aiosqlite.Connection:
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        for pragma in _PRAGMAS:
+            await conn.execute(pragma)
+        return conn
+
+    async def _migrate(self, conn: aiosqlite.Connection) -> None:
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        applied = {
+            row[0] for row in await conn.execute_fetchall("SELECT version FROM schema_migrations")
+        }
+        for migration in load_migrations(self.dialect):
+            if migration.version in applied:
+                continue
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _statements(migration.sql):
+                    await conn.execute(statement)
+                await conn.execute(
+                    "INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                    (migration.version, migration.name, rfc3339(utc_now())),
+                )
+                await conn.execute("COMMIT")
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+            log.info("store_migrated", dialect=self.dialect, version=migration.version)
+
+    async def close(self) -> None:
+        for conn in (self._reader, self._writer):
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    await conn.close()
+        self._reader = self._writer = None
+
+    @property
+    def writer(self) -> aiosqlite.Connection:
+        if self._writer is None:
+            raise StoreUnavailable("the store is not open")
+        return self._writer
+
+    @property
+    def reader(self) -> aiosqlite.Connection:
+        if self._reader is None:
+            raise StoreUnavailable("the store is not open")
+        return self._reader
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        conn = self.writer
+        try:
+            await conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"the store cannot write: {exc}") from exc
+        try:
+            yield conn
+            await conn.execute("COMMIT")
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                await conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise StoreUnavailable(f"the store cannot write: {exc}") from exc
+            raise
+
+    async def ping(self) -> None:
+        try:
+            await self.reader.execute_fetchall("SELECT 1")
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(str(exc)) from exc
+
+    async def create_session(self, record: SessionRecord) -> None:
+        try:
+            async with self._transaction() as conn:
+                await conn.execute(
+                    "INSERT INTO sessions (id, tenant_id, platform, external_id, state, "
+                    "created_at, scheduled_minutes, participants, settings, epoch, head_seq) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+                    (
+                        record.id,
+                        record.tenant_id,
+                        record.platform,
+                        record.external_id,
+                        record.state.value,
+                        rfc3339(record.created_at),
+                        record.scheduled_minutes,
+                        participants_json(record),
+                        orjson.dumps(record.settings).decode(),
+                        record.epoch,
+                    ),
+                )
+        except StoreUnavailable as exc:
+            if isinstance(exc.__cause__, sqlite3.IntegrityError):
+                raise Conflict(
+                    "a session with this platform and external_id is not ended yet"
+                ) from None
+            raise
+
+    async def get_session(self, session_id: str) -> SessionRecord | None:
+        rows = await self._read("SELECT * FROM sessions WHERE id = ?", (session_id,))
+        return session_from_row(rows[0], _parse_time) if rows else None
+
+    async def find_session(
+        self, tenant_id: str, platform: str, external_id: str
+    ) -> SessionRecord | None:
+        rows = await self._read(
+            "SELECT * FROM sessions WHERE tenant_id = ? AND platform = ? AND external_id = ? "
+            "AND state != 'ended'",
+            (tenant_id, platform, external_id),
+        )
+        return session_from_row(rows[0], _parse_time) if rows else None
+
+    async def list_sessions(self, states: tuple[str, ...]) -> list[SessionRecord]:
+        marks = ",".join("?" * len(states))
+        rows = await self._read(f"SELECT * FROM sessions WHERE state IN ({marks})", states)
+        return [session_from_row(row, _parse_time) for row in rows]
+
+    async def _read(self, sql: str, params: tuple[Any, ...]) -> list[sqlite3.Row]:
+        try:
+            return list(await self.reader.execute_fetchall(sql, params))
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"the store cannot read: {exc}") from exc
+
+    async def append_batch(self, requests: list[AppendRequest]) -> list[AppendResult]:
+        started = time.perf_counter()
+        session_ids = sorted({r.session_id for r in requests})
+        async with self._transaction() as conn:
+            marks = ",".join("?" * len(session_ids))
+            heads = {
+                row["id"]: SessionHead(SessionStateName(row["state"]), row["head_seq"])
+                for row in await conn.execute_fetchall(
+                    f"SELECT id, state, head_seq FROM sessions WHERE id IN ({marks})",
+                    session_ids,
+                )
+            }
+            keys = [(r.session_id, r.actor.id, r.event_id) for r in requests]
+            stored: dict[IdempotencyKey, int] = {}
+            for chunk_start in range(0, len(keys), 300):
+                chunk = keys[chunk_start : chunk_start + 300]
+                triples = ",".join(["(?,?,?)"] * len(chunk))
+                rows = await conn.execute_fetchall(
+                    "SELECT session_id, actor_id, event_id, seq FROM events "
+                    f"WHERE (session_id, actor_id, event_id) IN (VALUES {triples})",
+                    [part for key in chunk for part in key],
+                )
+                stored.update({(r[0], r[1], r[2]): r[3] for r in rows})
+            plan = plan_batch(requests, heads, stored, utc_now())
+            if plan.inserts:
+                await conn.executemany(
+                    "INSERT INTO events (session_id, seq, actor_id, event_id, type, body) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        (req.session_id, ev.seq, ev.actor.id, ev.id, ev.type, ev.wire)
+                        for req, ev in _pair(requests, plan.results)
+                    ],
+                )
+                await conn.executemany(
+                    "UPDATE sessions SET head_seq = ?, state = ?, "
+                    "started_at = COALESCE(started_at, ?), ended_at = COALESCE(ended_at, ?) "
+                    "WHERE id = ?",
+                    [
+                        (
+                            h.head_seq,
+                            h.state.value,
+                            rfc3339(h.started_at) if h.started_at else None,
+                            rfc3339(h.ended_at) if h.ended_at else None,
+                            sid,
+                        )
+                        for sid, h in heads.items()
+                    ],
+                )
+        self.last_append_seconds = time.perf_counter() - started
+        return plan.results
+
+    async def read_events(self, session_id: str, after_seq: int, limit: int) -> list[Event]:
+        rows = await self._read(
+            "SELECT body FROM events WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (session_id, after_seq, limit),
+        )
+        return [Event.from_wire(row[0]) for row in rows]
+
+    async def find_duplicate(self, session_id: str, actor_id: str, event_id: str) -> int | None:
+        rows = await self._read(
+            "SELECT seq FROM events WHERE session_id = ? AND actor_id = ? AND event_id = ?",
+            (session_id, actor_id, event_id),
+        )
+        return int(rows[0][0]) if rows else None
+
+    async def head_seqs(self, session_ids: list[str]) -> dict[str, int]:
+        if not session_ids:
+            return {}
+        marks = ",".join("?" * len(session_ids))
+        rows = await self._read(
+            f"SELECT id, head_seq FROM sessions WHERE id IN ({marks})", tuple(session_ids)
+        )
+        return {row[0]: row[1] for row in rows}
+
+    async def erase_session(self, session_id: str) -> bool:
+        async with self._transaction() as conn:
+            cursor = await conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+            found = cursor.rowcount > 0
+            for table in _SESSION_TABLES:
+                await conn.execute(f"DELETE FROM {table} WHERE session_id = ?", (session_id,))
+        # Deleted pages are zeroed (secure_delete); truncating the WAL drops the old frames.
+        with contextlib.suppress(sqlite3.Error):
+            await self.writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return found
+
+    async def claim_webhook_delivery(
+        self, tenant_id: str, platform: str, delivery_key: str, session_id: str | None
+    ) -> bool:
+        async with self._transaction() as conn:
+            cursor = await conn.execute(
+                "INSERT INTO webhook_deliveries VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (tenant_id, platform, delivery_key, session_id, rfc3339(utc_now())),
+            )
+            return cursor.rowcount > 0
+
+
+# Tables that hold rows of one session besides `sessions`; erase clears them all.
+_SESSION_TABLES = ["events", "webhook_deliveries"]
+
+
+def _pair(
+    requests: list[AppendRequest], results: list[AppendResult]
+) -> list[tuple[AppendRequest, Event]]:
+    return [(req, res.event) for req, res in zip(requests, results, strict=True) if res.event]
+
+
+def _statements(sql: str) -> list[str]:
+    return [part.strip() for part in sql.split(";") if part.strip() and not _only_comments(part)]
+
+
+def _only_comments(part: str) -> bool:
+    return all(not line.strip() or line.strip().startswith("--") for line in part.splitlines())

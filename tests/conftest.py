@@ -1,0 +1,98 @@
+"""Shared fixtures: a real service on a real port, REST and Socket.IO peers against it."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from service.app import create_app
+from service.settings import Settings
+from service.tenants import Tenant, TenantRegistry, hash_key
+from tests.support import API_KEY, OTHER_KEY, SECRET, Api, Peer
+
+
+@dataclass
+class LiveServer:
+    url: str
+    app: web.Application
+    api: Api
+    api_key: str = API_KEY
+    other_key: str = OTHER_KEY
+    peers: list[Peer] = field(default_factory=list)
+
+    async def create_session(self, clients: int = 1, **overrides: Any) -> dict[str, Any]:
+        return await self.api.create(clients, **overrides)
+
+    def peer(self, token: str) -> Peer:
+        peer = Peer(self.url, token)
+        self.peers.append(peer)
+        return peer
+
+    async def join(self, token: str, last_seq: int = 0, **kwargs: Any) -> Peer:
+        return await self.peer(token).connect(last_seq, **kwargs)
+
+
+def default_tenants() -> TenantRegistry:
+    return TenantRegistry(
+        [
+            Tenant(id="demo", api_key_sha256=hash_key(API_KEY)),
+            Tenant(id="other", api_key_sha256=hash_key(OTHER_KEY)),
+        ]
+    )
+
+
+async def start_server(
+    tmp_path: Path, tenants: TenantRegistry | None = None, **settings: Any
+) -> tuple[web.AppRunner, str, web.Application]:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = Settings(
+        host="127.0.0.1",
+        port=port,
+        database_url=f"sqlite:///{tmp_path}/comfort.db",
+        data_dir=tmp_path,
+        secret_key=SECRET,  # type: ignore[arg-type]
+        **settings,
+    )
+    app = create_app(config, tenants or default_tenants())
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.SockSite(runner, sock).start()
+    return runner, f"http://127.0.0.1:{port}", app
+
+
+ServerFactory = Callable[..., Awaitable[LiveServer]]
+
+
+@pytest.fixture
+async def server_factory(tmp_path: Path) -> AsyncIterator[ServerFactory]:
+    """Start live servers with settings of the test's choosing; all are stopped afterwards."""
+    runners: list[tuple[web.AppRunner, LiveServer]] = []
+    http = aiohttp.ClientSession()
+
+    async def factory(**settings: Any) -> LiveServer:
+        runner, url, app = await start_server(tmp_path, **settings)
+        server = LiveServer(url=url, app=app, api=Api(url, http=http))
+        runners.append((runner, server))
+        return server
+
+    yield factory
+    for runner, server in runners:
+        for peer in server.peers:
+            await peer.close()
+        await runner.cleanup()
+    await http.close()
+
+
+@pytest.fixture
+async def live_server(server_factory: ServerFactory) -> LiveServer:
+    """A real service on a real port (in this process) with tenants `demo` and `other`."""
+    return await server_factory()

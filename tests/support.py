@@ -1,0 +1,246 @@
+"""Test support: a real service (in-process or as a `comfort serve` process) and real
+Socket.IO peers that record what they receive."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import socketio
+
+API_KEY = "test-key-demo-0123456789abcdef"
+OTHER_KEY = "test-key-other-0123456789abcdef"
+SECRET = "test-secret-key-that-is-long-enough-0123456789"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def tenants_toml(path: Path, extra: str = "") -> Path:
+    demo = f'[tenants.demo]\napi_key = "{API_KEY}"\n'
+    other = f'[tenants.other]\napi_key = "{OTHER_KEY}"\n'
+    path.write_text(f"{demo}\n{other}{extra}")
+    return path
+
+
+def session_body(clients: int = 1, **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "platform": "generic",
+        "external_id": f"room-{uuid.uuid4().hex[:10]}",
+        "participants": [{"id": "t-1", "role": "therapist", "display_name": "Dr Tessa Example"}]
+        + [
+            {"id": f"c-{i}", "role": "client", "display_name": f"Clara Client{i}"}
+            for i in range(1, clients + 1)
+        ],
+    }
+    body.update(overrides)
+    return body
+
+
+@dataclass
+class Api:
+    """REST calls against a running service."""
+
+    base: str
+    key: str = API_KEY
+    http: aiohttp.ClientSession | None = None
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        json: Any = None,
+        key: str | None = None,
+        raw: bytes | None = None,
+    ) -> tuple[int, Any]:
+        assert self.http is not None
+        headers = {"Authorization": f"Bearer {key or self.key}"}
+        kwargs: dict[str, Any] = {"headers": headers}
+        if raw is not None:
+            kwargs["data"] = raw
+        elif json is not None:
+            kwargs["json"] = json
+        async with self.http.request(method, self.base + path, **kwargs) as resp:
+            text = await resp.text()
+            try:
+                body = await resp.json(content_type=None) if text else None
+            except ValueError:
+                body = text
+            return resp.status, body
+
+    async def create(self, clients: int = 1, **overrides: Any) -> dict[str, Any]:
+        status, body = await self.call(
+            "POST", "/api/v1/sessions", session_body(clients, **overrides)
+        )
+        assert status == 201, body
+        return dict(body)
+
+    async def events(self, session_id: str, after: int = 0) -> list[dict[str, Any]]:
+        status, body = await self.call(
+            "GET", f"/api/v1/sessions/{session_id}/events?after={after}&limit=1000"
+        )
+        assert status == 200, body
+        return list(body["events"])
+
+
+@dataclass
+class Peer:
+    """A real `socketio.AsyncClient` that records its welcome and the events it receives."""
+
+    url: str
+    token: str
+    client: socketio.AsyncClient = field(
+        default_factory=lambda: socketio.AsyncClient(reconnection=False)
+    )
+    welcome: dict[str, Any] | None = None
+    events: list[dict[str, Any]] = field(default_factory=list)
+    connect_error: Any = None
+    welcomed: asyncio.Event = field(default_factory=asyncio.Event)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        @self.client.on("welcome")
+        async def _welcome(data: dict[str, Any]) -> None:
+            self.welcome = data
+            self.welcomed.set()
+
+        @self.client.on("event")
+        async def _event(data: dict[str, Any]) -> None:
+            self.events.append(data)
+            self.changed.set()
+
+        @self.client.on("connect_error")
+        async def _error(data: Any) -> None:
+            self.connect_error = data
+
+    async def connect(
+        self,
+        last_seq: int = 0,
+        epoch: str | None = None,
+        wait: bool = True,
+        transports: list[str] | None = None,
+    ) -> Peer:
+        auth: dict[str, Any] = {"token": self.token, "last_seq": last_seq}
+        if epoch is not None:
+            auth["epoch"] = epoch
+        self.welcomed.clear()
+        await self.client.connect(
+            self.url, auth=auth, transports=transports or ["websocket"], wait_timeout=5
+        )
+        if wait:
+            await asyncio.wait_for(self.welcomed.wait(), 5)
+        return self
+
+    async def send(
+        self, kind: str, data: dict[str, Any] | None = None, id: str | None = None, raw: Any = None
+    ) -> dict[str, Any]:
+        payload = (
+            raw
+            if raw is not None
+            else {"id": id or uuid.uuid4().hex, "type": kind, "data": data or {}}
+        )
+        return dict(await self.client.call("send", payload, timeout=10))
+
+    @property
+    def seqs(self) -> list[int]:
+        return [e["seq"] for e in self.events]
+
+    def of_type(self, kind: str) -> list[dict[str, Any]]:
+        return [e for e in self.events if e["type"] == kind]
+
+    async def wait_for(self, predicate: Any, timeout: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(
+                    f"timed out; events: {[(e['seq'], e['type']) for e in self.events]}"
+                )
+            self.changed.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.changed.wait(), remaining)
+
+    async def wait_type(
+        self, kind: str, count: int = 1, timeout: float = 5.0
+    ) -> list[dict[str, Any]]:
+        await self.wait_for(lambda: len(self.of_type(kind)) >= count, timeout)
+        return self.of_type(kind)
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.client.disconnect()
+
+
+class ServiceProcess:
+    """`comfort serve` as a real process, for kill and restart tests."""
+
+    def __init__(
+        self, data_dir: Path, port: int | None = None, env: dict[str, str] | None = None
+    ) -> None:
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.env = {
+            **os.environ,
+            "COMFORT_PORT": str(self.port),
+            "COMFORT_HOST": "127.0.0.1",
+            "COMFORT_DATA_DIR": str(data_dir),
+            "COMFORT_DATABASE_URL": f"sqlite:///{data_dir}/comfort.db",
+            "COMFORT_SECRET_KEY": SECRET,
+            "COMFORT_TENANTS_FILE": str(tenants_toml(data_dir / "tenants.toml")),
+            "COMFORT_LOG_FORMAT": "json",
+            **(env or {}),
+        }
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = data_dir / f"service-{self.port}.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self, timeout: float = 20.0) -> ServiceProcess:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "service", "serve"], env=self.env, stdout=log, stderr=log
+        )
+        deadline = time.monotonic() + timeout
+        async with aiohttp.ClientSession() as http:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"service exited: {self.log_path.read_text()[-2000:]}")
+                with contextlib.suppress(aiohttp.ClientError, OSError):
+                    async with http.get(self.url + "/readyz") as resp:
+                        if resp.status == 200:
+                            return self
+                await asyncio.sleep(0.1)
+        raise RuntimeError("service did not become ready")
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def terminate(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def logs(self) -> str:
+        return self.log_path.read_text() if self.log_path.exists() else ""

@@ -20,7 +20,15 @@ import structlog
 
 from ..errors import Conflict, StoreUnavailable
 from ..events import Event
-from .base import AppendRequest, AppendResult, SessionRecord, SessionStateName, rfc3339, utc_now
+from .base import (
+    SESSION_TABLES,
+    AppendRequest,
+    AppendResult,
+    SessionRecord,
+    SessionStateName,
+    rfc3339,
+    utc_now,
+)
 from .batch import IdempotencyKey, SessionHead, plan_batch
 from .codec import participants_json, session_from_row
 from .migrations import load_migrations
@@ -268,7 +276,7 @@ class SQLiteStore:
         async with self._transaction() as conn:
             cursor = await conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
             found = cursor.rowcount > 0
-            for table in _SESSION_TABLES:
+            for table in SESSION_TABLES:
                 await conn.execute(f"DELETE FROM {table} WHERE session_id = ?", (session_id,))
         # Deleted pages are zeroed (secure_delete); truncating the WAL drops the old frames.
         with contextlib.suppress(sqlite3.Error):
@@ -284,10 +292,6 @@ class SQLiteStore:
                 (tenant_id, platform, delivery_key, session_id, rfc3339(utc_now())),
             )
             return cursor.rowcount > 0
-
-
-# Tables that hold rows of one session besides `sessions`; erase clears them all.
-_SESSION_TABLES = ["events", "webhook_deliveries"]
 
 
 def _pair(

@@ -14,7 +14,6 @@ from typing import Any, Protocol
 
 from ..events import Actor, Event
 
-
 # Tables that hold rows of one session besides `sessions` (keyed by `session_id`): erasing a
 # session clears every one of them. A migration that adds such a table adds its name here.
 SESSION_TABLES: tuple[str, ...] = ("events", "webhook_deliveries")

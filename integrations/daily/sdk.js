@@ -1,0 +1,130 @@
+/**
+ * Daily (daily-js): client adapter around a call object or Prebuilt call frame.
+ *
+ * Commands: `setLocalVideo`, `setLocalAudio`, `updateInputSettings` (background-blur
+ * processor), `sendAppMessage(data, "*")`; events `participant-joined`/`participant-left`
+ * (the participant's `user_id` is our `platform_ref`). See integrations/sdk-contract.js.
+ */
+
+// --- shared by every adapter (kept inline so each module stands alone) -----------------
+const OK = Object.freeze({ ok: true });
+const UNSUPPORTED = Object.freeze({ ok: false, reason: "unsupported" });
+const DENIED_NAMES = new Set(["NotAllowedError", "PermissionDeniedError", "SecurityError"]);
+
+function failure(error) {
+  const name = error && typeof error === "object" ? error.name : undefined;
+  const text = String((error && error.message) || error || "");
+  const denied = DENIED_NAMES.has(name) || /permission|denied|not allowed/i.test(text);
+  return { ok: false, reason: denied ? "denied" : "error", message: text.slice(0, 200) };
+}
+
+async function attempt(command) {
+  try {
+    const outcome = await command();
+    return outcome && typeof outcome === "object" && "ok" in outcome ? outcome : OK;
+  } catch (error) {
+    return failure(error);
+  }
+}
+
+function listeners() {
+  const sets = { "participant-joined": new Set(), "participant-left": new Set() };
+  return {
+    on(event, fn) {
+      const set = sets[event];
+      if (!set || typeof fn !== "function") return () => {};
+      set.add(fn);
+      return () => set.delete(fn);
+    },
+    emit(event, participant) {
+      for (const fn of sets[event]) {
+        try {
+          fn(participant);
+        } catch (error) {
+          queueMicrotask(() => { throw error; });
+        }
+      }
+    },
+  };
+}
+// ----------------------------------------------------------------------------------------
+
+/**
+ * @param {any} call  a `DailyIframe.createFrame()` / `createCallObject()` instance, joined or joining
+ */
+export function createAdapter(call) {
+  const events = listeners();
+  const toParticipant = (participant) => ({
+    id: String(participant?.session_id ?? ""),
+    ref: participant?.user_id ? String(participant.user_id) : null,
+    local: Boolean(participant?.local),
+  });
+  const onJoined = (event) => events.emit("participant-joined", toParticipant(event?.participant));
+  const onLeft = (event) => events.emit("participant-left", toParticipant(event?.participant));
+  call.on("participant-joined", onJoined);
+  call.on("participant-left", onLeft);
+
+  async function setAndCheck(set, get, on) {
+    return attempt(async () => {
+      await set(on);
+      // daily-js applies the change asynchronously; a camera the user denied stays off.
+      if (on && get() === false) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        if (get() === false) return { ok: false, reason: "denied" };
+      }
+      return OK;
+    });
+  }
+
+  return {
+    platform: "daily",
+    capabilities: { video: true, audio: true, blur: true, appMessage: true, participantEvents: true },
+    setLocalVideo: (on) => setAndCheck((v) => call.setLocalVideo(v), () => call.localVideo(), Boolean(on)),
+    setLocalAudio: (on) => setAndCheck((v) => call.setLocalAudio(v), () => call.localAudio(), Boolean(on)),
+    setBlur: (level) =>
+      attempt(() =>
+        call.updateInputSettings({
+          video: {
+            processor:
+              level > 0
+                ? { type: "background-blur", config: { strength: Math.min(1, Math.max(0.1, level)) } }
+                : { type: "none" },
+          },
+        }),
+      ),
+    sendAppMessage: (msg) => attempt(() => call.sendAppMessage(msg, "*")),
+    isLocalVideoOn: async () => {
+      try {
+        return Boolean(call.localVideo());
+      } catch {
+        return null;
+      }
+    },
+    on: events.on,
+    destroy() {
+      call.off("participant-joined", onJoined);
+      call.off("participant-left", onLeft);
+    },
+  };
+}
+
+/**
+ * Prebuilt's sidebar custom integration showing the client widget page
+ * (`/embed/client?token=…`) beside the call: pass to `callFrame.setCustomIntegrations(…)`
+ * and then `callFrame.startCustomIntegrations(["comfort"])`.
+ *
+ * @param {{src: string, label?: string, iconURL?: string}} options
+ */
+export function comfortSidebarIntegration({ src, label = "Comfort", iconURL }) {
+  return {
+    comfort: {
+      controlledBy: "*",
+      label,
+      ...(iconURL ? { iconURL } : {}),
+      location: "sidebar",
+      shared: false,
+      src,
+      sandbox: "allow-scripts allow-same-origin allow-forms",
+    },
+  };
+}

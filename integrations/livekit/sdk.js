@@ -1,0 +1,110 @@
+/**
+ * LiveKit (livekit-client): client adapter around a connected `Room`.
+ *
+ * Camera and microphone through `room.localParticipant.setCameraEnabled` /
+ * `setMicrophoneEnabled`; blur through a track processor the vendor supplies (e.g.
+ * `BackgroundBlur` from @livekit/track-processors) as `options.blurProcessor(level)`;
+ * messages through `publishData` on topic `comfort`. A participant's `identity` is our
+ * `platform_ref`. See integrations/sdk-contract.js.
+ */
+
+// --- shared by every adapter (kept inline so each module stands alone) -----------------
+const OK = Object.freeze({ ok: true });
+const UNSUPPORTED = Object.freeze({ ok: false, reason: "unsupported" });
+const DENIED_NAMES = new Set(["NotAllowedError", "PermissionDeniedError", "SecurityError"]);
+
+function failure(error) {
+  const name = error && typeof error === "object" ? error.name : undefined;
+  const text = String((error && error.message) || error || "");
+  const denied = DENIED_NAMES.has(name) || /permission|denied|not allowed/i.test(text);
+  return { ok: false, reason: denied ? "denied" : "error", message: text.slice(0, 200) };
+}
+
+async function attempt(command) {
+  try {
+    const outcome = await command();
+    return outcome && typeof outcome === "object" && "ok" in outcome ? outcome : OK;
+  } catch (error) {
+    return failure(error);
+  }
+}
+
+function listeners() {
+  const sets = { "participant-joined": new Set(), "participant-left": new Set() };
+  return {
+    on(event, fn) {
+      const set = sets[event];
+      if (!set || typeof fn !== "function") return () => {};
+      set.add(fn);
+      return () => set.delete(fn);
+    },
+    emit(event, participant) {
+      for (const fn of sets[event]) {
+        try {
+          fn(participant);
+        } catch (error) {
+          queueMicrotask(() => { throw error; });
+        }
+      }
+    },
+  };
+}
+// ----------------------------------------------------------------------------------------
+
+/**
+ * @param {any} room  a livekit-client `Room`
+ * @param {{blurProcessor?: (level: number) => any, topic?: string}} [options]
+ */
+export function createAdapter(room, options = {}) {
+  const events = listeners();
+  const toParticipant = (participant) => ({
+    id: String(participant?.sid ?? ""),
+    ref: participant?.identity ? String(participant.identity) : null,
+    local: false,
+  });
+  const onConnected = (participant) => events.emit("participant-joined", toParticipant(participant));
+  const onDisconnected = (participant) => events.emit("participant-left", toParticipant(participant));
+  room.on("participantConnected", onConnected);
+  room.on("participantDisconnected", onDisconnected);
+  const topic = options.topic ?? "comfort";
+
+  function cameraTrack() {
+    return room.localParticipant?.getTrackPublication?.("camera")?.track ?? null;
+  }
+
+  return {
+    platform: "livekit",
+    capabilities: {
+      video: true,
+      audio: true,
+      blur: typeof options.blurProcessor === "function",
+      appMessage: true,
+      participantEvents: true,
+    },
+    setLocalVideo: (on) => attempt(() => room.localParticipant.setCameraEnabled(Boolean(on))),
+    setLocalAudio: (on) => attempt(() => room.localParticipant.setMicrophoneEnabled(Boolean(on))),
+    async setBlur(level) {
+      if (typeof options.blurProcessor !== "function") return UNSUPPORTED;
+      return attempt(async () => {
+        const track = cameraTrack();
+        if (!track) return { ok: false, reason: "error", message: "no camera track" };
+        if (level > 0) await track.setProcessor(options.blurProcessor(level));
+        else await track.stopProcessor();
+        return OK;
+      });
+    },
+    sendAppMessage: (msg) =>
+      attempt(() =>
+        room.localParticipant.publishData(new TextEncoder().encode(JSON.stringify(msg)), { reliable: true, topic }),
+      ),
+    isLocalVideoOn: async () => {
+      const enabled = room.localParticipant?.isCameraEnabled;
+      return typeof enabled === "boolean" ? enabled : null;
+    },
+    on: events.on,
+    destroy() {
+      room.off("participantConnected", onConnected);
+      room.off("participantDisconnected", onDisconnected);
+    },
+  };
+}

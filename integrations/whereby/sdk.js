@@ -1,0 +1,108 @@
+/**
+ * Whereby Embedded: client adapter around the `<whereby-embed>` element.
+ *
+ * Camera and microphone through the element's `toggleCamera(enabled)` /
+ * `toggleMicrophone(enabled)` commands (explicit state, so no read-then-toggle is needed);
+ * state from its `camera_toggle` events; participant events from `participant_join` /
+ * `participant_leave` (the participant's `externalId`, set with the `externalId` attribute,
+ * is our `platform_ref`). The element has no runtime blur or data-message command: those
+ * are `unsupported` (the `cameraEffect` attribute sets a default blur). A `deny_device`
+ * event makes the next camera command answer `denied`. See integrations/sdk-contract.js.
+ */
+
+// --- shared by every adapter (kept inline so each module stands alone) -----------------
+const OK = Object.freeze({ ok: true });
+const UNSUPPORTED = Object.freeze({ ok: false, reason: "unsupported" });
+const DENIED_NAMES = new Set(["NotAllowedError", "PermissionDeniedError", "SecurityError"]);
+
+function failure(error) {
+  const name = error && typeof error === "object" ? error.name : undefined;
+  const text = String((error && error.message) || error || "");
+  const denied = DENIED_NAMES.has(name) || /permission|denied|not allowed/i.test(text);
+  return { ok: false, reason: denied ? "denied" : "error", message: text.slice(0, 200) };
+}
+
+async function attempt(command) {
+  try {
+    const outcome = await command();
+    return outcome && typeof outcome === "object" && "ok" in outcome ? outcome : OK;
+  } catch (error) {
+    return failure(error);
+  }
+}
+
+function listeners() {
+  const sets = { "participant-joined": new Set(), "participant-left": new Set() };
+  return {
+    on(event, fn) {
+      const set = sets[event];
+      if (!set || typeof fn !== "function") return () => {};
+      set.add(fn);
+      return () => set.delete(fn);
+    },
+    emit(event, participant) {
+      for (const fn of sets[event]) {
+        try {
+          fn(participant);
+        } catch (error) {
+          queueMicrotask(() => { throw error; });
+        }
+      }
+    },
+  };
+}
+// ----------------------------------------------------------------------------------------
+
+/**
+ * @param {HTMLElement & {toggleCamera?: Function, toggleMicrophone?: Function}} element  the `<whereby-embed>`
+ */
+export function createAdapter(element) {
+  const events = listeners();
+  let cameraOn = element.getAttribute?.("video") === "off" ? false : null;
+  let deviceDenied = false;
+  const toParticipant = (detail) => {
+    const p = detail?.participant ?? detail ?? {};
+    return { id: String(p.id ?? p.participantId ?? ""), ref: p.externalId ?? p.metadata ?? null, local: false };
+  };
+  const handlers = {
+    camera_toggle: (event) => {
+      cameraOn = Boolean(event?.detail?.enabled);
+    },
+    deny_device: () => {
+      deviceDenied = true;
+    },
+    participant_join: (event) => events.emit("participant-joined", toParticipant(event?.detail)),
+    participant_leave: (event) => events.emit("participant-left", toParticipant(event?.detail)),
+  };
+  for (const [name, fn] of Object.entries(handlers)) element.addEventListener(name, fn);
+
+  function toggle(command, on) {
+    if (typeof element[command] !== "function") return Promise.resolve(UNSUPPORTED);
+    return attempt(async () => {
+      if (on && deviceDenied) return { ok: false, reason: "denied" };
+      await element[command](Boolean(on));
+      if (command === "toggleCamera") cameraOn = Boolean(on);
+      return OK;
+    });
+  }
+
+  return {
+    platform: "whereby",
+    capabilities: {
+      video: typeof element.toggleCamera === "function",
+      audio: typeof element.toggleMicrophone === "function",
+      blur: false,
+      appMessage: false,
+      participantEvents: true,
+    },
+    setLocalVideo: (on) => toggle("toggleCamera", on),
+    setLocalAudio: (on) => toggle("toggleMicrophone", on),
+    setBlur: async () => UNSUPPORTED,
+    sendAppMessage: async () => UNSUPPORTED,
+    isLocalVideoOn: async () => cameraOn,
+    on: events.on,
+    destroy() {
+      for (const [name, fn] of Object.entries(handlers)) element.removeEventListener(name, fn);
+    },
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * Zoom Apps SDK (@zoom/appssdk, the in-meeting side panel): client adapter around `zoomSdk`
+ * after `zoomSdk.config({capabilities})` resolved.
+ *
+ * Every call works only if it is listed in the app's capabilities (in the Zoom Marketplace
+ * app and in `config`) and the client has added the app; others answer `unsupported`.
+ * Camera and microphone through `setVideoState` / `setAudioState`; state through
+ * `getVideoState`. The Apps SDK offers no background blur and no meeting-wide data
+ * channel, so those are `unsupported` (the service's socket carries the signals).
+ * Participant events come from `onParticipantChange` (hosts and co-hosts receive them);
+ * Zoom gives no `customer_key` there, so `ref` is null. See integrations/sdk-contract.js.
+ */
+
+// --- shared by every adapter (kept inline so each module stands alone) -----------------
+const OK = Object.freeze({ ok: true });
+const UNSUPPORTED = Object.freeze({ ok: false, reason: "unsupported" });
+const DENIED_NAMES = new Set(["NotAllowedError", "PermissionDeniedError", "SecurityError"]);
+
+function failure(error) {
+  const name = error && typeof error === "object" ? error.name : undefined;
+  const text = String((error && error.message) || error || "");
+  const denied = DENIED_NAMES.has(name) || /permission|denied|not allowed/i.test(text);
+  return { ok: false, reason: denied ? "denied" : "error", message: text.slice(0, 200) };
+}
+
+async function attempt(command) {
+  try {
+    const outcome = await command();
+    return outcome && typeof outcome === "object" && "ok" in outcome ? outcome : OK;
+  } catch (error) {
+    return failure(error);
+  }
+}
+
+function listeners() {
+  const sets = { "participant-joined": new Set(), "participant-left": new Set() };
+  return {
+    on(event, fn) {
+      const set = sets[event];
+      if (!set || typeof fn !== "function") return () => {};
+      set.add(fn);
+      return () => set.delete(fn);
+    },
+    emit(event, participant) {
+      for (const fn of sets[event]) {
+        try {
+          fn(participant);
+        } catch (error) {
+          queueMicrotask(() => { throw error; });
+        }
+      }
+    },
+  };
+}
+// ----------------------------------------------------------------------------------------
+
+/** The capabilities to pass to `zoomSdk.config` for everything this adapter can do. */
+export const ZOOM_CAPABILITIES = Object.freeze([
+  "getVideoState",
+  "setVideoState",
+  "setAudioState",
+  "onParticipantChange",
+]);
+
+/**
+ * @param {any} zoomSdk  the configured Zoom Apps SDK object
+ * @param {{capabilities?: string[], unsupportedApis?: string[]}} [config]  what `config` was
+ *        asked for, and the `unsupportedApis` its response listed
+ */
+export function createAdapter(zoomSdk, config = {}) {
+  const events = listeners();
+  const asked = new Set(config.capabilities ?? ZOOM_CAPABILITIES);
+  const refused = new Set(config.unsupportedApis ?? []);
+  const has = (api) => asked.has(api) && !refused.has(api) && typeof zoomSdk?.[api] === "function";
+
+  function call(api, ...args) {
+    if (!has(api)) return Promise.resolve(UNSUPPORTED);
+    return attempt(async () => {
+      try {
+        await zoomSdk[api](...args);
+        return OK;
+      } catch (error) {
+        // The SDK rejects APIs missing from the app's capabilities or unavailable here.
+        if (/not supported|unsupported|not in the list of capabilities|capabilit/i.test(String(error?.message ?? error))) {
+          return { ok: false, reason: "unsupported" };
+        }
+        throw error;
+      }
+    });
+  }
+
+  const onChange = (event) => {
+    for (const p of event?.participants ?? []) {
+      const participant = { id: String(p.participantUUID ?? p.participantId ?? ""), ref: null, local: false };
+      if (p.status === "join") events.emit("participant-joined", participant);
+      else if (p.status === "leave") events.emit("participant-left", participant);
+    }
+  };
+  const participantEvents = has("onParticipantChange") && typeof zoomSdk.addEventListener === "function";
+  if (participantEvents) zoomSdk.addEventListener("onParticipantChange", onChange);
+
+  return {
+    platform: "zoom",
+    capabilities: {
+      video: has("setVideoState"),
+      audio: has("setAudioState"),
+      blur: false,
+      appMessage: false,
+      participantEvents,
+    },
+    setLocalVideo: (on) => call("setVideoState", { video: Boolean(on) }),
+    setLocalAudio: (on) => call("setAudioState", { audio: Boolean(on) }),
+    setBlur: async () => UNSUPPORTED,
+    sendAppMessage: async () => UNSUPPORTED,
+    isLocalVideoOn: async () => {
+      if (!has("getVideoState")) return null;
+      try {
+        const state = await zoomSdk.getVideoState();
+        return typeof state?.video === "boolean" ? state.video : null;
+      } catch {
+        return null;
+      }
+    },
+    on: events.on,
+    destroy() {
+      if (participantEvents && typeof zoomSdk.removeEventListener === "function") {
+        zoomSdk.removeEventListener("onParticipantChange", onChange);
+      }
+    },
+  };
+}

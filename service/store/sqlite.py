@@ -6,6 +6,7 @@ connection serves reads so replays do not wait behind commits. Durability: `sync
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sqlite3
 import time
@@ -64,6 +65,8 @@ class SQLiteStore:
         self.path = path
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
+        # One transaction at a time on the writer connection, whichever coroutine asks.
+        self._write_lock = asyncio.Lock()
         self.last_append_seconds = 0.0
 
     async def open(self) -> None:
@@ -125,6 +128,12 @@ class SQLiteStore:
 
     @contextlib.asynccontextmanager
     async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        async with self._write_lock:
+            async with self._begin() as conn:
+                yield conn
+
+    @contextlib.asynccontextmanager
+    async def _begin(self) -> AsyncIterator[aiosqlite.Connection]:
         conn = self.writer
         try:
             await conn.execute("BEGIN IMMEDIATE")
@@ -279,8 +288,9 @@ class SQLiteStore:
             for table in SESSION_TABLES:
                 await conn.execute(f"DELETE FROM {table} WHERE session_id = ?", (session_id,))
         # Deleted pages are zeroed (secure_delete); truncating the WAL drops the old frames.
-        with contextlib.suppress(sqlite3.Error):
-            await self.writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        async with self._write_lock:
+            with contextlib.suppress(sqlite3.Error):
+                await self.writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return found
 
     async def claim_webhook_delivery(

@@ -1,0 +1,260 @@
+"""The REST API (contract §2): bodies, errors, tenants and the OpenAPI document."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from service.api import ROUTES
+from service.openapi import build_openapi
+from tests.conftest import LiveServer
+from tests.support import session_body
+
+
+async def test_create_answers_session_and_a_token_per_participant(live_server: LiveServer):
+    status, body = await live_server.api.call(
+        "POST", "/api/v1/sessions", session_body(2, scheduled_minutes=30)
+    )
+    assert status == 201
+    session = body["session"]
+    assert set(session) == {
+        "id",
+        "platform",
+        "external_id",
+        "state",
+        "created_at",
+        "started_at",
+        "ended_at",
+        "scheduled_minutes",
+        "participants",
+        "head_seq",
+        "epoch",
+    }
+    assert (
+        session["state"] == "open"
+        and session["head_seq"] == 0
+        and session["scheduled_minutes"] == 30
+    )
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", session["created_at"])
+    assert set(body["tokens"]) == {"t-1", "c-1", "c-2"}
+    assert {p["id"]: p["connected"] for p in session["participants"]} == {
+        "t-1": False,
+        "c-1": False,
+        "c-2": False,
+    }
+
+
+def bad_bodies():
+    good = session_body()
+    yield {**good, "platform": "skype"}
+    yield {**good, "participants": [{"id": "t-1", "role": "therapist"}]}
+    yield {
+        **good,
+        "participants": [{"id": "t-1", "role": "therapist"}, {"id": "t-2", "role": "therapist"}],
+    }
+    yield {
+        **good,
+        "participants": [{"id": "a", "role": "therapist"}, {"id": "a", "role": "client"}],
+    }
+    yield {**good, "participants": [{"id": "", "role": "therapist"}, {"id": "c", "role": "client"}]}
+    yield {
+        **good,
+        "participants": [{"id": "x" * 129, "role": "therapist"}, {"id": "c", "role": "client"}],
+    }
+    yield {**good, "participants": [{"id": "t", "role": "admin"}, {"id": "c", "role": "client"}]}
+    yield {**good, "scheduled_minutes": "50"}
+    yield {**good, "scheduled_minutes": 0}
+    yield {**good, "settings": {"cues": {"no_such_rule": {}}}}
+    yield {**good, "settings": {"cues": {"pause_unacknowledged": {"after_s": "soon"}}}}
+    yield {**good, "settings": {"cues": {"pause_unacknowledged": {"unknown_key": 1}}}}
+    yield {**good, "settings": {"cues": {"distress_high": {"enabled": "yes"}}}}
+    yield {**good, "settings": {"other": 1}}
+    yield {**good, "surprise": True}
+    yield {k: v for k, v in good.items() if k != "external_id"}
+
+
+@pytest.mark.parametrize("body", list(bad_bodies()))
+async def test_invalid_bodies_are_400_invalid_body(live_server: LiveServer, body):
+    status, answer = await live_server.api.call("POST", "/api/v1/sessions", body)
+    assert status == 400, answer
+    assert answer["error"]["code"] == "invalid_body" and answer["error"]["message"]
+
+
+@pytest.mark.parametrize("raw", [b"{not json", b"[]", b"null", b"\xff\xfe", b'"text"'])
+async def test_unparseable_bodies_are_400(live_server: LiveServer, raw):
+    status, answer = await live_server.api.call("POST", "/api/v1/sessions", raw=raw)
+    assert status == 400 and answer["error"]["code"] == "invalid_body"
+
+
+async def test_oversize_body_is_413_too_large(live_server: LiveServer):
+    status, answer = await live_server.api.call(
+        "POST", "/api/v1/sessions", raw=b"{" + b" " * 400_000 + b"}"
+    )
+    assert status == 413 and answer["error"]["code"] == "too_large"
+
+
+async def test_cue_settings_are_accepted_and_kept(live_server: LiveServer):
+    body = session_body(
+        settings={
+            "cues": {"pause_unacknowledged": {"after_s": 5}, "repeated_pause": {"enabled": False}}
+        }
+    )
+    status, answer = await live_server.api.call("POST", "/api/v1/sessions", body)
+    assert status == 201, answer
+
+
+async def test_second_open_session_for_the_same_meeting_is_conflict(live_server: LiveServer):
+    body = session_body()
+    assert (await live_server.api.call("POST", "/api/v1/sessions", body))[0] == 201
+    status, answer = await live_server.api.call("POST", "/api/v1/sessions", body)
+    assert status == 409 and answer["error"]["code"] == "conflict"
+    # Another tenant may use the same meeting id; and after the end, so may we.
+    assert (
+        await live_server.api.call("POST", "/api/v1/sessions", body, key=live_server.other_key)
+    )[0] == 201
+    status, first = await live_server.api.call("GET", "/api/v1/sessions")
+    assert status in (404, 405)
+
+
+async def test_conflict_clears_once_the_session_ended(live_server: LiveServer):
+    body = session_body()
+    first = await live_server.api.create(**{k: v for k, v in body.items() if k != "participants"})
+    sid = first["session"]["id"]
+    assert (await live_server.api.call("POST", f"/api/v1/sessions/{sid}/end"))[0] == 200
+    again = dict(body, external_id=first["session"]["external_id"])
+    assert (await live_server.api.call("POST", "/api/v1/sessions", again))[0] == 201
+
+
+async def test_tokens_events_end_and_delete(live_server: LiveServer):
+    created = await live_server.create_session()
+    sid = created["session"]["id"]
+    status, token = await live_server.api.call(
+        "POST", f"/api/v1/sessions/{sid}/tokens", {"participant_id": "c-1"}
+    )
+    assert status == 200 and token["token"].count(".") == 2
+    status, err = await live_server.api.call(
+        "POST", f"/api/v1/sessions/{sid}/tokens", {"participant_id": "zz"}
+    )
+    assert status == 404 and err["error"]["code"] == "participant_not_found"
+    peer = await live_server.join(token["token"])
+    assert peer.welcome["participant"]["id"] == "c-1"
+    await peer.send("pause")
+    status, log = await live_server.api.call(
+        "GET", f"/api/v1/sessions/{sid}/events?after=0&limit=1"
+    )
+    assert status == 200 and len(log["events"]) == 1 and log["head_seq"] >= 2 and log["epoch"]
+    for query in ("limit=0", "limit=1001", "limit=abc", "after=-1"):
+        status, err = await live_server.api.call("GET", f"/api/v1/sessions/{sid}/events?{query}")
+        assert status == 400 and err["error"]["code"] == "invalid_body", query
+    status, ended = await live_server.api.call("POST", f"/api/v1/sessions/{sid}/end")
+    assert status == 200 and ended["session"]["state"] == "ended" and ended["session"]["ended_at"]
+    status, again = await live_server.api.call("POST", f"/api/v1/sessions/{sid}/end")
+    assert status == 200 and again["session"]["head_seq"] == ended["session"]["head_seq"]
+    status, err = await live_server.api.call(
+        "POST", f"/api/v1/sessions/{sid}/tokens", {"participant_id": "c-1"}
+    )
+    assert status == 409 and err["error"]["code"] == "session_ended"
+    events = await live_server.api.events(sid)
+    assert [e["type"] for e in events].count("session_ended") == 1
+    assert events[-1]["type"] == "session_ended" and events[-1]["data"] == {"by": "vendor"}
+    assert (await live_server.api.call("DELETE", f"/api/v1/sessions/{sid}"))[0] == 204
+    for method, path in (("GET", ""), ("GET", "/events"), ("POST", "/end"), ("DELETE", "")):
+        status, err = await live_server.api.call(method, f"/api/v1/sessions/{sid}{path}")
+        assert status == 404 and err["error"]["code"] == "session_not_found"
+
+
+async def test_delete_disconnects_sockets(live_server: LiveServer):
+    created = await live_server.create_session()
+    peer = await live_server.join(created["tokens"]["c-1"])
+    assert (await live_server.api.call("DELETE", f"/api/v1/sessions/{created['session']['id']}"))[
+        0
+    ] == 204
+    await peer.wait_for(lambda: not peer.client.connected)
+
+
+def _concrete(path: str, sid: str) -> str:
+    return path.replace("{session_id}", sid)
+
+
+async def test_every_session_route_refuses_other_tenants_and_missing_keys(live_server: LiveServer):
+    """The route list comes from the application itself, so a new route is covered too."""
+    created = await live_server.create_session()
+    sid = created["session"]["id"]
+    routes = [
+        (r.method, r.resource.canonical)
+        for r in live_server.app.router.routes()
+        if r.resource is not None
+        and r.resource.canonical.startswith("/api/v1/sessions")
+        and r.method != "HEAD"
+    ]
+    assert len(routes) >= 6
+    bodies = {
+        "/api/v1/sessions": session_body(),
+        "/api/v1/sessions/{session_id}/tokens": {"participant_id": "c-1"},
+    }
+    for method, path in routes:
+        url = _concrete(path, sid)
+        for key in ("", "wrong-key-0123456789abcdef"):
+            status, err = await live_server.api.call(method, url, bodies.get(path), key=key or " ")
+            assert status == 401 and err["error"]["code"] == "unauthorized", (method, path)
+        if "{session_id}" in path:
+            status, err = await live_server.api.call(
+                method, url, bodies.get(path), key=live_server.other_key
+            )
+            assert status == 404 and err["error"]["code"] == "session_not_found", (method, path)
+    status, body = await live_server.api.call("GET", f"/api/v1/sessions/{sid}")
+    assert status == 200 and body["session"]["state"] == "open"
+
+
+async def test_health_ready_and_metrics(live_server: LiveServer):
+    http = live_server.api.http
+    async with http.get(live_server.url + "/healthz") as r:
+        assert r.status == 200
+    async with http.get(live_server.url + "/readyz") as r:
+        body = await r.json()
+        assert r.status == 200 and body["store"] == "ok" and body["redis"] == "unset"
+    created = await live_server.create_session()
+    peer = await live_server.join(created["tokens"]["c-1"])
+    await peer.send("pause")
+    async with http.get(live_server.url + "/metrics") as r:
+        text = await r.text()
+    assert 'comfort_sends_total{outcome="ok",type="pause"} 1.0' in text
+    assert "comfort_store_append_seconds_bucket" in text
+    assert 'comfort_connections{role="client"} 1.0' in text
+
+
+async def test_errors_for_unknown_paths_are_structured(live_server: LiveServer):
+    status, err = await live_server.api.call("GET", "/api/v1/nothing-here")
+    assert status == 404 and err["error"]["code"] == "not_found"
+    status, err = await live_server.api.call("PUT", "/api/v1/sessions")
+    assert status == 405 and err["error"]["code"]
+
+
+async def test_openapi_is_served_and_matches_the_routes(live_server: LiveServer):
+    async with live_server.api.http.get(live_server.url + "/api/v1/openapi.json") as r:
+        assert r.status == 200
+        doc = await r.json()
+    assert doc["openapi"].startswith("3.1")
+    served = {
+        (r.method.lower(), r.resource.canonical)
+        for r in live_server.app.router.routes()
+        if r.resource is not None
+        and r.resource.canonical.startswith("/api/v1/sessions")
+        and r.method != "HEAD"
+    }
+    documented = {
+        (m, p) for p, ops in doc["paths"].items() if p.startswith("/api/v1/sessions") for m in ops
+    }
+    assert served == documented
+    create = doc["paths"]["/api/v1/sessions"]["post"]["requestBody"]["content"]["application/json"][
+        "schema"
+    ]
+    name = create["$ref"].rsplit("/", 1)[-1]
+    schema = doc["components"]["schemas"][name]
+    assert set(schema["required"]) == {"platform", "external_id", "participants"}
+    assert schema["additionalProperties"] is False
+    for route in ROUTES:
+        op = doc["paths"][route.path][route.method.lower()]
+        assert str(route.status) in op["responses"]
+    assert build_openapi() == doc

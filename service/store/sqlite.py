@@ -128,9 +128,8 @@ class SQLiteStore:
 
     @contextlib.asynccontextmanager
     async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        async with self._write_lock:
-            async with self._begin() as conn:
-                yield conn
+        async with self._write_lock, self._begin() as conn:
+            yield conn
 
     @contextlib.asynccontextmanager
     async def _begin(self) -> AsyncIterator[aiosqlite.Connection]:

@@ -1,0 +1,52 @@
+"""Acceptance from outside: the official JavaScript socket.io-client against the contract."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import LiveServer
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "tests" / "js" / "contract_client.cjs"
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+async def test_official_js_client_round_trip(live_server: LiveServer):
+    if not (ROOT / "widgets" / "node_modules" / "socket.io-client").exists():
+        pytest.fail("widgets/node_modules is missing: run `make install`")
+    created = await live_server.create_session()
+    proc = await asyncio.create_subprocess_exec(
+        "node",
+        str(SCRIPT),
+        live_server.url,
+        created["tokens"]["t-1"],
+        created["tokens"]["c-1"],
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, err.decode()
+    report = json.loads(out)
+    assert report["welcome"]["therapist"]["participant"] == {"id": "t-1", "role": "therapist"}
+    assert report["welcome"]["client"]["state"]["clients"].keys() == {"c-1"}
+    pause = report["acks"]["pause"]
+    assert pause["ok"] is True and pause["duplicate"] is False
+    assert report["acks"]["again"] == {"ok": True, "seq": pause["seq"], "duplicate": True}
+    assert (
+        report["acks"]["bad"]["ok"] is False
+        and report["acks"]["bad"]["error"]["code"] == "invalid_payload"
+    )
+    assert report["acks"]["acknowledge"]["ok"] is True
+    seen = [e for e in report["therapistEvents"] if e["type"] == "pause"]
+    assert [e["seq"] for e in seen] == [pause["seq"]]
+    assert any(e["type"] == "acknowledge" and e["to"] == ["c-1"] for e in report["clientEvents"])
+    seqs = [e["seq"] for e in report["therapistEvents"]]
+    assert seqs == sorted(set(seqs))
+    forged = report["errors"]["forged"]
+    assert forged["data"]["code"] == "invalid_token" and forged["message"]
+    assert report["errors"]["none"]["data"]["code"] == "invalid_token"

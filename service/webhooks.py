@@ -84,9 +84,12 @@ async def _receive(request: web.Request, context: WebhookContext, platform: str)
         return _not_found()
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         return _error(413, "too_large", "webhook body too large")
-    body = await request.content.read(MAX_BODY_BYTES + 1)
-    if len(body) > MAX_BODY_BYTES:
-        return _error(413, "too_large", "webhook body too large")
+    buffer = bytearray()
+    async for chunk in request.content.iter_any():
+        buffer += chunk
+        if len(buffer) > MAX_BODY_BYTES:
+            return _error(413, "too_large", "webhook body too large")
+    body = bytes(buffer)
 
     # Path and query exactly as received (percent-encoding included): Twilio signs them.
     path, _, query = request.raw_path.partition("?")
@@ -150,6 +153,7 @@ def webhook_routes(context_for: ContextFor) -> list[web.RouteDef]:
 
 def setup_webhooks(app: web.Application) -> None:
     """Add the webhook routes to the service's application (called by `create_app`)."""
+
     def context_for(request: web.Request) -> WebhookContext:
         settings = request.app[SETTINGS]
         return WebhookContext(

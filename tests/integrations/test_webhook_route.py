@@ -233,6 +233,17 @@ async def test_signed_body_of_the_wrong_shape_is_400(harness: Harness) -> None:
     assert reply["error"]["code"] == "invalid_body"  # type: ignore[index]
 
 
+async def test_a_large_signed_body_is_read_whole(harness: Harness) -> None:
+    """Bodies arrive in several chunks; the signature is checked over all of them."""
+    signer = harness.signers["daily"]
+    body = json.loads(harness.deliver("daily", "join").body)
+    body["payload"]["padding"] = "x" * (200 * 1024)
+    raw = json.dumps(body).encode()
+    delivery = Delivery("daily", "daily", "", signer.sign("daily", "", raw, url=""), raw)
+    status, reply = await harness.post(delivery)
+    assert (status, reply["applied"]) == (200, 1)
+
+
 async def test_oversized_body_is_413(harness: Harness) -> None:
     delivery = harness.deliver("daily", "join")
     status, _ = await harness.post(delivery.with_body(b"x" * (300 * 1024)))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import time
 import uuid
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import aiohttp
 import pytest
 from platform_signers import MEETINGS, SIGNERS, Delivery, PlatformSigner
+from structlog.testing import capture_logs
 from yarl import URL
 
 from service.tenants import Tenant, TenantRegistry, hash_key
@@ -182,3 +184,22 @@ async def test_a_second_platform_join_logs_nothing(service: Any) -> None:
     assert platform_events(await api.events(session_id)) == [
         ("participant_joined", "c-1", "platform")
     ]
+
+
+@pytest.mark.parametrize("platform", sorted(SIGNERS))
+async def test_webhook_payloads_and_secrets_stay_out_of_the_logs(
+    service: Any, platform: str
+) -> None:
+    server, platforms, api, http = service
+    signer = platforms.signers[platform]
+    meeting = MEETINGS[platform]
+    await book(api, platform, meeting)
+    with capture_logs() as logs:
+        await post(http, server.url, deliver(signer, "join", meeting, "c-ref"))
+        await post(http, server.url, signer.tampered(deliver(signer, "leave", meeting, "c-ref")))
+        await post(http, server.url, deliver(signer, "join", meeting, "unbooked-person-ref"))
+    text = json.dumps(logs, default=str)
+    assert "platform_webhook_received" in text
+    assert "unbooked-person-ref" not in text
+    for secret in signer.config.values():
+        assert secret not in text

@@ -160,7 +160,11 @@ def create_app(settings: Settings, tenants: TenantRegistry | None = None) -> web
     app.router.add_get("/metrics", metrics_endpoint)
     app.router.add_get("/api/v1/openapi.json", openapi_endpoint)
     add_routes(app)
-    for module, function in (("service.web", "setup_web"), ("service.webhooks", "setup_webhooks")):
+    for module, function in (
+        ("service.web", "setup_web"),
+        ("service.webhooks", "setup_webhooks"),
+        ("service.pacing", "setup_pacing"),
+    ):
         _optional_setup(app, module, function)
     app.on_response_prepare.append(_security_headers)
     app.on_shutdown.append(_stop_taking_departures)

@@ -1,0 +1,150 @@
+"""The event vocabulary: every shape of send payload is either accepted or refused with a
+contract code, never anything else."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from service.errors import SendError
+from service.events import (
+    CLIENT_TYPES,
+    THERAPIST_TYPES,
+    Actor,
+    Event,
+    Role,
+    parse_send,
+    visible_to_client,
+)
+
+CODES = {"invalid_payload", "unknown_type", "forbidden"}
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+types = st.sampled_from(sorted(CLIENT_TYPES | THERAPIST_TYPES | {"cue", "nope", ""}))
+payloads = st.one_of(
+    json_values,
+    st.fixed_dictionaries(
+        {"id": st.text(min_size=0, max_size=130) | st.integers(), "type": types},
+        optional={
+            "data": json_values
+            | st.dictionaries(
+                st.sampled_from(
+                    [
+                        "zone",
+                        "exercise",
+                        "completed",
+                        "duration_s",
+                        "seq",
+                        "checkin_seq",
+                        "value",
+                        "instrument",
+                        "to",
+                        "x",
+                    ]
+                ),
+                json_values,
+                max_size=4,
+            )
+        },
+    ),
+)
+
+
+@given(payload=payloads, role=st.sampled_from([Role.CLIENT, Role.THERAPIST]))
+@settings(max_examples=400)
+def test_any_payload_is_accepted_or_refused_with_a_contract_code(payload, role):
+    try:
+        send = parse_send(payload, role)
+    except SendError as exc:
+        assert exc.code in CODES and exc.message
+        return
+    assert isinstance(send.id, str) and 1 <= len(send.id) <= 128
+    assert send.type in (CLIENT_TYPES if role is Role.CLIENT else THERAPIST_TYPES)
+
+
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [
+        ({"id": "a", "type": "pause"}, None),
+        ({"id": "a", "type": "pause", "data": None}, None),
+        (
+            {
+                "id": "a",
+                "type": "grounding_finished",
+                "data": {"exercise": "breathing_478", "completed": False, "duration_s": 42.5},
+            },
+            None,
+        ),
+        (
+            {
+                "id": "a",
+                "type": "grounding_finished",
+                "data": {"exercise": "breathing_478", "completed": False, "duration_s": -1},
+            },
+            "invalid_payload",
+        ),
+        (
+            {
+                "id": "a",
+                "type": "grounding_finished",
+                "data": {"exercise": "breathing_478", "completed": 0, "duration_s": 1},
+            },
+            "invalid_payload",
+        ),
+        ({"id": "a", "type": "checkin_response", "data": {"checkin_seq": 3, "value": 7}}, None),
+        (
+            {"id": "a", "type": "checkin_response", "data": {"checkin_seq": 3, "value": 7.5}},
+            "invalid_payload",
+        ),
+        (
+            {"id": "a", "type": "checkin_response", "data": {"checkin_seq": 0, "value": 7}},
+            "invalid_payload",
+        ),
+        ({"id": "a", "type": "retract", "data": {"seq": "3"}}, "invalid_payload"),
+    ],
+)
+def test_client_payload_examples(payload, code):
+    if code is None:
+        assert parse_send(payload, Role.CLIENT).id == "a"
+    else:
+        with pytest.raises(SendError) as err:
+            parse_send(payload, Role.CLIENT)
+        assert err.value.code == code
+
+
+def _event(kind, actor, to=None, data=None):
+    return Event(
+        seq=1, id="e", type=kind, at="2026-01-01T00:00:00.000Z", actor=actor, to=to, data=data or {}
+    )
+
+
+def test_visibility_rules():
+    c1, c2, t = Actor("c-1", Role.CLIENT), Actor("c-2", Role.CLIENT), Actor("t-1", Role.THERAPIST)
+    system = Actor("system", Role.SYSTEM)
+    assert visible_to_client(_event("pause", c1), "c-1")
+    assert not visible_to_client(_event("pause", c1), "c-2")
+    assert visible_to_client(_event("checkin_request", t), "c-2")
+    assert visible_to_client(_event("checkin_request", t, ("c-2",)), "c-2")
+    assert not visible_to_client(_event("checkin_request", t, ("c-2",)), "c-1")
+    assert not visible_to_client(_event("cue", system, None, {"client_id": "c-1"}), "c-1")
+    joined = {"participant": {"id": "c-2", "role": "client"}, "via": "widget"}
+    assert not visible_to_client(_event("participant_joined", system, None, joined), "c-1")
+    assert visible_to_client(_event("participant_joined", system, None, joined), "c-2")
+    therapist_joined = {"participant": {"id": "t-1", "role": "therapist"}, "via": "platform"}
+    assert visible_to_client(_event("participant_left", system, None, therapist_joined), "c-1")
+    assert visible_to_client(_event("session_ended", system, None, {"by": "vendor"}), "c-1")
+    assert not visible_to_client(_event("checkin_expired", system, ("c-2",)), "c-1")
+    assert visible_to_client(_event("checkin_expired", system, ("c-1", "c-2")), "c-1")
+    assert not visible_to_client(_event("pause", c2), "c-1")
+
+
+def test_wire_round_trip_is_byte_stable():
+    event = _event("zone", Actor("c-1", Role.CLIENT), None, {"zone": "okay"})
+    again = Event.from_wire(event.wire)
+    assert again.wire == event.wire and again.as_dict() == event.as_dict()

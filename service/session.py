@@ -227,9 +227,10 @@ class SessionState:
         elif kind == "retract":
             assert isinstance(send.data, SeqData)
             record = self.signals.get(send.data.seq)
-            # Another client's signal is answered as missing: a client must not learn of it.
+            if record is None and send.data.seq > self.head_seq:
+                raise SendError(f"no event with seq {send.data.seq}", code="not_found")
             if record is None or record.client_id != sender_id:
-                raise SendError(f"no signal of yours with seq {send.data.seq}", code="not_found")
+                raise SendError("only your own signals can be retracted", code="forbidden")
             if (now - record.at).total_seconds() > RETRACT_WINDOW_S:
                 raise SendError("a signal can be retracted within 30 s only", code="forbidden")
         elif kind == "checkin_response":

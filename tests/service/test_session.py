@@ -1,0 +1,70 @@
+"""The session aggregate: folding the log into State, and the checks sends must pass."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from service.errors import SendError
+from service.events import Actor, Event, Role, parse_send
+from service.session import SessionState, parse_time
+
+T0 = "2026-11-25T10:00:00.000Z"
+CLIENT = Actor("c-1", Role.CLIENT)
+THERAPIST = Actor("t-1", Role.THERAPIST)
+
+
+def fold(*events: tuple[str, Actor, dict, tuple[str, ...] | None]) -> SessionState:
+    state = SessionState(client_ids=("c-1", "c-2"), therapist_ids=("t-1",))
+    for seq, (kind, actor, data, to) in enumerate(events, start=1):
+        state.apply(Event(seq, f"e{seq}", kind, T0, actor, to, data))
+    return state
+
+
+def test_retract_window_is_thirty_seconds():
+    state = fold(("pause", CLIENT, {}, None))
+    send = parse_send({"id": "r", "type": "retract", "data": {"seq": 1}}, Role.CLIENT)
+    state.check_send("c-1", Role.CLIENT, send, parse_time(T0) + timedelta(seconds=29))
+    with pytest.raises(SendError) as late:
+        state.check_send("c-1", Role.CLIENT, send, parse_time(T0) + timedelta(seconds=31))
+    assert late.value.code == "forbidden"
+
+
+def test_unacknowledged_holds_pause_slow_down_and_out_of_window_zones_only():
+    state = fold(
+        ("pause", CLIENT, {}, None),
+        ("slow_down", CLIENT, {}, None),
+        ("zone", CLIENT, {"zone": "okay"}, None),
+        ("zone", CLIENT, {"zone": "shut_down"}, None),
+        ("keep_going", CLIENT, {}, None),
+        ("acknowledge", THERAPIST, {"seq": 2}, ("c-1",)),
+        ("retract", CLIENT, {"seq": 4}, None),
+    )
+    client = state.clients["c-1"]
+    assert client.unacknowledged == [1]
+    assert client.paused and client.pace == "keep_going" and client.zone is None
+
+
+def test_checkins_open_answer_and_expire():
+    state = fold(
+        ("checkin_request", THERAPIST, {"instrument": "suds"}, None),
+        ("checkin_request", THERAPIST, {"instrument": "zone", "to": ["c-2"]}, ("c-2",)),
+        ("checkin_response", CLIENT, {"checkin_seq": 1, "value": 8}, None),
+        ("checkin_expired", Actor("system", Role.SYSTEM), {"checkin_seq": 2}, ("c-2",)),
+    )
+    assert state.clients["c-1"].open_checkins == [] and state.clients["c-1"].last_suds == 8
+    assert state.clients["c-2"].open_checkins == [1]
+    late = parse_send(
+        {"id": "x", "type": "checkin_response", "data": {"checkin_seq": 2, "value": "okay"}},
+        Role.CLIENT,
+    )
+    with pytest.raises(SendError) as err:
+        state.check_send("c-2", Role.CLIENT, late, parse_time(T0))
+    assert err.value.code == "not_found"
+    wrong = parse_send(
+        {"id": "y", "type": "checkin_response", "data": {"checkin_seq": 2, "value": "okay"}},
+        Role.CLIENT,
+    )
+    with pytest.raises(SendError):
+        state.check_send("c-1", Role.CLIENT, wrong, parse_time(T0))

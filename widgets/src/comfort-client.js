@@ -10,7 +10,7 @@
  * Events: comfort:signal (a press), comfort:event (a new log event); both bubble and compose.
  */
 import { LitElement, html, css, nothing } from 'lit';
-import { ComfortConnection } from './connection.js';
+import { ComfortConnection, tokenClaims } from './connection.js';
 import { stringsForElement } from './locales/index.js';
 import { tokens } from './styles.js';
 import {
@@ -74,38 +74,74 @@ export class ComfortClient extends LitElement {
         font-size: 0.875em;
         color: var(--_muted);
       }
-      .pause {
-        width: 100%;
-        min-height: 72px;
-        font-size: 1.35em;
-        border-radius: var(--_radius);
+      .tile {
+        position: relative;
         display: grid;
-        place-items: center;
+        align-content: center;
+        justify-items: center;
         gap: 2px;
+        min-height: 64px;
+        padding: 8px;
+        text-align: center;
+        line-height: 1.2;
+        background: var(--_surface);
+        border: 1.5px solid var(--_border);
+        border-radius: calc(var(--_radius) * 0.7);
+        transition: background-color 120ms ease, border-color 120ms ease;
       }
-      .pause .hint,
+      .tile button {
+        min-height: 0;
+        min-width: 0;
+        padding: 0;
+        border: 0;
+        background: transparent;
+        color: var(--_accent);
+        font-weight: 650;
+        position: static;
+      }
+      .tile button::after {
+        content: '';
+        position: absolute;
+        inset: 0;
+        border-radius: inherit;
+        cursor: pointer;
+      }
+      .tile button:focus-visible {
+        outline: none;
+      }
+      .tile:has(button:focus-visible) {
+        outline: 3px solid var(--_focus);
+        outline-offset: 2px;
+      }
+      .tile:hover {
+        border-color: var(--_accent);
+        background: var(--_accent-soft);
+      }
       .tile .hint {
-        display: block;
-        font-size: 0.7em;
-        font-weight: 500;
-        opacity: 0.9;
+        font-size: 0.78em;
+        color: var(--_muted);
       }
-      .pause .hint {
-        font-size: 0.6em;
+      .tile.pause {
+        min-height: 76px;
+        background: var(--_accent);
+        border-color: var(--_accent);
+        border-radius: var(--_radius);
+      }
+      .tile.pause:hover {
+        filter: brightness(1.08);
+      }
+      .tile.pause button {
+        color: var(--_accent-text);
+        font-size: 1.35em;
+      }
+      .tile.pause .hint {
+        color: var(--_accent-text);
+        font-size: 0.85em;
       }
       .tiles {
         display: grid;
         grid-template-columns: repeat(3, minmax(0, 1fr));
         gap: 8px;
-      }
-      .tile {
-        min-height: 64px;
-        padding: 8px;
-        line-height: 1.2;
-      }
-      .tile .hint {
-        color: var(--_muted);
-        margin-top: 4px;
       }
       .zones {
         display: grid;
@@ -116,8 +152,7 @@ export class ComfortClient extends LitElement {
         padding: 6px;
         line-height: 1.2;
       }
-      .zones button[aria-pressed='true'],
-      .tile[aria-pressed='true'] {
+      .zones button[aria-pressed='true'] {
         background: var(--_calm-soft);
         border-color: var(--_calm);
         color: var(--_text);
@@ -171,8 +206,11 @@ export class ComfortClient extends LitElement {
         position: absolute;
         opacity: 0;
         inset: 0;
+        width: 100%;
+        height: 100%;
         margin: 0;
         cursor: pointer;
+        z-index: 1;
       }
       .scale label:has(input:checked),
       .zone-answers label:has(input:checked) {
@@ -222,16 +260,10 @@ export class ComfortClient extends LitElement {
         gap: 8px;
         grid-template-columns: repeat(auto-fit, minmax(200px, 1fr));
       }
-      .exercises button {
+      .tile.exercise {
+        justify-items: start;
         text-align: start;
-        display: grid;
-        gap: 2px;
         padding: 10px 14px;
-      }
-      .exercises .hint {
-        font-size: 0.85em;
-        font-weight: 400;
-        color: var(--_muted);
       }
       .panel-head {
         display: flex;
@@ -265,7 +297,7 @@ export class ComfortClient extends LitElement {
     this._exercise = null;
     this._choice = null; // the answer being chosen in an open check-in
     this._notice = null; // {text, at}: a short message about the last action, e.g. "Undone."
-    this._videoChangedByPause = false;
+    this._hidden = null; // what pause hid through the platform adapter: null | 'video' | 'controller'
     this._shownCheckin = null; // seq of the check-in on screen (it stays until answered/dismissed)
     this._motionQuery = null;
     this._reducedMotion = false;
@@ -354,7 +386,8 @@ export class ComfortClient extends LitElement {
   }
 
   get _me() {
-    return this.connection?.welcome?.participant?.id ?? null;
+    // Before the first welcome (offline since the page loaded) the token says who we are.
+    return this.connection?.welcome?.participant?.id ?? tokenClaims(this.token)?.sub ?? null;
   }
 
   // ---- actions -------------------------------------------------------------------------
@@ -365,29 +398,47 @@ export class ComfortClient extends LitElement {
     this.connection.send(type, data);
     if (type === 'pause') this._cameraOff();
     if (type === 'resume') this._cameraRestore();
+    // Pause and "Ready to go on" replace each other: keep keyboard focus on the one now shown.
+    if (type === 'pause' || type === 'resume') {
+      const next = type === 'pause' ? 'resume' : 'pause';
+      this.updateComplete.then(() => this.renderRoot.querySelector(`[part~="${next}"]`)?.focus());
+    }
   }
 
+  /**
+   * Pause hides the client's own video through the host's adapter. Two shapes are accepted
+   * (integrations/sdk-contract.js): a privacy controller with pause()/resume(), or a platform
+   * adapter with setLocalVideo(on) resolving to a Result {ok}. Only what pause changed is undone.
+   */
   async _cameraOff() {
     const adapter = this.platformAdapter;
-    if (!adapter || typeof adapter.setLocalVideo !== 'function') return;
+    if (!adapter || this._hidden) return;
     try {
-      if (typeof adapter.isLocalVideoOn === 'function' && !(await adapter.isLocalVideoOn())) return;
+      if (typeof adapter.pause === 'function' && typeof adapter.resume === 'function') {
+        await adapter.pause();
+        this._hidden = 'controller';
+        return;
+      }
+      if (typeof adapter.setLocalVideo !== 'function' || adapter.capabilities?.video === false) return;
+      // A camera that is already off stays as it is, and resume leaves it off.
+      if (typeof adapter.isLocalVideoOn === 'function' && (await adapter.isLocalVideoOn()) === false) return;
       const result = await adapter.setLocalVideo(false);
-      // An adapter says it changed nothing with `false` or {changed: false}.
-      this._videoChangedByPause = result !== false && !(result && result.changed === false);
+      if (result === true || (result && result.ok)) this._hidden = 'video';
     } catch {
-      this._videoChangedByPause = false;
+      /* adapters should not throw; if one does, the pause signal has still been sent */
     }
   }
 
   async _cameraRestore() {
     const adapter = this.platformAdapter;
-    if (!this._videoChangedByPause || !adapter || typeof adapter.setLocalVideo !== 'function') return;
-    this._videoChangedByPause = false;
+    const hidden = this._hidden;
+    this._hidden = null;
+    if (!adapter || !hidden) return;
     try {
-      await adapter.setLocalVideo(true);
+      if (hidden === 'controller') await adapter.resume();
+      else await adapter.setLocalVideo(true);
     } catch {
-      /* the host's camera stays as it is; the client can turn it on in the platform */
+      /* the client can turn the camera on in the platform itself */
     }
   }
 
@@ -449,7 +500,7 @@ export class ComfortClient extends LitElement {
     const me = this._me;
     const events = conn.events;
     const index = indexLog(events);
-    const mine = (me && clientStates(conn.welcome, events)[me]) || null;
+    const mine = optimistic((me && clientStates(conn.welcome, events)[me]) || {}, conn.pendingPresses());
     const paused = !!mine?.paused;
     const ended = conn.status === 'ended';
     const checkin = this._currentCheckin(mine, index);
@@ -484,15 +535,14 @@ export class ComfortClient extends LitElement {
   }
 
   _renderPauseButton(t) {
-    return html`<button
-      class="primary pause"
-      part="button pause"
-      aria-label=${t.client.pause}
-      aria-describedby="pause-hint"
-      @click=${() => this._press('pause')}
-    >
-      ${t.client.pause}<span class="hint" id="pause-hint">${t.client.pauseHint}</span>
-    </button>`;
+    // The hint sits beside the button, not inside it, so the accessible name is exactly "Pause";
+    // the button's ::after stretches over the whole tile, so the tile is one big target.
+    return html`<div class="tile pause" part="pause-tile">
+      <button part="button pause" aria-describedby="pause-hint" @click=${() => this._press('pause')}>
+        ${t.client.pause}
+      </button>
+      <span class="hint" id="pause-hint">${t.client.pauseHint}</span>
+    </div>`;
   }
 
   _renderPaused(t) {
@@ -507,17 +557,17 @@ export class ComfortClient extends LitElement {
 
   _renderChoices(t, mine) {
     const c = t.client;
-    const tile = (type, label, hint, extra = {}) => html`<button
-      class="tile"
-      part="button ${type}"
-      aria-label=${label}
-      aria-describedby="hint-${type}"
-      aria-pressed=${extra.pressed === undefined ? nothing : String(extra.pressed)}
-      aria-expanded=${extra.expanded === undefined ? nothing : String(extra.expanded)}
-      @click=${extra.onClick || (() => this._press(type))}
-    >
-      ${label}<span class="hint" id="hint-${type}">${hint}</span>
-    </button>`;
+    const tile = (type, label, hint, extra = {}) => html`<div class="tile" part="tile">
+      <button
+        part="button ${type}"
+        aria-describedby="hint-${type}"
+        aria-expanded=${extra.expanded === undefined ? nothing : String(extra.expanded)}
+        @click=${extra.onClick || (() => this._press(type))}
+      >
+        ${label}
+      </button>
+      <span class="hint" id="hint-${type}">${hint}</span>
+    </div>`;
     return html`
       <div class="tiles">
         ${tile('keep_going', c.keepGoing, c.keepGoingHint)}
@@ -540,10 +590,10 @@ export class ComfortClient extends LitElement {
               @click=${() => this._press('zone', { zone })}
             >
               ${c.zones[zone]}
-              <span class="visually-hidden" id="zone-hint-${zone}">${c.zoneHints[zone]}</span>
             </button>`,
           )}
         </div>
+        ${ZONES.map((zone) => html`<span class="visually-hidden" id="zone-hint-${zone}">${c.zoneHints[zone]}</span>`)}
       </fieldset>
     `;
   }
@@ -651,6 +701,7 @@ export class ComfortClient extends LitElement {
             ><input
               type="radio"
               name="zone"
+              aria-label=${c.zones[zone]}
               .value=${zone}
               .checked=${this._choice === zone}
               aria-describedby="zone-answer-hint-${zone}"
@@ -716,17 +767,28 @@ export class ComfortClient extends LitElement {
         : html`<p class="muted small">${c.groundingIntro}</p>
             <div class="exercises">
               ${EXERCISES.map(
-                (ex) => html`<button
-                  aria-label=${c.exercises[ex]}
-                  aria-describedby="ex-hint-${ex}"
-                  @click=${() => this._startExercise(ex)}
-                >
-                  ${c.exercises[ex]}<span class="hint" id="ex-hint-${ex}">${c.exerciseHints[ex]}</span>
-                </button>`,
+                (ex) => html`<div class="tile exercise" part="tile">
+                  <button aria-describedby="ex-hint-${ex}" @click=${() => this._startExercise(ex)}>
+                    ${c.exercises[ex]}
+                  </button>
+                  <span class="hint" id="ex-hint-${ex}">${c.exerciseHints[ex]}</span>
+                </div>`,
               )}
             </div>`}
     </section>`;
   }
+}
+
+/** The client's own state with its not-yet-logged presses applied, so the view answers at once. */
+function optimistic(mine, pending) {
+  if (!mine) return mine;
+  const view = { ...mine };
+  for (const press of pending) {
+    if (press.type === 'pause') view.paused = true;
+    else if (press.type === 'resume') view.paused = false;
+    else if (press.type === 'zone') view.zone = press.data.zone;
+  }
+  return view;
 }
 
 customElements.define('comfort-client', ComfortClient);

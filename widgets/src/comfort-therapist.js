@@ -494,8 +494,11 @@ export class ComfortTherapist extends LitElement {
   }
 
   _inFeed(event) {
-    // Acknowledgements and retractions show on the item they refer to, not as items of their own.
-    return event.type !== 'acknowledge' && event.type !== 'retract';
+    // Acknowledgements and retractions show on the item they refer to, not as items of their own;
+    // therapists' own comings and goings (a reload, say) are not news to the therapist.
+    if (event.type === 'acknowledge' || event.type === 'retract') return false;
+    const presence = event.type === 'participant_joined' || event.type === 'participant_left';
+    return !(presence && event.data?.participant?.role === 'therapist');
   }
 
   _renderClient(th, id, state, names, events) {

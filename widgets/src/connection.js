@@ -189,6 +189,19 @@ export class ComfortConnection extends EventTarget {
     return acked ? acked.t : null;
   }
 
+  /**
+   * This participant's presses whose events are not in the log yet, in press order: acked ones
+   * whose event has not arrived, then the outbox. The view applies them optimistically, so a
+   * pause shows as paused at once, also while offline.
+   */
+  pendingPresses() {
+    const acked = Object.entries(this.memory.data.acked)
+      .filter(([, a]) => a.type && a.seq > this.lastSeq)
+      .sort((a, b) => a[1].seq - b[1].seq)
+      .map(([id, a]) => ({ id, type: a.type, data: a.data || {}, t: a.t }));
+    return [...acked, ...this.outbox];
+  }
+
   isPending(id) {
     return this.outbox.some((entry) => entry.id === id);
   }
@@ -392,7 +405,7 @@ export class ComfortConnection extends EventTarget {
         if (ack.ok) {
           finish('ok');
           this.settle(entry);
-          this.memory.data.acked[entry.id] = { seq: ack.seq, t: this.now() };
+          this.memory.data.acked[entry.id] = { seq: ack.seq, t: this.now(), type: entry.type, data: entry.data };
           this.memory.save();
           this.dispatchEvent(new CustomEvent('acked', { detail: { entry, seq: ack.seq, duplicate: !!ack.duplicate } }));
           if (this.retractWhenAcked.delete(entry.id)) this.send('retract', { seq: ack.seq });

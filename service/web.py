@@ -1,0 +1,284 @@
+"""The browser side of the service (contract §7): the widgets bundle, the embed pages and /demo.
+
+Pages carry no inline script: each loads `/widgets/comfort.js` as a module and hands the join
+token to the element as an (escaped) attribute. Every page sends a Content-Security-Policy that
+allows scripts and connections to this origin only and framing by `COMFORT_ALLOWED_ORIGINS`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+from aiohttp import web
+
+from .api_models import CreateSessionRequest
+from .appkeys import ENGINE, SETTINGS, TENANTS
+
+log = structlog.get_logger(__name__)
+
+DEMO_TENANT = "demo"
+
+# Where the built bundle is looked for: an installed package may carry it in service/static;
+# a checkout builds it into widgets/dist with `make install` (npm ci && npm run build).
+BUNDLE_CANDIDATES = (
+    Path(__file__).resolve().parent / "static" / "comfort.js",
+    Path(__file__).resolve().parent.parent / "widgets" / "dist" / "comfort.js",
+)
+
+# An origin as a browser writes it (scheme://host[:port]); anything else is left out of the CSP
+# rather than allowed to break the header.
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+$")
+_HOST = re.compile(r"^[A-Za-z0-9.\-\[\]:]+$")
+
+
+@dataclass
+class _Bundle:
+    body: bytes
+    etag: str
+    mtime_ns: int
+
+
+class BundleCache:
+    """The built widgets bundle, read once and re-read when the file changes (a rebuild)."""
+
+    def __init__(self, candidates: tuple[Path, ...] = BUNDLE_CANDIDATES) -> None:
+        self.candidates = candidates
+        self._cached: _Bundle | None = None
+
+    def path(self) -> Path | None:
+        return next((p for p in self.candidates if p.is_file()), None)
+
+    def get(self) -> _Bundle | None:
+        path = self.path()
+        if path is None:
+            return None
+        mtime_ns = path.stat().st_mtime_ns
+        if self._cached is None or self._cached.mtime_ns != mtime_ns:
+            body = path.read_bytes()
+            etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+            self._cached = _Bundle(body=body, etag=etag, mtime_ns=mtime_ns)
+        return self._cached
+
+
+BUNDLE: web.AppKey[BundleCache] = web.AppKey("widgets_bundle", BundleCache)
+
+
+def setup_web(app: web.Application) -> None:
+    """Add the widget routes: the bundle, the two embed pages and (in demo mode) /demo."""
+    app[BUNDLE] = BundleCache()
+    app.router.add_get("/widgets/comfort.js", widgets_bundle)
+    app.router.add_get("/embed/client", embed_client)
+    app.router.add_get("/embed/therapist", embed_therapist)
+    app.router.add_get("/demo", demo)
+
+
+# ---- the bundle ---------------------------------------------------------------------------
+
+
+async def widgets_bundle(request: web.Request) -> web.StreamResponse:
+    """Serve the ES module; revalidated on every load (ETag + no-cache), so a rebuild shows."""
+    bundle = request.app[BUNDLE].get()
+    if bundle is None:
+        return web.Response(
+            status=503,
+            text="The widgets bundle is not built. Run `make install` "
+            "(it runs `npm ci && npm run build` in widgets/).\n",
+            content_type="text/plain",
+            headers={"Cache-Control": "no-store", "Retry-After": "30"},
+        )
+    headers = {
+        "ETag": bundle.etag,
+        "Cache-Control": "no-cache",
+        # Any origin may load the module (vendors embed it on their own pages); the socket it
+        # opens is still held to COMFORT_ALLOWED_ORIGINS by the service.
+        "Access-Control-Allow-Origin": "*",
+        "Cross-Origin-Resource-Policy": "cross-origin",
+    }
+    if bundle.etag in _etags(request.headers.get("If-None-Match", "")):
+        return web.Response(status=304, headers=headers)
+    response = web.Response(body=bundle.body, headers=headers)
+    response.content_type = "text/javascript"
+    response.charset = "utf-8"
+    response.enable_compression()
+    return response
+
+
+def _etags(header: str) -> set[str]:
+    return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
+
+
+# ---- pages --------------------------------------------------------------------------------
+
+
+async def embed_client(request: web.Request) -> web.Response:
+    """The client widget as a whole page, for side panels and iframes."""
+    return _embed_page(request, "comfort-client", "Comfort")
+
+
+async def embed_therapist(request: web.Request) -> web.Response:
+    """The therapist panel as a whole page, for side panels and iframes."""
+    return _embed_page(request, "comfort-therapist", "Session comfort")
+
+
+def _embed_page(request: web.Request, element: str, title: str) -> web.Response:
+    token = request.query.get("token", "")
+    if not token:
+        body = _page(
+            title,
+            '<main class="single"><p role="alert">This page needs a join token: '
+            "add <code>?token=…</code> to its address.</p></main>",
+        )
+        return _html(request, body, status=400)
+    lang = _lang(request)
+    body = _page(
+        title,
+        f'<main class="single"><{element} token="{html.escape(token, quote=True)}"></{element}></main>',
+        lang=lang,
+    )
+    return _html(request, body)
+
+
+async def demo(request: web.Request) -> web.Response:
+    """Create a session in the demo tenant and show both sides of it, working."""
+    settings = request.app[SETTINGS]
+    if not settings.demo_enabled:
+        raise web.HTTPNotFound(reason="the demo is off; set COMFORT_DEMO=1 to serve it")
+    tenant = request.app[TENANTS].get(DEMO_TENANT)
+    if tenant is None:
+        body = _page(
+            "Demo", '<main class="single"><p role="alert">There is no "demo" tenant.</p></main>'
+        )
+        return _html(request, body, status=503)
+    create = CreateSessionRequest.model_validate(
+        {
+            "platform": "generic",
+            "external_id": f"demo-{secrets.token_hex(8)}",
+            "scheduled_minutes": 50,
+            "participants": [
+                {"id": "t-1", "role": "therapist", "display_name": "Therapist"},
+                {"id": "c-1", "role": "client", "display_name": "Client"},
+            ],
+        }
+    )
+    session, tokens = await request.app[ENGINE].create_session(DEMO_TENANT, create, tenant)
+    log.info("demo_session_created", session_id=session["id"])
+    client = html.escape(tokens["c-1"], quote=True)
+    therapist = html.escape(tokens["t-1"], quote=True)
+    body = _page(
+        "Session Comfort demo",
+        f"""<header class="demo-head">
+  <h1>Session Comfort demo</h1>
+  <p>A new session was made for this visit. Press <strong>Pause</strong> on the client side,
+  then acknowledge it on the therapist side. Both sides talk to this service for real.</p>
+</header>
+<main class="demo">
+  <section aria-labelledby="client-h">
+    <h2 id="client-h">Client</h2>
+    <comfort-client token="{client}"></comfort-client>
+  </section>
+  <section aria-labelledby="therapist-h">
+    <h2 id="therapist-h">Therapist</h2>
+    <comfort-therapist token="{therapist}"></comfort-therapist>
+  </section>
+</main>""",
+        lang=_lang(request),
+    )
+    return _html(request, body)
+
+
+_PAGE_STYLE = """
+  :root { color-scheme: light; }
+  html, body { margin: 0; background: #f5f8f7; color: #1d2a30;
+    font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; }
+  main.single { max-width: 960px; margin: 0 auto; padding: 8px; }
+  .demo-head { max-width: 1200px; margin: 0 auto; padding: 16px 16px 0; }
+  .demo-head h1 { font-size: 1.3rem; margin: 0 0 4px; }
+  .demo-head p { margin: 0; color: #4a5a62; }
+  main.demo { max-width: 1200px; margin: 0 auto; padding: 16px; display: grid; gap: 16px;
+    grid-template-columns: minmax(0, 1fr); }
+  main.demo h2 { font-size: 0.9rem; text-transform: uppercase; letter-spacing: .06em;
+    color: #4a5a62; margin: 0 0 6px 4px; }
+  @media (min-width: 900px) { main.demo { grid-template-columns: minmax(320px, 2fr) 3fr; } }
+"""
+
+
+def _page(title: str, content: str, lang: str = "en") -> str:
+    return f"""<!doctype html>
+<html lang="{html.escape(lang)}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<link rel="icon" href="data:,">
+<title>{html.escape(title)}</title>
+<style>{_PAGE_STYLE}</style>
+<script type="module" src="/widgets/comfort.js"></script>
+</head>
+<body>
+{content}
+</body>
+</html>
+"""
+
+
+def _lang(request: web.Request) -> str:
+    """`?lang=es` picks the Spanish strings; anything unknown is English."""
+    lang = request.query.get("lang", "en").lower()
+    return lang if lang in {"en", "es"} else "en"
+
+
+def _html(request: web.Request, body: str, status: int = 200) -> web.Response:
+    response = web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
+    for name, value in page_headers(request).items():
+        response.headers[name] = value
+    return response
+
+
+def page_headers(request: web.Request) -> dict[str, str]:
+    """The security headers of every page (contract §7; Zoom's side panel requires them)."""
+    settings = request.app[SETTINGS]
+    ancestors = [o for o in settings.allowed_origins if _ORIGIN.match(o)]
+    frame_ancestors = " ".join(ancestors) if ancestors else "'self'"
+    connect = ["'self'"]
+    host = request.host
+    if _HOST.match(host):
+        # CSP level 3 lets 'self' cover ws(s) of this host; older engines need it spelled out.
+        connect += [f"ws://{host}", f"wss://{host}"]
+    policy = "; ".join(
+        [
+            "default-src 'none'",
+            "script-src 'self'",
+            f"connect-src {' '.join(connect)}",
+            # Inline styles: the page's own <style> and Lit's fallback for engines without
+            # constructable stylesheets. Scripts stay strictly 'self'.
+            "style-src 'self' 'unsafe-inline'",
+            "img-src 'self' data:",
+            "font-src 'self'",
+            "base-uri 'none'",
+            "form-action 'none'",
+            f"frame-ancestors {frame_ancestors}",
+        ]
+    )
+    headers = {
+        "Content-Security-Policy": policy,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        # The join token is in the URL: never keep these pages in a shared cache.
+        "Cache-Control": "no-store",
+    }
+    if _is_https(request):
+        headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    return headers
+
+
+def _is_https(request: web.Request) -> bool:
+    if request.secure:
+        return True
+    forwarded = request.headers.get("X-Forwarded-Proto", "")
+    return forwarded.split(",")[0].strip().lower() == "https"

@@ -1,0 +1,497 @@
+"""The widgets in headless Chromium against a real service, driven by accessible roles and names
+(contract §7): signals reach the panel and acknowledgements come back, every control works from
+the keyboard, a press during an outage arrives once, a reload shows the same picture, check-ins
+round-trip, axe finds nothing serious, and reduced motion is honoured."""
+
+from __future__ import annotations
+
+import re
+import time
+import urllib.request
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.widgets.conftest import AXE, BUNDLE, Service
+
+pytestmark = pytest.mark.browser
+
+
+# ---- helpers ------------------------------------------------------------------------------
+
+
+def open_widget(context: Any, service: Service, role: str, token: str, **query: str) -> Page:
+    """Open an embed page and wait until its widget is connected."""
+    page = context.new_page()
+    extra = "".join(f"&{k}={v}" for k, v in query.items())
+    page.goto(service.embed(role, token) + extra)
+    expect(page.locator(f"comfort-{role} [part~=status]").first).to_have_text(
+        re.compile("Connected|Conectado")
+    )
+    return page
+
+
+def events_of(service: Service, session_id: str, kind: str) -> list[dict[str, Any]]:
+    return [e for e in service.events(session_id) if e["type"] == kind]
+
+
+def wait_for_events(service: Service, session_id: str, kind: str, count: int = 1,
+                    timeout: float = 10) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = events_of(service, session_id, kind)
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
+FOCUSED = """() => {
+  let el = document.activeElement;
+  while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;
+  if (!el || el === document.body) return '';
+  const label = el.getAttribute('aria-label') || (el.labels && el.labels[0] && el.labels[0].textContent)
+    || el.textContent || '';
+  return label.replace(/\\s+/g, ' ').trim();
+}"""
+
+
+def tab_to(page: Page, name: str, limit: int = 80) -> None:
+    """Press Tab until the focused control's name is `name` (keyboard only, no clicks)."""
+    seen = []
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        current = page.evaluate(FOCUSED)
+        seen.append(current)
+        if current == name:
+            return
+    raise AssertionError(f"could not reach {name!r} with Tab; focus went through {seen}")
+
+
+def run_axe(page: Page) -> list[dict[str, Any]]:
+    page.add_script_tag(path=str(AXE))
+    violations = page.evaluate(
+        """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
+             .map(v => ({id: v.id, impact: v.impact, help: v.help,
+                         nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}))"""
+    )
+    return [v for v in violations if v["impact"] in ("serious", "critical")]
+
+
+# ---- the core loop ------------------------------------------------------------------------
+
+
+def test_pause_reaches_panel_and_acknowledgement_reaches_client(context: Any, service: Service) -> None:
+    """Pause on the client shows on the panel; Acknowledge there shows "Your therapist saw this"."""
+    session = service.create_session()
+    client = open_widget(context, service, "client", session["tokens"]["c-1"])
+    panel = open_widget(context, service, "therapist", session["tokens"]["t-1"])
+
+    client.get_by_role("button", name="Pause", exact=True).click()
+    expect(client.get_by_text("It's okay to take a moment.")).to_be_visible()
+
+    attention = panel.get_by_role("region", name="Needs attention")
+    expect(attention.get_by_text("Pause", exact=True)).to_be_visible()
+    expect(attention.get_by_text("Urgent")).to_be_visible()  # severity in words, not colour only
+    expect(panel.get_by_role("listitem").filter(has_text="Client 1").get_by_text("Paused").first).to_be_visible()
+    attention.get_by_role("button", name="Acknowledge").click()
+
+    expect(client.get_by_text("Your therapist saw this")).to_be_visible()
+    expect(attention.get_by_text("Nothing needs attention.")).to_be_visible()
+    pause = events_of(service, session["session"]["id"], "pause")
+    acks = events_of(service, session["session"]["id"], "acknowledge")
+    assert len(pause) == 1
+    assert [a["data"]["seq"] for a in acks] == [pause[0]["seq"]]
+
+
+def test_each_client_signal_gets_one_acknowledge_button_named_as_the_client_button(
+    context: Any, service: Service
+) -> None:
+    session = service.create_session()
+    client = open_widget(context, service, "client", session["tokens"]["c-1"])
+    panel = open_widget(context, service, "therapist", session["tokens"]["t-1"])
+    for name in ("Keep going", "Slow down", "Too much"):
+        client.get_by_role("button", name=name, exact=True).click()
+        time.sleep(0.2)
+    for label in ("Keep going", "Slow down", "Zone: Too much"):
+        expect(panel.locator("li[data-seq]").get_by_text(label, exact=True)).to_be_visible()
+    expect(panel.get_by_role("button", name="Acknowledge")).to_have_count(3)
+    panel.get_by_role("button", name="Acknowledge").first.click()
+    expect(panel.get_by_role("button", name="Acknowledge")).to_have_count(2)
+
+
+def test_undo_withdraws_an_accidental_press(context: Any, service: Service) -> None:
+    session = service.create_session()
+    client = open_widget(context, service, "client", session["tokens"]["c-1"])
+    panel = open_widget(context, service, "therapist", session["tokens"]["t-1"])
+    client.get_by_role("button", name="Slow down", exact=True).click()
+    expect(client.get_by_text("Sent to your therapist.")).to_be_visible()
+    client.get_by_role("button", name="Undo").click()
+
+    retracts = wait_for_events(service, session["session"]["id"], "retract")
+    slow = events_of(service, session["session"]["id"], "slow_down")
+    assert [r["data"]["seq"] for r in retracts] == [slow[0]["seq"]]
+    expect(panel.get_by_text("Withdrawn by the client")).to_be_visible()
+    expect(panel.get_by_role("button", name="Acknowledge")).to_have_count(0)
+
+
+# ---- keyboard -----------------------------------------------------------------------------
+
+
+def test_every_control_works_from_the_keyboard(context: Any, service: Service) -> None:
+    session = service.create_session()
+    sid = session["session"]["id"]
+    client = open_widget(context, service, "client", session["tokens"]["c-1"])
+    panel = open_widget(context, service, "therapist", session["tokens"]["t-1"])
+
+    client.bring_to_front()
+    tab_to(client, "Pause")
+    client.keyboard.press("Enter")
+    expect(client.get_by_role("button", name="Ready to go on")).to_be_focused()
+    client.keyboard.press("Space")
+    expect(client.get_by_role("button", name="Pause", exact=True)).to_be_focused()
+    tab_to(client, "Slow down")
+    client.keyboard.press("Enter")
+    tab_to(client, "Too much")
+    client.keyboard.press("Enter")
+    tab_to(client, "Grounding")
+    client.keyboard.press("Enter")
+    tab_to(client, "5-4-3-2-1 senses")
+    client.keyboard.press("Enter")
+    tab_to(client, "Next")
+    client.keyboard.press("Enter")
+    expect(client.get_by_text("Step 2 of 5")).to_be_visible()
+    tab_to(client, "Stop exercise")
+    client.keyboard.press("Enter")
+    tab_to(client, "Close grounding")
+    client.keyboard.press("Enter")
+
+    panel.bring_to_front()
+    tab_to(panel, "Acknowledge")
+    panel.keyboard.press("Enter")
+    tab_to(panel, "Check in")
+    panel.keyboard.press("Enter")
+    tab_to(panel, "Distress (SUDS 0–10)")
+    panel.keyboard.press("Enter")
+
+    client.bring_to_front()
+    expect(client.get_by_text("Your therapist is checking in")).to_be_visible()
+    tab_to(client, "0")
+    for _ in range(6):
+        client.keyboard.press("ArrowRight")
+    expect(client.get_by_role("radio", name="6", exact=True)).to_be_checked()
+    tab_to(client, "Send")
+    client.keyboard.press("Enter")
+
+    answers = wait_for_events(service, sid, "checkin_response")
+    assert [a["data"]["value"] for a in answers] == [6]
+    kinds = [e["type"] for e in service.events(sid)]
+    for kind in ("pause", "resume", "slow_down", "zone", "grounding_started", "grounding_finished",
+                 "acknowledge", "checkin_request"):
+        assert kind in kinds, kinds
+    finished = events_of(service, sid, "grounding_finished")[0]["data"]
+    assert finished["exercise"] == "five_senses" and finished["completed"] is False
+
+
+# ---- outages and reloads ------------------------------------------------------------------
+
+
+def test_a_press_while_the_service_is_down_arrives_exactly_once(context: Any, own_service: Service) -> None:
+    """Stop the service, press Pause, reload the page, start the service on the same port and
+    database: the press is stored once, under the id it was given."""
+    service = own_service
+    session = service.create_session()
+    sid = session["session"]["id"]
+    url = service.embed("client", session["tokens"]["c-1"])
+    with urllib.request.urlopen(url) as response:  # noqa: S310 - local test server
+        page_html = response.read()
+    bundle = BUNDLE.read_bytes()
+    page = context.new_page()
+    # The page and the bundle stay loadable while the service is down (as from a CDN or cache).
+    page.route(re.compile(r".*/embed/client.*"),
+               lambda route: route.fulfill(status=200, content_type="text/html", body=page_html))
+    page.route(re.compile(r".*/widgets/comfort\.js$"),
+               lambda route: route.fulfill(status=200, content_type="text/javascript", body=bundle))
+    page.goto(url)
+    status = page.locator("comfort-client [part~=status]")
+    expect(status).to_have_text("Connected")
+
+    service.stop()
+    expect(status).to_contain_text("Reconnecting")
+    page.get_by_role("button", name="Pause", exact=True).click()
+    expect(page.get_by_text("It will be sent as soon as we are connected.")).to_be_visible()
+    page.reload()
+    expect(page.get_by_text("It will be sent as soon as we are connected.")).to_be_visible()
+    stored = page.evaluate("() => Object.values(sessionStorage).join('')")
+    assert '"type":"pause"' in stored  # kept in sessionStorage, not localStorage
+    assert page.evaluate("() => localStorage.length") == 0
+
+    service.start()
+    expect(status).to_have_text("Connected", timeout=20_000)
+    expect(page.get_by_text("Sent to your therapist.")).to_be_visible(timeout=10_000)
+    time.sleep(1)  # room for a duplicate to show up, if there were one
+    pauses = events_of(service, sid, "pause")
+    assert len(pauses) == 1, pauses
+    assert pauses[0]["id"] in stored
+
+
+def feed_items(page: Page) -> list[tuple[str, str]]:
+    items = page.locator("comfort-therapist li[data-seq]")
+    return [(items.nth(i).get_attribute("data-seq") or "", items.nth(i).inner_text())
+            for i in range(items.count())]
+
+
+def test_a_panel_reload_shows_the_same_history_without_duplicates(
+    browser: Any, context: Any, service: Service
+) -> None:
+    session = service.create_session()
+    sid = session["session"]["id"]
+    client = open_widget(context, service, "client", session["tokens"]["c-1"])
+    panel = open_widget(context, service, "therapist", session["tokens"]["t-1"])
+    client.get_by_role("button", name="Pause", exact=True).click()
+    client.get_by_role("button", name="Ready to go on").click()
+    client.get_by_role("button", name="Keep going", exact=True).click()
+    panel.get_by_role("button", name="Acknowledge").first.click()
+    wait_for_events(service, sid, "acknowledge")
+    panel.get_by_role("button", name="Check in").click()
+    panel.get_by_role("button", name="Zone", exact=True).click()
+    expect(panel.get_by_text("Check-in sent (Zone) to All clients")).to_be_visible()
+    shown = [e for e in service.events(sid) if e["type"] not in ("acknowledge", "retract")
+             and e["data"].get("participant", {}).get("role") != "therapist"]
+    expect(panel.locator("comfort-therapist li[data-seq]")).to_have_count(len(shown))
+
+    before = feed_items(panel)
+    panel.reload()
+    expect(panel.locator("comfort-therapist [part~=status]")).to_have_text("Connected")
+    expect(panel.locator("comfort-therapist li[data-seq]")).to_have_count(len(before))
+    after = feed_items(panel)
+    assert after == before
+    seqs = [seq for seq, _ in after]
+    assert len(seqs) == len(set(seqs))
+
+    # A new tab with nothing cached draws the same picture from the service's replay.
+    fresh = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        other = open_widget(fresh, service, "therapist", session["tokens"]["t-1"])
+        expect(other.locator("comfort-therapist li[data-seq]")).to_have_count(len(before))
+        assert feed_items(other) == before
+    finally:
+        fresh.close()
+
+
+# ---- check-ins and grounding --------------------------------------------------------------
+
+
+def test_check_in_round_trip(context: Any, service: Service) -> None:
+    session = service.create_session()
+    client = open_widget(context, service, "client", session["tokens"]["c-1"])
+    panel = open_widget(context, service, "therapist", session["tokens"]["t-1"])
+
+    panel.get_by_role("button", name="Check in").click()
+    panel.get_by_role("button", name="Distress (SUDS 0–10)").click()
+    form = client.get_by_role("form", name="Your therapist is checking in")
+    expect(form.get_by_text("0 — calm, at peace")).to_be_visible()
+    expect(form.get_by_text("10 — the most upset I can imagine")).to_be_visible()
+    form.get_by_role("radio", name="7", exact=True).check()
+    form.get_by_role("button", name="Send").click()
+    expect(client.get_by_text("Thank you. Your therapist has your answer.")).to_be_visible()
+    expect(form).to_have_count(0)
+
+    row = panel.get_by_role("listitem").filter(has_text="Client 1").first
+    expect(row.get_by_role("img", name="Distress trend: 7")).to_be_visible()
+    expect(panel.get_by_text("Distress answer: 7 of 10")).to_be_visible()
+
+    panel.get_by_role("button", name="Check in").click()
+    panel.get_by_role("combobox", name="Ask").select_option(label="Client 1")
+    panel.get_by_role("button", name="Zone", exact=True).click()
+    client.get_by_role("radio", name="Too much").check()
+    client.get_by_role("button", name="Send").click()
+    expect(panel.get_by_text("Zone answer: Too much")).to_be_visible()
+    request = events_of(service, session["session"]["id"], "checkin_request")[-1]
+    assert request["data"] == {"instrument": "zone", "to": ["c-1"]}
+
+
+def test_a_check_in_prompt_can_be_put_off_and_never_vanishes_by_itself(
+    context: Any, service: Service
+) -> None:
+    session = service.create_session(settings={"cues": {"checkin_unanswered": {"after_s": 1}}})
+    client = open_widget(context, service, "client", session["tokens"]["c-1"])
+    panel = open_widget(context, service, "therapist", session["tokens"]["t-1"])
+    panel.get_by_role("button", name="Check in").click()
+    panel.get_by_role("button", name="Zone", exact=True).click()
+    expect(client.get_by_role("button", name="Not now")).to_be_visible()
+    wait_for_events(service, session["session"]["id"], "checkin_expired", timeout=15)
+    # Expired on the service: the client still sees it, told gently, and closes it themself.
+    expect(client.get_by_text("This question has closed.", exact=False)).to_be_visible()
+    client.get_by_role("button", name="Close").click()
+    expect(client.get_by_text("This question has closed.", exact=False)).to_have_count(0)
+
+
+def test_suggested_grounding_opens_with_consent(context: Any, service: Service) -> None:
+    session = service.create_session()
+    sid = session["session"]["id"]
+    client = open_widget(context, service, "client", session["tokens"]["c-1"])
+    panel = open_widget(context, service, "therapist", session["tokens"]["t-1"])
+    panel.get_by_role("button", name="Suggest grounding").click()
+    panel.get_by_role("button", name="Paced breathing").click()
+    expect(client.get_by_text("Your therapist suggests Paced breathing. Would you like to try it?")).to_be_visible()
+    assert events_of(service, sid, "grounding_started") == []  # nothing starts without consent
+    client.get_by_role("button", name="Start").click()
+    slider = client.get_by_role("slider", name=re.compile("Breaths a minute"))
+    expect(slider).to_have_value("6")
+    assert slider.get_attribute("min") == "4.5" and slider.get_attribute("max") == "7"
+    started = wait_for_events(service, sid, "grounding_started")
+    assert started[0]["data"] == {"exercise": "paced_breathing"}
+    expect(panel.get_by_text("Grounding started: Paced breathing")).to_be_visible()
+
+
+def test_478_breathing_warns_and_offers_hold_and_stop(context: Any, service: Service) -> None:
+    session = service.create_session()
+    client = open_widget(context, service, "client", session["tokens"]["c-1"])
+    client.get_by_role("button", name="Grounding", exact=True).click()
+    client.get_by_role("button", name="4-7-8 breathing").click()
+    expect(client.get_by_text("Round 1 of 4")).to_be_visible()
+    expect(client.get_by_text("Sit comfortably.", exact=False)).to_be_visible()
+    circle = client.locator("[part~=breath-circle]")
+    client.get_by_role("button", name="Hold").click()
+    assert circle.evaluate("el => getComputedStyle(el).animationPlayState") == "paused"
+    client.get_by_role("button", name="Continue").click()
+    assert circle.evaluate("el => getComputedStyle(el).animationPlayState") == "running"
+    client.get_by_role("button", name="Stop exercise").click()
+    finished = wait_for_events(service, session["session"]["id"], "grounding_finished")
+    assert finished[0]["data"]["exercise"] == "breathing_478"
+    assert finished[0]["data"]["completed"] is False
+
+
+def test_reduced_motion_is_honoured(browser: Any, service: Service) -> None:
+    session = service.create_session()
+    for motion, still in (("reduce", True), ("no-preference", False)):
+        ctx = browser.new_context(reduced_motion=motion)
+        try:
+            client = open_widget(ctx, service, "client", session["tokens"]["c-1"])
+            client.get_by_role("button", name="Grounding", exact=True).click()
+            client.get_by_role("button", name="Box breathing").click()
+            circle = client.locator("[part~=breath-circle]")
+            expect(circle).to_be_attached()
+            name = circle.evaluate("el => getComputedStyle(el).animationName")
+            first = circle.evaluate("el => getComputedStyle(el).transform")
+            time.sleep(1.2)
+            second = circle.evaluate("el => getComputedStyle(el).transform")
+            if still:
+                assert name == "none"
+                assert first == second
+                expect(client.get_by_text("Animation is off", exact=False)).to_be_visible()
+            else:
+                assert name.startswith("comfort-")
+                assert first != second
+            client.get_by_role("button", name="Stop exercise").click()
+        finally:
+            ctx.close()
+
+
+# ---- host integration ---------------------------------------------------------------------
+
+
+def test_host_page_gets_signal_and_event_dom_events(context: Any, service: Service) -> None:
+    session = service.create_session()
+    client = open_widget(context, service, "client", session["tokens"]["c-1"])
+    client.evaluate(
+        """() => {
+          window.__seen = [];
+          for (const name of ['comfort:signal', 'comfort:event'])
+            document.addEventListener(name, (e) => window.__seen.push(
+              {name: e.type, type: e.detail.type, id: e.detail.id, seq: e.detail.seq,
+               bubbles: e.bubbles, composed: e.composed}));
+        }"""
+    )
+    client.get_by_role("button", name="Pause", exact=True).click()
+    client.wait_for_function("() => window.__seen.some(s => s.name === 'comfort:event' && s.type === 'pause')")
+    seen = client.evaluate("() => window.__seen")
+    signal = next(s for s in seen if s["name"] == "comfort:signal")
+    event = next(s for s in seen if s["name"] == "comfort:event" and s["type"] == "pause")
+    assert signal["type"] == "pause" and signal["bubbles"] and signal["composed"]
+    assert event["id"] == signal["id"] and isinstance(event["seq"], int)
+
+
+def test_pause_turns_the_camera_off_through_the_adapter_and_resume_restores_only_that(
+    context: Any, service: Service
+) -> None:
+    session = service.create_session()
+    client = open_widget(context, service, "client", session["tokens"]["c-1"])
+    install = """(videoOn) => {
+      window.__calls = [];
+      document.querySelector('comfort-client').platformAdapter = {
+        capabilities: {video: true},
+        isLocalVideoOn: async () => videoOn,
+        setLocalVideo: async (on) => { window.__calls.push(on); return {ok: true}; },
+      };
+    }"""
+    client.evaluate(install, True)
+    client.get_by_role("button", name="Pause", exact=True).click()
+    client.get_by_role("button", name="Ready to go on").click()
+    client.wait_for_function("() => window.__calls.length === 2")
+    assert client.evaluate("() => window.__calls") == [False, True]
+
+    client.evaluate(install, False)  # the camera was already off: pause and resume leave it off
+    client.get_by_role("button", name="Pause", exact=True).click()
+    client.get_by_role("button", name="Ready to go on").click()
+    time.sleep(0.5)
+    assert client.evaluate("() => window.__calls") == []
+
+
+def test_demo_page_works_side_by_side(context: Any, service: Service) -> None:
+    page = context.new_page()
+    page.goto(service.url + "/demo")
+    client = page.locator("comfort-client")
+    panel = page.locator("comfort-therapist")
+    expect(client.locator("[part~=status]")).to_have_text("Connected")
+    expect(panel.locator("[part~=status]")).to_have_text("Connected")
+    client.get_by_role("button", name="Pause", exact=True).click()
+    panel.get_by_role("button", name="Acknowledge").click()
+    expect(client.get_by_text("Your therapist saw this")).to_be_visible()
+
+
+def test_spanish_strings(context: Any, service: Service) -> None:
+    session = service.create_session()
+    client = open_widget(context, service, "client", session["tokens"]["c-1"], lang="es")
+    expect(client.get_by_role("button", name="Pausa", exact=True)).to_be_visible()
+    expect(client.get_by_text("Solo tu terapeuta ve lo que pulses aquí.")).to_be_visible()
+
+
+# ---- accessibility ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_axe_finds_no_serious_or_critical_violation(browser: Any, service: Service, width: int) -> None:
+    ctx = browser.new_context(bypass_csp=True, viewport={"width": width, "height": 900})
+    ctx.set_default_timeout(10_000)
+    try:
+        session = service.create_session()
+        client = open_widget(ctx, service, "client", session["tokens"]["c-1"])
+        panel = open_widget(ctx, service, "therapist", session["tokens"]["t-1"])
+        problems: dict[str, Any] = {}
+        problems["client at rest"] = run_axe(client)
+        problems["panel at rest"] = run_axe(panel)
+
+        client.get_by_role("button", name="Pause", exact=True).click()
+        client.get_by_role("button", name="Too much").click()
+        panel.get_by_role("button", name="Check in").click()
+        panel.get_by_role("button", name="Distress (SUDS 0–10)").click()
+        expect(client.get_by_role("radio", name="5", exact=True)).to_be_visible()
+        problems["client paused, check-in open"] = run_axe(client)
+        problems["panel with items"] = run_axe(panel)
+
+        client.get_by_role("button", name="Not now").click()
+        client.get_by_role("button", name="Ready to go on").click()
+        client.get_by_role("button", name="Grounding", exact=True).click()
+        problems["client grounding menu"] = run_axe(client)
+        client.get_by_role("button", name="Paced breathing").click()
+        problems["client breathing"] = run_axe(client)
+
+        demo = ctx.new_page()
+        demo.goto(service.url + "/demo")
+        expect(demo.locator("comfort-therapist [part~=status]")).to_have_text("Connected")
+        problems["demo"] = run_axe(demo)
+        assert {k: v for k, v in problems.items() if v} == {}
+    finally:
+        ctx.close()

@@ -95,6 +95,7 @@ async def widgets_bundle(request: web.Request) -> web.StreamResponse:
     headers = {
         "ETag": bundle.etag,
         "Cache-Control": "no-cache",
+        "Vary": "Accept-Encoding",
         # Any origin may load the module (vendors embed it on their own pages); the socket it
         # opens is still held to COMFORT_ALLOWED_ORIGINS by the service.
         "Access-Control-Allow-Origin": "*",
@@ -135,11 +136,11 @@ def _embed_page(request: web.Request, element: str, title: str) -> web.Response:
             "add <code>?token=…</code> to its address.</p></main>",
         )
         return _html(request, body, status=400)
-    lang = _lang(request)
+    escaped = html.escape(token, quote=True)
     body = _page(
         title,
-        f'<main class="single"><{element} token="{html.escape(token, quote=True)}"></{element}></main>',
-        lang=lang,
+        f'<main class="single"><{element} token="{escaped}"></{element}></main>',
+        lang=_lang(request),
     )
     return _html(request, body)
 

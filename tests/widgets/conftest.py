@@ -69,7 +69,7 @@ class Service:
             method=method,
             headers={"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"},
         )
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - local test server
+        with urllib.request.urlopen(request, timeout=10) as response:
             raw = response.read()
             return json.loads(raw) if raw else None
 
@@ -103,7 +103,9 @@ class Service:
 
 def _start_service(data_dir: Path) -> Service:
     data_dir.mkdir(parents=True, exist_ok=True)
-    service = Service(ServiceProcess(data_dir, env={"COMFORT_DEMO": "1", "COMFORT_LOG_LEVEL": "warning"}))
+    service = Service(
+        ServiceProcess(data_dir, env={"COMFORT_DEMO": "1", "COMFORT_LOG_LEVEL": "warning"})
+    )
     service.start()
     return service
 

@@ -17,6 +17,9 @@ from tests.widgets.conftest import AXE, BUNDLE, Service
 
 pytestmark = pytest.mark.browser
 
+# The contract's name for the SUDS check-in, with its en dash (contract §7).
+SUDS_CHECK_IN = "Distress (SUDS 0\u201310)"
+
 
 # ---- helpers ------------------------------------------------------------------------------
 
@@ -36,8 +39,9 @@ def events_of(service: Service, session_id: str, kind: str) -> list[dict[str, An
     return [e for e in service.events(session_id) if e["type"] == kind]
 
 
-def wait_for_events(service: Service, session_id: str, kind: str, count: int = 1,
-                    timeout: float = 10) -> list[dict[str, Any]]:
+def wait_for_events(
+    service: Service, session_id: str, kind: str, count: int = 1, timeout: float = 10
+) -> list[dict[str, Any]]:
     deadline = time.monotonic() + timeout
     while True:
         found = events_of(service, session_id, kind)
@@ -81,7 +85,9 @@ def run_axe(page: Page) -> list[dict[str, Any]]:
 # ---- the core loop ------------------------------------------------------------------------
 
 
-def test_pause_reaches_panel_and_acknowledgement_reaches_client(context: Any, service: Service) -> None:
+def test_pause_reaches_panel_and_acknowledgement_reaches_client(
+    context: Any, service: Service
+) -> None:
     """Pause on the client shows on the panel; Acknowledge there shows "Your therapist saw this"."""
     session = service.create_session()
     client = open_widget(context, service, "client", session["tokens"]["c-1"])
@@ -93,7 +99,9 @@ def test_pause_reaches_panel_and_acknowledgement_reaches_client(context: Any, se
     attention = panel.get_by_role("region", name="Needs attention")
     expect(attention.get_by_text("Pause", exact=True)).to_be_visible()
     expect(attention.get_by_text("Urgent")).to_be_visible()  # severity in words, not colour only
-    expect(panel.get_by_role("listitem").filter(has_text="Client 1").get_by_text("Paused").first).to_be_visible()
+    expect(
+        panel.get_by_role("listitem").filter(has_text="Client 1").get_by_text("Paused").first
+    ).to_be_visible()
     attention.get_by_role("button", name="Acknowledge").click()
 
     expect(client.get_by_text("Your therapist saw this")).to_be_visible()
@@ -171,7 +179,7 @@ def test_every_control_works_from_the_keyboard(context: Any, service: Service) -
     panel.keyboard.press("Enter")
     tab_to(panel, "Check in")
     panel.keyboard.press("Enter")
-    tab_to(panel, "Distress (SUDS 0–10)")
+    tab_to(panel, SUDS_CHECK_IN)
     panel.keyboard.press("Enter")
 
     client.bring_to_front()
@@ -186,8 +194,16 @@ def test_every_control_works_from_the_keyboard(context: Any, service: Service) -
     answers = wait_for_events(service, sid, "checkin_response")
     assert [a["data"]["value"] for a in answers] == [6]
     kinds = [e["type"] for e in service.events(sid)]
-    for kind in ("pause", "resume", "slow_down", "zone", "grounding_started", "grounding_finished",
-                 "acknowledge", "checkin_request"):
+    for kind in (
+        "pause",
+        "resume",
+        "slow_down",
+        "zone",
+        "grounding_started",
+        "grounding_finished",
+        "acknowledge",
+        "checkin_request",
+    ):
         assert kind in kinds, kinds
     finished = events_of(service, sid, "grounding_finished")[0]["data"]
     assert finished["exercise"] == "five_senses" and finished["completed"] is False
@@ -196,22 +212,28 @@ def test_every_control_works_from_the_keyboard(context: Any, service: Service) -
 # ---- outages and reloads ------------------------------------------------------------------
 
 
-def test_a_press_while_the_service_is_down_arrives_exactly_once(context: Any, own_service: Service) -> None:
+def test_a_press_while_the_service_is_down_arrives_exactly_once(
+    context: Any, own_service: Service
+) -> None:
     """Stop the service, press Pause, reload the page, start the service on the same port and
     database: the press is stored once, under the id it was given."""
     service = own_service
     session = service.create_session()
     sid = session["session"]["id"]
     url = service.embed("client", session["tokens"]["c-1"])
-    with urllib.request.urlopen(url) as response:  # noqa: S310 - local test server
+    with urllib.request.urlopen(url) as response:
         page_html = response.read()
     bundle = BUNDLE.read_bytes()
     page = context.new_page()
     # The page and the bundle stay loadable while the service is down (as from a CDN or cache).
-    page.route(re.compile(r".*/embed/client.*"),
-               lambda route: route.fulfill(status=200, content_type="text/html", body=page_html))
-    page.route(re.compile(r".*/widgets/comfort\.js$"),
-               lambda route: route.fulfill(status=200, content_type="text/javascript", body=bundle))
+    page.route(
+        re.compile(r".*/embed/client.*"),
+        lambda route: route.fulfill(status=200, content_type="text/html", body=page_html),
+    )
+    page.route(
+        re.compile(r".*/widgets/comfort\.js$"),
+        lambda route: route.fulfill(status=200, content_type="text/javascript", body=bundle),
+    )
     page.goto(url)
     status = page.locator("comfort-client [part~=status]")
     expect(status).to_have_text("Connected")
@@ -237,8 +259,10 @@ def test_a_press_while_the_service_is_down_arrives_exactly_once(context: Any, ow
 
 def feed_items(page: Page) -> list[tuple[str, str]]:
     items = page.locator("comfort-therapist li[data-seq]")
-    return [(items.nth(i).get_attribute("data-seq") or "", items.nth(i).inner_text())
-            for i in range(items.count())]
+    return [
+        (items.nth(i).get_attribute("data-seq") or "", items.nth(i).inner_text())
+        for i in range(items.count())
+    ]
 
 
 def test_a_panel_reload_shows_the_same_history_without_duplicates(
@@ -256,8 +280,12 @@ def test_a_panel_reload_shows_the_same_history_without_duplicates(
     panel.get_by_role("button", name="Check in").click()
     panel.get_by_role("button", name="Zone", exact=True).click()
     expect(panel.get_by_text("Check-in sent (Zone) to All clients")).to_be_visible()
-    shown = [e for e in service.events(sid) if e["type"] not in ("acknowledge", "retract")
-             and e["data"].get("participant", {}).get("role") != "therapist"]
+    shown = [
+        e
+        for e in service.events(sid)
+        if e["type"] not in ("acknowledge", "retract")
+        and e["data"].get("participant", {}).get("role") != "therapist"
+    ]
     expect(panel.locator("comfort-therapist li[data-seq]")).to_have_count(len(shown))
 
     before = feed_items(panel)
@@ -288,7 +316,7 @@ def test_check_in_round_trip(context: Any, service: Service) -> None:
     panel = open_widget(context, service, "therapist", session["tokens"]["t-1"])
 
     panel.get_by_role("button", name="Check in").click()
-    panel.get_by_role("button", name="Distress (SUDS 0–10)").click()
+    panel.get_by_role("button", name=SUDS_CHECK_IN).click()
     form = client.get_by_role("form", name="Your therapist is checking in")
     expect(form.get_by_text("0 — calm, at peace")).to_be_visible()
     expect(form.get_by_text("10 — the most upset I can imagine")).to_be_visible()
@@ -334,7 +362,9 @@ def test_suggested_grounding_opens_with_consent(context: Any, service: Service) 
     panel = open_widget(context, service, "therapist", session["tokens"]["t-1"])
     panel.get_by_role("button", name="Suggest grounding").click()
     panel.get_by_role("button", name="Paced breathing").click()
-    expect(client.get_by_text("Your therapist suggests Paced breathing. Would you like to try it?")).to_be_visible()
+    expect(
+        client.get_by_text("Your therapist suggests Paced breathing. Would you like to try it?")
+    ).to_be_visible()
     assert events_of(service, sid, "grounding_started") == []  # nothing starts without consent
     client.get_by_role("button", name="Start").click()
     slider = client.get_by_role("slider", name=re.compile("Breaths a minute"))
@@ -405,7 +435,9 @@ def test_host_page_gets_signal_and_event_dom_events(context: Any, service: Servi
         }"""
     )
     client.get_by_role("button", name="Pause", exact=True).click()
-    client.wait_for_function("() => window.__seen.some(s => s.name === 'comfort:event' && s.type === 'pause')")
+    client.wait_for_function(
+        "() => window.__seen.some(s => s.name === 'comfort:event' && s.type === 'pause')"
+    )
     seen = client.evaluate("() => window.__seen")
     signal = next(s for s in seen if s["name"] == "comfort:signal")
     event = next(s for s in seen if s["name"] == "comfort:event" and s["type"] == "pause")
@@ -462,7 +494,9 @@ def test_spanish_strings(context: Any, service: Service) -> None:
 
 
 @pytest.mark.parametrize("width", [390, 1280])
-def test_axe_finds_no_serious_or_critical_violation(browser: Any, service: Service, width: int) -> None:
+def test_axe_finds_no_serious_or_critical_violation(
+    browser: Any, service: Service, width: int
+) -> None:
     ctx = browser.new_context(bypass_csp=True, viewport={"width": width, "height": 900})
     ctx.set_default_timeout(10_000)
     try:
@@ -476,7 +510,7 @@ def test_axe_finds_no_serious_or_critical_violation(browser: Any, service: Servi
         client.get_by_role("button", name="Pause", exact=True).click()
         client.get_by_role("button", name="Too much").click()
         panel.get_by_role("button", name="Check in").click()
-        panel.get_by_role("button", name="Distress (SUDS 0–10)").click()
+        panel.get_by_role("button", name=SUDS_CHECK_IN).click()
         expect(client.get_by_role("radio", name="5", exact=True)).to_be_visible()
         problems["client paused, check-in open"] = run_axe(client)
         problems["panel with items"] = run_axe(panel)

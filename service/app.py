@@ -8,11 +8,14 @@ from __future__ import annotations
 import importlib
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import socketio
 import structlog
 from aiohttp import web
+
+import integrations
 
 from .api import add_routes, json_response
 from .appkeys import ENGINE, METRICS, SETTINGS, SIO, STORE, TENANTS
@@ -112,6 +115,25 @@ async def metrics_endpoint(request: web.Request) -> web.Response:
     )
 
 
+INTEGRATIONS_DIR = Path(integrations.__file__).resolve().parent
+
+
+async def integration_module(request: web.Request) -> web.StreamResponse:
+    """The platforms' client adapters (`integrations/<platform>/sdk.js`) as ES modules."""
+    relative = request.match_info["path"]
+    target = (INTEGRATIONS_DIR / relative).resolve()
+    if (
+        not relative.endswith(".js")
+        or not target.is_relative_to(INTEGRATIONS_DIR)
+        or not target.is_file()
+    ):
+        raise web.HTTPNotFound(reason="no such module")
+    return web.FileResponse(
+        target,
+        headers={"Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "no-cache"},
+    )
+
+
 async def openapi_endpoint(request: web.Request) -> web.Response:
     return json_response(build_openapi())
 
@@ -159,6 +181,7 @@ def create_app(settings: Settings, tenants: TenantRegistry | None = None) -> web
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_endpoint)
     app.router.add_get("/api/v1/openapi.json", openapi_endpoint)
+    app.router.add_get("/integrations/{path:.+}", integration_module)
     add_routes(app)
     for module, function in (
         ("service.web", "setup_web"),
@@ -181,7 +204,11 @@ def _optional_setup(app: web.Application, module: str, function: str) -> None:
         if exc.name != module:
             raise
         return
-    getattr(mod, function)(app)
+    setup = getattr(mod, function, None)
+    if setup is None:
+        log.warning("optional_part_incomplete", module=module)
+        return
+    setup(app)
 
 
 async def _stop_taking_departures(app: web.Application) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -402,7 +403,13 @@ class SessionEngine:
             await self._log_presence(runtime, conn.participant_id, "widget", joined=False)
 
     async def _log_presence(
-        self, runtime: SessionRuntime, participant_id: str, via: str, *, joined: bool
+        self,
+        runtime: SessionRuntime,
+        participant_id: str,
+        via: str,
+        *,
+        joined: bool,
+        event_id: str | None = None,
     ) -> AppendResult | None:
         participant = runtime.record.participant(participant_id)
         if participant is None:
@@ -411,7 +418,7 @@ class SessionEngine:
         # Deterministic ids make a join or leave happen once even when two processes race.
         count = runtime.state.joins.get(f"{via}:{participant_id}", 0)
         kind = "participant_joined" if joined else "participant_left"
-        event_id = f"{kind}:{via}:{participant_id}:{count + 1 if joined else count}"
+        event_id = event_id or f"{kind}:{via}:{participant_id}:{count + 1 if joined else count}"
         return await self.append_system(
             runtime,
             kind,
@@ -540,20 +547,36 @@ class SessionEngine:
     ) -> str:
         """Log a platform's join, leave or end for the tenant's matching session.
 
+        The delivery is recorded only after it has been applied, and the event it logs has an id
+        derived from the delivery, so a delivery is applied once even when the process dies
+        half-way or the platform repeats it.
+
         Returns "applied", "duplicate" or "ignored" (no matching session or participant, or
         nothing to change).
         """
         record = await self.store.find_session(tenant_id, platform, event.meeting_key)
         if record is None:
             return "ignored"
-        if not await self.store.claim_webhook_delivery(
-            tenant_id, platform, event.delivery_key, record.id
+        kind = str(event.kind)
+        digest = hashlib.sha256(f"{platform}:{event.delivery_key}".encode()).hexdigest()[:40]
+        event_id = "session_ended" if kind == "session_ended" else f"{kind}:platform:{digest}"
+        if (
+            kind != "session_ended"
+            and await self.store.find_duplicate(record.id, SYSTEM_ACTOR.id, event_id) is not None
         ):
             return "duplicate"
-        runtime = await self.hub.load(record.id)
+        outcome = await self._apply_platform(record.id, kind, event, event_id)
+        first = await self.store.claim_webhook_delivery(
+            tenant_id, platform, event.delivery_key, record.id
+        )
+        return outcome if first or outcome == "applied" else "duplicate"
+
+    async def _apply_platform(
+        self, session_id: str, kind: str, event: PlatformEvent, event_id: str
+    ) -> str:
+        runtime = await self.hub.load(session_id)
         if runtime is None or runtime.ended:
             return "ignored"
-        kind = str(event.kind)
         if kind == "session_ended":
             await self.end_session(runtime, by="platform")
             return "applied"
@@ -568,7 +591,10 @@ class SessionEngine:
         if participant is None:
             return "ignored"
         joined = kind == "participant_joined"
+        await self._settled(runtime)
         if bool(runtime.state.on_platform.get(participant.id)) == joined:
             return "ignored"
-        await self._log_presence(runtime, participant.id, "platform", joined=joined)
-        return "applied"
+        result = await self._log_presence(
+            runtime, participant.id, "platform", joined=joined, event_id=event_id
+        )
+        return "applied" if result and result.outcome is AppendOutcome.STORED else "duplicate"

@@ -279,7 +279,7 @@ def test_a_panel_reload_shows_the_same_history_without_duplicates(
     wait_for_events(service, sid, "acknowledge")
     panel.get_by_role("button", name="Check in").click()
     panel.get_by_role("button", name="Zone", exact=True).click()
-    expect(panel.get_by_text("Check-in sent (Zone) to All clients")).to_be_visible()
+    expect(panel.get_by_text("Check-in to All clients: Zone")).to_be_visible()
     shown = [
         e
         for e in service.events(sid)
@@ -326,8 +326,14 @@ def test_check_in_round_trip(context: Any, service: Service) -> None:
     expect(form).to_have_count(0)
 
     row = panel.get_by_role("listitem").filter(has_text="Client 1").first
-    expect(row.get_by_role("img", name="Distress trend: 7")).to_be_visible()
+    expect(row.get_by_role("definition").filter(has_text="7")).to_be_visible()
     expect(panel.get_by_text("Distress answer: 7 of 10")).to_be_visible()
+
+    panel.get_by_role("button", name="Check in").click()
+    panel.get_by_role("button", name=SUDS_CHECK_IN).click()
+    client.get_by_role("radio", name="3", exact=True).check()
+    client.get_by_role("button", name="Send").click()
+    expect(row.get_by_role("img", name="Distress trend: 7, 3")).to_be_visible()
 
     panel.get_by_role("button", name="Check in").click()
     panel.get_by_role("combobox", name="Ask").select_option(label="Client 1")

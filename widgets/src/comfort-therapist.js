@@ -228,6 +228,9 @@ export class ComfortTherapist extends LitElement {
       .item .what {
         font-weight: 600;
       }
+      .item.sev-info .what {
+        font-weight: 500;
+      }
       .item .meta {
         font-size: 0.8em;
         color: var(--_muted);
@@ -369,7 +372,7 @@ export class ComfortTherapist extends LitElement {
     if (this._target) data.to = [this._target];
     this._send('checkin_request', data);
     this._open = null;
-    this._notice = this._t.therapist.checkinSent;
+    this._say(this._t.therapist.checkinSent);
   }
 
   _suggest(exercise) {
@@ -377,7 +380,16 @@ export class ComfortTherapist extends LitElement {
     if (this._target) data.to = [this._target];
     this._send('suggest_grounding', data);
     this._open = null;
-    this._notice = this._t.therapist.suggestionSent;
+    this._say(this._t.therapist.suggestionSent);
+  }
+
+  /** A short confirmation under the actions, gone after a few seconds. */
+  _say(text) {
+    this._notice = { text, at: Date.now() };
+    this._now = Date.now();
+    setTimeout(() => {
+      this._now = Date.now();
+    }, 10_500);
   }
 
   _setSound(on) {
@@ -536,7 +548,7 @@ export class ComfortTherapist extends LitElement {
         </div>
         <div>
           <dt>${th.suds}</dt>
-          <dd>${state.last_suds ?? none} ${suds.length ? this._trend(th, suds) : nothing}</dd>
+          <dd>${state.last_suds ?? none} ${suds.length > 1 ? this._trend(th, suds) : nothing}</dd>
         </div>
         <div>
           <dt>${th.grounding}</dt>
@@ -603,7 +615,9 @@ export class ComfortTherapist extends LitElement {
             </div>
           </div>`
         : nothing}
-      <p role="status" class="small muted">${this._notice || ''}</p>
+      <p role="status" class="small muted">
+        ${this._notice && this._now - this._notice.at < 10_000 ? this._notice.text : ''}
+      </p>
     </section>`;
   }
 

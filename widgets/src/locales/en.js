@@ -176,7 +176,7 @@ export default {
         `Grounding finished: ${ex}${completed ? '' : ' (stopped early)'}`,
     },
     events: {
-      checkin_request: (instrument, who) => `Check-in sent (${instrument}) to ${who}`,
+      checkin_request: (instrument, who) => `Check-in to ${who}: ${instrument}`,
       checkin_response_suds: (v) => `Distress answer: ${v} of 10`,
       checkin_response_zone: (z) => `Zone answer: ${z}`,
       checkin_expired: 'Check-in closed without an answer',

@@ -170,7 +170,7 @@ export default {
         `Terminó calma: ${ex}${completed ? '' : ' (antes de acabar)'}`,
     },
     events: {
-      checkin_request: (instrument, who) => `Pregunta enviada (${instrument}) a ${who}`,
+      checkin_request: (instrument, who) => `Pregunta a ${who}: ${instrument}`,
       checkin_response_suds: (v) => `Malestar: ${v} de 10`,
       checkin_response_zone: (z) => `Zona: ${z}`,
       checkin_expired: 'Pregunta cerrada sin respuesta',

@@ -759,6 +759,7 @@ export class ComfortClient extends LitElement {
       </div>
       ${this._exercise
         ? html`<comfort-grounding
+            exportparts="breath-circle, grounding"
             .exercise=${this._exercise}
             .strings=${c}
             ?reduced-motion=${this._reducedMotion}

@@ -16,7 +16,14 @@ from ..events import Actor, Event
 
 # Tables that hold rows of one session besides `sessions` (keyed by `session_id`): erasing a
 # session clears every one of them. A migration that adds such a table adds its name here.
-SESSION_TABLES: tuple[str, ...] = ("events", "webhook_deliveries")
+SESSION_TABLES: tuple[str, ...] = (
+    "events",
+    "webhook_deliveries",
+    # service/pacing: timers, vendor outbox, pacing cursor (migration 0002_pacing)
+    "timers",
+    "vendor_outbox",
+    "pacing_cursors",
+)
 
 
 def utc_now() -> datetime:
@@ -105,6 +112,65 @@ class StoreStats:
     extra: dict[str, int] = field(default_factory=dict)
 
 
+# -- pacing and the vendor outbox (service/pacing, service/outbox.py) ------------------------
+# Times here are Unix seconds (float, UTC): deadlines are compared, never shown.
+
+
+@dataclass(frozen=True, slots=True)
+class TimerSpec:
+    """One deadline of a session's pacing rules; `key` is unique within the session."""
+
+    session_id: str
+    key: str
+    due_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """One delivery to a tenant's webhook: `body` is sent byte for byte on every attempt."""
+
+    id: str
+    session_id: str
+    tenant_id: str
+    kind: str  # "cue.urgent" | "session.ended"
+    body: bytes
+    created_at: float
+    expires_at: float  # no attempt is made after this
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxClaim:
+    """A pending delivery claimed for one attempt; `attempts` counts the attempts made before."""
+
+    id: str
+    session_id: str
+    tenant_id: str
+    kind: str
+    body: bytes
+    created_at: float
+    expires_at: float
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class PacingProgress:
+    """What the pacing engine derived from a session's log up to and including `upto_seq`."""
+
+    session_id: str
+    upto_seq: int
+    timers: tuple[TimerSpec, ...] = ()
+    deliveries: tuple[OutboxItem, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PacingBacklog:
+    """A session whose log holds events the pacing engine has not recorded progress for."""
+
+    session_id: str
+    cursor_seq: int
+    head_seq: int
+
+
 class Store(Protocol):
     """The durable store behind one deployment."""
 
@@ -145,3 +211,76 @@ class Store(Protocol):
         self, tenant_id: str, platform: str, delivery_key: str, session_id: str | None
     ) -> bool:
         """Record a platform delivery; False when it was seen before."""
+
+    # -- pacing: timers, vendor outbox, pacing cursor (service/pacing, service/outbox.py) ----
+    # Tables `timers`, `vendor_outbox`, `pacing_cursors` (migration 0002_pacing), all keyed by
+    # `session_id` and listed in SESSION_TABLES. Every method runs in its own short transaction
+    # and must never wait behind, or make wait, `append_batch` for longer than one commit: a
+    # store with one writer connection gives these methods a connection of their own.
+
+    async def save_pacing(self, progress: list[PacingProgress]) -> None:
+        """Record pacing progress for several sessions in ONE transaction.
+
+        For each entry whose session still exists (rows for an erased or unknown session are
+        skipped, never inserted): insert each timer unless a row with the same
+        (session_id, key) exists, whatever its state (a timer is scheduled once: an existing
+        row keeps its due_at, claim and done flag); insert each delivery unless a row with the
+        same id exists (attempts 0, next attempt at created_at, state pending); set the
+        session's cursor to max(current cursor, upto_seq). Entries for the same session may
+        repeat; applying them in order is correct.
+        """
+
+    async def pacing_backlog(self, limit: int) -> list[PacingBacklog]:
+        """Sessions (any state, ended included) whose head_seq is above their pacing cursor
+        (a missing cursor counts as 0), at most `limit`, oldest created first."""
+
+    async def claim_due_timers(
+        self, owner: str, now: float, lease_s: float, limit: int
+    ) -> list[TimerSpec]:
+        """Claim up to `limit` timers that are due and free, atomically, and return them.
+
+        A timer is due and free when done is false, due_at <= now, and it is unclaimed or its
+        claim has lapsed (claimed_until < now). Claiming sets claimed_by = owner and
+        claimed_until = now + lease_s in the same statement that selects, so two processes
+        calling at once never get the same timer while its lease runs (PostgreSQL:
+        `UPDATE … WHERE (session_id, key) IN (SELECT … FOR UPDATE SKIP LOCKED LIMIT n)
+        RETURNING …`). Earliest due_at first. A claim that lapses (its owner died or failed)
+        makes the timer claimable again: firing is idempotent by event id.
+        """
+
+    async def finish_timers(self, timers: list[tuple[str, str]]) -> None:
+        """Mark these (session_id, key) timers done, whoever holds their claim; done timers
+        are never claimed again and are kept (so scheduling them again changes nothing) until
+        their session is erased. Unknown keys are ignored."""
+
+    async def claim_deliveries(
+        self, owner: str, now: float, lease_s: float, limit: int
+    ) -> list[OutboxClaim]:
+        """Claim up to `limit` pending deliveries whose next_attempt_at <= now and whose claim
+        is free or lapsed, exactly as `claim_due_timers` claims timers (one owner at a time,
+        atomically, SKIP LOCKED on PostgreSQL); earliest next_attempt_at first."""
+
+    async def settle_delivery(
+        self,
+        delivery_id: str,
+        owner: str,
+        *,
+        outcome: str,
+        status: int | None,
+        next_attempt_at: float | None,
+    ) -> None:
+        """Record one attempt of a delivery this `owner` has claimed (no-op if the claim
+        passed to another owner meanwhile, or the row is gone).
+
+        outcome "delivered" or "failed" (final): state = outcome, finished_at = now.
+        outcome "retry": state stays pending, next_attempt_at as given.
+        In every case attempts += 1, last_status = status (HTTP status, None when no answer),
+        and the claim is released (claimed_by, claimed_until = NULL).
+        """
+
+    async def pending_deliveries(self, session_id: str) -> int:
+        """How many deliveries of the session are still pending (for tests and metrics)."""
+
+    async def release_pacing(self) -> None:
+        """Release what these methods opened (SQLite: their own connection). Called when the
+        pacing engine stops, before `close`; the methods reopen it if called again."""

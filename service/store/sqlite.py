@@ -25,8 +25,12 @@ from .base import (
     SESSION_TABLES,
     AppendRequest,
     AppendResult,
+    OutboxClaim,
+    PacingBacklog,
+    PacingProgress,
     SessionRecord,
     SessionStateName,
+    TimerSpec,
     rfc3339,
     utc_now,
 )
@@ -301,6 +305,184 @@ class SQLiteStore:
                 (tenant_id, platform, delivery_key, session_id, rfc3339(utc_now())),
             )
             return cursor.rowcount > 0
+
+    # -- pacing: timers, vendor outbox, pacing cursor (service/pacing, service/outbox.py) ----
+    # These run on a connection of their own: the writer connection's transactions belong to
+    # the append path, and SQLite serialises the two connections by its own write lock.
+
+    _pacing_conn: aiosqlite.Connection | None = None
+
+    async def _pacing(self) -> aiosqlite.Connection:
+        if self._writer is None:
+            raise StoreUnavailable("the store is not open")
+        if self._pacing_conn is None:
+            self._pacing_conn = await self._connect()
+        return self._pacing_conn
+
+    @contextlib.asynccontextmanager
+    async def _pacing_transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        conn = await self._pacing()
+        try:
+            await conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"the store cannot write: {exc}") from exc
+        try:
+            yield conn
+            await conn.execute("COMMIT")
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                await conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise StoreUnavailable(f"the store cannot write: {exc}") from exc
+            raise
+
+    async def save_pacing(self, progress: list[PacingProgress]) -> None:
+        if not progress:
+            return
+        async with self._pacing_transaction() as conn:
+            ids = sorted({p.session_id for p in progress})
+            marks = ",".join("?" * len(ids))
+            rows = await conn.execute_fetchall(
+                f"SELECT id FROM sessions WHERE id IN ({marks})", ids
+            )
+            existing = {row[0] for row in rows}
+            for entry in progress:
+                if entry.session_id not in existing:
+                    continue
+                if entry.timers:
+                    await conn.executemany(
+                        "INSERT INTO timers (session_id, key, due_at) VALUES (?, ?, ?) "
+                        "ON CONFLICT DO NOTHING",
+                        [(t.session_id, t.key, t.due_at) for t in entry.timers],
+                    )
+                if entry.deliveries:
+                    await conn.executemany(
+                        "INSERT INTO vendor_outbox (id, session_id, tenant_id, kind, body, "
+                        "created_at, expires_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                        "ON CONFLICT DO NOTHING",
+                        [
+                            (
+                                d.id,
+                                d.session_id,
+                                d.tenant_id,
+                                d.kind,
+                                d.body,
+                                d.created_at,
+                                d.expires_at,
+                                d.created_at,
+                            )
+                            for d in entry.deliveries
+                        ],
+                    )
+                await conn.execute(
+                    "INSERT INTO pacing_cursors (session_id, seq) VALUES (?, ?) "
+                    "ON CONFLICT (session_id) DO UPDATE SET seq = MAX(seq, excluded.seq)",
+                    (entry.session_id, entry.upto_seq),
+                )
+
+    async def pacing_backlog(self, limit: int) -> list[PacingBacklog]:
+        conn = await self._pacing()
+        try:
+            rows = await conn.execute_fetchall(
+                "SELECT s.id, COALESCE(c.seq, 0), s.head_seq FROM sessions s "
+                "LEFT JOIN pacing_cursors c ON c.session_id = s.id "
+                "WHERE s.head_seq > COALESCE(c.seq, 0) ORDER BY s.created_at LIMIT ?",
+                (limit,),
+            )
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"the store cannot read: {exc}") from exc
+        return [PacingBacklog(row[0], int(row[1]), int(row[2])) for row in rows]
+
+    async def claim_due_timers(
+        self, owner: str, now: float, lease_s: float, limit: int
+    ) -> list[TimerSpec]:
+        async with self._pacing_transaction() as conn:
+            rows = await conn.execute_fetchall(
+                "UPDATE timers SET claimed_by = ?, claimed_until = ? "
+                "WHERE (session_id, key) IN (SELECT session_id, key FROM timers "
+                "WHERE done = 0 AND due_at <= ? AND (claimed_until IS NULL OR claimed_until < ?) "
+                "ORDER BY due_at LIMIT ?) RETURNING session_id, key, due_at",
+                (owner, now + lease_s, now, now, limit),
+            )
+        return sorted((TimerSpec(r[0], r[1], float(r[2])) for r in rows), key=lambda t: t.due_at)
+
+    async def finish_timers(self, timers: list[tuple[str, str]]) -> None:
+        if not timers:
+            return
+        async with self._pacing_transaction() as conn:
+            await conn.executemany(
+                "UPDATE timers SET done = 1, claimed_by = NULL, claimed_until = NULL "
+                "WHERE session_id = ? AND key = ?",
+                timers,
+            )
+
+    async def claim_deliveries(
+        self, owner: str, now: float, lease_s: float, limit: int
+    ) -> list[OutboxClaim]:
+        async with self._pacing_transaction() as conn:
+            rows = await conn.execute_fetchall(
+                "UPDATE vendor_outbox SET claimed_by = ?, claimed_until = ? "
+                "WHERE id IN (SELECT id FROM vendor_outbox WHERE state = 'pending' "
+                "AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until < ?) "
+                "ORDER BY next_attempt_at LIMIT ?) RETURNING id, session_id, tenant_id, kind, "
+                "body, created_at, expires_at, attempts, next_attempt_at",
+                (owner, now + lease_s, now, now, limit),
+            )
+        rows = sorted(rows, key=lambda r: r[8])
+        return [
+            OutboxClaim(r[0], r[1], r[2], r[3], bytes(r[4]), float(r[5]), float(r[6]), int(r[7]))
+            for r in rows
+        ]
+
+    async def settle_delivery(
+        self,
+        delivery_id: str,
+        owner: str,
+        *,
+        outcome: str,
+        status: int | None,
+        next_attempt_at: float | None,
+    ) -> None:
+        if outcome not in ("delivered", "failed", "retry"):
+            raise ValueError(f"unknown delivery outcome {outcome!r}")
+        now = time.time()
+        async with self._pacing_transaction() as conn:
+            if outcome == "retry":
+                await conn.execute(
+                    "UPDATE vendor_outbox SET attempts = attempts + 1, last_status = ?, "
+                    "next_attempt_at = ?, claimed_by = NULL, claimed_until = NULL "
+                    "WHERE id = ? AND claimed_by = ?",
+                    (
+                        status,
+                        next_attempt_at if next_attempt_at is not None else now,
+                        delivery_id,
+                        owner,
+                    ),
+                )
+            else:
+                await conn.execute(
+                    "UPDATE vendor_outbox SET attempts = attempts + 1, last_status = ?, "
+                    "state = ?, finished_at = ?, claimed_by = NULL, claimed_until = NULL "
+                    "WHERE id = ? AND claimed_by = ?",
+                    (status, outcome, now, delivery_id, owner),
+                )
+
+    async def pending_deliveries(self, session_id: str) -> int:
+        conn = await self._pacing()
+        try:
+            rows = await conn.execute_fetchall(
+                "SELECT COUNT(*) FROM vendor_outbox WHERE session_id = ? AND state = 'pending'",
+                (session_id,),
+            )
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"the store cannot read: {exc}") from exc
+        return int(next(iter(rows))[0])
+
+    async def release_pacing(self) -> None:
+        conn, self._pacing_conn = self._pacing_conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close()
 
 
 def _pair(

@@ -1,0 +1,459 @@
+"""The pacing rules over one session's log: pure state, folded event by event.
+
+`PacingState.apply(event)` folds one logged event and returns the timers it calls for (every
+cue, immediate or not, is a timer keyed by its deterministic event id, so it is claimed once in
+the store and logged once). When a timer is due, `cue_for(key, now)` says which cue to log, or
+None when its condition no longer holds (a pause acknowledged meanwhile, the session over).
+Nothing here does I/O: the same log always gives the same timers and the same cues.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..cues import CueSettings
+from ..events import Event, Role
+from ..session import OUT_OF_WINDOW, parse_time
+
+URGENT, WARN, INFO = "urgent", "warn", "info"
+CHECKIN_PREFIX = "checkin:"
+
+
+def unix(at: str) -> float:
+    return parse_time(at).timestamp()
+
+
+def _span(seconds: float) -> str:
+    """Seconds in plain words: "20 s", "2 min", "1 h 30 min"."""
+    if seconds < 90:
+        return f"{round(seconds)} s"
+    minutes = round(seconds / 60)
+    if minutes < 90:
+        return f"{minutes} min"
+    hours, rest = divmod(minutes, 60)
+    return f"{hours} h {rest} min" if rest else f"{hours} h"
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+@dataclass(frozen=True, slots=True)
+class Cue:
+    """One cue to log: its deterministic event id and the contract's `cue` data."""
+
+    event_id: str
+    rule: str
+    severity: str
+    client_id: str
+    related_seq: tuple[int, ...]
+    message: str
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "severity": self.severity,
+            "client_id": self.client_id,
+            "related_seq": list(self.related_seq),
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Timer:
+    key: str
+    due_at: float
+
+
+@dataclass(slots=True)
+class Pause:
+    seq: int
+    at: float
+    retracted: bool = False
+    acknowledged: bool = False
+
+
+@dataclass(slots=True)
+class Mark:
+    """A distress event of a client: a SUDS answer at or over the threshold, or an
+    out-of-window zone (signal or answer)."""
+
+    seq: int
+    at: float
+    retracted: bool = False
+
+
+@dataclass(slots=True)
+class ClientTrack:
+    pauses: dict[int, Pause] = field(default_factory=dict)
+    open_pause: int | None = None  # the pause this client is in, if any
+    last_suds: tuple[int, int] | None = None  # (seq, value) of the latest answer
+    distress: dict[int, Mark] = field(default_factory=dict)
+    cues: list[tuple[float, str]] = field(default_factory=list)  # (at, severity) logged
+
+
+@dataclass(slots=True)
+class Checkin:
+    seq: int
+    at: float
+    addressed: tuple[str, ...]
+    to: tuple[str, ...] | None
+    answered: set[str] = field(default_factory=set)
+    expired: bool = False
+
+
+@dataclass(slots=True)
+class CheckinExpiry:
+    """What a due check-in timer logs: a cue per client that has not answered, then the
+    `checkin_expired` event with the request's `to`."""
+
+    cues: list[Cue]
+    expired_id: str
+    checkin_seq: int
+    to: tuple[str, ...] | None
+
+
+class PacingState:
+    """The pacing view of one session, up to `head`."""
+
+    def __init__(
+        self,
+        session_id: str,
+        settings: CueSettings,
+        client_ids: tuple[str, ...],
+        scheduled_minutes: int,
+    ) -> None:
+        self.session_id = session_id
+        self.settings = settings
+        self.client_ids = client_ids
+        self.scheduled_minutes = scheduled_minutes
+        self.head = 0
+        self.started_at: float | None = None
+        self.ended = False
+        self.clients = {cid: ClientTrack() for cid in client_ids}
+        self.checkins: dict[int, Checkin] = {}
+        self.logged: set[str] = set()  # ids of system events in the log
+        self.pending: dict[str, Cue] = {}  # cues derived, not logged yet
+
+    @classmethod
+    def from_settings(
+        cls,
+        session_id: str,
+        raw: dict[str, Any],
+        client_ids: tuple[str, ...],
+        scheduled_minutes: int,
+    ) -> PacingState:
+        settings = CueSettings.model_validate(raw.get("cues") or {})
+        return cls(session_id, settings, client_ids, scheduled_minutes)
+
+    # -- folding ------------------------------------------------------------------------------
+
+    def apply(self, event: Event) -> list[Timer]:
+        """Fold one event (in seq order); returns the timers it calls for."""
+        if event.seq <= self.head:
+            return []
+        self.head = event.seq
+        if event.actor.role is Role.SYSTEM:
+            self.logged.add(event.id)
+            self.pending.pop(event.id, None)
+        handler = _HANDLERS.get(event.type)
+        if handler is None or self.ended:
+            return []
+        return handler(self, event)
+
+    def _track(self, client_id: str) -> ClientTrack | None:
+        return self.clients.get(client_id)
+
+    def _schedule(self, cue: Cue, due_at: float) -> list[Timer]:
+        if cue.event_id in self.logged:
+            return []
+        self.pending[cue.event_id] = cue
+        return [Timer(cue.event_id, due_at)]
+
+    def _on_pause(self, event: Event) -> list[Timer]:
+        track = self._track(event.actor.id)
+        if track is None:
+            return []
+        at, seq, cid = unix(event.at), event.seq, event.actor.id
+        track.pauses[seq] = Pause(seq, at)
+        if track.open_pause is None:
+            track.open_pause = seq
+        timers: list[Timer] = []
+        rule = self.settings.pause_unacknowledged
+        if rule.enabled:
+            cue = Cue(
+                f"cue:pause_unacknowledged:{seq}",
+                "pause_unacknowledged",
+                URGENT,
+                cid,
+                (seq,),
+                f"The client paused {_span(rule.after_s)} ago; the pause is not acknowledged yet.",
+            )
+            timers += self._schedule(cue, at + rule.after_s)
+        repeated = self.settings.repeated_pause
+        if repeated.enabled:
+            recent = self._recent_pauses(track, at, repeated.within_s)
+            if len(recent) >= repeated.count:
+                cue = Cue(
+                    f"cue:repeated_pause:{seq}",
+                    "repeated_pause",
+                    WARN,
+                    cid,
+                    tuple(recent),
+                    f"{_ordinal(len(recent))} pause within {_span(repeated.within_s)}.",
+                )
+                timers += self._schedule(cue, at)
+        return timers
+
+    @staticmethod
+    def _recent_pauses(track: ClientTrack, at: float, within_s: float) -> list[int]:
+        return sorted(
+            p.seq for p in track.pauses.values() if not p.retracted and at - within_s <= p.at <= at
+        )
+
+    def _on_resume(self, event: Event) -> list[Timer]:
+        track = self._track(event.actor.id)
+        if track is not None:
+            track.open_pause = None
+        return []
+
+    def _on_retract(self, event: Event) -> list[Timer]:
+        track = self._track(event.actor.id)
+        seq = event.data.get("seq")
+        if track is None or not isinstance(seq, int):
+            return []
+        pause = track.pauses.get(seq)
+        if pause is not None:
+            pause.retracted = True
+            if track.open_pause == seq:
+                track.open_pause = None
+        mark = track.distress.get(seq)
+        if mark is not None:
+            mark.retracted = True
+        return []
+
+    def _on_acknowledge(self, event: Event) -> list[Timer]:
+        seq = event.data.get("seq")
+        for track in self.clients.values():
+            pause = track.pauses.get(seq) if isinstance(seq, int) else None
+            if pause is not None:
+                pause.acknowledged = True
+        return []
+
+    def _on_zone_signal(self, event: Event) -> list[Timer]:
+        return self._zone(event.actor.id, event.seq, unix(event.at), str(event.data.get("zone")))
+
+    def _zone(self, cid: str, seq: int, at: float, zone: str) -> list[Timer]:
+        track = self._track(cid)
+        if track is None or zone not in OUT_OF_WINDOW:
+            return []
+        track.distress[seq] = Mark(seq, at)
+        if not self.settings.out_of_window.enabled:
+            return []
+        words = (
+            "too much (above the window of tolerance)"
+            if zone == "too_much"
+            else "shut down (below the window of tolerance)"
+        )
+        cue = Cue(
+            f"cue:out_of_window:{seq}",
+            "out_of_window",
+            WARN,
+            cid,
+            (seq,),
+            f"The client feels {words}.",
+        )
+        return self._schedule(cue, at)
+
+    def _on_checkin_request(self, event: Event) -> list[Timer]:
+        at = unix(event.at)
+        addressed = event.to if event.to is not None else self.client_ids
+        self.checkins[event.seq] = Checkin(event.seq, at, tuple(addressed), event.to)
+        rule = self.settings.checkin_unanswered
+        if not rule.enabled:
+            return []
+        return [Timer(f"{CHECKIN_PREFIX}{event.seq}", at + rule.after_s)]
+
+    def _on_checkin_response(self, event: Event) -> list[Timer]:
+        checkin = self.checkins.get(event.data.get("checkin_seq", 0))
+        cid, seq, at = event.actor.id, event.seq, unix(event.at)
+        track = self._track(cid)
+        if checkin is None or track is None:
+            return []
+        checkin.answered.add(cid)
+        value = event.data.get("value")
+        if isinstance(value, str):
+            return self._zone(cid, seq, at, value)
+        if not isinstance(value, int) or isinstance(value, bool):
+            return []
+        previous, track.last_suds = track.last_suds, (seq, value)
+        timers: list[Timer] = []
+        high = self.settings.distress_high
+        if value >= high.threshold:
+            track.distress[seq] = Mark(seq, at)
+            if high.enabled:
+                cue = Cue(
+                    f"cue:distress_high:{seq}",
+                    "distress_high",
+                    WARN,
+                    cid,
+                    (seq,),
+                    f"Distress (SUDS) is {value} of 10.",
+                )
+                timers += self._schedule(cue, at)
+        rising = self.settings.distress_rising
+        if rising.enabled and previous is not None and value - previous[1] >= rising.delta:
+            cue = Cue(
+                f"cue:distress_rising:{seq}",
+                "distress_rising",
+                WARN,
+                cid,
+                (previous[0], seq),
+                f"Distress (SUDS) rose from {previous[1]} to {value}.",
+            )
+            timers += self._schedule(cue, at)
+        return timers
+
+    def _on_checkin_expired(self, event: Event) -> list[Timer]:
+        checkin = self.checkins.get(event.data.get("checkin_seq", 0))
+        if checkin is not None:
+            checkin.expired = True
+        return []
+
+    def _on_cue(self, event: Event) -> list[Timer]:
+        track = self._track(str(event.data.get("client_id")))
+        if track is not None:
+            track.cues.append((unix(event.at), str(event.data.get("severity"))))
+        return []
+
+    def _on_left(self, event: Event) -> list[Timer]:
+        who = event.data.get("participant") or {}
+        cid = who.get("id")
+        track = self._track(cid) if isinstance(cid, str) else None
+        rule = self.settings.disconnected_in_distress
+        if track is None or not isinstance(cid, str) or not rule.enabled:
+            return []
+        at = unix(event.at)
+        if track.open_pause is not None:
+            related, words = track.open_pause, "while paused"
+        else:
+            recent = [
+                m
+                for m in track.distress.values()
+                if not m.retracted and at - rule.within_s <= m.at <= at
+            ]
+            if not recent:
+                return []
+            related = max(m.seq for m in recent)
+            words = f"within {_span(rule.within_s)} of reporting distress"
+        via = "the video call" if event.data.get("via") == "platform" else "the session"
+        cue = Cue(
+            f"cue:disconnected_in_distress:{cid}:{related}",
+            "disconnected_in_distress",
+            URGENT,
+            cid,
+            (related,),
+            f"The client left {via} {words}.",
+        )
+        return self._schedule(cue, at)
+
+    def _on_started(self, event: Event) -> list[Timer]:
+        if self.started_at is not None:
+            return []
+        self.started_at = start = unix(event.at)
+        rule = self.settings.time_remaining
+        if not rule.enabled:
+            return []
+        end = start + self.scheduled_minutes * 60
+        due = max(start, end - rule.before_end_s)
+        return [Timer(f"cue:time_remaining:{cid}", due) for cid in self.client_ids]
+
+    def _on_ended(self, event: Event) -> list[Timer]:
+        self.ended = True
+        self.pending.clear()
+        return []
+
+    # -- firing -------------------------------------------------------------------------------
+
+    def cue_for(self, key: str, now: float) -> Cue | None:
+        """The cue a due timer logs now, or None when there is nothing (left) to log."""
+        if self.ended or key in self.logged:
+            return None
+        rule = key.split(":")[1] if key.startswith("cue:") else ""
+        if rule == "time_remaining":
+            return self._time_remaining(key, now)
+        cue = self.pending.get(key)
+        if cue is None:
+            return None
+        if rule == "pause_unacknowledged":
+            pause = self.clients[cue.client_id].pauses.get(cue.related_seq[0])
+            if pause is None or pause.acknowledged or pause.retracted:
+                return None
+        elif rule == "repeated_pause":
+            track = self.clients[cue.client_id]
+            if any(track.pauses[s].retracted for s in cue.related_seq if s in track.pauses):
+                return None
+        return cue
+
+    def _time_remaining(self, key: str, now: float) -> Cue | None:
+        cid = key.split(":", 2)[2]
+        track = self._track(cid)
+        if track is None or self.started_at is None:
+            return None
+        rule = self.settings.time_remaining
+        end = self.started_at + self.scheduled_minutes * 60
+        left = f"About {_span(max(0.0, end - now))} left in the session."
+        hard = any(sev in (WARN, URGENT) and now - at <= rule.lookback_s for at, sev in track.cues)
+        if hard:
+            return Cue(
+                key,
+                "time_remaining",
+                WARN,
+                cid,
+                (),
+                left + " It has been a hard stretch: consider grounding before closing.",
+            )
+        return Cue(key, "time_remaining", INFO, cid, (), left)
+
+    def checkin_expiry(self, key: str) -> CheckinExpiry | None:
+        """What a due check-in timer logs, or None (answered by all, expired, ended)."""
+        seq = int(key.removeprefix(CHECKIN_PREFIX))
+        checkin = self.checkins.get(seq)
+        expired_id = f"checkin_expired:{seq}"
+        if checkin is None or checkin.expired or self.ended or expired_id in self.logged:
+            return None
+        missing = [cid for cid in checkin.addressed if cid not in checkin.answered]
+        if not missing:
+            return None
+        after = _span(self.settings.checkin_unanswered.after_s)
+        cues = [
+            Cue(
+                f"cue:checkin_unanswered:{seq}:{cid}",
+                "checkin_unanswered",
+                INFO,
+                cid,
+                (seq,),
+                f"No answer to the check-in after {after}.",
+            )
+            for cid in missing
+            if f"cue:checkin_unanswered:{seq}:{cid}" not in self.logged
+        ]
+        return CheckinExpiry(cues, expired_id, seq, checkin.to)
+
+
+_HANDLERS = {
+    "pause": PacingState._on_pause,
+    "resume": PacingState._on_resume,
+    "retract": PacingState._on_retract,
+    "acknowledge": PacingState._on_acknowledge,
+    "zone": PacingState._on_zone_signal,
+    "checkin_request": PacingState._on_checkin_request,
+    "checkin_response": PacingState._on_checkin_response,
+    "checkin_expired": PacingState._on_checkin_expired,
+    "cue": PacingState._on_cue,
+    "participant_left": PacingState._on_left,
+    "session_started": PacingState._on_started,
+    "session_ended": PacingState._on_ended,
+}

@@ -1,0 +1,87 @@
+"""Helpers for the pacing tests: a live service with the pacing engine mounted and quick scans.
+
+`create_app` mounts pacing itself once the lead wires `setup_pacing` in; until then (and to
+shorten the scan intervals) these servers call `setup_pacing` with test options first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from service.app import create_app
+from service.outbox import RetryPolicy
+from service.pacing import PACING, PacingEngine, PacingOptions, setup_pacing
+from service.settings import Settings
+from service.tenants import TenantRegistry
+from tests.conftest import LiveServer, default_tenants
+from tests.support import SECRET, Peer
+
+FAST = PacingOptions(
+    timer_scan_s=0.2,
+    timer_lease_s=2.0,
+    flush_s=0.2,
+    backlog_scan_s=0.5,
+    outbox_scan_s=0.2,
+    outbox_timeout_s=3.0,
+    retry=RetryPolicy(first_retry_s=0.3, max_interval_s=2.0, window_s=60.0),
+)
+
+
+async def start_pacing_server(
+    tmp_path: Path,
+    tenants: TenantRegistry | None = None,
+    options: PacingOptions = FAST,
+    **settings: Any,
+) -> tuple[web.AppRunner, str, web.Application]:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = Settings(
+        host="127.0.0.1",
+        port=port,
+        database_url=f"sqlite:///{tmp_path}/comfort.db",
+        data_dir=tmp_path,
+        secret_key=SECRET,
+        **settings,
+    )
+    app = create_app(config, tenants or default_tenants())
+    setup_pacing(app, options)  # mounts it, or (mounted by create_app) applies the options
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.SockSite(runner, sock).start()
+    return runner, f"http://127.0.0.1:{port}", app
+
+
+def pacing_of(server: LiveServer) -> PacingEngine:
+    return server.app[PACING]
+
+
+async def live_pair(
+    server: LiveServer, cues: dict[str, Any] | None = None, clients: int = 1, **body: Any
+) -> tuple[str, Peer, list[Peer]]:
+    """A live session: therapist t-1 and clients c-1… connected. Returns (id, t, clients)."""
+    created = await server.create_session(clients, settings={"cues": cues or {}}, **body)
+    sid = created["session"]["id"]
+    therapist = await server.join(created["tokens"]["t-1"])
+    peers = [await server.join(created["tokens"][f"c-{i}"]) for i in range(1, clients + 1)]
+    await therapist.wait_type("session_started")
+    return sid, therapist, peers
+
+
+def cues_of(peer: Peer, rule: str | None = None) -> list[dict[str, Any]]:
+    return [e for e in peer.of_type("cue") if rule is None or e["data"]["rule"] == rule]
+
+
+async def quiet_for(seconds: float) -> None:
+    """Let time pass for a rule that must stay quiet (a timer that should not fire)."""
+    await asyncio.sleep(seconds)
+
+
+def elapsed_since(started: float) -> float:
+    return time.monotonic() - started

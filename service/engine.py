@@ -32,6 +32,7 @@ from .events import SYSTEM_ACTOR, Actor, Event, Role, parse_send, visible_to_cli
 from .hub import Connection, Hub, SessionRuntime, Transport
 from .log import SessionLog
 from .metrics import Metrics
+from .presence import LocalPresence, Presence
 from .store.base import (
     AppendOutcome,
     AppendRequest,
@@ -101,7 +102,7 @@ class SessionEngine:
         self.send_rate, self.send_burst = send_rate, send_burst
         self.presence_grace_seconds = presence_grace_seconds
         self.catchup_interval_seconds = catchup_interval_seconds
-        self._local: dict[tuple[str, str], int] = {}
+        self.presence: Presence = LocalPresence()
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
         self._tasks: list[asyncio.Task[None]] = []
         # While stopping, sockets closing are not departures: the grace rule decides later.
@@ -176,7 +177,7 @@ class SessionEngine:
             return
         await asyncio.sleep(self.presence_grace_seconds)
         for session_id, participant_id in suspects:
-            if self._local.get((session_id, participant_id), 0) > 0:
+            if await self.presence.connected_anywhere(session_id, participant_id):
                 continue
             runtime = await self.hub.load(session_id)
             if runtime is None or not runtime.state.connected.get(participant_id):
@@ -280,18 +281,18 @@ class SessionEngine:
         await self._settled(runtime)
 
     async def erase_session(self, tenant_id: str, session_id: str) -> None:
+        """Erase a session everywhere: store first, then this process's memory and sockets."""
         runtime = await self.runtime_for(tenant_id, session_id)
-        connections = list(runtime.connections.values())
+        self.hub.erased.add(session_id)  # nothing may load it again while it is erased
+        await self.store.erase_session(session_id)
         self.hub.forget(session_id)
-        for conn in connections:
+        self.presence.forget_session(session_id)
+        for key in [k for k in self._buckets if k[0] == session_id]:
+            del self._buckets[key]
+        for conn in list(runtime.connections.values()):
             if self.close_socket is not None:
                 with contextlib.suppress(Exception):
                     await self.close_socket(conn.sid)
-        await self.store.erase_session(session_id)
-        for key in [k for k in self._local if k[0] == session_id]:
-            del self._local[key]
-        for key in [k for k in self._buckets if k[0] == session_id]:
-            del self._buckets[key]
         log.info("session_erased", session_id=session_id)
 
     async def _settled(self, runtime: SessionRuntime) -> None:
@@ -369,8 +370,7 @@ class SessionEngine:
         and the first time a therapist and a client are both here the session starts."""
         self.hub.register(runtime, conn)
         conn.counted = True
-        key = (runtime.id, conn.participant_id)
-        self._local[key] = self._local.get(key, 0) + 1
+        await self.presence.add(runtime.id, conn.participant_id)
         self.metrics.connections.labels(conn.role.value).inc()
         await self._settled(runtime)
         if not runtime.state.connected.get(conn.participant_id):
@@ -380,9 +380,7 @@ class SessionEngine:
 
     def _both_present(self, runtime: SessionRuntime) -> bool:
         def here(pid: str) -> bool:
-            return self._local.get((runtime.id, pid), 0) > 0 or bool(
-                runtime.state.connected.get(pid)
-            )
+            return self.presence.here(runtime.id, pid) or bool(runtime.state.connected.get(pid))
 
         return any(here(t) for t in runtime.state.therapist_ids) and any(
             here(c) for c in runtime.state.client_ids
@@ -391,12 +389,9 @@ class SessionEngine:
     async def disconnected(self, conn: Connection) -> None:
         runtime = self.hub.unregister(conn)
         self.metrics.connections.labels(conn.role.value).dec()
-        key = (conn.session_id, conn.participant_id)
-        remaining = self._local.get(key, 1) - 1
+        remaining = await self.presence.remove(conn.session_id, conn.participant_id)
         if remaining > 0:
-            self._local[key] = remaining
             return
-        self._local.pop(key, None)
         if runtime is None or runtime.ended or self.stopping:
             return
         with contextlib.suppress(StoreUnavailable):

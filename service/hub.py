@@ -114,6 +114,7 @@ class Hub:
         self.runtimes: dict[str, SessionRuntime] = {}
         self._loading: dict[str, asyncio.Future[SessionRuntime | None]] = {}
         self.observers: list[Observer] = []
+        self.erased: set[str] = set()  # erased sessions are never loaded again
         self.delivered = 0
 
     # -- loading -----------------------------------------------------------------------------
@@ -123,6 +124,8 @@ class Hub:
         runtime = self.runtimes.get(session_id)
         if runtime is not None:
             return runtime
+        if session_id in self.erased:
+            return None
         pending = self._loading.get(session_id)
         if pending is not None:
             return await asyncio.shield(pending)
@@ -130,6 +133,8 @@ class Hub:
         self._loading[session_id] = future
         try:
             runtime = await self._read_runtime(session_id)
+            if session_id in self.erased:
+                runtime = None
             if runtime is not None:
                 self.runtimes[session_id] = runtime
             future.set_result(runtime)

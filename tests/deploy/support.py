@@ -8,7 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+try:
+    import yaml
+except ModuleNotFoundError as exc:  # pragma: no cover - a set-up error, said plainly
+    raise ModuleNotFoundError(
+        "tests/deploy parse YAML: add pyyaml to the dev extras in pyproject.toml"
+    ) from exc
 
 from service.settings import Settings
 from service.sockets import create_socket_server

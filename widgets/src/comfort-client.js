@@ -165,8 +165,9 @@ export class ComfortClient extends LitElement {
         gap: 8px;
         min-height: 44px;
       }
-      .feedback:empty {
-        display: none;
+      /* Nothing to say yet: take no room (the live region itself stays in the DOM). */
+      .feedback:has(> p:empty):not(:has(button)) {
+        min-height: 0;
       }
       .seen {
         color: var(--_calm);

@@ -489,6 +489,13 @@ def test_demo_page_works_side_by_side(context: Any, service: Service) -> None:
     expect(client.get_by_text("Your therapist saw this")).to_be_visible()
 
 
+def test_a_bad_link_says_so_and_offers_no_controls(context: Any, service: Service) -> None:
+    page = context.new_page()
+    page.goto(service.embed("client", "not-a-valid-token"))
+    expect(page.get_by_text("This link is not valid. Please ask for a new one.")).to_be_visible()
+    expect(page.get_by_role("button")).to_have_count(0)
+
+
 def test_spanish_strings(context: Any, service: Service) -> None:
     session = service.create_session()
     client = open_widget(context, service, "client", session["tokens"]["c-1"], lang="es")

@@ -149,7 +149,8 @@ export class ComfortClient extends LitElement {
         gap: 8px;
       }
       .zones button {
-        padding: 6px;
+        padding: 6px 4px;
+        font-size: 0.95em;
         line-height: 1.2;
       }
       .zones button[aria-pressed='true'] {
@@ -504,7 +505,8 @@ export class ComfortClient extends LitElement {
     const index = indexLog(events);
     const mine = optimistic((me && clientStates(conn.welcome, events)[me]) || {}, conn.pendingPresses());
     const paused = !!mine?.paused;
-    const ended = conn.status === 'ended';
+    // Ended, or refused for good (bad or expired link): controls would only mislead.
+    const ended = conn.status === 'ended' || conn.status === 'refused';
     const checkin = this._currentCheckin(mine, index);
     const suggestion = this._currentSuggestion(events);
     const press = lastPress(events, conn.outbox, me, index);

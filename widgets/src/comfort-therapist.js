@@ -414,6 +414,12 @@ export class ComfortTherapist extends LitElement {
       </section>`;
     }
     const th = t.therapist;
+    if (conn.status === 'refused') {
+      return html`<section class="base" part="base">
+        <h2>${th.title}</h2>
+        <p role="status" class="status" part="status">${this._statusText(t)}</p>
+      </section>`;
+    }
     const events = conn.events;
     const index = indexLog(events);
     const welcome = conn.welcome;

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from . import __version__
 from .logconfig import configure_logging
+from .retention import add_purge_command
 from .settings import Settings
 from .tenants import TenantRegistry, TenantsFileError, hash_key
 
@@ -126,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     hashing = sub.add_parser("hash-key", help="print the SHA-256 of an API key for api_key_sha256")
     hashing.add_argument("key", nargs="?")
     hashing.set_defaults(func=cmd_hash_key)
+    add_purge_command(sub)
     return parser
 
 

@@ -94,13 +94,10 @@ async def readyz(request: web.Request) -> web.Response:
         metrics.store_up.set(0)
         body.update(status="unavailable", store="unreachable")
         return json_response(body, status=503)
-    redis_check = request.app.get(REDIS_CHECK)
+    redis_check = request.app[ENGINE].redis_check
     if redis_check is not None:
         body["redis"] = "ok" if await redis_check() else "unreachable"
     return json_response(body)
-
-
-REDIS_CHECK: web.AppKey[Any] = web.AppKey("redis_check", object)
 
 
 async def metrics_endpoint(request: web.Request) -> web.Response:
@@ -192,6 +189,8 @@ def create_app(settings: Settings, tenants: TenantRegistry | None = None) -> web
     app.on_response_prepare.append(_security_headers)
     app.on_shutdown.append(_stop_taking_departures)
     app.cleanup_ctx.append(_run_store)
+    if settings.redis_url:
+        app.cleanup_ctx.append(_run_cluster)
     app.cleanup_ctx.append(_run_engine)
     return app
 
@@ -227,6 +226,31 @@ async def _run_store(app: web.Application) -> AsyncIterator[None]:
     app[METRICS].store_up.set(1)
     yield
     await store.close()
+
+
+async def _run_cluster(app: web.Application) -> AsyncIterator[None]:
+    """Join the Redis-backed deployment: shared presence, fan-out, erase broadcasts."""
+    from .cluster import Cluster
+
+    settings, engine = app[SETTINGS], app[ENGINE]
+    assert settings.redis_url is not None
+    cluster = Cluster(
+        settings.redis_url,
+        app[METRICS],
+        deliver=engine.hub.publish,
+        catch_up=engine.catch_up_all,
+        on_erased=engine.forget_erased,
+        on_departed=engine.departed,
+        grace_seconds=settings.presence_grace_seconds,
+    )
+    engine.presence = cluster.presence
+    engine.batch_listeners.append(cluster.publish)
+    engine.erase_listeners.append(cluster.broadcast_erase)
+    engine.redis_check = cluster.ping
+    await cluster.start()
+    log.info("cluster_joined", process_id=cluster.process_id)
+    yield
+    await cluster.stop()
 
 
 async def _run_engine(app: web.Application) -> AsyncIterator[None]:

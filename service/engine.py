@@ -111,6 +111,12 @@ class SessionEngine:
         self.close_socket: Callable[[str], Awaitable[None]] | None = None
         # Called for every stored event after this process's commit (pacing, vendor webhooks).
         self.stored_listeners: list[Callable[[str, Event], None]] = []
+        # Called once per commit with all its stored events (the cross-process fan-out).
+        self.batch_listeners: list[Callable[[list[tuple[str, Event]]], None]] = []
+        # Set in a Redis deployment: answers whether Redis is reachable (for /readyz).
+        self.redis_check: Callable[[], Awaitable[bool]] | None = None
+        # Called after a session is erased here (to tell the other processes).
+        self.erase_listeners: list[Callable[[str], Awaitable[None]]] = []
         self.hub.observers.append(self._after_delivery)
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -131,6 +137,8 @@ class SessionEngine:
 
     def _on_stored(self, stored: list[tuple[str, Event]]) -> None:
         self.hub.publish(stored)
+        for batch_listener in self.batch_listeners:
+            batch_listener(stored)
         for session_id, event in stored:
             for listener in self.stored_listeners:
                 listener(session_id, event)
@@ -149,12 +157,20 @@ class SessionEngine:
                 log.exception("housekeeping_failed")
 
     async def catch_up_all(self) -> None:
+        """Deliver what the store holds beyond what this process has seen; drop sessions that
+        were erased elsewhere."""
         served = [sid for sid, rt in self.hub.runtimes.items() if rt.connections]
         for start in range(0, len(served), 500):
-            heads = await self.store.head_seqs(served[start : start + 500])
-            for session_id, head in heads.items():
+            chunk = served[start : start + 500]
+            heads = await self.store.head_seqs(chunk)
+            for session_id in chunk:
                 runtime = self.hub.runtimes.get(session_id)
-                if runtime is not None and head > runtime.head:
+                if runtime is None:
+                    continue
+                head = heads.get(session_id)
+                if head is None:
+                    await self.forget_erased(session_id)
+                elif head > runtime.head:
                     await self.hub.catch_up(runtime, head)
 
     async def _reap_after_restart(self) -> None:
@@ -289,11 +305,32 @@ class SessionEngine:
         self.presence.forget_session(session_id)
         for key in [k for k in self._buckets if k[0] == session_id]:
             del self._buckets[key]
+        await self._close_connections(runtime)
+        for listener in self.erase_listeners:
+            await listener(session_id)
+        log.info("session_erased", session_id=session_id)
+
+    async def forget_erased(self, session_id: str) -> None:
+        """Another process erased this session: drop it and its sockets here."""
+        self.hub.erased.add(session_id)
+        runtime = self.hub.forget(session_id)
+        self.presence.forget_session(session_id)
+        if runtime is not None:
+            await self._close_connections(runtime)
+
+    async def _close_connections(self, runtime: SessionRuntime) -> None:
         for conn in list(runtime.connections.values()):
             if self.close_socket is not None:
                 with contextlib.suppress(Exception):
                     await self.close_socket(conn.sid)
-        log.info("session_erased", session_id=session_id)
+
+    async def departed(self, session_id: str, participant_id: str) -> None:
+        """A participant whose connections were all held by processes that died is gone."""
+        runtime = await self.hub.load(session_id)
+        if runtime is None or runtime.ended or not runtime.state.connected.get(participant_id):
+            return
+        with contextlib.suppress(StoreUnavailable):
+            await self._log_presence(runtime, participant_id, "widget", joined=False)
 
     async def _settled(self, runtime: SessionRuntime) -> None:
         """Wait until this process has delivered everything it has stored for the session."""
@@ -512,11 +549,7 @@ class SessionEngine:
             asyncio.get_running_loop().create_task(self._close_all(runtime))
 
     async def _close_all(self, runtime: SessionRuntime) -> None:
-        if self.close_socket is None:
-            return
-        for conn in list(runtime.connections.values()):
-            with contextlib.suppress(Exception):
-                await self.close_socket(conn.sid)
+        await self._close_connections(runtime)
 
     # -- REST reads --------------------------------------------------------------------------
 

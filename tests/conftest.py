@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -87,8 +88,9 @@ async def server_factory(tmp_path: Path) -> AsyncIterator[ServerFactory]:
     yield factory
     for runner, server in runners:
         for peer in server.peers:
-            await peer.close()
-        await runner.cleanup()
+            await asyncio.wait_for(peer.close(), 10)
+        # A stop that hangs is a defect (a task that swallowed its cancellation): fail loudly.
+        await asyncio.wait_for(runner.cleanup(), 30)
     await http.close()
 
 

@@ -192,6 +192,7 @@ class ServiceProcess:
         self, data_dir: Path, port: int | None = None, env: dict[str, str] | None = None
     ) -> None:
         self.data_dir = data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
         self.env = {
             **os.environ,

@@ -1,0 +1,155 @@
+"""Contract §4.2–4.3 with several service processes on PostgreSQL and Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import time
+
+import aiohttp
+import pytest
+
+from tests.cluster.conftest import Deployment, restart_redis
+from tests.support import Api, Peer
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
+
+
+async def _session(api: Api, **overrides):
+    return await api.create(**overrides)
+
+
+async def test_client_on_one_process_therapist_on_another(deployment: Deployment):
+    a, b = await deployment(2)
+    async with aiohttp.ClientSession() as http:
+        created = await _session(Api(a.url, http=http))
+        therapist = await Peer(b.url, created["tokens"]["t-1"]).connect()
+        client = await Peer(a.url, created["tokens"]["c-1"]).connect()
+        await therapist.wait_type("session_started", timeout=10)
+        acks = [await client.send(kind) for kind in ("pause", "slow_down", "keep_going", "resume")]
+        await therapist.wait_for(lambda: acks[-1]["seq"] in therapist.seqs, timeout=5)
+        got = [e["seq"] for e in therapist.events if e["actor"]["role"] == "client"]
+        assert got == [x["seq"] for x in acks]
+        assert therapist.seqs == sorted(set(therapist.seqs))
+        ack = await therapist.send("acknowledge", {"seq": acks[0]["seq"]})
+        assert ack["ok"]
+        await client.wait_type("acknowledge", timeout=5)
+        # An id is recognised by every process.
+        other = await Peer(b.url, created["tokens"]["c-1"]).connect()
+        dup = await other.send("pause", id="shared-id")
+        again = await client.send("pause", id="shared-id")
+        assert again == {"ok": True, "seq": dup["seq"], "duplicate": True}
+        for p in (therapist, client, other):
+            await p.close()
+
+
+async def test_killed_process_participants_reconnect_elsewhere_with_nothing_lost(
+    deployment: Deployment,
+):
+    a, b = await deployment(2)
+    async with aiohttp.ClientSession() as http:
+        api = Api(b.url, http=http)
+        created = await _session(api)
+        therapist = await Peer(a.url, created["tokens"]["t-1"]).connect()
+        client = await Peer(b.url, created["tokens"]["c-1"]).connect()
+        await therapist.wait_type("session_started", timeout=10)
+        last = therapist.seqs[-1]
+        a.kill()
+        await therapist.close()
+        sent = [
+            await client.send(kind) for kind in ("pause", "zone", "slow_down") if kind != "zone"
+        ]
+        sent.append(await client.send("zone", {"zone": "too_much"}))
+        back = await Peer(b.url, created["tokens"]["t-1"]).connect(
+            last_seq=last, epoch=created["session"]["epoch"]
+        )
+        await back.wait_for(lambda: sent[-1]["seq"] in back.seqs, timeout=5)
+        assert back.seqs == list(range(last + 1, back.seqs[-1] + 1))
+        events = await api.events(created["session"]["id"])
+        assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+        # The therapist came back within the grace: no departure is logged for them.
+        await asyncio.sleep(5)
+        lefts = [
+            e for e in await api.events(created["session"]["id"]) if e["type"] == "participant_left"
+        ]
+        assert all(e["data"]["participant"]["id"] != "t-1" for e in lefts)
+        await back.close()
+        await client.close()
+
+
+async def test_a_dead_process_participants_are_logged_left_after_the_grace(deployment: Deployment):
+    a, b = await deployment(2)
+    async with aiohttp.ClientSession() as http:
+        api = Api(b.url, http=http)
+        created = await _session(api)
+        therapist = await Peer(b.url, created["tokens"]["t-1"]).connect()
+        client = await Peer(a.url, created["tokens"]["c-1"]).connect()
+        await therapist.wait_type("session_started", timeout=10)
+        a.kill()
+        await client.close()
+        # Heartbeat TTL (10 s) plus the 3 s grace, noticed by b's reaper (every 5 s).
+        left = await therapist.wait_type("participant_left", timeout=25)
+        assert [e["data"]["participant"]["id"] for e in left] == ["c-1"]
+        await therapist.close()
+
+
+async def test_events_still_arrive_when_redis_restarts(deployment: Deployment):
+    a, b = await deployment(2, COMFORT_CATCHUP_INTERVAL_SECONDS="1")
+    try:
+        async with aiohttp.ClientSession() as http:
+            created = await _session(Api(a.url, http=http))
+            therapist = await Peer(b.url, created["tokens"]["t-1"]).connect()
+            client = await Peer(a.url, created["tokens"]["c-1"]).connect()
+            await therapist.wait_type("session_started", timeout=10)
+            subprocess.run(
+                ["redis-cli", "-h", "127.0.0.1", "-p", "6379", "shutdown", "nosave"],
+                check=False,
+                capture_output=True,
+            )
+            stored_at = {}
+            for kind in ("pause", "slow_down", "keep_going"):
+                ack = await client.send(kind)
+                assert ack["ok"], ack
+                stored_at[ack["seq"]] = time.monotonic()
+            async with http.get(a.url + "/readyz") as r:
+                body = await r.json()
+                assert r.status == 200 and body["redis"] == "unreachable"
+            last = max(stored_at)
+            await therapist.wait_for(lambda: last in therapist.seqs, timeout=10)
+            assert therapist.seqs == sorted(set(therapist.seqs))
+            assert time.monotonic() - stored_at[last] <= 10
+            restart_redis()
+            await asyncio.sleep(1.5)
+            ack = await client.send("resume")
+            await therapist.wait_for(lambda: ack["seq"] in therapist.seqs, timeout=10)
+            await therapist.close()
+            await client.close()
+    finally:
+        restart_redis()
+
+
+async def test_a_timed_cue_fires_once_with_two_processes(deployment: Deployment):
+    a, b = await deployment(2)
+    async with aiohttp.ClientSession() as http:
+        api = Api(a.url, http=http)
+        created = await _session(api, settings={"cues": {"pause_unacknowledged": {"after_s": 1}}})
+        therapist = await Peer(b.url, created["tokens"]["t-1"]).connect()
+        client = await Peer(a.url, created["tokens"]["c-1"]).connect()
+        watcher = await Peer(a.url, created["tokens"]["t-1"]).connect()
+        pause = await client.send("pause")
+        await therapist.wait_for(
+            lambda: any(
+                e["type"] == "cue" and e["data"]["rule"] == "pause_unacknowledged"
+                for e in therapist.events
+            ),
+            timeout=12,
+        )
+        await asyncio.sleep(3)
+        events = await api.events(created["session"]["id"])
+        cues = [
+            e for e in events if e["type"] == "cue" and e["data"]["rule"] == "pause_unacknowledged"
+        ]
+        assert len(cues) == 1 and cues[0]["data"]["related_seq"] == [pause["seq"]]
+        assert not client.of_type("cue")
+        for p in (therapist, client, watcher):
+            await p.close()

@@ -36,12 +36,12 @@ async def _reachable() -> str | None:
     try:
         conn = await asyncpg.connect(PG_ADMIN, timeout=3)
         await conn.close()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return f"PostgreSQL at {PG_ADMIN} is not reachable: {exc}"
     client = redis.from_url(REDIS_URL)
     try:
         await client.ping()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return f"Redis at {REDIS_URL} is not reachable: {exc}"
     finally:
         await client.aclose()

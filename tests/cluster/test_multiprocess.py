@@ -1,4 +1,4 @@
-"""Contract §4.2–4.3 with several service processes on PostgreSQL and Redis."""
+"""Contract §4.2-4.3 with several service processes on PostgreSQL and Redis."""
 
 from __future__ import annotations
 

@@ -34,6 +34,7 @@ __all__ = ["DEMO_KEY", "ENGINE", "METRICS", "SETTINGS", "SIO", "STORE", "TENANTS
 log = structlog.get_logger(__name__)
 
 DEMO_KEY: web.AppKey[str | None] = web.AppKey("demo_key", str)
+SOCKETS: web.AppKey[SocketHandlers] = web.AppKey("sockets", SocketHandlers)
 MAX_BODY_BYTES = 256 * 1024
 
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
@@ -187,7 +188,8 @@ def create_app(settings: Settings, tenants: TenantRegistry | None = None) -> web
     ):
         _optional_setup(app, module, function)
     app.on_response_prepare.append(_security_headers)
-    app.on_shutdown.append(_stop_taking_departures)
+    app[SOCKETS] = handlers
+    app.on_shutdown.append(_drain_on_shutdown)
     app.cleanup_ctx.append(_run_store)
     if settings.redis_url:
         app.cleanup_ctx.append(_run_cluster)
@@ -210,8 +212,12 @@ def _optional_setup(app: web.Application, module: str, function: str) -> None:
     setup(app)
 
 
-async def _stop_taking_departures(app: web.Application) -> None:
+async def _drain_on_shutdown(app: web.Application) -> None:
+    """SIGTERM: the listener is already closed; sockets are told to reconnect elsewhere,
+    without their departures being logged (the grace rule decides if they do not return).
+    In-flight appends finish when the engine stops, in cleanup."""
     app[ENGINE].stopping = True
+    await app[SOCKETS].drain()
 
 
 async def _run_store(app: web.Application) -> AsyncIterator[None]:

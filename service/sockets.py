@@ -7,6 +7,7 @@ Errors become acks in exactly one place, `_error_ack`; anything unexpected is an
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import orjson
@@ -83,7 +84,18 @@ class SocketHandlers:
         return True
 
     async def close(self, sid: str) -> None:
+        """Close one socket for good (the session ended or was erased): no reconnect wanted."""
         await self.sio.disconnect(sid)
+
+    async def drain(self) -> None:
+        """On shutdown: close every socket at the transport level, which socket.io clients
+        answer by reconnecting (behind a load balancer: to another process)."""
+        sockets = list(self.sio.eio.sockets)
+        for eio_sid in sockets:
+            with contextlib.suppress(Exception):
+                await self.sio.eio.disconnect(eio_sid)
+        if sockets:
+            log.info("sockets_drained", count=len(sockets))
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         try:

@@ -96,3 +96,33 @@ async def test_sigterm_finishes_in_flight_appends(tmp_path: Path):
                     assert ack["seq"] in stored
     finally:
         service.kill()
+
+
+@pytest.mark.skipif(__import__("shutil").which("node") is None, reason="node is not installed")
+async def test_sigterm_tells_sockets_to_reconnect_rather_than_ending_them(tmp_path: Path):
+    """socket.io clients reconnect after a transport close, never after 'io server disconnect'."""
+    service = await ServiceProcess(tmp_path).start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            created = await Api(service.url, http=http).create()
+        script = Path(__file__).resolve().parents[1] / "js" / "drain_reason.cjs"
+        proc = await asyncio.create_subprocess_exec(
+            "node",
+            str(script),
+            service.url,
+            created["tokens"]["c-1"],
+            stdout=asyncio.subprocess.PIPE,
+        )
+        assert proc.stdout is not None
+        assert (await asyncio.wait_for(proc.stdout.readline(), 10)).strip() == b"welcome"
+        service.terminate()
+        out = (await asyncio.wait_for(proc.stdout.readline(), 15)).decode().strip()
+        assert out == "reason:transport close"
+        await proc.wait()
+        # And no departure was logged for the client: the grace rule decides later.
+        await service.start()
+        async with aiohttp.ClientSession() as http:
+            events = await Api(service.url, http=http).events(created["session"]["id"])
+        assert not [e for e in events if e["type"] == "participant_left"]
+    finally:
+        service.kill()

@@ -1,0 +1,220 @@
+"""The SQLite store failing under a running service: a full disk, a read-only one.
+
+A send the store cannot commit is answered `internal` (never `ok`), nothing of it is stored, and
+once the disk has room again the same id goes through without a restart: stored once, delivered
+in order, the log gap-free.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.conftest import LiveServer, start_server
+from tests.faults.disks import SmallDisk, small_disk
+from tests.support import Api, Peer, ServiceProcess
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+def disk(tmp_path: Path) -> AsyncIterator[SmallDisk]:
+    with small_disk(tmp_path) as mounted:
+        yield mounted
+
+
+@pytest.fixture
+async def server_on_disk(disk: SmallDisk) -> AsyncIterator[LiveServer]:
+    runner, url, app = await start_server(disk.path, send_rate=1000.0, send_burst=1000)
+    async with aiohttp.ClientSession() as http:
+        server = LiveServer(url=url, app=app, api=Api(url, http=http))
+        yield server
+        for peer in server.peers:
+            await asyncio.wait_for(peer.close(), 10)
+    disk.free()
+    await asyncio.wait_for(runner.cleanup(), 30)
+
+
+async def readyz(server: LiveServer) -> tuple[int, Any]:
+    return await server.api.call("GET", "/readyz")
+
+
+async def test_a_full_disk_fails_sends_with_internal_and_recovers_by_itself(
+    server_on_disk: LiveServer, disk: SmallDisk
+) -> None:
+    server = server_on_disk
+    created = await server.create_session()
+    sid = created["session"]["id"]
+    therapist = await server.join(created["tokens"]["t-1"])
+    client = await server.join(created["tokens"]["c-1"])
+    before = await client.send("keep_going", id="before-full")
+    assert before["ok"]
+    await therapist.wait_for(lambda: "before-full" in {e["id"] for e in therapist.events})
+
+    assert disk.fill() > 0
+    failed: list[str] = []
+    for i in range(200):  # the WAL may still have room for a few commits
+        event_id = f"while-full-{i}"
+        ack = await client.send("slow_down", id=event_id)
+        if ack["ok"]:
+            continue
+        assert ack["error"]["code"] == "internal", ack
+        assert "seq" not in ack
+        failed.append(event_id)
+        if len(failed) >= 3:
+            break
+    assert len(failed) == 3, "the disk was full, yet every send was acked"
+    assert client.client.connected and therapist.client.connected
+
+    status, body = await server.api.call(
+        "POST", "/api/v1/sessions", {**_session_body(), "external_id": "full-disk"}
+    )
+    assert status >= 500 and body["error"]["code"] == "internal", (status, body)
+    status, body = await readyz(server)
+    assert status in (200, 503) and body["status"] in ("ready", "unavailable")
+    full_readyz = status
+
+    disk.free()
+    for event_id in failed:
+        ack = await client.send("slow_down", id=event_id)
+        assert ack["ok"] and ack["duplicate"] is False, ack
+    after = await client.send("keep_going", id="after-free")
+    assert after["ok"] and after["duplicate"] is False
+    status, _ = await readyz(server)
+    assert status == 200
+
+    await therapist.wait_for(lambda: "after-free" in {e["id"] for e in therapist.events})
+    events = await server.api.events(sid)
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    ids = [e["id"] for e in events if e["actor"]["id"] == "c-1"]
+    assert len(ids) == len(set(ids))
+    assert set(failed) <= set(ids)
+    assert [e["seq"] for e in therapist.events] == sorted({e["seq"] for e in therapist.events})
+    print(f"\nfull disk: failed={len(failed)} readyz_while_full={full_readyz}")
+
+
+def _session_body() -> dict[str, Any]:
+    from tests.support import session_body
+
+    return session_body(external_id=f"room-{uuid.uuid4().hex[:8]}")
+
+
+# -- a read-only file system -------------------------------------------------------------------
+#
+# A file system cannot be made read-only under files open for writing (remount answers EBUSY), so
+# these tests do what happens in production: the service dies (SIGKILL), its volume comes back
+# read-only, and the service is started on it. SQLite then opens the database read-only.
+
+
+@pytest.fixture
+async def read_only_service(tmp_path: Path, disk: SmallDisk) -> AsyncIterator[tuple[Any, ...]]:
+    """A `comfort serve` whose database lives on `disk`, restarted after a crash on `disk`
+    mounted read-only; yields (service, api, created session, disk)."""
+    env = {"COMFORT_DATABASE_URL": f"sqlite:///{disk.path}/comfort.db"}
+    service = ServiceProcess(tmp_path / "data", env=env)
+    await service.start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            api = Api(service.url, http=http)
+            created = await api.create()
+            peer = await Peer(service.url, created["tokens"]["c-1"]).connect()
+            assert (await peer.send("keep_going", id="before-crash"))["ok"]
+            await peer.close()
+            service.kill()  # leaves its WAL behind, as a crash does
+            disk.remount("ro")
+            await service.start()
+            yield service, api, created, disk
+    finally:
+        service.kill()
+        disk.remount("rw")
+
+
+async def test_sends_on_a_read_only_store_answer_internal_and_store_nothing(
+    read_only_service: tuple[Any, ...],
+) -> None:
+    service, api, created, disk = read_only_service
+    sid = created["session"]["id"]
+    client = await Peer(service.url, created["tokens"]["c-1"]).connect()
+    try:
+        for i in range(3):
+            ack = await client.send("pause", id=f"ro-{i}")
+            assert ack["ok"] is False and ack["error"]["code"] == "internal", ack
+        assert client.client.connected
+        status, body = await api.call("POST", "/api/v1/sessions", _session_body())
+        assert status == 503 and body["error"]["code"] == "internal"
+        events = await api.events(sid)
+        assert not [e for e in events if e["id"].startswith("ro-")]
+        assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    finally:
+        await client.close()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="core bug: SQLiteStore keeps the connection SQLite opened read-only; writes keep "
+    "failing after the file system is writable again, until the process restarts",
+)
+async def test_the_service_recovers_by_itself_when_the_store_is_writable_again(
+    read_only_service: tuple[Any, ...],
+) -> None:
+    service, api, created, disk = read_only_service
+    client = await Peer(service.url, created["tokens"]["c-1"]).connect()
+    try:
+        assert (await client.send("pause", id="ro-then-rw"))["ok"] is False
+        disk.remount("rw")
+        deadline = asyncio.get_running_loop().time() + 10
+        while True:
+            ack = await client.send("pause", id="ro-then-rw")
+            if ack["ok"] or asyncio.get_running_loop().time() > deadline:
+                break
+            await asyncio.sleep(0.5)
+        assert ack["ok"] and ack["duplicate"] is False, ack
+    finally:
+        await client.close()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="core gap: /readyz pings the store with a read only, so a process whose store "
+    "refuses every write (read-only file system) reports itself ready",
+)
+async def test_readyz_is_not_ready_while_the_store_refuses_writes(
+    read_only_service: tuple[Any, ...],
+) -> None:
+    service, api, created, disk = read_only_service
+    status, body = await api.call("GET", "/readyz")
+    assert status == 503 and body["store"] != "ok", body
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="core bug: SQLiteStore._connect leaves the aiosqlite connection (a non-daemon "
+    "thread) open when a PRAGMA fails, so `comfort serve` neither listens nor exits",
+)
+async def test_a_store_that_cannot_open_makes_serve_exit_rather_than_hang(
+    tmp_path: Path, disk: SmallDisk
+) -> None:
+    env = {"COMFORT_DATABASE_URL": f"sqlite:///{disk.path}/comfort.db"}
+    service = ServiceProcess(tmp_path / "data", env=env)
+    await service.start()
+    service.terminate()  # a clean stop removes the WAL and its index
+    disk.remount("ro")
+    try:
+        with pytest.raises(RuntimeError):
+            await service.start(timeout=3)
+        assert service.proc is not None
+        for _ in range(100):
+            if service.proc.poll() is not None:
+                break
+            await asyncio.sleep(0.1)
+        assert service.proc.poll() not in (None, 0), "serve neither serves nor exits"
+        assert "store" in service.logs() or "database" in service.logs()
+    finally:
+        service.kill()
+        disk.remount("rw")

@@ -24,8 +24,8 @@ from .api_models import (
     SessionEnvelope,
     TokenResponse,
 )
-from .appkeys import ENGINE, TENANTS
-from .errors import InvalidBody, Unauthorized
+from .appkeys import ENGINE, TENANTS, THROTTLE
+from .errors import InvalidBody, RateLimited, Unauthorized
 from .tenants import Tenant
 
 log = structlog.get_logger(__name__)
@@ -46,7 +46,7 @@ class Route:
     body: type[BaseModel] | None = None
     answer: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
-    errors: tuple[int, ...] = (401, 404)
+    errors: tuple[int, ...] = (401, 404, 429)
 
 
 def json_response(payload: Any, status: int = 200) -> web.Response:
@@ -78,12 +78,21 @@ async def read_body(request: web.Request, model: type[M]) -> M:
 
 def tenant_of(request: web.Request) -> Tenant:
     """The tenant whose API key the request carries. Raises `Unauthorized`."""
+    throttle = request.app[THROTTLE]
+    address = request.remote or "unknown"
+    if throttle.blocked(address):
+        raise RateLimited("too many failed API keys from this address; wait a minute")
     header = request.headers.get("Authorization", "")
     scheme, _, key = header.partition(" ")
-    if scheme.lower() != "bearer" or not key.strip():
-        raise Unauthorized("send Authorization: Bearer <api key>")
-    tenant = request.app[TENANTS].authenticate(key.strip())
+    tenant = (
+        request.app[TENANTS].authenticate(key.strip())
+        if scheme.lower() == "bearer" and key.strip()
+        else None
+    )
     if tenant is None:
+        throttle.failed(address)
+        if not key.strip():
+            raise Unauthorized("send Authorization: Bearer <api key>")
         raise Unauthorized("the API key is not valid")
     request[TENANT_ID] = tenant.id
     return tenant
@@ -151,7 +160,7 @@ ROUTES: tuple[Route, ...] = (
         status=201,
         body=CreateSessionRequest,
         answer=CreateSessionResponse,
-        errors=(400, 401, 409, 413),
+        errors=(400, 401, 409, 413, 429),
     ),
     Route("GET", SESSION, get_session, "Read a session", answer=SessionEnvelope),
     Route(
@@ -161,7 +170,7 @@ ROUTES: tuple[Route, ...] = (
         "Mint a join token for a participant",
         body=MintTokenRequest,
         answer=TokenResponse,
-        errors=(400, 401, 404, 409),
+        errors=(400, 401, 404, 409, 429),
     ),
     Route(
         "GET",
@@ -170,7 +179,7 @@ ROUTES: tuple[Route, ...] = (
         "Read a session's log in seq order",
         answer=EventsResponse,
         query=EventsQuery,
-        errors=(400, 401, 404),
+        errors=(400, 401, 404, 429),
     ),
     Route(
         "POST", SESSION + "/end", end_session, "End a session (idempotent)", answer=SessionEnvelope

@@ -18,11 +18,12 @@ from aiohttp import web
 import integrations
 
 from .api import add_routes, json_response
-from .appkeys import ENGINE, METRICS, SETTINGS, SIO, STORE, TENANTS
+from .appkeys import ENGINE, METRICS, SETTINGS, SIO, STORE, TENANTS, THROTTLE
 from .engine import SessionEngine
 from .errors import ComfortError, StoreUnavailable
 from .metrics import Metrics
 from .openapi import build_openapi
+from .security import AuthThrottle, cors_middleware, security_headers
 from .settings import Settings
 from .sockets import SocketHandlers, create_socket_server
 from .store import store_for_url
@@ -71,14 +72,6 @@ async def errors_middleware(request: web.Request, handler: Any) -> web.StreamRes
         route if route.startswith(("/api", "/webhooks")) else "other", str(response.status)
     ).inc()
     return response
-
-
-async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    headers = response.headers
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "no-referrer")
-    if response.content_type == "application/json":
-        headers.setdefault("Cache-Control", "no-store")
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -138,7 +131,9 @@ async def openapi_endpoint(request: web.Request) -> web.Response:
 
 def create_app(settings: Settings, tenants: TenantRegistry | None = None) -> web.Application:
     """Build the service: REST, Socket.IO, widgets and webhooks on one aiohttp app."""
-    app = web.Application(middlewares=[errors_middleware], client_max_size=MAX_BODY_BYTES)
+    app = web.Application(
+        middlewares=[errors_middleware, cors_middleware], client_max_size=MAX_BODY_BYTES
+    )
     demo_key: str | None = None
     if tenants is None:
         if settings.tenants_file is not None:
@@ -150,6 +145,7 @@ def create_app(settings: Settings, tenants: TenantRegistry | None = None) -> web
     app[TENANTS] = tenants
     app[METRICS] = metrics
     app[DEMO_KEY] = demo_key
+    app[THROTTLE] = AuthThrottle(limit=settings.auth_failure_limit)
     store = store_for_url(settings.database_url)
     app[STORE] = store
     sio = create_socket_server(settings)
@@ -187,7 +183,7 @@ def create_app(settings: Settings, tenants: TenantRegistry | None = None) -> web
         ("service.pacing", "setup_pacing"),
     ):
         _optional_setup(app, module, function)
-    app.on_response_prepare.append(_security_headers)
+    app.on_response_prepare.append(security_headers)
     app[SOCKETS] = handlers
     app.on_shutdown.append(_drain_on_shutdown)
     app.cleanup_ctx.append(_run_store)

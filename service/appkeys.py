@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 
     from .engine import SessionEngine
     from .metrics import Metrics
+    from .security import AuthThrottle
     from .settings import Settings
     from .store.base import Store
     from .tenants import TenantRegistry
@@ -21,3 +22,4 @@ STORE: web.AppKey[Store] = web.AppKey("store")
 ENGINE: web.AppKey[SessionEngine] = web.AppKey("engine")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 SIO: web.AppKey[socketio.AsyncServer] = web.AppKey("sio")
+THROTTLE: web.AppKey[AuthThrottle] = web.AppKey("auth_throttle")

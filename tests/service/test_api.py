@@ -177,8 +177,9 @@ def _concrete(path: str, sid: str) -> str:
     return path.replace("{session_id}", sid)
 
 
-async def test_every_session_route_refuses_other_tenants_and_missing_keys(live_server: LiveServer):
+async def test_every_session_route_refuses_other_tenants_and_missing_keys(server_factory):
     """The route list comes from the application itself, so a new route is covered too."""
+    live_server = await server_factory(auth_failure_limit=10_000)
     created = await live_server.create_session()
     sid = created["session"]["id"]
     routes = [
@@ -275,3 +276,74 @@ async def test_platform_client_modules_are_served_as_javascript_and_nothing_else
     ):
         async with http.get(live_server.url + path) as r:
             assert r.status == 404, path
+
+
+async def test_api_key_guessing_is_throttled_per_address(live_server: LiveServer):
+    for i in range(10):
+        status, err = await live_server.api.call(
+            "GET", "/api/v1/sessions/x", key=f"guess-{i:02d}-0123456789abcdef"
+        )
+        assert status in (401, 404), err
+    status, err = await live_server.api.call(
+        "GET", "/api/v1/sessions/x", key="guess-final-0123456789abcdef"
+    )
+    assert status == 429 and err["error"]["code"] == "rate_limited"
+    # Even the right key waits until the window has passed.
+    status, err = await live_server.api.call("POST", "/api/v1/sessions", session_body())
+    assert status == 429
+
+
+async def test_cors_answers_only_allowed_origins(server_factory):
+    server = await server_factory(allowed_origins=["https://vendor.example"])
+    http = server.api.http
+    headers = {"Origin": "https://vendor.example", "Access-Control-Request-Method": "POST"}
+    async with http.options(server.url + "/api/v1/sessions", headers=headers) as r:
+        assert (
+            r.status == 204 and r.headers["Access-Control-Allow-Origin"] == "https://vendor.example"
+        )
+    bad = {"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
+    async with http.options(server.url + "/api/v1/sessions", headers=bad) as r:
+        assert "Access-Control-Allow-Origin" not in r.headers
+    async with http.get(server.url + "/healthz", headers={"Origin": "https://evil.example"}) as r:
+        assert "Access-Control-Allow-Origin" not in r.headers
+
+
+async def test_every_json_answer_carries_the_security_headers(live_server: LiveServer):
+    http = live_server.api.http
+    for path in (
+        "/healthz",
+        "/readyz",
+        "/api/v1/openapi.json",
+        "/api/v1/sessions/nope",
+        "/nothing",
+    ):
+        async with http.get(live_server.url + path, headers={"X-Forwarded-Proto": "https"}) as r:
+            assert r.headers["X-Content-Type-Options"] == "nosniff", path
+            assert r.headers["Referrer-Policy"] == "no-referrer", path
+            assert "Strict-Transport-Security" in r.headers, path
+            if r.content_type == "application/json":
+                assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"], path
+
+
+async def test_socket_handshake_refuses_origins_not_allowed(server_factory):
+    import socketio
+
+    server = await server_factory(allowed_origins=["https://vendor.example"])
+    created = await server.create_session()
+    good = socketio.AsyncClient(reconnection=False)
+    await good.connect(
+        server.url,
+        auth={"token": created["tokens"]["c-1"]},
+        transports=["websocket"],
+        headers={"Origin": "https://vendor.example"},
+    )
+    assert good.connected
+    await good.disconnect()
+    bad = socketio.AsyncClient(reconnection=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await bad.connect(
+            server.url,
+            auth={"token": created["tokens"]["c-1"]},
+            transports=["websocket"],
+            headers={"Origin": "https://evil.example"},
+        )

@@ -70,9 +70,9 @@ async def cors_middleware(
         return await handler(request)
     origin = _allowed_origin(request)
     if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
-        response = web.Response(status=204)
+        preflight = web.Response(status=204)
         if origin is not None:
-            response.headers.update(
+            preflight.headers.update(
                 {
                     "Access-Control-Allow-Origin": origin,
                     "Access-Control-Allow-Methods": "GET, POST, DELETE",
@@ -81,7 +81,7 @@ async def cors_middleware(
                     "Vary": "Origin",
                 }
             )
-        return response
+        return preflight
     response = await handler(request)
     if origin is not None:
         response.headers["Access-Control-Allow-Origin"] = origin

@@ -1,0 +1,196 @@
+"""`python -m bench.run --quick | --full`: every scenario against the service and the baselines.
+
+Writes bench/results/latest.json (the issue's shape), details.json (every figure), latest.md
+(the README table) and latency.png. Figures only: nothing here passes or fails on a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from . import append, generator, report, scenarios, targets
+from .procstat import GENERATOR_CPUS, SERVER_CPUS, raise_nofile
+from .targets import KINDS, SERVICE
+
+
+@dataclass(frozen=True)
+class Plan:
+    sizes: tuple[int, ...]
+    warmup_s: float
+    measure_s: float
+    capacity_sessions: int
+    idle_s: float
+    storm_sessions: int
+    append_s: float
+
+
+QUICK = Plan(
+    sizes=(100, 1000),
+    warmup_s=3,
+    measure_s=8,
+    capacity_sessions=2000,
+    idle_s=5,
+    storm_sessions=1000,
+    append_s=3,
+)
+FULL = Plan(
+    sizes=(100, 500, 1000, 2000),
+    warmup_s=5,
+    measure_s=30,
+    capacity_sessions=10000,
+    idle_s=30,
+    storm_sessions=1000,
+    append_s=10,
+)
+
+
+def _tree() -> dict[str, Any]:
+    """Which service code ran: the commit, and whether `service/` had uncommitted changes."""
+    root = os.environ.get("BENCH_SERVICE_ROOT", str(targets.ROOT))
+    git = ["git", "-C", str(targets.ROOT)]
+    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    dirty = subprocess.run([*git, "status", "--porcelain", "--", "service"], capture_output=True)
+    return {
+        "root": root,
+        "commit": head.stdout.strip() or None,
+        "service_dirty": bool(dirty.stdout.strip()),
+    }
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+async def run_target(
+    kind: str, plan: Plan, env: dict[str, str], details: dict[str, Any], only: set[str]
+) -> None:
+    """Latency at every size, then the storm, on one process; capacity on a fresh one."""
+    if only & {"latency", "storm"}:
+        target = targets.start(kind, env)
+        try:
+            await target.wait_ready()
+            if "latency" in only:
+                rows = details["latency"].setdefault(kind, [])
+                for size in plan.sizes:
+                    spec = scenarios.LatencySpec(
+                        size, warmup_s=plan.warmup_s, measure_s=plan.measure_s
+                    )
+                    row = await scenarios.latency(target, spec)
+                    rows.append(row)
+                    log(
+                        f"{kind} latency {size}: p50 {row['p50_ms']} p99 {row['p99_ms']} ms, "
+                        f"server {row['server_cpu']}% generator {row['generator_cpu']}%"
+                    )
+            if "storm" in only:
+                storm = await scenarios.storm(target, plan.storm_sessions)
+                details["storm"][kind] = storm
+                log(
+                    f"{kind} storm: {storm['seconds']} s, gaps {storm['gaps']}, "
+                    f"duplicates {storm['duplicates']}"
+                )
+        finally:
+            target.stop()
+    if "capacity" in only:
+        target = targets.start(kind, env)
+        try:
+            await target.wait_ready()
+            cap = await scenarios.capacity(target, plan.capacity_sessions, plan.idle_s)
+            details["capacity"][kind] = cap
+            log(
+                f"{kind} capacity: {cap['sessions']} sessions, {cap['kb_per_session']} KB/session,"
+                f" {cap['kb_per_socket']} KB/socket, idle CPU {cap['idle_server_cpu']}%"
+            )
+        finally:
+            target.stop()
+
+
+async def run_append(plan: Plan, details: dict[str, Any]) -> None:
+    for name, measure in (("sqlite", append.sqlite), ("postgres", append.postgres)):
+        figures = await measure(plan.append_s)
+        if "skipped" not in figures:
+            figures["per_s"] = figures["500_sessions_concurrent"]
+        details["append"][name] = figures
+        log(f"append {name}: {figures}")
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    plan = FULL if args.full else QUICK
+    if args.sizes:
+        plan = Plan(**{**plan.__dict__, "sizes": tuple(args.sizes)})
+    if args.capacity_sessions:
+        plan = Plan(**{**plan.__dict__, "capacity_sessions": args.capacity_sessions})
+    only = set(args.only or ("latency", "storm", "capacity", "append"))
+    kinds = args.targets or list(KINDS)
+    env = dict(item.split("=", 1) for item in args.service_env)
+    raise_nofile(65536)
+    generator.ensure_node_modules()
+    started = time.monotonic()
+    details: dict[str, Any] = {
+        "mode": "full" if args.full else "quick",
+        "command": "python -m bench.run " + " ".join(sys.argv[1:]),
+        "machine": report.machine(),
+        "service_tree": _tree(),
+        "pinning": {"server": sorted(SERVER_CPUS), "generator": sorted(GENERATOR_CPUS)},
+        "service_env": env,
+        "plan": plan.__dict__,
+        "latency": {},
+        "capacity": {},
+        "storm": {},
+        "append": {},
+    }
+    for kind in kinds:
+        log(f"== {kind}")
+        await run_target(kind, plan, env, details, only)
+    if "append" in only:
+        await run_append(plan, details)
+    details["elapsed_s"] = round(time.monotonic() - started, 1)
+    details["finished_at"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    details["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    if SERVICE not in details["latency"]:
+        details["latency"][SERVICE] = []
+    details["summary"] = report.latest(details)
+    for note in report.write(details, update_readme=args.readme):
+        log(note)
+    log(f"done in {details['elapsed_s']} s: bench/results/latest.json")
+    print(report.markdown(details))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="small sizes, short windows (default)")
+    size.add_argument("--full", action="store_true", help="100/500/1000/2000 sessions, 10k idle")
+    parser.add_argument("--sizes", type=int, nargs="+", help="latency sizes instead of the plan's")
+    parser.add_argument("--capacity-sessions", type=int, help="idle sessions for capacity")
+    parser.add_argument(
+        "--only", nargs="+", choices=("latency", "storm", "capacity", "append"), help="scenarios"
+    )
+    parser.add_argument("--targets", nargs="+", choices=KINDS, help="servers (default: all)")
+    parser.add_argument(
+        "--service-env",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra environment for the service (e.g. COMFORT_LOG_LEVEL=warning)",
+    )
+    parser.add_argument(
+        "--readme", action="store_true", help="also replace the table in bench/README.md"
+    )
+    args = parser.parse_args(argv)
+    with contextlib.suppress(KeyboardInterrupt):
+        return asyncio.run(main_async(args))
+    return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,190 @@
+"""The socket scenarios: latency under load, idle capacity and the reconnect storm.
+
+Each drives one running target through its public interfaces with generator workers and returns
+plain figures; `bench.run` runs them against the service and the baselines alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from . import generator
+from .procstat import CpuMeter, rss_kb
+from .targets import SERVICE, Target
+
+
+@dataclass(frozen=True)
+class LatencySpec:
+    sessions: int
+    interval_s: float = 2.0
+    warmup_s: float = 3.0
+    measure_s: float = 12.0
+    sessions_per_worker: int = 1000
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """The `q`-th percentile (nearest rank) of `values`, or None when there are none."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100.0 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def _ms(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+async def latency(target: Target, spec: LatencySpec) -> dict[str, Any]:
+    """Every client sends a signal every `interval_s`; send -> therapist-receive and ack times."""
+    pairs = await target.ensure_sessions(spec.sessions)
+    workers = await generator.spawn(
+        target.url,
+        pairs,
+        max(1, math.ceil(spec.sessions / spec.sessions_per_worker)),
+        "latency",
+        intervalMs=spec.interval_s * 1000,
+        warmupMs=spec.warmup_s * 1000,
+        measureMs=spec.measure_s * 1000,
+        graceMs=3000,
+        connectWidth=50,
+        hardLimitMs=(spec.warmup_s + spec.measure_s + 240) * 1000,
+    )
+    try:
+        connected = await generator.connect_all(workers, timeout=180)
+        await asyncio.sleep(1.0)  # let the joins' presence events settle
+        start_at = time.time() * 1000 + 500
+        for worker in workers:
+            worker.command(cmd="start", at=start_at)
+        await asyncio.sleep(max(0.0, (start_at / 1000 + spec.warmup_s) - time.time()))
+        server_cpu = CpuMeter([target.pid])
+        generator_cpu = CpuMeter([w.pid for w in workers])
+        await asyncio.sleep(spec.measure_s)
+        cpu = server_cpu.percent(), generator_cpu.percent()
+        results = await asyncio.gather(*(w.result(timeout=60) for w in workers))
+    finally:
+        await generator.close_all(workers)
+    receive = [v for r in results for v in r["receive_ms"]]
+    acks = [v for r in results for v in r["ack_ms"]]
+    errors: dict[str, int] = {}
+    for r in results:
+        for code, count in r.get("errors", {}).items():
+            errors[code] = errors.get(code, 0) + count
+    sent = sum(r["sent"] for r in results)
+    return {
+        "sessions": spec.sessions,
+        "p50_ms": _ms(percentile(receive, 50)),
+        "p95_ms": _ms(percentile(receive, 95)),
+        "p99_ms": _ms(percentile(receive, 99)),
+        "max_ms": _ms(max(receive) if receive else None),
+        "ack_p50_ms": _ms(percentile(acks, 50)),
+        "ack_p99_ms": _ms(percentile(acks, 99)),
+        "sent": sent,
+        "received": len(receive),
+        "lost": sum(r["lost"] for r in results),
+        "sends_per_s": round(sent / spec.measure_s, 1),
+        "errors": errors,
+        "server_cpu": cpu[0],
+        "generator_cpu": cpu[1],
+        "generator_loop_p99_ms": round(max(r["loop_delay_p99_ms"] for r in results), 2),
+        "connect_seconds": round(connected["seconds"], 2),
+        "connect_failed": connected["failed"],
+    }
+
+
+async def capacity(
+    target: Target, sessions: int, idle_s: float, workers: int = 4
+) -> dict[str, Any]:
+    """Connect `sessions` idle sessions (two sockets each) to a fresh target; memory and CPU."""
+    await asyncio.sleep(1.0)
+    rss_start = rss_kb(target.pid)
+    started = time.monotonic()
+    pairs = await target.ensure_sessions(sessions)
+    create_s = time.monotonic() - started
+    rss_created = rss_kb(target.pid)
+    spawned = await generator.spawn(
+        target.url,
+        pairs,
+        workers,
+        "idle",
+        connectWidth=100,
+        holdMs=(idle_s + 600) * 1000,
+        hardLimitMs=(idle_s + 900) * 1000,
+    )
+    try:
+        connected = await generator.connect_all(spawned, timeout=600)
+        await asyncio.sleep(5.0)  # presence events, first pings
+        idle_cpu = CpuMeter([target.pid])
+        generator_cpu = CpuMeter([w.pid for w in spawned])
+        await asyncio.sleep(idle_s)
+        rss_connected = rss_kb(target.pid)
+        cpu = idle_cpu.percent(), generator_cpu.percent()
+        alive = target.proc.poll() is None
+    finally:
+        for worker in spawned:
+            with contextlib.suppress(Exception):
+                worker.command(cmd="stop")
+        await generator.close_all(spawned)
+    sockets = connected["sockets"]
+    connected_sessions = sockets // 2
+    return {
+        "sessions": connected_sessions,
+        "sockets": sockets,
+        "connect_failed": connected["failed"],
+        "connect_errors": connected["errors"],
+        "connect_seconds": round(connected["seconds"], 1),
+        "create_seconds": round(create_s, 1) if target.kind == SERVICE else None,
+        "rss_start_mb": round(rss_start / 1024, 1),
+        "rss_mb": round(rss_connected / 1024, 1),
+        "kb_per_session": round((rss_connected - rss_start) / max(1, connected_sessions), 1),
+        "kb_per_socket": round((rss_connected - rss_created) / max(1, sockets), 1),
+        "idle_server_cpu": cpu[0],
+        "idle_generator_cpu": cpu[1],
+        "server_alive": alive,
+    }
+
+
+async def storm(
+    target: Target, sessions: int, signals: int = 20, spacing_ms: float = 100.0
+) -> dict[str, Any]:
+    """Therapists drop at once, clients send `signals` each, therapists come back with last seq."""
+    pairs = await target.ensure_sessions(sessions)
+    (worker,) = await generator.spawn(
+        target.url,
+        pairs,
+        1,
+        "storm",
+        connectWidth=50,
+        signals=signals,
+        signalSpacingMs=spacing_ms,
+        # A bare relay keeps no log, so nothing it could replay is worth waiting for.
+        stormTimeoutMs=30000 if target.kind == SERVICE else 3000,
+        hardLimitMs=400000,
+    )
+    try:
+        await generator.connect_all([worker], timeout=180)
+        await asyncio.sleep(1.0)
+        server_cpu = CpuMeter([target.pid])
+        worker.command(cmd="storm")
+        result = await worker.result(timeout=240)
+        cpu = server_cpu.percent()
+    finally:
+        await generator.close_all([worker])
+    return {
+        "reconnects": result["reconnects"],
+        "seconds": None if result["seconds"] is None else round(result["seconds"], 2),
+        "reconnect_s": round(result["reconnect_s"], 2),
+        "gaps": result["gaps"],
+        "duplicates": result["duplicates"],
+        "completed": result["completed"],
+        "timed_out": result["timed_out"],
+        "signals_acked": result["signals_acked"],
+        "send_phase_s": round(result["send_phase_s"], 2),
+        "errors": result["errors"],
+        "server_cpu": cpu,
+    }

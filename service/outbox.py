@@ -23,6 +23,7 @@ import aiohttp
 import orjson
 import structlog
 
+from .aio import wait_event
 from .errors import StoreUnavailable
 from .events import Event
 from .store.base import OutboxClaim, OutboxItem, Store
@@ -156,8 +157,7 @@ class OutboxSender:
                 await asyncio.gather(*(self._attempt(c) for c in claims))
                 continue
             self._wake.clear()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.scan_interval_s)
+            await wait_event(self._wake, self.scan_interval_s)
 
     async def _attempt(self, claim: OutboxClaim) -> None:
         async with self._limit:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import structlog
 from prometheus_client import CollectorRegistry, Counter
 
+from ..aio import wait_event
 from ..engine import SessionEngine
 from ..errors import StoreUnavailable
 from ..events import Event
@@ -361,8 +362,7 @@ class PacingEngine:
             if self._due:
                 delay = min(delay, max(0.0, self._due[0] - now))
             self._timer_wake.clear()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._timer_wake.wait(), delay)
+            await wait_event(self._timer_wake, delay)
 
     async def _maintenance_loop(self) -> None:
         """Flush lagging cursors, fold sessions the backlog names, forget idle sessions."""

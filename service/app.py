@@ -168,7 +168,7 @@ def create_app(settings: Settings, tenants: TenantRegistry | None = None) -> web
         catchup_interval_seconds=settings.catchup_interval_seconds,
     )
     app[ENGINE] = engine
-    handlers = SocketHandlers(sio, engine, metrics)
+    handlers = SocketHandlers(sio, engine, metrics, max_queue=settings.max_socket_queue)
     sio.attach(app, socketio_path="socket.io")
 
     app.router.add_get("/healthz", healthz)

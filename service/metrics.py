@@ -44,6 +44,9 @@ class Metrics:
             ["route", "status"],
             registry=r,
         )
+        self.slow_sockets = Counter(
+            "comfort_slow_sockets_closed_total", "Sockets closed for reading too slowly", registry=r
+        )
         self.store_up = Gauge("comfort_store_up", "1 when the store answers", registry=r)
         self.redis_up = Gauge("comfort_redis_up", "1 when Redis answers (0 when unset)", registry=r)
         self.sessions_loaded = Gauge(

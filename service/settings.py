@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     presence_grace_seconds: float = Field(default=30.0, ge=0)
     # Extension: how often a process checks its sessions' heads against the store.
     catchup_interval_seconds: float = Field(default=2.0, gt=0)
+    # Extension: packets queued for one socket before it is closed as too slow (it replays).
+    max_socket_queue: int = Field(default=1000, ge=10)
     # Extension: failed API keys allowed per client address a minute before 429.
     auth_failure_limit: int = Field(default=10, ge=1)
     data_dir: Path = Path("./var")

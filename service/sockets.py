@@ -65,8 +65,16 @@ def _last_seq(auth: dict[str, Any]) -> int:
 class SocketHandlers:
     """Binds the contract's Socket.IO protocol to a `SessionEngine`."""
 
-    def __init__(self, sio: socketio.AsyncServer, engine: SessionEngine, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        sio: socketio.AsyncServer,
+        engine: SessionEngine,
+        metrics: Metrics,
+        max_queue: int = 1000,
+    ) -> None:
         self.sio = sio
+        self.max_queue = max_queue
+        self._dropping: set[str] = set()
         self.engine = engine
         self.metrics = metrics
         self.connections: dict[str, Connection] = {}
@@ -78,10 +86,28 @@ class SocketHandlers:
         engine.close_socket = self.close
 
     async def transport(self, eio_sid: str, packet: str) -> bool:
-        if eio_sid not in self.sio.eio.sockets:
+        """Queue one packet for one socket. A socket whose reader has fallen `max_queue` packets
+        behind is closed at the transport: its client reconnects with its last seq and is
+        replayed what it missed, and nobody else waits for it."""
+        socket = self.sio.eio.sockets.get(eio_sid)
+        if socket is None or socket.closed:
+            return False
+        if socket.queue.qsize() >= self.max_queue:
+            if eio_sid not in self._dropping:
+                self._dropping.add(eio_sid)
+                self.metrics.slow_sockets.inc()
+                log.warning("slow_socket_closed", queued=socket.queue.qsize())
+                task = asyncio.get_running_loop().create_task(self._drop(eio_sid))
+                task.add_done_callback(_log_failure)
             return False
         await self.sio.eio.send(eio_sid, packet)
         return True
+
+    async def _drop(self, eio_sid: str) -> None:
+        try:
+            await self.sio.eio.disconnect(eio_sid)
+        finally:
+            self._dropping.discard(eio_sid)
 
     async def close(self, sid: str) -> None:
         """Close one socket for good (the session ended or was erased): no reconnect wanted."""

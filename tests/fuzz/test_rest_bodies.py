@@ -1,0 +1,130 @@
+"""Guarantee 5 for the REST API (contract §2): every body for `POST /sessions` and
+`POST /sessions/{id}/tokens`, and every query for `GET …/events`, is answered with a success
+or the contract's error envelope and a matching status, never a 5xx; the service stays up."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.fuzz.harness import REST_CODES, FuzzService, start_fuzz_service, stop_fuzz_service
+from tests.fuzz.strategies import JSON, PARTICIPANT
+
+pytestmark = pytest.mark.fuzz
+
+PLATFORMS = ["zoom", "daily", "jaas", "jitsi", "whereby", "livekit", "twilio", "vonage", "generic"]
+RULES = [
+    "pause_unacknowledged",
+    "distress_high",
+    "distress_rising",
+    "out_of_window",
+    "repeated_pause",
+    "checkin_unanswered",
+    "disconnected_in_distress",
+]
+RULE_KEYS = ["enabled", "after_s", "threshold", "delta", "count", "within_s", "bogus"]
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzService]:
+    svc = start_fuzz_service(Path(tmp_path_factory.mktemp("fuzz-rest")))
+    yield svc
+    stop_fuzz_service(svc)
+
+
+@pytest.fixture(scope="module")
+def session(service: FuzzService) -> dict[str, Any]:
+    return service.call(service.api.create(2))
+
+
+participant = st.fixed_dictionaries(
+    {"id": PARTICIPANT, "role": st.sampled_from(["therapist", "client", "system", "admin"]) | JSON},
+    optional={
+        "display_name": st.text(max_size=300) | JSON,
+        "platform_ref": st.text(max_size=300) | JSON,
+        "extra": JSON,
+    },
+)
+rule_settings = st.dictionaries(
+    st.sampled_from(RULE_KEYS),
+    st.booleans() | st.integers(-5, 10**6) | st.floats(allow_nan=False) | JSON,
+    max_size=3,
+)
+cues = st.dictionaries(st.sampled_from([*RULES, "made_up_rule"]), rule_settings | JSON, max_size=3)
+
+
+@st.composite
+def create_bodies(draw: st.DrawFn) -> Any:
+    if draw(st.integers(0, 9)) == 0:
+        return draw(JSON)
+    body: dict[str, Any] = {
+        "platform": draw(st.sampled_from(PLATFORMS) | JSON),
+        "external_id": draw(st.just(f"room-{uuid.uuid4().hex[:8]}") | st.text(max_size=300) | JSON),
+        "participants": draw(st.lists(participant, max_size=5) | JSON),
+    }
+    if draw(st.booleans()):
+        body["scheduled_minutes"] = draw(st.integers(-10, 10**7) | JSON)
+    if draw(st.booleans()):
+        body["settings"] = draw(st.fixed_dictionaries({"cues": cues}) | JSON)
+    for key in draw(st.lists(st.sampled_from(sorted(body)), max_size=2, unique=True)):
+        if draw(st.booleans()):
+            del body[key]
+    return body
+
+
+def check(status: int, body: Any, ok: int) -> None:
+    assert status < 500, (status, body)
+    if status == ok:
+        return
+    assert isinstance(body, dict) and set(body) == {"error"}, (status, body)
+    error = body["error"]
+    assert error["code"] in REST_CODES and REST_CODES[error["code"]] == status, (status, body)
+    assert isinstance(error["message"], str)
+
+
+@given(body=create_bodies())
+def test_every_create_body_is_answered_without_a_5xx(service: FuzzService, body: Any) -> None:
+    status, answer = service.call(service.api.call("POST", "/api/v1/sessions", body))
+    check(status, answer, 201)
+    if status == 201:
+        assert set(answer["tokens"]) == {p["id"] for p in answer["session"]["participants"]}
+
+
+@given(raw=st.binary(max_size=300) | st.text(max_size=300).map(str.encode))
+def test_every_raw_create_body_is_answered_without_a_5xx(service: FuzzService, raw: bytes) -> None:
+    status, answer = service.call(service.api.call("POST", "/api/v1/sessions", raw=raw))
+    check(status, answer, 201)
+
+
+@given(body=st.fixed_dictionaries({"participant_id": PARTICIPANT | JSON}) | JSON)
+def test_every_token_body_is_answered_without_a_5xx(
+    service: FuzzService, session: dict[str, Any], body: Any
+) -> None:
+    sid = session["session"]["id"]
+    status, answer = service.call(service.api.call("POST", f"/api/v1/sessions/{sid}/tokens", body))
+    check(status, answer, 200)
+
+
+@given(
+    query=st.dictionaries(
+        st.sampled_from(["after", "limit", "x"]),
+        st.text(max_size=12) | st.integers(-(2**70), 2**70).map(str),
+        max_size=3,
+    )
+)
+def test_every_events_query_is_answered_without_a_5xx(
+    service: FuzzService, session: dict[str, Any], query: dict[str, str]
+) -> None:
+    from urllib.parse import urlencode
+
+    sid = session["session"]["id"]
+    status, answer = service.call(
+        service.api.call("GET", f"/api/v1/sessions/{sid}/events?{urlencode(query)}")
+    )
+    check(status, answer, 200)

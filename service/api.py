@@ -26,6 +26,7 @@ from .api_models import (
 )
 from .appkeys import ENGINE, TENANTS, THROTTLE
 from .errors import InvalidBody, RateLimited, Unauthorized
+from .summary import SummaryQuery, SummaryResponse, get_summary
 from .tenants import Tenant
 
 log = structlog.get_logger(__name__)
@@ -179,6 +180,15 @@ ROUTES: tuple[Route, ...] = (
         "Read a session's log in seq order",
         answer=EventsResponse,
         query=EventsQuery,
+        errors=(400, 401, 404, 429),
+    ),
+    Route(
+        "GET",
+        SESSION + "/summary",
+        get_summary,
+        "Read a session's summary: JSON, ?format=fhir (FHIR R4 Bundle) or ?format=svg",
+        answer=SummaryResponse,
+        query=SummaryQuery,
         errors=(400, 401, 404, 429),
     ),
     Route(

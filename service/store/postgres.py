@@ -1,0 +1,608 @@
+"""The shared store of a deployment: PostgreSQL through an asyncpg connection pool.
+
+Several service processes append to the same sessions at once. Each batch locks its sessions'
+rows (in id order, so two batches never deadlock), then reads the idempotency keys, which under
+READ COMMITTED include whatever the previous lock holder committed, plans with `plan_batch`,
+and writes events and heads in one statement: one transaction, one commit per batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import asyncpg
+import orjson
+import structlog
+
+from ..errors import Conflict, StoreUnavailable
+from ..events import Event
+from .base import (
+    SESSION_TABLES,
+    AppendRequest,
+    AppendResult,
+    OutboxClaim,
+    PacingBacklog,
+    PacingProgress,
+    SessionRecord,
+    SessionStateName,
+    TimerSpec,
+    utc_now,
+)
+from .batch import IdempotencyKey, SessionHead, plan_batch
+from .codec import participants_json, session_from_row
+from .migrations import load_migrations
+
+log = structlog.get_logger(__name__)
+
+# The pg_advisory_lock key held while migrating (any constant no other application uses).
+MIGRATION_LOCK_KEY = 0x5C0FF0C0_4D16_0001
+# Errors that mean the server or the connection is gone (or refusing work): the call fails with
+# StoreUnavailable and the pool replaces its connections, so the next call reconnects.
+_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, terminated backend
+    asyncpg.exceptions.InsufficientResourcesError,  # too many connections, disk full
+    asyncpg.exceptions.ReadOnlySQLTransactionError,  # connected to a standby after a failover
+)
+# Conflicts a concurrent writer can cause; the whole batch is planned again. With the session
+# rows locked first they should not happen; retrying keeps a racing duplicate from raising.
+_RETRY_ERRORS = (
+    asyncpg.UniqueViolationError,
+    asyncpg.exceptions.DeadlockDetectedError,
+    asyncpg.exceptions.SerializationError,
+)
+_ATTEMPTS = 3
+
+# FOR NO KEY UPDATE: appenders exclude each other (and an erase's DELETE), but not
+# `save_pacing`, which only needs the row to stay (FOR KEY SHARE).
+_LOCK_SESSIONS = (
+    "SELECT id, state, head_seq FROM sessions WHERE id = ANY($1::text[]) "
+    "ORDER BY id FOR NO KEY UPDATE"
+)
+_STORED_KEYS = (
+    "SELECT e.session_id, e.actor_id, e.event_id, e.seq "
+    "FROM unnest($1::text[], $2::text[], $3::text[]) AS k(session_id, actor_id, event_id) "
+    "JOIN events AS e ON e.session_id = k.session_id AND e.actor_id = k.actor_id "
+    "AND e.event_id = k.event_id"
+)
+_WRITE_BATCH = (
+    "WITH inserted AS ("
+    " INSERT INTO events (session_id, seq, actor_id, event_id, type, body)"
+    " SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[],"
+    " $6::bytea[]) RETURNING 1"
+    ") "
+    "UPDATE sessions AS s SET head_seq = h.head_seq, state = h.state, "
+    "started_at = COALESCE(s.started_at, h.started_at), "
+    "ended_at = COALESCE(s.ended_at, h.ended_at) "
+    "FROM unnest($7::text[], $8::bigint[], $9::text[], $10::timestamptz[], $11::timestamptz[])"
+    " AS h(id, head_seq, state, started_at, ended_at) "
+    "WHERE s.id = h.id"
+)
+
+
+def millis(moment: datetime) -> datetime:
+    """`moment` in UTC cut to milliseconds: what SQLite's RFC 3339 text keeps of it."""
+    utc = moment.astimezone(UTC)
+    return utc.replace(microsecond=utc.microsecond // 1000 * 1000)
+
+
+def _maybe_millis(moment: datetime | None) -> datetime | None:
+    return millis(moment) if moment is not None else None
+
+
+class PostgresStore:
+    """`Store` on PostgreSQL; shared by every process of a deployment.
+
+    Args:
+        database_url: `postgresql://user@host:port/db`; extra query parameters (for example
+            `?search_path=…`) are passed to the server as settings, as asyncpg does.
+        min_size, max_size: the connection pool's bounds.
+        connect_timeout: seconds to wait for a new connection before the call fails.
+    """
+
+    dialect = "postgres"
+
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        min_size: int = 1,
+        max_size: int = 10,
+        connect_timeout: float = 5.0,
+        server_settings: dict[str, str] | None = None,
+    ) -> None:
+        self.database_url = database_url
+        self.min_size = min_size
+        self.max_size = max_size
+        self.connect_timeout = connect_timeout
+        self.server_settings = dict(server_settings or {})
+        if "application_name" not in parse_qs(urlsplit(database_url).query):
+            self.server_settings.setdefault("application_name", "comfort")
+        self._pool: asyncpg.Pool | None = None
+        self.last_append_seconds = 0.0
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Connect the pool and apply pending migrations.
+
+        Raises:
+            StoreUnavailable: the server cannot be reached.
+        """
+        self._pool = await self._create_pool()
+        async with self._connection() as conn:
+            fsync, commit = await conn.fetchrow(
+                "SELECT current_setting('fsync'), current_setting('synchronous_commit')"
+            )
+        if commit == "off":
+            # An acknowledged send must survive a crash (contract §4.1): never commit
+            # asynchronously, whatever the server's or the URL's default. A connection-level
+            # setting, so the pool's RESET ALL between uses keeps it.
+            log.warning("store_synchronous_commit_forced", dialect=self.dialect)
+            self.server_settings["synchronous_commit"] = "on"
+            await self._pool.close()
+            self._pool = await self._create_pool()
+        if fsync != "on":
+            log.warning("store_not_durable", dialect=self.dialect, fsync=fsync)
+        async with self._connection() as conn:
+            await self._migrate(conn)
+
+    async def _create_pool(self) -> asyncpg.Pool:
+        try:
+            return await asyncpg.create_pool(
+                self.database_url,
+                min_size=self.min_size,
+                max_size=self.max_size,
+                timeout=self.connect_timeout,
+                server_settings=self.server_settings,
+            )
+        except _CONNECTION_ERRORS as exc:
+            raise StoreUnavailable(f"the store cannot be reached: {type(exc).__name__}") from exc
+
+    async def _migrate(self, conn: asyncpg.Connection) -> None:
+        # Several processes may start at once: one migrates, the others wait and then find
+        # every version applied. The session-level lock outlives the per-migration commits.
+        await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
+        try:
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+                "name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
+            )
+            applied = {row[0] for row in await conn.fetch("SELECT version FROM schema_migrations")}
+            for migration in load_migrations(self.dialect):
+                if migration.version in applied:
+                    continue
+                async with conn.transaction():
+                    await conn.execute(migration.sql)
+                    await conn.execute(
+                        "INSERT INTO schema_migrations VALUES ($1, $2, $3)",
+                        migration.version,
+                        migration.name,
+                        millis(utc_now()),
+                    )
+                log.info("store_migrated", dialect=self.dialect, version=migration.version)
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            try:
+                await asyncio.wait_for(pool.close(), timeout=10)
+            except Exception:
+                pool.terminate()
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise StoreUnavailable("the store is not open")
+        return self._pool
+
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection; driver failures leave as `StoreUnavailable`."""
+        pool = self.pool
+        try:
+            async with pool.acquire(timeout=self.connect_timeout) as conn:
+                yield conn
+        except _CONNECTION_ERRORS as exc:
+            # Connections opened before the failure are likely dead too (a server restart,
+            # pg_terminate_backend): replace them all rather than fail once per connection.
+            await pool.expire_connections()
+            log.warning("store_unavailable", dialect=self.dialect, error=type(exc).__name__)
+            raise StoreUnavailable(f"the store is unavailable: {type(exc).__name__}") from exc
+        except (asyncpg.PostgresError, asyncpg.InternalClientError) as exc:
+            if isinstance(exc, _RETRY_ERRORS):
+                raise  # the caller's to handle: a conflict or a retry
+            log.error("store_failed", dialect=self.dialect, error=type(exc).__name__, exc_info=True)
+            raise StoreUnavailable(f"the store failed: {type(exc).__name__}") from exc
+
+    async def ping(self) -> None:
+        async with self._connection() as conn:
+            await conn.fetchval("SELECT 1")
+
+    # -- sessions ----------------------------------------------------------------------------
+
+    async def create_session(self, record: SessionRecord) -> None:
+        try:
+            async with self._connection() as conn:
+                await conn.execute(
+                    "INSERT INTO sessions (id, tenant_id, platform, external_id, state, "
+                    "created_at, started_at, ended_at, scheduled_minutes, participants, "
+                    "settings, epoch, head_seq) "
+                    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0)",
+                    record.id,
+                    record.tenant_id,
+                    record.platform,
+                    record.external_id,
+                    record.state.value,
+                    millis(record.created_at),
+                    _maybe_millis(record.started_at),
+                    _maybe_millis(record.ended_at),
+                    record.scheduled_minutes,
+                    participants_json(record),
+                    orjson.dumps(record.settings).decode(),
+                    record.epoch,
+                )
+        except asyncpg.UniqueViolationError:
+            raise Conflict(
+                "a session with this platform and external_id is not ended yet"
+            ) from None
+
+    async def get_session(self, session_id: str) -> SessionRecord | None:
+        row = await self._fetchrow("SELECT * FROM sessions WHERE id = $1", session_id)
+        return session_from_row(row) if row is not None else None
+
+    async def find_session(
+        self, tenant_id: str, platform: str, external_id: str
+    ) -> SessionRecord | None:
+        row = await self._fetchrow(
+            "SELECT * FROM sessions WHERE tenant_id = $1 AND platform = $2 "
+            "AND external_id = $3 AND state <> 'ended'",
+            tenant_id,
+            platform,
+            external_id,
+        )
+        return session_from_row(row) if row is not None else None
+
+    async def list_sessions(self, states: tuple[str, ...]) -> list[SessionRecord]:
+        rows = await self._fetch(
+            "SELECT * FROM sessions WHERE state = ANY($1::text[]) ORDER BY created_at, id",
+            list(states),
+        )
+        return [session_from_row(row) for row in rows]
+
+    async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        async with self._connection() as conn:
+            return list(await conn.fetch(sql, *args))
+
+    async def _fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
+        async with self._connection() as conn:
+            row: asyncpg.Record | None = await conn.fetchrow(sql, *args)
+            return row
+
+    # -- the log -----------------------------------------------------------------------------
+
+    async def append_batch(self, requests: list[AppendRequest]) -> list[AppendResult]:
+        if not requests:
+            return []
+        started = time.perf_counter()
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                async with self._connection() as conn, conn.transaction():
+                    results = await self._append_locked(conn, requests)
+                break
+            except _RETRY_ERRORS as exc:
+                if attempt == _ATTEMPTS:
+                    raise StoreUnavailable("the store could not order the batch") from exc
+                log.warning("append_retried", attempt=attempt, error=type(exc).__name__)
+        self.last_append_seconds = time.perf_counter() - started
+        return results
+
+    async def _append_locked(
+        self, conn: asyncpg.Connection, requests: list[AppendRequest]
+    ) -> list[AppendResult]:
+        session_ids = sorted({r.session_id for r in requests})
+        # The row locks serialize every writer of these sessions, across processes; the keys
+        # are read only afterwards, so they include what the previous holder committed.
+        heads = {
+            row["id"]: SessionHead(SessionStateName(row["state"]), row["head_seq"])
+            for row in await conn.fetch(_LOCK_SESSIONS, session_ids)
+        }
+        before = {sid: head.head_seq for sid, head in heads.items()}
+        live = [r for r in requests if r.session_id in heads]
+        stored: dict[IdempotencyKey, int] = {}
+        if live:
+            rows = await conn.fetch(
+                _STORED_KEYS,
+                [r.session_id for r in live],
+                [r.actor.id for r in live],
+                [r.event_id for r in live],
+            )
+            stored = {(row[0], row[1], row[2]): row[3] for row in rows}
+        plan = plan_batch(requests, heads, stored, utc_now())
+        if not plan.inserts:
+            return plan.results
+        written = [
+            (req.session_id, res.event)
+            for req, res in zip(requests, plan.results, strict=True)
+            if res.event is not None
+        ]
+        moved = {sid: head for sid, head in heads.items() if head.head_seq != before[sid]}
+        await conn.execute(
+            _WRITE_BATCH,
+            [sid for sid, _ in written],
+            [ev.seq for _, ev in written],
+            [ev.actor.id for _, ev in written],
+            [ev.id for _, ev in written],
+            [ev.type for _, ev in written],
+            [ev.wire for _, ev in written],
+            list(moved),
+            [h.head_seq for h in moved.values()],
+            [h.state.value for h in moved.values()],
+            [_maybe_millis(h.started_at) for h in moved.values()],
+            [_maybe_millis(h.ended_at) for h in moved.values()],
+        )
+        return plan.results
+
+    async def read_events(self, session_id: str, after_seq: int, limit: int) -> list[Event]:
+        rows = await self._fetch(
+            "SELECT body FROM events WHERE session_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            session_id,
+            after_seq,
+            limit,
+        )
+        return [Event.from_wire(row[0]) for row in rows]
+
+    async def find_duplicate(self, session_id: str, actor_id: str, event_id: str) -> int | None:
+        row = await self._fetchrow(
+            "SELECT seq FROM events WHERE session_id = $1 AND actor_id = $2 AND event_id = $3",
+            session_id,
+            actor_id,
+            event_id,
+        )
+        return int(row[0]) if row is not None else None
+
+    async def head_seqs(self, session_ids: list[str]) -> dict[str, int]:
+        if not session_ids:
+            return {}
+        rows = await self._fetch(
+            "SELECT id, head_seq FROM sessions WHERE id = ANY($1::text[])", list(session_ids)
+        )
+        return {row[0]: row[1] for row in rows}
+
+    # -- erasure and deliveries --------------------------------------------------------------
+
+    async def erase_session(self, session_id: str) -> bool:
+        async with self._connection() as conn:
+            async with conn.transaction():
+                # The sessions row first: it is what appenders lock, so an append in flight
+                # finishes before the log is deleted and a later one finds the session missing.
+                found = await conn.fetchval(
+                    "WITH gone AS (DELETE FROM sessions WHERE id = $1 RETURNING 1) "
+                    "SELECT count(*) FROM gone",
+                    session_id,
+                )
+                for table in SESSION_TABLES:
+                    await conn.execute(f"DELETE FROM {table} WHERE session_id = $1", session_id)
+            await self._vacuum(conn, ("sessions", *SESSION_TABLES))
+        return bool(found)
+
+    async def _vacuum(self, conn: asyncpg.Connection, tables: Sequence[str]) -> None:
+        """Remove the dead tuples (and their index entries) an erase left behind.
+
+        INDEX_CLEANUP ON: by default VACUUM may skip the indexes when few tuples died, which
+        would leave the erased event ids readable in `events_idempotency`.
+        """
+        started = time.perf_counter()
+        try:
+            await conn.execute(f"VACUUM (INDEX_CLEANUP ON) {', '.join(tables)}")
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            # The rows are deleted and committed; autovacuum will reclaim them later.
+            log.warning("erase_vacuum_failed", error=type(exc).__name__)
+            return
+        log.info("erase_vacuumed", seconds=round(time.perf_counter() - started, 3))
+
+    async def claim_webhook_delivery(
+        self, tenant_id: str, platform: str, delivery_key: str, session_id: str | None
+    ) -> bool:
+        async with self._connection() as conn:
+            status: str = await conn.execute(
+                "INSERT INTO webhook_deliveries VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                tenant_id,
+                platform,
+                delivery_key,
+                session_id,
+                millis(utc_now()),
+            )
+        return status == "INSERT 0 1"
+
+    # -- pacing: timers, vendor outbox, pacing cursor (service/pacing, service/outbox.py) ----
+    # Each call is one short transaction on a pooled connection; none takes the row lock that
+    # appends hold, so pacing never waits behind the log, nor the log behind pacing.
+
+    async def save_pacing(self, progress: list[PacingProgress]) -> None:
+        if not progress:
+            return
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                async with self._connection() as conn, conn.transaction():
+                    await self._save_pacing(conn, progress)
+                return
+            except _RETRY_ERRORS as exc:
+                if attempt == _ATTEMPTS:
+                    raise StoreUnavailable("the store could not save pacing progress") from exc
+                log.warning("save_pacing_retried", attempt=attempt, error=type(exc).__name__)
+
+    async def _save_pacing(self, conn: asyncpg.Connection, progress: list[PacingProgress]) -> None:
+        # FOR KEY SHARE keeps an erase (DELETE) of these sessions from committing in between:
+        # rows written here for a session being erased are deleted by that erase, never left.
+        existing = {
+            row[0]
+            for row in await conn.fetch(
+                "SELECT id FROM sessions WHERE id = ANY($1::text[]) ORDER BY id FOR KEY SHARE",
+                sorted({p.session_id for p in progress}),
+            )
+        }
+        entries = [p for p in progress if p.session_id in existing]
+        if not entries:
+            return
+        # First occurrence wins, as "insert unless it exists" applied in order would have it;
+        # sorted so two processes saving the same rows insert them in the same order.
+        all_timers = [t for p in entries for t in p.timers]
+        all_deliveries = [d for p in entries for d in p.deliveries]
+        timers = sorted(
+            {(t.session_id, t.key): t for t in reversed(all_timers)}.values(),
+            key=lambda t: (t.session_id, t.key),
+        )
+        deliveries = sorted(
+            {d.id: d for d in reversed(all_deliveries)}.values(), key=lambda d: d.id
+        )
+        cursors: dict[str, int] = {}
+        for p in entries:
+            cursors[p.session_id] = max(cursors.get(p.session_id, 0), p.upto_seq)
+        if timers:
+            await conn.execute(
+                "INSERT INTO timers (session_id, key, due_at) "
+                "SELECT * FROM unnest($1::text[], $2::text[], $3::float8[]) "
+                "ON CONFLICT DO NOTHING",
+                [t.session_id for t in timers],
+                [t.key for t in timers],
+                [t.due_at for t in timers],
+            )
+        if deliveries:
+            await conn.execute(
+                "INSERT INTO vendor_outbox (id, session_id, tenant_id, kind, body, created_at, "
+                "expires_at, next_attempt_at) "
+                "SELECT i, s, t, k, b, c, e, c FROM unnest($1::text[], $2::text[], $3::text[], "
+                "$4::text[], $5::bytea[], $6::float8[], $7::float8[]) AS d(i, s, t, k, b, c, e) "
+                "ON CONFLICT DO NOTHING",
+                [d.id for d in deliveries],
+                [d.session_id for d in deliveries],
+                [d.tenant_id for d in deliveries],
+                [d.kind for d in deliveries],
+                [d.body for d in deliveries],
+                [d.created_at for d in deliveries],
+                [d.expires_at for d in deliveries],
+            )
+        ordered = sorted(cursors.items())
+        await conn.execute(
+            "INSERT INTO pacing_cursors (session_id, seq) "
+            "SELECT * FROM unnest($1::text[], $2::bigint[]) "
+            "ON CONFLICT (session_id) DO UPDATE "
+            "SET seq = GREATEST(pacing_cursors.seq, excluded.seq)",
+            [sid for sid, _ in ordered],
+            [seq for _, seq in ordered],
+        )
+
+    async def pacing_backlog(self, limit: int) -> list[PacingBacklog]:
+        rows = await self._fetch(
+            "SELECT s.id, COALESCE(c.seq, 0), s.head_seq FROM sessions AS s "
+            "LEFT JOIN pacing_cursors AS c ON c.session_id = s.id "
+            "WHERE s.head_seq > COALESCE(c.seq, 0) ORDER BY s.created_at, s.id LIMIT $1",
+            limit,
+        )
+        return [PacingBacklog(row[0], int(row[1]), int(row[2])) for row in rows]
+
+    async def claim_due_timers(
+        self, owner: str, now: float, lease_s: float, limit: int
+    ) -> list[TimerSpec]:
+        rows = await self._fetch(
+            "UPDATE timers SET claimed_by = $1, claimed_until = $2 "
+            "WHERE (session_id, key) IN (SELECT session_id, key FROM timers "
+            "WHERE NOT done AND due_at <= $3 AND (claimed_until IS NULL OR claimed_until < $3) "
+            "ORDER BY due_at LIMIT $4 FOR UPDATE SKIP LOCKED) "
+            "RETURNING session_id, key, due_at",
+            owner,
+            now + lease_s,
+            now,
+            limit,
+        )
+        return sorted((TimerSpec(r[0], r[1], float(r[2])) for r in rows), key=lambda t: t.due_at)
+
+    async def finish_timers(self, timers: list[tuple[str, str]]) -> None:
+        if not timers:
+            return
+        done = sorted(set(timers))
+        async with self._connection() as conn:
+            await conn.execute(
+                "UPDATE timers AS t SET done = TRUE, claimed_by = NULL, claimed_until = NULL "
+                "FROM unnest($1::text[], $2::text[]) AS f(session_id, key) "
+                "WHERE t.session_id = f.session_id AND t.key = f.key",
+                [sid for sid, _ in done],
+                [key for _, key in done],
+            )
+
+    async def claim_deliveries(
+        self, owner: str, now: float, lease_s: float, limit: int
+    ) -> list[OutboxClaim]:
+        rows = await self._fetch(
+            "UPDATE vendor_outbox SET claimed_by = $1, claimed_until = $2 "
+            "WHERE id IN (SELECT id FROM vendor_outbox WHERE state = 'pending' "
+            "AND next_attempt_at <= $3 AND (claimed_until IS NULL OR claimed_until < $3) "
+            "ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED) "
+            "RETURNING id, session_id, tenant_id, kind, body, created_at, expires_at, attempts, "
+            "next_attempt_at",
+            owner,
+            now + lease_s,
+            now,
+            limit,
+        )
+        return [
+            OutboxClaim(r[0], r[1], r[2], r[3], bytes(r[4]), float(r[5]), float(r[6]), int(r[7]))
+            for r in sorted(rows, key=lambda r: r[8])
+        ]
+
+    async def settle_delivery(
+        self,
+        delivery_id: str,
+        owner: str,
+        *,
+        outcome: str,
+        status: int | None,
+        next_attempt_at: float | None,
+    ) -> None:
+        if outcome not in ("delivered", "failed", "retry"):
+            raise ValueError(f"unknown delivery outcome {outcome!r}")
+        now = time.time()
+        async with self._connection() as conn:
+            if outcome == "retry":
+                await conn.execute(
+                    "UPDATE vendor_outbox SET attempts = attempts + 1, last_status = $1, "
+                    "next_attempt_at = $2, claimed_by = NULL, claimed_until = NULL "
+                    "WHERE id = $3 AND claimed_by = $4",
+                    status,
+                    next_attempt_at if next_attempt_at is not None else now,
+                    delivery_id,
+                    owner,
+                )
+            else:
+                await conn.execute(
+                    "UPDATE vendor_outbox SET attempts = attempts + 1, last_status = $1, "
+                    "state = $2, finished_at = $3, claimed_by = NULL, claimed_until = NULL "
+                    "WHERE id = $4 AND claimed_by = $5",
+                    status,
+                    outcome,
+                    now,
+                    delivery_id,
+                    owner,
+                )
+
+    async def pending_deliveries(self, session_id: str) -> int:
+        row = await self._fetchrow(
+            "SELECT count(*) FROM vendor_outbox WHERE session_id = $1 AND state = 'pending'",
+            session_id,
+        )
+        return int(row[0]) if row is not None else 0
+
+    async def release_pacing(self) -> None:
+        """Nothing to release: pacing calls borrow pooled connections like every other call."""

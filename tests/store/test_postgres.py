@@ -1,0 +1,343 @@
+"""What only the PostgreSQL store must do: stay correct with several processes writing at once,
+migrate once when they start together, and survive its server going away and coming back."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TypeVar
+
+import asyncpg
+import pytest
+
+from service.errors import StoreUnavailable
+from service.events import Actor, Role
+from service.store.base import AppendOutcome, AppendResult
+from service.store.migrations import load_migrations
+from service.store.postgres import PostgresStore
+from tests.store.conftest import PostgresServer
+from tests.store.support import CLIENT, new_session, send
+
+pytestmark = pytest.mark.postgres
+T = TypeVar("T")
+
+PgFactory = Callable[..., Awaitable[PostgresStore]]
+
+
+@pytest.fixture
+async def pg_store_factory(
+    postgres_server: PostgresServer, pg_schema: str
+) -> AsyncIterator[PgFactory]:
+    """Open PostgresStores on one fresh schema; each has its own pool, as a process would."""
+    opened: list[PostgresStore] = []
+
+    async def factory(url: str | None = None, **options: object) -> PostgresStore:
+        store = PostgresStore(url or postgres_server.schema_url(pg_schema), **options)  # type: ignore[arg-type]
+        await store.open()
+        opened.append(store)
+        return store
+
+    yield factory
+    for store in opened:
+        await store.close()
+
+
+# -- several processes -----------------------------------------------------------------------
+
+
+async def test_two_processes_appending_to_one_session_keep_its_log_gap_free_and_unique(
+    pg_store_factory: PgFactory,
+) -> None:
+    """Two stores (two pools, as two service processes) append to the same session at once,
+    including the same idempotency keys raced through both: every key is stored once, the
+    loser of each race is answered DUPLICATE with the winner's seq, and seqs are 1..N."""
+    first = await pg_store_factory(max_size=4)
+    second = await pg_store_factory(max_size=4)
+    record = new_session()
+    await first.create_session(record)
+    actors = [Actor(f"c-{n}", Role.CLIENT) for n in range(4)]
+    raced = [f"raced-{n}" for n in range(40)]
+
+    async def writer(store: PostgresStore, name: str) -> list[tuple[str, str, AppendResult]]:
+        answers = []
+        for n in range(40):
+            actor = actors[n % len(actors)]
+            batch = [
+                send(record.id, f"{name}-{n}", actor=actor),
+                send(record.id, raced[n], actor=CLIENT),
+                send(record.id, f"{name}-{n}-b", actor=actor),
+            ]
+            results = await store.append_batch(batch)
+            answers += [
+                (r.actor.id, r.event_id, res) for r, res in zip(batch, results, strict=True)
+            ]
+        return answers
+
+    tasks = [
+        writer(store, f"{name}{k}")
+        for (name, store), k in itertools.product((("a", first), ("b", second)), range(3))
+    ]
+    answers = [a for part in await asyncio.gather(*tasks) for a in part]
+
+    log = await first.read_events(record.id, 0, 10_000)
+    assert [e.seq for e in log] == list(range(1, len(log) + 1))
+    keys = [(e.actor.id, e.id) for e in log]
+    assert len(keys) == len(set(keys))
+    assert {key[1] for key in keys} == {event_id for _, event_id, _ in answers}
+    seq_of = {(e.actor.id, e.id): e.seq for e in log}
+    stored = [a for a in answers if a[2].outcome is AppendOutcome.STORED]
+    duplicates = [a for a in answers if a[2].outcome is AppendOutcome.DUPLICATE]
+    assert len(stored) == len(log)
+    assert all(seq_of[(actor, event_id)] == res.seq for actor, event_id, res in stored)
+    assert all(seq_of[(actor, event_id)] == res.seq for actor, event_id, res in duplicates)
+    assert {event_id for _, event_id, _ in duplicates} == set(raced)
+    assert len(duplicates) == 6 * 40 - len(raced)  # six writers sent each raced key
+    assert (await second.head_seqs([record.id]))[record.id] == len(log)
+
+
+async def test_batches_locking_the_same_sessions_in_opposite_orders_never_deadlock(
+    pg_store_factory: PgFactory,
+) -> None:
+    first = await pg_store_factory()
+    second = await pg_store_factory()
+    a, b = new_session(), new_session()
+    await first.create_session(a)
+    await first.create_session(b)
+
+    async def writer(store: PostgresStore, order: tuple[str, str]) -> None:
+        for _ in range(50):
+            results = await store.append_batch([send(order[0]), send(order[1])])
+            assert [r.outcome for r in results] == [AppendOutcome.STORED] * 2
+
+    await asyncio.wait_for(
+        asyncio.gather(writer(first, (a.id, b.id)), writer(second, (b.id, a.id))), timeout=60
+    )
+
+    for session_id in (a.id, b.id):
+        assert [e.seq for e in await first.read_events(session_id, 0, 1000)] == list(range(1, 101))
+
+
+async def test_processes_starting_together_migrate_the_schema_once(
+    postgres_server: PostgresServer, pg_schema: str
+) -> None:
+    stores = [PostgresStore(postgres_server.schema_url(pg_schema)) for _ in range(5)]
+    try:
+        await asyncio.gather(*(store.open() for store in stores))
+        rows = await stores[0].pool.fetch("SELECT version FROM schema_migrations ORDER BY 1")
+        assert [r[0] for r in rows] == [m.version for m in load_migrations("postgres")]
+    finally:
+        for store in stores:
+            await store.close()
+
+
+async def test_an_erase_waits_for_an_append_in_flight_and_later_appends_find_it_missing(
+    pg_store_factory: PgFactory,
+) -> None:
+    first = await pg_store_factory()
+    second = await pg_store_factory()
+    record = new_session()
+    await first.create_session(record)
+    await first.append_batch([send(record.id)])
+
+    appends = [first.append_batch([send(record.id)]) for _ in range(20)]
+    outcome = await asyncio.gather(second.erase_session(record.id), *appends)
+
+    assert outcome[0] is True
+    assert await first.read_events(record.id, 0, 100) == []
+    assert [r.outcome for r in await second.append_batch([send(record.id)])] == [
+        AppendOutcome.MISSING
+    ]
+
+
+# -- durability settings ---------------------------------------------------------------------
+
+
+async def test_commits_are_synchronous_even_when_the_server_default_is_not(
+    pg_store_factory: PgFactory,
+) -> None:
+    store = await pg_store_factory(server_settings={"synchronous_commit": "off"}, min_size=2)
+
+    async with store.pool.acquire() as conn:
+        assert await conn.fetchval("SHOW synchronous_commit") == "on"
+
+
+# -- outages ---------------------------------------------------------------------------------
+
+
+async def test_a_terminated_backend_fails_the_call_in_flight_and_the_pool_recovers(
+    pg_store_factory: PgFactory, postgres_server: PostgresServer
+) -> None:
+    """`pg_terminate_backend` while an append waits on a row lock: that append raises
+    StoreUnavailable and stores nothing; the next calls work without reopening the store."""
+    name = f"comfort-test-{secrets.token_hex(4)}"
+    store = await pg_store_factory(server_settings={"application_name": name}, min_size=2)
+    record = new_session()
+    await store.create_session(record)
+    admin = await asyncpg.connect(postgres_server.url)
+    try:
+        blocker = admin.transaction()
+        await blocker.start()
+        schema = await store.pool.fetchval("SELECT current_schema()")
+        await admin.execute(f"SELECT 1 FROM {schema}.sessions WHERE id = $1 FOR UPDATE", record.id)
+        stuck = asyncio.create_task(store.append_batch([send(record.id, "lost")]))
+        await _until(
+            admin,
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 "
+            "AND wait_event_type = 'Lock'",
+            name,
+        )
+        await admin.fetch(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+            name,
+        )
+        with pytest.raises(StoreUnavailable):
+            await asyncio.wait_for(stuck, timeout=10)
+        await blocker.rollback()
+    finally:
+        await admin.close()
+
+    results = await _eventually(lambda: store.append_batch([send(record.id, "kept")]))
+    assert [(r.outcome, r.seq) for r in results] == [(AppendOutcome.STORED, 1)]
+    assert await store.find_duplicate(record.id, CLIENT.id, "lost") is None
+
+
+async def test_terminated_idle_connections_are_replaced_without_reopening_the_store(
+    pg_store_factory: PgFactory, postgres_server: PostgresServer
+) -> None:
+    name = f"comfort-test-{secrets.token_hex(4)}"
+    store = await pg_store_factory(server_settings={"application_name": name}, min_size=3)
+    record = new_session()
+    await store.create_session(record)
+    admin = await asyncpg.connect(postgres_server.url)
+    try:
+        killed = await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE application_name = $1",
+            name,
+        )
+    finally:
+        await admin.close()
+    assert killed >= 1
+
+    # At most one call may fail (with StoreUnavailable, never a driver error) before the pool
+    # has replaced every stale connection.
+    failures = 0
+    for _ in range(5):
+        try:
+            await store.get_session(record.id)
+        except StoreUnavailable:
+            failures += 1
+    assert failures <= 1
+    assert await store.get_session(record.id) is not None
+
+
+async def test_a_server_outage_is_store_unavailable_and_the_store_recovers_when_it_returns(
+    pg_store_factory: PgFactory, postgres_server: PostgresServer, pg_schema: str
+) -> None:
+    """The server disappears (a proxy in front of it drops every connection and refuses new
+    ones): calls fail fast with StoreUnavailable; when it is back, the same store works."""
+    async with _Proxy("127.0.0.1", 5432) as proxy:
+        url = postgres_server.schema_url(pg_schema).replace(
+            "127.0.0.1:5432", f"127.0.0.1:{proxy.port}"
+        )
+        store = await pg_store_factory(url, connect_timeout=2.0)
+        record = new_session()
+        await store.create_session(record)
+
+        await proxy.stop()
+        loop = asyncio.get_running_loop()
+        for _ in range(3):
+            started = loop.time()
+            with pytest.raises(StoreUnavailable):
+                await store.append_batch([send(record.id, "while-down")])
+            with pytest.raises(StoreUnavailable):
+                await store.ping()
+            assert loop.time() - started < 5
+
+        await proxy.start()
+        results = await _eventually(lambda: store.append_batch([send(record.id, "while-down")]))
+        assert [(r.outcome, r.seq) for r in results] == [(AppendOutcome.STORED, 1)]
+
+
+async def test_an_unreachable_server_at_start_is_store_unavailable() -> None:
+    store = PostgresStore("postgresql://postgres@127.0.0.1:1/test", connect_timeout=2.0)
+    with pytest.raises(StoreUnavailable):
+        await store.open()
+    with pytest.raises(StoreUnavailable):
+        await store.ping()
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+async def _until(conn: asyncpg.Connection, sql: str, *args: object) -> None:
+    for _ in range(200):
+        if await conn.fetchval(sql, *args):
+            return
+        await asyncio.sleep(0.025)
+    raise AssertionError(f"never true: {sql}")
+
+
+async def _eventually(call: Callable[[], Awaitable[T]]) -> T:
+    for _ in range(50):
+        try:
+            return await call()
+        except StoreUnavailable:
+            await asyncio.sleep(0.1)
+    return await call()
+
+
+class _Proxy:
+    """A TCP proxy to the server that can be taken down (dropping every connection) and up."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._pipes: set[asyncio.Task[None]] = set()
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    async def __aenter__(self) -> _Proxy:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+        for writer in list(self._writers):
+            writer.transport.abort()
+        for task in list(self._pipes):
+            task.cancel()
+        await asyncio.gather(*self._pipes, return_exceptions=True)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.transport.abort()
+            return
+        self._writers |= {writer, up_writer}
+        for source, sink in ((reader, up_writer), (up_reader, writer)):
+            task = asyncio.create_task(self._pipe(source, sink))
+            self._pipes.add(task)
+            task.add_done_callback(self._pipes.discard)
+
+    async def _pipe(self, source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(OSError, asyncio.CancelledError):
+            while data := await source.read(65536):
+                sink.write(data)
+                await sink.drain()
+        sink.transport.abort()
+        self._writers.discard(sink)

@@ -90,6 +90,45 @@ def cmd_token(args: argparse.Namespace) -> int:
     return asyncio.run(mint())
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    import orjson
+
+    from .store import store_for_url
+    from .store.base import AuditQuery
+
+    settings = _settings(args)
+    query = AuditQuery(
+        tenant_id=args.tenant,
+        session_id=args.session,
+        action_prefix=args.action,
+        since=args.since,
+        limit=args.limit,
+    )
+
+    async def read() -> int:
+        store = store_for_url(settings.database_url)
+        await store.open()
+        try:
+            entries = await store.read_audit(query)
+        finally:
+            await store.close()
+        for entry in entries:
+            line = {
+                "at": entry.at,
+                "actor": entry.actor,
+                "action": entry.action,
+                "outcome": entry.outcome,
+                "tenant_id": entry.tenant_id,
+                "session_id": entry.session_id,
+                "address_hash": entry.address_hash,
+                "detail": entry.detail,
+            }
+            sys.stdout.write(orjson.dumps(line).decode() + "\n")
+        return 0
+
+    return asyncio.run(read())
+
+
 def cmd_check_tenants(args: argparse.Namespace) -> int:
     try:
         registry = TenantRegistry.from_file(args.file)
@@ -128,6 +167,13 @@ def build_parser() -> argparse.ArgumentParser:
     hashing.add_argument("key", nargs="?")
     hashing.set_defaults(func=cmd_hash_key)
     add_purge_command(sub)
+    audit = sub.add_parser("audit", help="print the audit trail (who did what) as JSON lines")
+    audit.add_argument("--tenant", help="only this tenant")
+    audit.add_argument("--session", help="only this session")
+    audit.add_argument("--action", help="only actions starting with this, e.g. socket. or rest.")
+    audit.add_argument("--since", help="only entries at or after this RFC 3339 time")
+    audit.add_argument("--limit", type=int, default=1000)
+    audit.set_defaults(func=cmd_audit)
     return parser
 
 

@@ -17,8 +17,9 @@ from aiohttp import web
 
 import integrations
 
-from .api import add_routes, json_response
-from .appkeys import ENGINE, METRICS, SETTINGS, SIO, STORE, TENANTS, THROTTLE
+from .api import TENANT_ID, add_routes, json_response
+from .appkeys import AUDIT, ENGINE, METRICS, SETTINGS, SIO, STORE, TENANTS, THROTTLE
+from .audit import AuditTrail
 from .engine import SessionEngine
 from .errors import ComfortError, StoreUnavailable
 from .metrics import Metrics
@@ -68,10 +69,28 @@ async def errors_middleware(request: web.Request, handler: Any) -> web.StreamRes
         response = json_response(
             error_body("internal", "the service failed; try again"), status=500
         )
+    audited = route.startswith(("/api/v1/sessions", "/webhooks"))
     metrics.http.labels(
-        route if route.startswith(("/api", "/webhooks")) else "other", str(response.status)
+        route if audited or route.startswith("/api") else "other", str(response.status)
     ).inc()
+    if audited:
+        _audit_request(request, route, response.status)
     return response
+
+
+def _audit_request(request: web.Request, route: str, status: int) -> None:
+    """One audit entry per vendor or platform call: who, which route and session, outcome."""
+    tenant = request.get(TENANT_ID) or request.match_info.get("tenant")
+    platform = request.match_info.get("platform")
+    actor = f"platform:{platform}" if platform else (f"tenant:{tenant}" if tenant else "anonymous")
+    request.app[AUDIT].record(
+        actor,
+        f"rest.{request.method} {route}",
+        str(status),
+        tenant_id=tenant if tenant and request.app[TENANTS].get(tenant) else None,
+        session_id=request.match_info.get("session_id"),
+        address=request.remote,
+    )
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -168,6 +187,9 @@ def create_app(settings: Settings, tenants: TenantRegistry | None = None) -> web
         catchup_interval_seconds=settings.catchup_interval_seconds,
     )
     app[ENGINE] = engine
+    audit = AuditTrail(store, settings.resolved_secret_key())
+    app[AUDIT] = audit
+    engine.audit = audit
     handlers = SocketHandlers(sio, engine, metrics, max_queue=settings.max_socket_queue)
     sio.attach(app, socketio_path="socket.io")
 
@@ -187,6 +209,7 @@ def create_app(settings: Settings, tenants: TenantRegistry | None = None) -> web
     app[SOCKETS] = handlers
     app.on_shutdown.append(_drain_on_shutdown)
     app.cleanup_ctx.append(_run_store)
+    app.cleanup_ctx.append(_run_audit)
     if settings.redis_url:
         app.cleanup_ctx.append(_run_cluster)
     app.cleanup_ctx.append(_run_engine)
@@ -253,6 +276,12 @@ async def _run_cluster(app: web.Application) -> AsyncIterator[None]:
     log.info("cluster_joined", process_id=cluster.process_id)
     yield
     await cluster.stop()
+
+
+async def _run_audit(app: web.Application) -> AsyncIterator[None]:
+    await app[AUDIT].start()
+    yield
+    await app[AUDIT].stop()
 
 
 async def _run_engine(app: web.Application) -> AsyncIterator[None]:

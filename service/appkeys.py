@@ -9,6 +9,7 @@ from aiohttp import web
 if TYPE_CHECKING:
     import socketio
 
+    from .audit import AuditTrail
     from .engine import SessionEngine
     from .metrics import Metrics
     from .security import AuthThrottle
@@ -23,3 +24,4 @@ ENGINE: web.AppKey[SessionEngine] = web.AppKey("engine")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 SIO: web.AppKey[socketio.AsyncServer] = web.AppKey("sio")
 THROTTLE: web.AppKey[AuthThrottle] = web.AppKey("auth_throttle")
+AUDIT: web.AppKey[AuditTrail] = web.AppKey("audit")

@@ -50,6 +50,8 @@ from .tokens import JoinClaims, TokenIssuer
 if TYPE_CHECKING:
     from integrations.base import PlatformEvent
 
+    from .audit import AuditTrail
+
 log = structlog.get_logger(__name__)
 
 STATEFUL_SENDS = frozenset({"acknowledge", "retract", "checkin_response"})
@@ -113,6 +115,8 @@ class SessionEngine:
         self.stored_listeners: list[Callable[[str, Event], None]] = []
         # Called once per commit with all its stored events (the cross-process fan-out).
         self.batch_listeners: list[Callable[[list[tuple[str, Event]]], None]] = []
+        # The audit trail (set by the app): token mints, connections, erasures.
+        self.audit: AuditTrail | None = None
         # Set in a Redis deployment: answers whether Redis is reachable (for /readyz).
         self.redis_check: Callable[[], Awaitable[bool]] | None = None
         # Called after a session is erased here (to tell the other processes).
@@ -232,6 +236,9 @@ class SessionEngine:
         )
         await self.store.create_session(record)
         tokens = {p.id: self.tokens.mint(record.id, p.id, p.role) for p in record.participants}
+        self._audit(
+            f"tenant:{tenant_id}", "token.mint", tenant_id, record.id, participants=len(tokens)
+        )
         log.info(
             "session_created",
             session_id=record.id,
@@ -287,6 +294,13 @@ class SessionEngine:
         if runtime.ended:
             raise SessionEnded("the session has ended")
         log.info("token_minted", session_id=session_id, participant_id=participant_id)
+        self._audit(
+            f"tenant:{tenant_id}",
+            "token.mint",
+            tenant_id,
+            session_id,
+            participant_id=participant_id,
+        )
         return self.tokens.mint(session_id, participant_id, participant.role)
 
     async def end_session(self, runtime: SessionRuntime, by: str) -> None:
@@ -301,6 +315,7 @@ class SessionEngine:
         runtime = await self.runtime_for(tenant_id, session_id)
         self.hub.erased.add(session_id)  # nothing may load it again while it is erased
         await self.store.erase_session(session_id)
+        self._audit(f"tenant:{tenant_id}", "session.erase", tenant_id, session_id)
         self.hub.forget(session_id)
         self.presence.forget_session(session_id)
         for key in [k for k in self._buckets if k[0] == session_id]:
@@ -309,6 +324,14 @@ class SessionEngine:
         for listener in self.erase_listeners:
             await listener(session_id)
         log.info("session_erased", session_id=session_id)
+
+    def _audit(
+        self, actor: str, action: str, tenant_id: str | None, session_id: str | None, **detail: Any
+    ) -> None:
+        if self.audit is not None:
+            self.audit.record(
+                actor, action, "ok", tenant_id=tenant_id, session_id=session_id, **detail
+            )
 
     async def forget_erased(self, session_id: str) -> None:
         """Another process erased this session: drop it and its sockets here."""

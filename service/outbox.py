@@ -104,7 +104,7 @@ class OutboxSender:
         *,
         policy: RetryPolicy | None = None,
         scan_interval_s: float = 1.0,
-        lease_s: float = 60.0,
+        lease_s: float = 30.0,
         timeout_s: float = 10.0,
         concurrency: int = 8,
     ) -> None:
@@ -119,6 +119,8 @@ class OutboxSender:
         self._wake = asyncio.Event()
         self._http: aiohttp.ClientSession | None = None
         self._task: asyncio.Task[None] | None = None
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._closing = False
         self.outcomes: dict[str, int] = {"delivered": 0, "retry": 0, "failed": 0}
 
     async def start(self) -> None:
@@ -126,13 +128,27 @@ class OutboxSender:
             timeout=aiohttp.ClientTimeout(total=self.timeout_s),
             headers={"User-Agent": "session-comfort-webhooks/1"},
         )
+        self._closing = False
         self._task = asyncio.create_task(self._run(), name="vendor-outbox")
 
     async def stop(self) -> None:
+        """Stop claiming; attempts in flight are cut and handed back for another try now.
+
+        The loop is not cancelled while it claims: a claim committed but never returned would
+        hold its deliveries until the lease lapses.
+        """
+        self._closing = True
+        self._wake.set()
+        for attempt in list(self._inflight):
+            attempt.cancel()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+            try:
+                async with asyncio.timeout(5.0):
+                    await asyncio.shield(self._task)
+            except (TimeoutError, Exception):
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await self._task
         self._task = None
         if self._http is not None:
             await self._http.close()
@@ -143,7 +159,7 @@ class OutboxSender:
         self._wake.set()
 
     async def _run(self) -> None:
-        while True:
+        while not self._closing:
             try:
                 claims = await self.store.claim_deliveries(
                     self.owner, time.time(), self.lease_s, 50
@@ -154,14 +170,28 @@ class OutboxSender:
                 log.exception("outbox_claim_failed")
                 claims = []
             if claims:
-                await asyncio.gather(*(self._attempt(c) for c in claims))
+                attempts = [asyncio.create_task(self._attempt(c)) for c in claims]
+                self._inflight.update(attempts)
+                if self._closing:
+                    for attempt in attempts:
+                        attempt.cancel()
+                await asyncio.gather(*attempts, return_exceptions=True)
+                self._inflight.difference_update(attempts)
                 continue
             self._wake.clear()
             await wait_event(self._wake, self.scan_interval_s)
 
     async def _attempt(self, claim: OutboxClaim) -> None:
-        async with self._limit:
-            status = await self._post(claim)
+        try:
+            async with self._limit:
+                status = await self._post(claim)
+        except asyncio.CancelledError:
+            # Stopping mid-attempt: hand the delivery back now rather than when the lease lapses.
+            with contextlib.suppress(Exception):
+                await self.store.settle_delivery(
+                    claim.id, self.owner, outcome="retry", status=None, next_attempt_at=time.time()
+                )
+            raise
         now = time.time()
         if status is not None and 200 <= status < 300:
             outcome, next_at = "delivered", None

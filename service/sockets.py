@@ -75,6 +75,7 @@ class SocketHandlers:
         self.sio = sio
         self.max_queue = max_queue
         self._dropping: set[str] = set()
+        self._addresses: dict[str, str | None] = {}
         self.engine = engine
         self.metrics = metrics
         self.connections: dict[str, Connection] = {}
@@ -124,16 +125,38 @@ class SocketHandlers:
             log.info("sockets_drained", count=len(sockets))
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        request = environ.get("aiohttp.request")
+        address = getattr(request, "remote", None) or environ.get("REMOTE_ADDR")
         try:
-            await self._admit(sid, auth)
+            conn = await self._admit(sid, auth)
         except ComfortError as exc:
             self.metrics.connects.labels(exc.code).inc()
             log.info("connect_refused", code=exc.code)
+            if self.engine.audit is not None:
+                self.engine.audit.record("anonymous", "socket.connect", exc.code, address=address)
             refused = socketio.exceptions.ConnectionRefusedError(exc.message)
             refused.error_args = {"message": exc.message, "code": exc.code, "data": exc.to_wire()}
             raise refused from None
 
-    async def _admit(self, sid: str, auth: Any) -> None:
+        self._addresses[sid] = address
+        self._audit_socket(conn, "socket.connect")
+
+    def _audit_socket(self, conn: Connection, action: str) -> None:
+        audit = self.engine.audit
+        if audit is None:
+            return
+        runtime = self.engine.hub.runtimes.get(conn.session_id)
+        audit.record(
+            f"participant:{conn.participant_id}",
+            action,
+            "ok",
+            tenant_id=runtime.record.tenant_id if runtime else None,
+            session_id=conn.session_id,
+            address=self._addresses.get(conn.sid),
+            role=conn.role.value,
+        )
+
+    async def _admit(self, sid: str, auth: Any) -> Connection:
         if not isinstance(auth, dict):
             raise ConnectRefused("auth with a join token is required", code="invalid_token")
         claims = self.engine.tokens.verify(auth.get("token"))
@@ -161,6 +184,7 @@ class SocketHandlers:
         # The welcome must follow the CONNECT packet, which is sent when this handler returns.
         task = asyncio.get_running_loop().create_task(self._start(conn, last_seq))
         task.add_done_callback(_log_failure)
+        return conn
 
     async def _start(self, conn: Connection, last_seq: int) -> None:
         runtime = self.engine.hub.runtimes.get(conn.session_id) or await self.engine.hub.load(
@@ -186,6 +210,8 @@ class SocketHandlers:
         log.info(
             "socket_disconnected", session_id=conn.session_id, participant_id=conn.participant_id
         )
+        self._audit_socket(conn, "socket.disconnect")
+        self._addresses.pop(sid, None)
         if conn.counted:
             await self.engine.disconnected(conn)
         else:

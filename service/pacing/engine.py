@@ -50,7 +50,7 @@ class PacingOptions:
     backlog_scan_s: float = 5.0
     idle_forget_s: float = 120.0
     outbox_scan_s: float = 1.0
-    outbox_lease_s: float = 60.0
+    outbox_lease_s: float = 30.0  # longer than one attempt (outbox_timeout_s)
     outbox_timeout_s: float = 10.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
@@ -133,7 +133,7 @@ class PacingEngine:
     async def start(self) -> None:
         if self._running:
             return
-        self._running = True
+        self._running, self._stopped = True, False
         await self.sender.start()
         self._tasks = [
             asyncio.create_task(self._timer_loop(), name="pacing-timers"),

@@ -171,6 +171,66 @@ class PacingBacklog:
     head_seq: int
 
 
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One line of the audit trail: ids and enums only, never clinical content or names."""
+
+    at: str
+    actor: str  # "tenant:<id>", "participant:<id>", "platform:<name>", "operator", "system"
+    action: str  # "rest.POST /api/v1/sessions", "socket.connect", "token.mint", "session.erase", …
+    outcome: str  # "ok", an HTTP status, or an error code
+    tenant_id: str | None = None
+    session_id: str | None = None
+    address_hash: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_row(cls, row: Any) -> AuditEntry:
+        import orjson
+
+        return cls(
+            at=row[0],
+            actor=row[1],
+            tenant_id=row[2],
+            session_id=row[3],
+            action=row[4],
+            outcome=row[5],
+            address_hash=row[6],
+            detail=orjson.loads(row[7]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AuditQuery:
+    """Filters for reading the audit trail; every given filter must match."""
+
+    tenant_id: str | None = None
+    session_id: str | None = None
+    action_prefix: str | None = None
+    since: str | None = None  # RFC 3339; entries at or after
+    limit: int = 1000
+
+    def where(self, mark: str) -> tuple[str, list[Any]]:
+        """A WHERE clause with placeholders made by `mark` ("?" or "$"), and its values."""
+        clauses: list[str] = []
+        params: list[Any] = []
+
+        def add(sql: str, value: Any) -> None:
+            params.append(value)
+            placeholder = "?" if mark == "?" else f"${len(params)}"
+            clauses.append(sql.replace("%s", placeholder))
+
+        if self.tenant_id is not None:
+            add("tenant_id = %s", self.tenant_id)
+        if self.session_id is not None:
+            add("session_id = %s", self.session_id)
+        if self.action_prefix is not None:
+            add("action LIKE %s", self.action_prefix.replace("%", r"\%") + "%")
+        if self.since is not None:
+            add("at >= %s", self.since)
+        return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
 class Store(Protocol):
     """The durable store behind one deployment."""
 
@@ -284,3 +344,14 @@ class Store(Protocol):
     async def release_pacing(self) -> None:
         """Release what these methods opened (SQLite: their own connection). Called when the
         pacing engine stops, before `close`; the methods reopen it if called again."""
+
+    # -- audit trail (service/audit.py) ------------------------------------------------------
+
+    async def append_audit(self, entries: list[AuditEntry]) -> None:
+        """Append entries to the audit trail in one transaction. The trail is append-only
+        (the schema refuses UPDATE and DELETE) and is not a per-session table: erasing a
+        session keeps the record of who touched it and that it was erased."""
+
+    async def read_audit(self, query: AuditQuery) -> list[AuditEntry]:
+        """Entries matching `query`, oldest first, at most `query.limit`. The limit is the last
+        placeholder after the filter values."""

@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 import orjson
@@ -26,6 +26,8 @@ from .base import (
     SESSION_TABLES,
     AppendRequest,
     AppendResult,
+    AuditEntry,
+    AuditQuery,
     OutboxClaim,
     PacingBacklog,
     PacingProgress,
@@ -61,6 +63,8 @@ _RETRY_ERRORS = (
     asyncpg.exceptions.SerializationError,
 )
 _ATTEMPTS = 3
+# Query parameters of COMFORT_DATABASE_URL that configure the pool, not the connection.
+_POOL_OPTIONS = ("pool_min_size", "pool_max_size")
 
 # FOR NO KEY UPDATE: appenders exclude each other (and an erase's DELETE), but not
 # `save_pacing`, which only needs the row to stay (FOR KEY SHARE).
@@ -103,10 +107,13 @@ class PostgresStore:
     """`Store` on PostgreSQL; shared by every process of a deployment.
 
     Args:
-        database_url: `postgresql://user@host:port/db`; extra query parameters (for example
-            `?search_path=…`) are passed to the server as settings, as asyncpg does.
-        min_size, max_size: the connection pool's bounds.
+        database_url: `postgresql://user@host:port/db`. `pool_min_size` and `pool_max_size` in
+            its query set the pool's bounds (default 1 and 10); other query parameters (for
+            example `?search_path=…` or `?sslmode=require`) go to asyncpg, which passes those
+            it does not know to the server as settings.
+        min_size, max_size: the pool's bounds, when the URL does not set them.
         connect_timeout: seconds to wait for a new connection before the call fails.
+        server_settings: more settings for every connection.
     """
 
     dialect = "postgres"
@@ -120,14 +127,21 @@ class PostgresStore:
         connect_timeout: float = 5.0,
         server_settings: dict[str, str] | None = None,
     ) -> None:
-        self.database_url = database_url
-        self.min_size = min_size
-        self.max_size = max_size
+        parts = urlsplit(database_url)
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        options = dict(query)
+        self.database_url = urlunsplit(
+            parts._replace(query=urlencode([(k, v) for k, v in query if k not in _POOL_OPTIONS]))
+        )
+        self.min_size = int(options.get("pool_min_size", min_size))
+        self.max_size = int(options.get("pool_max_size", max_size))
         self.connect_timeout = connect_timeout
         self.server_settings = dict(server_settings or {})
-        if "application_name" not in parse_qs(urlsplit(database_url).query):
+        if "application_name" not in options:
             self.server_settings.setdefault("application_name", "comfort")
         self._pool: asyncpg.Pool | None = None
+        self._vacuum_lock = asyncio.Lock()
+        self._vacuums_started = 0
         self.last_append_seconds = 0.0
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -383,34 +397,56 @@ class PostgresStore:
     # -- erasure and deliveries --------------------------------------------------------------
 
     async def erase_session(self, session_id: str) -> bool:
-        async with self._connection() as conn:
-            async with conn.transaction():
-                # The sessions row first: it is what appenders lock, so an append in flight
-                # finishes before the log is deleted and a later one finds the session missing.
-                found = await conn.fetchval(
-                    "WITH gone AS (DELETE FROM sessions WHERE id = $1 RETURNING 1) "
-                    "SELECT count(*) FROM gone",
-                    session_id,
-                )
-                for table in SESSION_TABLES:
-                    await conn.execute(f"DELETE FROM {table} WHERE session_id = $1", session_id)
-            await self._vacuum(conn, ("sessions", *SESSION_TABLES))
-        return bool(found)
+        return bool(await self.erase_sessions([session_id]))
 
-    async def _vacuum(self, conn: asyncpg.Connection, tables: Sequence[str]) -> None:
+    async def erase_sessions(self, session_ids: list[str]) -> list[str]:
+        """Erase several sessions in one transaction, then vacuum once; the ids that existed.
+
+        A purge of many sessions should use this: each VACUUM reads every index of the tables
+        whole, so one per session would cost the purge that much per session.
+        """
+        if not session_ids:
+            return []
+        ids = sorted(set(session_ids))
+        async with self._connection() as conn, conn.transaction():
+            # The sessions rows first: they are what appenders lock, so an append in flight
+            # finishes before the log is deleted and a later one finds the session missing.
+            gone = await conn.fetch(
+                "DELETE FROM sessions WHERE id IN "
+                "(SELECT id FROM sessions WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE) "
+                "RETURNING id",
+                ids,
+            )
+            for table in SESSION_TABLES:
+                await conn.execute(f"DELETE FROM {table} WHERE session_id = ANY($1::text[])", ids)
+        await self._vacuum_after_erase()
+        found = {row[0] for row in gone}
+        return [sid for sid in session_ids if sid in found]
+
+    async def _vacuum_after_erase(self) -> None:
         """Remove the dead tuples (and their index entries) an erase left behind.
 
-        INDEX_CLEANUP ON: by default VACUUM may skip the indexes when few tuples died, which
-        would leave the erased event ids readable in `events_idempotency`.
+        Erases that come together share one VACUUM: whoever waits for the lock while another
+        VACUUM starts after its delete committed is served by that one. INDEX_CLEANUP ON: by
+        default VACUUM may skip the indexes when few tuples died, which would leave the erased
+        event ids readable in `events_idempotency`. VACUUM cannot remove tuples that an older
+        snapshot still sees (a long transaction elsewhere); autovacuum removes them later.
         """
-        started = time.perf_counter()
-        try:
-            await conn.execute(f"VACUUM (INDEX_CLEANUP ON) {', '.join(tables)}")
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
-            # The rows are deleted and committed; autovacuum will reclaim them later.
-            log.warning("erase_vacuum_failed", error=type(exc).__name__)
-            return
-        log.info("erase_vacuumed", seconds=round(time.perf_counter() - started, 3))
+        wanted = self._vacuums_started + 1
+        async with self._vacuum_lock:
+            if self._vacuums_started >= wanted:
+                return  # one started after our commit and, as we hold the lock, has finished
+            self._vacuums_started += 1
+            started = time.perf_counter()
+            tables = ", ".join(("sessions", *SESSION_TABLES))
+            try:
+                async with self._connection() as conn:
+                    await conn.execute(f"VACUUM (INDEX_CLEANUP ON) {tables}")
+            except (StoreUnavailable, asyncpg.PostgresError) as exc:
+                # The rows are deleted and committed; autovacuum will reclaim them later.
+                log.warning("erase_vacuum_failed", error=type(exc).__name__)
+                return
+            log.info("erase_vacuumed", seconds=round(time.perf_counter() - started, 3))
 
     async def claim_webhook_delivery(
         self, tenant_id: str, platform: str, delivery_key: str, session_id: str | None
@@ -606,3 +642,35 @@ class PostgresStore:
 
     async def release_pacing(self) -> None:
         """Nothing to release: pacing calls borrow pooled connections like every other call."""
+
+    # -- audit trail (service/audit.py) ------------------------------------------------------
+
+    async def append_audit(self, entries: list[AuditEntry]) -> None:
+        async with self._connection() as conn:
+            await conn.executemany(
+                "INSERT INTO audit_log (at, actor, tenant_id, session_id, action, outcome, "
+                "address_hash, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                [
+                    (
+                        e.at,
+                        e.actor,
+                        e.tenant_id,
+                        e.session_id,
+                        e.action,
+                        e.outcome,
+                        e.address_hash,
+                        orjson.dumps(e.detail).decode(),
+                    )
+                    for e in entries
+                ],
+            )
+
+    async def read_audit(self, query: AuditQuery) -> list[AuditEntry]:
+        clauses, params = query.where("$")
+        rows = await self._fetch(
+            "SELECT at, actor, tenant_id, session_id, action, outcome, address_hash, detail "
+            f"FROM audit_log {clauses} ORDER BY id LIMIT ${len(params) + 1}",
+            *params,
+            query.limit,
+        )
+        return [AuditEntry.from_row(row) for row in rows]

@@ -25,6 +25,8 @@ from .base import (
     SESSION_TABLES,
     AppendRequest,
     AppendResult,
+    AuditEntry,
+    AuditQuery,
     OutboxClaim,
     PacingBacklog,
     PacingProgress,
@@ -484,6 +486,37 @@ class SQLiteStore:
             with contextlib.suppress(Exception):
                 await conn.close()
 
+    # -- audit trail (service/audit.py) ------------------------------------------------------
+
+    async def append_audit(self, entries: list[AuditEntry]) -> None:
+        async with self._transaction() as conn:
+            await conn.executemany(
+                "INSERT INTO audit_log (at, actor, tenant_id, session_id, action, outcome, "
+                "address_hash, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        e.at,
+                        e.actor,
+                        e.tenant_id,
+                        e.session_id,
+                        e.action,
+                        e.outcome,
+                        e.address_hash,
+                        orjson.dumps(e.detail).decode(),
+                    )
+                    for e in entries
+                ],
+            )
+
+    async def read_audit(self, query: AuditQuery) -> list[AuditEntry]:
+        clauses, params = query.where("?")
+        rows = await self._read(
+            "SELECT at, actor, tenant_id, session_id, action, outcome, address_hash, detail "
+            f"FROM audit_log {clauses} ORDER BY id LIMIT ?",
+            (*params, query.limit),
+        )
+        return [AuditEntry.from_row(row) for row in rows]
+
 
 def _pair(
     requests: list[AppendRequest], results: list[AppendResult]
@@ -492,8 +525,21 @@ def _pair(
 
 
 def _statements(sql: str) -> list[str]:
-    return [part.strip() for part in sql.split(";") if part.strip() and not _only_comments(part)]
-
-
-def _only_comments(part: str) -> bool:
-    return all(not line.strip() or line.strip().startswith("--") for line in part.splitlines())
+    """Split a migration into statements: at a line ending with `;`, except inside a
+    `CREATE TRIGGER … BEGIN … END;` block, which ends at its `END;`."""
+    statements: list[str] = []
+    lines: list[str] = []
+    for line in sql.splitlines():
+        stripped = line.strip()
+        if not lines and (not stripped or stripped.startswith("--")):
+            continue
+        lines.append(line)
+        in_trigger = lines[0].strip().upper().startswith("CREATE TRIGGER")
+        if (in_trigger and stripped.upper() == "END;") or (
+            not in_trigger and stripped.endswith(";")
+        ):
+            statements.append("\n".join(lines).strip().removesuffix(";"))
+            lines = []
+    if lines:
+        statements.append("\n".join(lines).strip())
+    return statements

@@ -182,18 +182,20 @@ class OutboxSender:
             await wait_event(self._wake, self.scan_interval_s)
 
     async def _attempt(self, claim: OutboxClaim) -> None:
+        """One POST, then its outcome recorded. Cut short by `stop`, the delivery is handed
+        back for another try at once; the record itself is never cut (a settle rolled back
+        would leave the delivery claimed until its lease lapses)."""
+        cancelled = False
+        status: int | None = None
         try:
             async with self._limit:
                 status = await self._post(claim)
         except asyncio.CancelledError:
-            # Stopping mid-attempt: hand the delivery back now rather than when the lease lapses.
-            with contextlib.suppress(Exception):
-                await self.store.settle_delivery(
-                    claim.id, self.owner, outcome="retry", status=None, next_attempt_at=time.time()
-                )
-            raise
+            cancelled = True
         now = time.time()
-        if status is not None and 200 <= status < 300:
+        if cancelled:
+            outcome, next_at = "retry", now
+        elif status is not None and 200 <= status < 300:
             outcome, next_at = "delivered", None
         elif status == -1:  # the tenant has no webhook any more: nothing to deliver to
             outcome, next_at, status = "failed", None, None
@@ -212,10 +214,21 @@ class OutboxSender:
             outcome=outcome,
             retry_in_s=round(next_at - now, 1) if next_at is not None else None,
         )
-        with contextlib.suppress(StoreUnavailable):
-            await self.store.settle_delivery(
+        settle = asyncio.ensure_future(
+            self.store.settle_delivery(
                 claim.id, self.owner, outcome=outcome, status=status, next_attempt_at=next_at
             )
+        )
+        try:
+            await asyncio.shield(settle)
+        except asyncio.CancelledError:
+            cancelled = True
+            with contextlib.suppress(Exception):
+                await settle
+        except StoreUnavailable:
+            pass  # the claim lapses and the delivery is tried again
+        if cancelled:
+            raise asyncio.CancelledError
 
     async def _post(self, claim: OutboxClaim) -> int | None:
         """POST once; the HTTP status, None when no answer came, -1 when not configured."""

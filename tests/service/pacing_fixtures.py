@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +12,8 @@ from aiohttp import web
 
 from service.tenants import TenantRegistry
 from tests.conftest import LiveServer
-from tests.service.pacing_helpers import start_pacing_server
+from tests.service.pacing_helpers import PacingFactory, start_pacing_server
 from tests.support import Api
-
-PacingFactory = Callable[..., Awaitable[LiveServer]]
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,9 @@ async def start_pacing_server(
     await runner.setup()
     await web.SockSite(runner, sock).start()
     return runner, f"http://127.0.0.1:{port}", app
+
+
+PacingFactory = Callable[..., Awaitable[LiveServer]]
 
 
 def pacing_of(server: LiveServer) -> PacingEngine:

@@ -1,0 +1,197 @@
+"""Webhooks to the vendor (contract §8): a real local receiver gets correctly signed deliveries of
+urgent cues and session ends, retried under the same id with a byte-identical body after a 500;
+deliveries are durable (found again by a fresh engine) and erased with their session."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import itertools
+import socket
+import sqlite3
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from aiohttp import web
+
+from service.outbox import RetryPolicy, sign
+from service.pacing import PACING
+from service.tenants import Tenant, TenantRegistry, hash_key
+from tests.service.pacing_helpers import PacingFactory, cues_of, live_pair
+from tests.support import API_KEY, OTHER_KEY
+
+pytest_plugins = ["tests.service.pacing_fixtures"]
+SECRET = "whsec-test-0123456789"
+
+
+@dataclass
+class Receiver:
+    """A vendor's webhook endpoint: answers the first `fail_first` requests with 500."""
+
+    url: str = ""
+    fail_first: int = 1
+    received: list[tuple[dict[str, str], bytes, float]] = field(default_factory=list)
+    got: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.received.append((dict(request.headers), await request.read(), time.monotonic()))
+        self.got.set()
+        if len(self.received) <= self.fail_first:
+            return web.Response(status=500)
+        return web.Response(status=204)
+
+    def bodies(self, kind: str | None = None) -> list[dict[str, Any]]:
+        found = [orjson.loads(body) for _, body, _ in self.received]
+        return [b for b in found if kind is None or b["type"] == kind]
+
+    async def wait(self, predicate: Any, timeout: float = 8.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            assert time.monotonic() < deadline, f"receiver got {len(self.received)} requests"
+            self.got.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.got.wait(), 0.2)
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    target = Receiver()
+    app = web.Application()
+    app.router.add_post("/hooks/comfort", target.handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    await web.SockSite(runner, sock).start()
+    target.url = f"http://127.0.0.1:{sock.getsockname()[1]}/hooks/comfort"
+    yield target
+    await runner.cleanup()
+
+
+def tenants_with_webhook(url: str) -> TenantRegistry:
+    return TenantRegistry(
+        [
+            Tenant(
+                id="demo",
+                api_key_sha256=hash_key(API_KEY),
+                webhook_url=url,
+                webhook_secret=SECRET,  # type: ignore[arg-type]
+            ),
+            Tenant(id="other", api_key_sha256=hash_key(OTHER_KEY)),
+        ]
+    )
+
+
+def verify(header: str, body: bytes, secret: str = SECRET, tolerance: int = 300) -> bool:
+    """What a vendor does: parse t and v1, recompute the HMAC, compare in constant time."""
+    parts = dict(item.split("=", 1) for item in header.split(","))
+    timestamp = int(parts["t"])
+    expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    fresh = abs(time.time() - timestamp) <= tolerance
+    return fresh and hmac.compare_digest(expected.hexdigest(), parts["v1"])
+
+
+async def test_urgent_cue_is_delivered_signed_after_a_500_with_the_same_body(
+    pacing_factory: PacingFactory, receiver: Receiver
+) -> None:
+    server = await pacing_factory(tenants=tenants_with_webhook(receiver.url))
+    sid, therapist, (client,) = await live_pair(server, {"pause_unacknowledged": {"after_s": 0.3}})
+    await client.send("pause")
+    (cue,) = await therapist.wait_type("cue")
+    await receiver.wait(lambda: len(receiver.received) >= 2)
+    (h1, body1, t1), (h2, body2, t2) = receiver.received[:2]
+    assert body1 == body2  # byte-identical retry
+    assert t2 - t1 < 10.0  # the first retry within 10 s
+    for headers, body in ((h1, body1), (h2, body2)):
+        assert verify(headers["Comfort-Signature"], body)
+        assert headers["Content-Type"] == "application/json"
+        assert not verify(headers["Comfort-Signature"], body + b" ")  # the raw body is signed
+    delivery = orjson.loads(body1)
+    assert set(delivery) == {"id", "type", "tenant", "session_id", "created_at", "data"}
+    assert delivery["type"] == "cue.urgent" and delivery["tenant"] == "demo"
+    assert delivery["session_id"] == sid
+    assert delivery["data"] == cue  # the Event, as the therapist got it
+    await asyncio.sleep(0.8)
+    assert len(receiver.bodies("cue.urgent")) == 2  # delivered: not sent again
+    store = server.app[PACING].store
+    assert await store.pending_deliveries(sid) == 0
+
+
+async def test_session_end_is_delivered_and_warn_cues_are_not(
+    pacing_factory: PacingFactory, receiver: Receiver
+) -> None:
+    receiver.fail_first = 0
+    server = await pacing_factory(tenants=tenants_with_webhook(receiver.url))
+    sid, therapist, (client,) = await live_pair(server)
+    await client.send("zone", {"zone": "too_much"})  # a warn cue: not for the vendor
+    await therapist.wait_for(lambda: len(cues_of(therapist)) == 1)
+    status, _ = await server.api.call("POST", f"/api/v1/sessions/{sid}/end")
+    assert status == 200
+    await receiver.wait(lambda: len(receiver.bodies("session.ended")) == 1)
+    (ended,) = receiver.bodies("session.ended")
+    assert ended["data"]["type"] == "session_ended" and ended["data"]["data"] == {"by": "vendor"}
+    await asyncio.sleep(0.5)
+    assert receiver.bodies("cue.urgent") == []
+
+
+async def test_deliveries_survive_losing_the_process_and_go_with_the_session(
+    pacing_factory: PacingFactory, receiver: Receiver, tmp_path: Path
+) -> None:
+    """The receiver is down at first; a fresh engine (as after a restart) finds the pending
+    delivery in the store and delivers it. Erasing a session erases its deliveries."""
+    receiver.fail_first = 1000
+    server = await pacing_factory(tenants=tenants_with_webhook(receiver.url))
+    pacing = server.app[PACING]
+    sid, therapist, (client,) = await live_pair(server)
+    status, _ = await server.api.call("POST", f"/api/v1/sessions/{sid}/end")
+    await receiver.wait(lambda: len(receiver.received) >= 1)
+    assert await pacing.store.pending_deliveries(sid) == 1
+    await pacing.stop()  # the process that enqueued it is gone
+    receiver.fail_first = 0
+    receiver.received.clear()
+    await pacing.start()  # a fresh start: nothing in memory, all from the store
+    await receiver.wait(lambda: len(receiver.bodies("session.ended")) == 1)
+    await asyncio.sleep(0.3)
+    assert await pacing.store.pending_deliveries(sid) == 0
+
+    created = await server.create_session()
+    other = created["session"]["id"]
+    receiver.fail_first = 1000
+    await server.api.call("POST", f"/api/v1/sessions/{other}/end")
+    await receiver.wait(lambda: any(b["session_id"] == other for b in receiver.bodies()))
+    status, _ = await server.api.call("DELETE", f"/api/v1/sessions/{other}")
+    assert status == 204
+    with sqlite3.connect(tmp_path / "comfort.db") as db:
+        for table in ("vendor_outbox", "timers", "pacing_cursors"):
+            rows = db.execute(f"SELECT COUNT(*) FROM {table} WHERE session_id = ?", (other,))
+            assert rows.fetchone()[0] == 0, table
+
+
+def test_retry_policy_first_within_10_s_then_doubling_to_an_hour_for_24_hours() -> None:
+    policy = RetryPolicy()
+    created = 1_000_000.0
+    now, gaps = created, []
+    while True:
+        following = policy.next_attempt(created, len(gaps) + 1, now)
+        if following is None:
+            break
+        gaps.append(following - now)
+        now = following
+    assert gaps[0] <= 10.0
+    assert all(b >= a * 1.4 for a, b in itertools.pairwise(gaps[:9]))  # ~doubling
+    assert max(gaps) <= 3600.0 and max(gaps) >= 3600.0 * 0.75
+    assert now <= created + 24 * 3600 and now >= created + 22 * 3600
+
+
+def test_signature_matches_the_documented_recipe() -> None:
+    body = b'{"id":"dlv_1"}'
+    header = sign("s3cret", 1_700_000_000, body)
+    expected = hmac.new(b"s3cret", b"1700000000." + body, hashlib.sha256).hexdigest()
+    assert header == f"t=1700000000,v1={expected}"

@@ -292,8 +292,14 @@ class SQLiteStore:
             found = cursor.rowcount > 0
             for table in SESSION_TABLES:
                 await conn.execute(f"DELETE FROM {table} WHERE session_id = ?", (session_id,))
-        # Deleted pages are zeroed (secure_delete); truncating the WAL drops the old frames.
+        # secure_delete zeroes what the DELETE freed, but b-tree rebalancing can leave stale
+        # copies of cells in pages' unallocated space: VACUUM rebuilds every page, and
+        # truncating the WAL then drops the frames that held the old pages.
         async with self._write_lock:
+            try:
+                await self.writer.execute("VACUUM")
+            except sqlite3.Error as exc:
+                log.warning("erase_vacuum_failed", error=type(exc).__name__)
             with contextlib.suppress(sqlite3.Error):
                 await self.writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return found

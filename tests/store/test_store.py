@@ -381,14 +381,6 @@ async def test_an_erased_session_leaves_nothing_readable(
     page splits leave stale copies of cells in pages' unallocated space, which `secure_delete`
     does not zero (it zeroes what a DELETE frees, not what a rebalance left behind).
     """
-    if isinstance(store, SQLiteStore):
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="SQLiteStore.erase_session leaves stale cells from b-tree rebalancing; "
-                "it needs a VACUUM after the delete (requested from the sqlite.py owner)",
-            )
-        )
     kept = new_session(session_id="ses_" + "b" * 16, client_name="Kept Person")
     erased = new_session(session_id="ses_" + "a" * 16, client_name=NAME_MARK)
     for record in (kept, erased):

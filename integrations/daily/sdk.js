@@ -6,48 +6,7 @@
  * (the participant's `user_id` is our `platform_ref`). See integrations/sdk-contract.js.
  */
 
-// --- shared by every adapter (kept inline so each module stands alone) -----------------
-const OK = Object.freeze({ ok: true });
-const UNSUPPORTED = Object.freeze({ ok: false, reason: "unsupported" });
-const DENIED_NAMES = new Set(["NotAllowedError", "PermissionDeniedError", "SecurityError"]);
-
-function failure(error) {
-  const name = error && typeof error === "object" ? error.name : undefined;
-  const text = String((error && error.message) || error || "");
-  const denied = DENIED_NAMES.has(name) || /permission|denied|not allowed/i.test(text);
-  return { ok: false, reason: denied ? "denied" : "error", message: text.slice(0, 200) };
-}
-
-async function attempt(command) {
-  try {
-    const outcome = await command();
-    return outcome && typeof outcome === "object" && "ok" in outcome ? outcome : OK;
-  } catch (error) {
-    return failure(error);
-  }
-}
-
-function listeners() {
-  const sets = { "participant-joined": new Set(), "participant-left": new Set() };
-  return {
-    on(event, fn) {
-      const set = sets[event];
-      if (!set || typeof fn !== "function") return () => {};
-      set.add(fn);
-      return () => set.delete(fn);
-    },
-    emit(event, participant) {
-      for (const fn of sets[event]) {
-        try {
-          fn(participant);
-        } catch (error) {
-          queueMicrotask(() => { throw error; });
-        }
-      }
-    },
-  };
-}
-// ----------------------------------------------------------------------------------------
+import { OK, attempt, listeners } from "../sdk-common.js";
 
 /**
  * @param {any} call  a `DailyIframe.createFrame()` / `createCallObject()` instance, joined or joining

@@ -185,13 +185,14 @@ def digest_session(
 def fhir_bundle(digest: SessionDigest, now: datetime) -> dict[str, Any]:
     """A FHIR R4 Bundle (type collection) with one Observation per SUDS answer and zone."""
     sid = digest.record.id
-    entries = []
-    for cid, client in digest.clients.items():
-        for point in client.suds:
-            entries.append(_observation(sid, cid, point, suds=True))
-        for point in client.zones:
-            entries.append(_observation(sid, cid, point, suds=False))
-    entries.sort(key=lambda e: e["resource"]["identifier"][0]["value"])
+    points = [
+        (int(point["seq"]), cid, point, kind == "suds")
+        for cid, client in digest.clients.items()
+        for kind, series in (("suds", client.suds), ("zones", client.zones))
+        for point in series
+    ]
+    points.sort(key=lambda p: p[0])  # in log order
+    entries = [_observation(sid, cid, point, suds=suds) for _, cid, point, suds in points]
     return {
         "resourceType": "Bundle",
         "identifier": {"system": "urn:session-comfort:session", "value": sid},

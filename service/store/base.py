@@ -275,8 +275,8 @@ class Store(Protocol):
     # -- pacing: timers, vendor outbox, pacing cursor (service/pacing, service/outbox.py) ----
     # Tables `timers`, `vendor_outbox`, `pacing_cursors` (migration 0002_pacing), all keyed by
     # `session_id` and listed in SESSION_TABLES. Every method runs in its own short transaction
-    # and must never wait behind, or make wait, `append_batch` for longer than one commit: a
-    # store with one writer connection gives these methods a connection of their own.
+    # (never interleaved with another transaction on a shared connection: SQLite runs them on
+    # the writer connection under its write lock) and makes `append_batch` wait at most that.
 
     async def save_pacing(self, progress: list[PacingProgress]) -> None:
         """Record pacing progress for several sessions in ONE transaction.

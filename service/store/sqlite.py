@@ -315,34 +315,13 @@ class SQLiteStore:
             return cursor.rowcount > 0
 
     # -- pacing: timers, vendor outbox, pacing cursor (service/pacing, service/outbox.py) ----
-    # These run on a connection of their own: the writer connection's transactions belong to
-    # the append path, and SQLite serialises the two connections by its own write lock.
-
-    _pacing_conn: aiosqlite.Connection | None = None
-
-    async def _pacing(self) -> aiosqlite.Connection:
-        if self._writer is None:
-            raise StoreUnavailable("the store is not open")
-        if self._pacing_conn is None:
-            self._pacing_conn = await self._connect()
-        return self._pacing_conn
+    # Writes share the writer connection and its lock with the append path (one short
+    # transaction each, queued fairly behind and before append batches); reads use the reader.
 
     @contextlib.asynccontextmanager
     async def _pacing_transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        conn = await self._pacing()
-        try:
-            await conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(f"the store cannot write: {exc}") from exc
-        try:
+        async with self._transaction() as conn:
             yield conn
-            await conn.execute("COMMIT")
-        except BaseException as exc:
-            with contextlib.suppress(Exception):
-                await conn.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.Error):
-                raise StoreUnavailable(f"the store cannot write: {exc}") from exc
-            raise
 
     async def save_pacing(self, progress: list[PacingProgress]) -> None:
         if not progress:
@@ -389,16 +368,12 @@ class SQLiteStore:
                 )
 
     async def pacing_backlog(self, limit: int) -> list[PacingBacklog]:
-        conn = await self._pacing()
-        try:
-            rows = await conn.execute_fetchall(
-                "SELECT s.id, COALESCE(c.seq, 0), s.head_seq FROM sessions s "
-                "LEFT JOIN pacing_cursors c ON c.session_id = s.id "
-                "WHERE s.head_seq > COALESCE(c.seq, 0) ORDER BY s.created_at LIMIT ?",
-                (limit,),
-            )
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(f"the store cannot read: {exc}") from exc
+        rows = await self._read(
+            "SELECT s.id, COALESCE(c.seq, 0), s.head_seq FROM sessions s "
+            "LEFT JOIN pacing_cursors c ON c.session_id = s.id "
+            "WHERE s.head_seq > COALESCE(c.seq, 0) ORDER BY s.created_at LIMIT ?",
+            (limit,),
+        )
         return [PacingBacklog(row[0], int(row[1]), int(row[2])) for row in rows]
 
     async def claim_due_timers(
@@ -476,21 +451,14 @@ class SQLiteStore:
                 )
 
     async def pending_deliveries(self, session_id: str) -> int:
-        conn = await self._pacing()
-        try:
-            rows = await conn.execute_fetchall(
-                "SELECT COUNT(*) FROM vendor_outbox WHERE session_id = ? AND state = 'pending'",
-                (session_id,),
-            )
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(f"the store cannot read: {exc}") from exc
-        return int(next(iter(rows))[0])
+        rows = await self._read(
+            "SELECT COUNT(*) FROM vendor_outbox WHERE session_id = ? AND state = 'pending'",
+            (session_id,),
+        )
+        return int(rows[0][0])
 
     async def release_pacing(self) -> None:
-        conn, self._pacing_conn = self._pacing_conn, None
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                await conn.close()
+        return None  # nothing of its own to release: the store's connections serve pacing
 
     # -- audit trail (service/audit.py) ------------------------------------------------------
 

@@ -195,3 +195,24 @@ def test_signature_matches_the_documented_recipe() -> None:
     header = sign("s3cret", 1_700_000_000, body)
     expected = hmac.new(b"s3cret", b"1700000000." + body, hashlib.sha256).hexdigest()
     assert header == f"t=1700000000,v1={expected}"
+
+
+async def test_deliveries_log_no_url_secret_or_body(
+    pacing_factory: PacingFactory, receiver: Receiver
+) -> None:
+    from structlog.testing import capture_logs
+
+    receiver.fail_first = 1
+    server = await pacing_factory(tenants=tenants_with_webhook(receiver.url))
+    with capture_logs() as logs:
+        sid, therapist, (client,) = await live_pair(
+            server, {"pause_unacknowledged": {"after_s": 0.2}}
+        )
+        await client.send("pause")
+        await receiver.wait(lambda: len(receiver.received) >= 2)
+        await asyncio.sleep(0.2)
+    attempts = [entry for entry in logs if entry["event"] == "vendor_delivery_attempted"]
+    assert [a["outcome"] for a in attempts][:2] == ["retry", "delivered"]
+    text = repr(logs)
+    for secret in (SECRET, receiver.url, "127.0.0.1", "paused", "Clara"):
+        assert secret not in text, secret

@@ -104,10 +104,12 @@ async def test_fhir_bundle_validates_with_one_observation_per_entry(
     observations = [entry.resource for entry in bundle.entry or []]
     assert len(observations) == len(sent["suds"]) + len(sent["zones"])
     assert all(o.get_resource_type() == "Observation" for o in observations)
-    suds = sorted(
-        (o.identifier[0].value, o.valueInteger) for o in observations if o.valueInteger is not None
-    )
-    assert [v for _, v in suds] == [v for _, v in sent["suds"]]
+    suds = [
+        (int(o.identifier[0].value.rsplit("/", 1)[1]), o.valueInteger)
+        for o in observations
+        if o.valueInteger is not None
+    ]
+    assert suds == sent["suds"]  # in log order, each with its seq
     zones = [o.valueCodeableConcept.coding[0].code for o in observations if o.valueCodeableConcept]
     assert sorted(zones) == sorted(z for _, z in sent["zones"])
     assert all(o.subject.identifier.value == "c-1" for o in observations)

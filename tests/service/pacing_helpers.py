@@ -43,10 +43,10 @@ async def start_pacing_server(
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
+    settings.setdefault("database_url", f"sqlite:///{tmp_path}/comfort.db")
     config = Settings(
         host="127.0.0.1",
         port=port,
-        database_url=f"sqlite:///{tmp_path}/comfort.db",
         data_dir=tmp_path,
         secret_key=SECRET,
         **settings,

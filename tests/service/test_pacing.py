@@ -238,3 +238,47 @@ async def test_a_client_never_receives_a_cue_live_or_in_replay(pacing_server: Li
     replay = await pacing_server.join(created["tokens"]["c-1"], last_seq=0)
     await asyncio.sleep(0.3)
     assert replay.events and cues_of(replay) == []
+
+
+async def test_disconnected_in_distress_from_a_platform_leave(pacing_server: LiveServer) -> None:
+    """The video platform reports the client left (as the webhook route applies it) while
+    the widget stays connected: the cue fires once and says it was the video call."""
+    from integrations.base import PlatformEvent, PlatformEventKind
+    from service.appkeys import ENGINE
+
+    body = {
+        "platform": "zoom",
+        "participants": [
+            {"id": "t-1", "role": "therapist", "platform_ref": "zt"},
+            {"id": "c-1", "role": "client", "platform_ref": "zc"},
+        ],
+    }
+    sid, therapist, (client,) = await live_pair(
+        pacing_server, {"pause_unacknowledged": {"enabled": False}}, **body
+    )
+    external = (await pacing_server.api.call("GET", f"/api/v1/sessions/{sid}"))[1]["session"][
+        "external_id"
+    ]
+    engine = pacing_server.app[ENGINE]
+
+    async def platform(kind: PlatformEventKind, key: str) -> None:
+        event = PlatformEvent(kind, external, "zc", key)
+        assert await engine.apply_platform_event("demo", "zoom", event) == "applied"
+
+    await platform(PlatformEventKind.PARTICIPANT_JOINED, "j1")
+    pause = await client.send("pause")
+    await platform(PlatformEventKind.PARTICIPANT_LEFT, "l1")
+    await therapist.wait_for(lambda: len(cues_of(therapist)) == 1)
+    (cue,) = cues_of(therapist)
+    assert cue["data"]["rule"] == "disconnected_in_distress"
+    assert cue["data"]["related_seq"] == [pause["seq"]]
+    assert "video call" in cue["data"]["message"]
+    await client.close()  # the widget leaves too, in the same pause: still one cue
+    await therapist.wait_for(
+        lambda: any(
+            e["type"] == "participant_left" and e["data"]["via"] == "widget"
+            for e in therapist.events
+        )
+    )
+    await quiet_for(0.6)
+    assert len(cues_of(therapist)) == 1

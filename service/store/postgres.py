@@ -400,7 +400,9 @@ class PostgresStore:
         return bool(await self.erase_sessions([session_id]))
 
     async def erase_sessions(self, session_ids: list[str]) -> list[str]:
-        """Erase several sessions in one transaction, then vacuum once; the ids that existed.
+        """Erase several sessions in one transaction, then vacuum once.
+
+        Returns the ids that existed (each once, in the order given).
 
         A purge of many sessions should use this: each VACUUM reads every index of the tables
         whole, so one per session would cost the purge that much per session.
@@ -421,7 +423,7 @@ class PostgresStore:
                 await conn.execute(f"DELETE FROM {table} WHERE session_id = ANY($1::text[])", ids)
         await self._vacuum_after_erase()
         found = {row[0] for row in gone}
-        return [sid for sid in session_ids if sid in found]
+        return [sid for sid in dict.fromkeys(session_ids) if sid in found]
 
     async def _vacuum_after_erase(self) -> None:
         """Remove the dead tuples (and their index entries) an erase left behind.

@@ -152,6 +152,64 @@ async def test_an_erase_waits_for_an_append_in_flight_and_later_appends_find_it_
     ]
 
 
+async def test_erase_sessions_erases_many_at_once_and_names_those_that_existed(
+    pg_store_factory: PgFactory,
+) -> None:
+    store = await pg_store_factory()
+    records = [new_session() for _ in range(4)]
+    for record in records:
+        await store.create_session(record)
+        await store.append_batch([send(record.id), send(record.id)])
+    doomed = [records[2].id, "ses_unknown", records[0].id, records[2].id]
+
+    erased = await store.erase_sessions(doomed)
+
+    assert erased == [records[2].id, records[0].id]
+    assert await store.head_seqs([r.id for r in records]) == {
+        records[1].id: 2,
+        records[3].id: 2,
+    }
+    assert await store.read_events(records[0].id, 0, 10) == []
+    assert await store.erase_sessions([]) == []
+
+
+async def test_concurrent_erases_all_finish_and_leave_no_dead_tuples(
+    pg_store_factory: PgFactory, postgres_server: PostgresServer
+) -> None:
+    """Erases that arrive together share VACUUMs; each returns only once its rows are gone
+    from the pages, dead tuples included."""
+    if "pageinspect" not in postgres_server.extensions:
+        pytest.skip("pageinspect is not available to look at the tuples left behind")
+    store = await pg_store_factory()
+    kept, *records = [new_session() for _ in range(7)]
+    for record in (kept, *records):
+        await store.create_session(record)
+        await store.append_batch([send(record.id) for _ in range(5)])
+
+    assert await asyncio.gather(*(store.erase_session(r.id) for r in records)) == [True] * 6
+
+    tuples = await store.pool.fetchval(
+        "SELECT count(*) FROM generate_series(0, pg_relation_size('events') / 8192 - 1) AS b, "
+        "public.heap_page_items(public.get_raw_page('events', b::int)) WHERE t_data IS NOT NULL"
+    )
+    assert tuples == 5  # the kept session's events, and no dead tuple
+
+
+async def test_the_pool_size_can_be_set_in_the_database_url(
+    postgres_server: PostgresServer, pg_schema: str
+) -> None:
+    store = PostgresStore(
+        postgres_server.schema_url(pg_schema) + "&pool_min_size=2&pool_max_size=3"
+    )
+    assert (store.min_size, store.max_size) == (2, 3)
+    assert "pool_" not in store.database_url and "search_path" in store.database_url
+    await store.open()
+    try:
+        assert store.pool.get_min_size() == 2 and store.pool.get_max_size() == 3
+    finally:
+        await store.close()
+
+
 # -- durability settings ---------------------------------------------------------------------
 
 

@@ -379,7 +379,8 @@ async def test_an_erased_session_leaves_nothing_readable(
 
     The ids are fixed: with the erased session's rows sorting before the kept one's, SQLite's
     page splits leave stale copies of cells in pages' unallocated space, which `secure_delete`
-    does not zero (it zeroes what a DELETE frees, not what a rebalance left behind).
+    does not zero (it zeroes what a DELETE frees, not what a rebalance left behind); only the
+    VACUUM after the delete removes them.
     """
     kept = new_session(session_id="ses_" + "b" * 16, client_name="Kept Person")
     erased = new_session(session_id="ses_" + "a" * 16, client_name=NAME_MARK)

@@ -225,7 +225,8 @@ class AuditQuery:
         if self.session_id is not None:
             add("session_id = %s", self.session_id)
         if self.action_prefix is not None:
-            add("action LIKE %s", self.action_prefix.replace("%", r"\%") + "%")
+            escaped = self.action_prefix.translate({92: r"\\", 37: r"\%", 95: r"\_"})
+            add(r"action LIKE %s ESCAPE '\'", escaped + "%")  # SQLite has no default escape
         if self.since is not None:
             add("at >= %s", self.since)
         return ("WHERE " + " AND ".join(clauses) if clauses else ""), params

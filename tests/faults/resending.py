@@ -87,6 +87,13 @@ class ResendingClient:
             await self.ensure_connected(deadline)
             await asyncio.gather(*(self.send_one(i) for i in unacked[start : start + width]))
 
+    async def drain(self, deadline: float) -> None:
+        """Resend until every press is acked (or the deadline passes)."""
+        while set(self.outbox) - set(self.acked) and time.monotonic() < deadline:
+            await self.flush(deadline)
+            if set(self.outbox) - set(self.acked):
+                await asyncio.sleep(0.2)
+
     async def resend_some_acked(self, count: int) -> None:
         """Resend already-acked ids: each must be answered with its first seq, duplicate."""
         if not self.acked or self.client is None or not self.client.connected:

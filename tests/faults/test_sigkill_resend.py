@@ -53,7 +53,7 @@ async def test_acked_sends_are_stored_once_across_random_sigkills(tmp_path: Path
 
             await asyncio.gather(keep_pressing(), killer())
             # Everything still in the outbox goes through once the service stays up.
-            await sender.flush(time.monotonic() + 20)
+            await sender.drain(time.monotonic() + 20)
             assert set(sender.acked) == set(sender.outbox)
             await sender.close()
 

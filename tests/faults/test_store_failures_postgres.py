@@ -68,7 +68,7 @@ async def test_terminated_connections_fail_sends_with_internal_and_heal_without_
                 done.set()
 
             await asyncio.gather(keep_pressing(), terminator())
-            await sender.flush(time.monotonic() + 20)
+            await sender.drain(time.monotonic() + 20)
             assert set(sender.acked) == set(sender.outbox), "some sends never got through"
             assert sender.internal > 0, "no send failed: the terminations hit nothing"
             # The same process serves on: no restart happened.

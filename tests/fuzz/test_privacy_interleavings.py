@@ -167,7 +167,11 @@ class GroupSession(RuleBasedStateMachine):
             svc.call(peer.close())
 
 
+_DEEP = settings.default.max_examples >= 1000
+# A run is a whole session of up to 40 steps: the deep profile runs a twentieth as many runs.
 GroupSession.TestCase.settings = settings(
-    settings.default, stateful_step_count=15 if settings.default.max_examples < 1000 else 40
+    settings.default,
+    max_examples=settings.default.max_examples // 20 if _DEEP else settings.default.max_examples,
+    stateful_step_count=40 if _DEEP else 15,
 )
 test_privacy_under_random_interleavings = GroupSession.TestCase

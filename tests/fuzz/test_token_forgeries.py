@@ -212,11 +212,6 @@ async def test_forged_tokens_are_refused(live_server: LiveServer) -> None:
     assert not failures, failures
     # The genuine token still works: the refusals are not a broken service.
     assert await refused(live_server, created["tokens"]["t-1"]) is None
-    events = await live_server.api.events(sid)
-    assert (
-        next(e for e in events if e["type"] == "participant_joined")["data"]["participant"]["id"]
-        == "t-1"
-    )
     print(f"\nforgeries refused: {len(cases)}")
 
 

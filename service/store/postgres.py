@@ -63,8 +63,12 @@ _RETRY_ERRORS = (
     asyncpg.exceptions.SerializationError,
 )
 _ATTEMPTS = 3
-# Query parameters of COMFORT_DATABASE_URL that configure the pool, not the connection.
-_POOL_OPTIONS = ("pool_min_size", "pool_max_size")
+# Query parameters of COMFORT_DATABASE_URL for the store itself, not for the connection.
+_STORE_OPTIONS = ("pool_min_size", "pool_max_size", "erase_vacuum")
+# How an erase vacuums: "plain" removes every tuple and index entry of the session and keeps the
+# tables available; "full" rewrites the tables into new files (ACCESS EXCLUSIVE: every append
+# waits for the rewrite), so no byte of the session is left in any data file.
+_ERASE_VACUUM = {"plain": "VACUUM (INDEX_CLEANUP ON)", "full": "VACUUM (FULL)"}
 
 # FOR NO KEY UPDATE: appenders exclude each other (and an erase's DELETE), but not
 # `save_pacing`, which only needs the row to stay (FOR KEY SHARE).
@@ -108,7 +112,8 @@ class PostgresStore:
 
     Args:
         database_url: `postgresql://user@host:port/db`. `pool_min_size` and `pool_max_size` in
-            its query set the pool's bounds (default 1 and 10); other query parameters (for
+            its query set the pool's bounds (default 1 and 10), `erase_vacuum=full` makes
+            erasure rewrite the tables (see `_ERASE_VACUUM`); other query parameters (for
             example `?search_path=…` or `?sslmode=require`) go to asyncpg, which passes those
             it does not know to the server as settings.
         min_size, max_size: the pool's bounds, when the URL does not set them.
@@ -131,8 +136,11 @@ class PostgresStore:
         query = parse_qsl(parts.query, keep_blank_values=True)
         options = dict(query)
         self.database_url = urlunsplit(
-            parts._replace(query=urlencode([(k, v) for k, v in query if k not in _POOL_OPTIONS]))
+            parts._replace(query=urlencode([(k, v) for k, v in query if k not in _STORE_OPTIONS]))
         )
+        self.erase_vacuum = options.get("erase_vacuum", "plain")
+        if self.erase_vacuum not in _ERASE_VACUUM:
+            raise ValueError("erase_vacuum in COMFORT_DATABASE_URL must be plain or full")
         self.min_size = int(options.get("pool_min_size", min_size))
         self.max_size = int(options.get("pool_max_size", max_size))
         self.connect_timeout = connect_timeout
@@ -443,7 +451,7 @@ class PostgresStore:
             tables = ", ".join(("sessions", *SESSION_TABLES))
             try:
                 async with self._connection() as conn:
-                    await conn.execute(f"VACUUM (INDEX_CLEANUP ON) {tables}")
+                    await conn.execute(f"{_ERASE_VACUUM[self.erase_vacuum]} {tables}")
             except (StoreUnavailable, asyncpg.PostgresError) as exc:
                 # The rows are deleted and committed; autovacuum will reclaim them later.
                 log.warning("erase_vacuum_failed", error=type(exc).__name__)

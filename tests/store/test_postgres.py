@@ -8,6 +8,7 @@ import contextlib
 import itertools
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
 
 import asyncpg
@@ -210,6 +211,35 @@ async def test_the_pool_size_can_be_set_in_the_database_url(
         await store.close()
 
 
+async def test_with_erase_vacuum_full_no_byte_of_an_erased_session_is_left_in_the_files(
+    pg_store_factory: PgFactory, postgres_server: PostgresServer, pg_schema: str
+) -> None:
+    """`erase_vacuum=full` rewrites the tables: after a checkpoint, the relation files on disk
+    (heap, indexes, TOAST) hold nothing of the erased session. (The default, plain VACUUM,
+    leaves no tuple or index entry, but freed page space keeps old bytes until reused.)"""
+    store = await pg_store_factory(postgres_server.schema_url(pg_schema) + "&erase_vacuum=full")
+    kept = new_session(client_name="Kept Person")
+    erased = new_session(client_name="Fully Erased Displayname")
+    for record in (kept, erased):
+        await store.create_session(record)
+    for n in range(20):
+        await store.append_batch([send(erased.id, f"evt-full-erase-{n}"), send(kept.id)])
+    await store.claim_webhook_delivery("acme", "zoom", "dlv-full-erase", erased.id)
+    marks = (b"Fully Erased Displayname", b"evt-full-erase-", b"dlv-full-erase")
+    admin = await asyncpg.connect(postgres_server.url)
+    try:
+        before = await _relation_file_bytes(admin, pg_schema)
+        assert all(mark in before for mark in marks)
+
+        assert await store.erase_session(erased.id) is True
+
+        after = await _relation_file_bytes(admin, pg_schema)
+        assert [mark for mark in marks if mark in after] == []
+        assert b"Kept Person" in after
+    finally:
+        await admin.close()
+
+
 # -- durability settings ---------------------------------------------------------------------
 
 
@@ -346,6 +376,35 @@ async def _eventually(call: Callable[[], Awaitable[T]]) -> T:
         except StoreUnavailable:
             await asyncio.sleep(0.1)
     return await call()
+
+
+async def _relation_file_bytes(conn: asyncpg.Connection, schema: str) -> bytes:
+    """The on-disk files of every relation of the schema (and their TOAST), after a
+    checkpoint has written the shared buffers out. Skips when they cannot be read here."""
+    await conn.execute("CHECKPOINT")
+    data_directory = Path(await conn.fetchval("SHOW data_directory"))
+    paths = await conn.fetch(
+        "SELECT pg_relation_filepath(c.oid) FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = $1 OR c.oid IN (SELECT reltoastrelid FROM pg_class t "
+        "JOIN pg_namespace tn ON tn.oid = t.relnamespace WHERE tn.nspname = $1) "
+        "OR c.oid IN (SELECT i.indexrelid FROM pg_index i JOIN pg_class t "
+        "ON t.oid = i.indrelid JOIN pg_class o ON o.reltoastrelid = t.oid "
+        "JOIN pg_namespace tn ON tn.oid = o.relnamespace WHERE tn.nspname = $1)",
+        schema,
+    )
+    found = bytearray()
+    try:
+        for (relative,) in paths:
+            if relative is None:
+                continue
+            base = data_directory / relative
+            for segment in [base, *base.parent.glob(base.name + ".[0-9]*")]:
+                if segment.exists():
+                    found += segment.read_bytes()
+    except PermissionError:
+        pytest.skip("the PostgreSQL data directory is not readable by the tests")
+    return bytes(found)
 
 
 class _Proxy:

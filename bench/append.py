@@ -140,3 +140,26 @@ async def postgres(seconds: float, admin_url: str = POSTGRES_URL) -> dict[str, A
         with contextlib.suppress(Exception):
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+def main() -> None:
+    """`python -m bench.append SECONDS`: both stores' figures as one JSON line."""
+    import json
+    import sys
+
+    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 3.0
+
+    async def both() -> dict[str, Any]:
+        figures: dict[str, Any] = {}
+        for name, measure in (("sqlite", sqlite), ("postgres", postgres)):
+            try:
+                figures[name] = await measure(seconds)
+            except Exception as exc:
+                figures[name] = {"skipped": f"failed: {type(exc).__name__}: {exc}"}
+        return figures
+
+    print(json.dumps(asyncio.run(both())))
+
+
+if __name__ == "__main__":
+    main()

@@ -239,12 +239,19 @@ def markdown(details: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
+def checkpoint(details: dict[str, Any]) -> None:
+    """Keep what a run has measured so far (`results/partial.json`), in case a later step fails."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "partial.json").write_text(json.dumps(details, indent=2) + "\n")
+
+
 def write(details: dict[str, Any], update_readme: bool) -> list[str]:
     """Write every result file; returns notes for the console."""
     notes: list[str] = []
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(details["summary"], indent=2) + "\n")
     (RESULTS / "details.json").write_text(json.dumps(details, indent=2) + "\n")
+    (RESULTS / "partial.json").unlink(missing_ok=True)
     table = markdown(details)
     (RESULTS / "latest.md").write_text(table)
     note = plot(details, RESULTS / "latency.png")

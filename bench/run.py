@@ -9,15 +9,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from . import append, generator, report, scenarios, targets
+from . import generator, report, scenarios, targets
 from .procstat import GENERATOR_CPUS, SERVER_CPUS, raise_nofile
 from .targets import KINDS, SERVICE
 
@@ -62,7 +64,8 @@ def _tree() -> dict[str, Any]:
     return {
         "root": root,
         "commit": head.stdout.strip() or None,
-        "service_dirty": bool(dirty.stdout.strip()),
+        # another tree (BENCH_SERVICE_ROOT) says in its own name what it holds
+        "service_dirty": None if "BENCH_SERVICE_ROOT" in os.environ else bool(dirty.stdout.strip()),
     }
 
 
@@ -114,15 +117,37 @@ async def run_target(
 
 
 async def run_append(plan: Plan, details: dict[str, Any]) -> None:
-    for name, measure in (("sqlite", append.sqlite), ("postgres", append.postgres)):
-        figures = await measure(plan.append_s)
-        if "skipped" not in figures:
-            figures["per_s"] = figures["500_sessions_concurrent"]
-        details["append"][name] = figures
-        log(f"append {name}: {figures}")
+    """Both stores, in a process of its own that imports the service from the tree under test."""
+    env = {**os.environ, "PYTHONPATH": str(targets.ROOT)}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.append",
+        str(plan.append_s),
+        cwd=os.environ.get("BENCH_SERVICE_ROOT", str(targets.ROOT)),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), timeout=600)
+    lines = out.decode().strip().splitlines()
+    try:
+        figures: dict[str, Any] = json.loads(lines[-1])
+    except (IndexError, ValueError):
+        figures = {
+            name: {"skipped": f"the append run failed (exit {proc.returncode})"}
+            for name in ("sqlite", "postgres")
+        }
+    for name, store in figures.items():
+        if "skipped" not in store:
+            store["per_s"] = store["500_sessions_concurrent"]
+        details["append"][name] = store
+        log(f"append {name}: {store}")
 
 
 async def main_async(args: argparse.Namespace) -> int:
+    if args.results_dir:
+        report.RESULTS = Path(args.results_dir).resolve()
     plan = FULL if args.full else QUICK
     if args.sizes:
         plan = Plan(**{**plan.__dict__, "sizes": tuple(args.sizes)})
@@ -149,7 +174,12 @@ async def main_async(args: argparse.Namespace) -> int:
     }
     for kind in kinds:
         log(f"== {kind}")
-        await run_target(kind, plan, env, details, only)
+        try:
+            await run_target(kind, plan, env, details, only)
+        except Exception as exc:  # one server failing must not lose the others' figures
+            log(f"{kind} failed: {type(exc).__name__}: {exc}")
+            details.setdefault("failures", {})[kind] = f"{type(exc).__name__}: {exc}"
+        report.checkpoint(details)
     if "append" in only:
         await run_append(plan, details)
     details["elapsed_s"] = round(time.monotonic() - started, 1)
@@ -185,6 +215,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--readme", action="store_true", help="also replace the table in bench/README.md"
+    )
+    parser.add_argument(
+        "--results-dir", help="write the results here instead of bench/results (experiments)"
     )
     args = parser.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):

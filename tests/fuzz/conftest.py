@@ -1,28 +1,6 @@
-"""Hypothesis profiles for the fuzz suites, chosen by HYPOTHESIS_PROFILE.
-
-`quick` (the default, run by `make test`) keeps each target to a few seconds; `deep` (run by
-`make fuzz`) runs tens of thousands of cases per target. Every profile is derandomised per
-test unless HYPOTHESIS_SEED is set, so a failure in CI replays locally.
-"""
+"""Fuzz suites: the hypothesis profiles live in `profiles.py` (HYPOTHESIS_PROFILE=quick|deep);
+importing it here registers them before any test module is collected."""
 
 from __future__ import annotations
 
-import os
-
-from hypothesis import HealthCheck, Phase, settings
-
-_COMMON = {
-    "deadline": None,
-    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-    "print_blob": True,
-}
-
-settings.register_profile("quick", max_examples=60, derandomize=True, **_COMMON)
-settings.register_profile("default", parent=settings.get_profile("quick"))
-settings.register_profile(
-    "deep",
-    max_examples=int(os.environ.get("FUZZ_DEEP_EXAMPLES", "20000")),
-    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
-    **_COMMON,
-)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "quick"))
+from tests.fuzz import profiles  # noqa: F401

@@ -17,6 +17,7 @@ from hypothesis import given
 
 from service.openapi import build_openapi
 from tests.fuzz.harness import FuzzService, start_fuzz_service, stop_fuzz_service
+from tests.fuzz.profiles import FUZZ
 from tests.support import API_KEY
 
 schemathesis = pytest.importorskip("schemathesis")
@@ -79,6 +80,7 @@ def test_the_api_honours_its_own_openapi_document(
     if mode == "negative" and not operation.body and not operation.query:
         pytest.skip("nothing to make invalid but the path")
 
+    @FUZZ
     @given(case=strategy)
     def run(case: Any) -> None:
         params = case.path_parameters or {}

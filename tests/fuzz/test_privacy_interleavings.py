@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from tests.fuzz.harness import FuzzService, Room, start_fuzz_service, stop_fuzz_service
+from tests.fuzz.profiles import DEEP, FUZZ
 from tests.support import Peer
 
 pytestmark = pytest.mark.fuzz
@@ -167,11 +168,10 @@ class GroupSession(RuleBasedStateMachine):
             svc.call(peer.close())
 
 
-_DEEP = settings.default.max_examples >= 1000
 # A run is a whole session of up to 40 steps: the deep profile runs a twentieth as many runs.
 GroupSession.TestCase.settings = settings(
-    settings.default,
-    max_examples=settings.default.max_examples // 20 if _DEEP else settings.default.max_examples,
-    stateful_step_count=40 if _DEEP else 15,
+    FUZZ,
+    max_examples=FUZZ.max_examples // 20 if DEEP else FUZZ.max_examples,
+    stateful_step_count=40 if DEEP else 15,
 )
 test_privacy_under_random_interleavings = GroupSession.TestCase

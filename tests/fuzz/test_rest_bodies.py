@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.fuzz.harness import REST_CODES, FuzzService, start_fuzz_service, stop_fuzz_service
+from tests.fuzz.profiles import FUZZ
 from tests.fuzz.strategies import JSON, PARTICIPANT
 
 pytestmark = pytest.mark.fuzz
@@ -88,6 +89,7 @@ def check(status: int, body: Any, ok: int) -> None:
     assert isinstance(error["message"], str)
 
 
+@FUZZ
 @given(body=create_bodies())
 def test_every_create_body_is_answered_without_a_5xx(service: FuzzService, body: Any) -> None:
     status, answer = service.call(service.api.call("POST", "/api/v1/sessions", body))
@@ -96,12 +98,14 @@ def test_every_create_body_is_answered_without_a_5xx(service: FuzzService, body:
         assert set(answer["tokens"]) == {p["id"] for p in answer["session"]["participants"]}
 
 
+@FUZZ
 @given(raw=st.binary(max_size=300) | st.text(max_size=300).map(str.encode))
 def test_every_raw_create_body_is_answered_without_a_5xx(service: FuzzService, raw: bytes) -> None:
     status, answer = service.call(service.api.call("POST", "/api/v1/sessions", raw=raw))
     check(status, answer, 201)
 
 
+@FUZZ
 @given(body=st.fixed_dictionaries({"participant_id": PARTICIPANT | JSON}) | JSON)
 def test_every_token_body_is_answered_without_a_5xx(
     service: FuzzService, session: dict[str, Any], body: Any
@@ -111,6 +115,7 @@ def test_every_token_body_is_answered_without_a_5xx(
     check(status, answer, 200)
 
 
+@FUZZ
 @given(
     query=st.dictionaries(
         st.sampled_from(["after", "limit", "x"]),

@@ -20,6 +20,7 @@ from tests.fuzz.harness import (
     start_fuzz_service,
     stop_fuzz_service,
 )
+from tests.fuzz.profiles import FUZZ
 from tests.fuzz.strategies import send_payloads
 
 pytestmark = pytest.mark.fuzz
@@ -74,6 +75,7 @@ def check_ack(ack: Any) -> None:
     assert isinstance(error["message"], str) and error["message"]
 
 
+@FUZZ
 @given(payload=send_payloads(), who=st.integers(0, 2))
 def test_every_send_payload_gets_a_structured_ack(
     service: FuzzService, rooms: Rooms, payload: Any, who: int
@@ -93,6 +95,7 @@ def test_every_send_payload_gets_a_structured_ack(
     assert service.call(service.healthy())
 
 
+@FUZZ
 @given(payload=send_payloads())
 def test_a_resent_id_answers_its_first_seq_whatever_it_carries(
     service: FuzzService, rooms: Rooms, payload: Any

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from yarl import URL
 
 from tests.fuzz.harness import REST_CODES, FuzzService, start_fuzz_service, stop_fuzz_service
+from tests.fuzz.profiles import FUZZ
 from tests.fuzz.strategies import JSON
 from tests.support import Api
 
@@ -135,6 +136,7 @@ def test_signed_webhook_bodies_of_any_shape_never_fail_the_service(
 ) -> None:
     signer = target.platforms.signers[platform]
 
+    @FUZZ
     @given(delivery=deliveries(signer))
     def run(delivery: tuple[str, bytes]) -> None:
         path, body = delivery

@@ -176,11 +176,16 @@ def create_app(settings: Settings, tenants: TenantRegistry | None = None) -> web
         assert handlers is not None
         return await handlers.transport(eio_sid, packet)
 
+    async def writable(eio_sid: str) -> bool:
+        assert handlers is not None
+        return await handlers.writable(eio_sid)
+
     engine = SessionEngine(
         store,
         tokens,
         metrics,
         transport,
+        writable,
         send_rate=settings.send_rate,
         send_burst=settings.send_burst,
         presence_grace_seconds=settings.presence_grace_seconds,

@@ -29,7 +29,7 @@ from .errors import (
     StoreUnavailable,
 )
 from .events import SYSTEM_ACTOR, Actor, Event, Role, parse_send, visible_to_client
-from .hub import Connection, Hub, SessionRuntime, Transport
+from .hub import Connection, Hub, SessionRuntime, Transport, Writable
 from .log import SessionLog
 from .metrics import Metrics
 from .presence import LocalPresence, Presence
@@ -90,6 +90,7 @@ class SessionEngine:
         tokens: TokenIssuer,
         metrics: Metrics,
         transport: Transport,
+        writable: Writable | None = None,
         *,
         send_rate: float = 10.0,
         send_burst: int = 20,
@@ -99,7 +100,7 @@ class SessionEngine:
         self.store = store
         self.tokens = tokens
         self.metrics = metrics
-        self.hub = Hub(store, transport)
+        self.hub = Hub(store, transport, writable) if writable else Hub(store, transport)
         self.log = SessionLog(store, self._on_stored)
         self.send_rate, self.send_burst = send_rate, send_burst
         self.presence_grace_seconds = presence_grace_seconds

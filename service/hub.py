@@ -26,9 +26,17 @@ log = structlog.get_logger(__name__)
 
 RECENT_EVENTS = 256
 READ_PAGE = 1000
+REPLAY_PAGE = 200
 
 Transport = Callable[[str, str], Awaitable[bool]]
 """Sends one encoded Socket.IO packet to one Engine.IO socket; False if it is gone."""
+
+Writable = Callable[[str], Awaitable[bool]]
+"""Waits until a socket has room for a page of replay; False if it stopped reading."""
+
+
+async def _always_writable(eio_sid: str) -> bool:
+    return True
 
 
 def event_packet(event: Event) -> str:
@@ -108,9 +116,12 @@ Observer = Callable[[SessionRuntime, Event], None]
 class Hub:
     """Loaded sessions of this process and the delivery of their events."""
 
-    def __init__(self, store: Store, transport: Transport) -> None:
+    def __init__(
+        self, store: Store, transport: Transport, writable: Writable = _always_writable
+    ) -> None:
         self.store = store
         self._transport = transport
+        self._writable = writable
         self.runtimes: dict[str, SessionRuntime] = {}
         self._loading: dict[str, asyncio.Future[SessionRuntime | None]] = {}
         self.observers: list[Observer] = []
@@ -252,30 +263,50 @@ class Hub:
         last_seq: int,
         welcome: Callable[[SessionRuntime], Awaitable[None]],
     ) -> None:
-        """Send the welcome, replay what `conn` missed after `last_seq`, then make it live."""
+        """Send the welcome, replay what `conn` missed after `last_seq`, then make it live.
+
+        A long replay is sent outside the session's lock, a page at a time, waiting for the
+        socket to drain between pages (others in the session are not held up, and the socket's
+        bounded queue is never overrun by its own replay); the last stretch and the switch to
+        live happen under the lock, so nothing stored meanwhile is skipped or doubled.
+        """
         async with runtime.lock:
             await welcome(runtime)
             conn.cursor = last_seq
+        while runtime.head - conn.cursor > RECENT_EVENTS:
+            page = await self.store.read_events(runtime.id, conn.cursor, REPLAY_PAGE)
+            if not page:
+                break
+            if not await self._send_page(conn, page):
+                return  # the socket stopped reading; it is being closed and will come back
+        async with runtime.lock:
             await self._replay(runtime, conn)
             conn.live = True
+
+    async def _send_page(self, conn: Connection, page: list[Event]) -> bool:
+        if not await self._writable(conn.eio_sid):
+            return False
+        for event in page:
+            if event.seq <= conn.cursor:
+                continue
+            conn.cursor = event.seq
+            if conn.may_see(event):
+                await self._transport(conn.eio_sid, event_packet(event))
+        return True
 
     async def _replay(self, runtime: SessionRuntime, conn: Connection) -> None:
         while conn.cursor < runtime.head:
             oldest_cached = runtime.recent[0].seq if runtime.recent else runtime.head + 1
             if conn.cursor + 1 >= oldest_cached:
-                page = [e for e in runtime.recent if e.seq > conn.cursor]
+                page = [e for e in runtime.recent if conn.cursor < e.seq <= runtime.head]
             else:
                 page = await self.store.read_events(
-                    runtime.id, conn.cursor, min(READ_PAGE, oldest_cached - conn.cursor - 1)
+                    runtime.id, conn.cursor, min(REPLAY_PAGE, oldest_cached - conn.cursor - 1)
                 )
                 if not page:
                     break
-            for event in page:
-                if event.seq <= conn.cursor or event.seq > runtime.head:
-                    continue
-                conn.cursor = event.seq
-                if conn.may_see(event):
-                    await self._transport(conn.eio_sid, event_packet(event))
+            if not await self._send_page(conn, page):
+                break
         conn.cursor = runtime.head
 
     def register(self, runtime: SessionRuntime, conn: Connection) -> None:

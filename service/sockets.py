@@ -94,15 +94,34 @@ class SocketHandlers:
         if socket is None or socket.closed:
             return False
         if socket.queue.qsize() >= self.max_queue:
-            if eio_sid not in self._dropping:
-                self._dropping.add(eio_sid)
-                self.metrics.slow_sockets.inc()
-                log.warning("slow_socket_closed", queued=socket.queue.qsize())
-                task = asyncio.get_running_loop().create_task(self._drop(eio_sid))
-                task.add_done_callback(_log_failure)
+            self._close_slow(eio_sid, socket.queue.qsize())
             return False
         await self.sio.eio.send(eio_sid, packet)
         return True
+
+    def _close_slow(self, eio_sid: str, queued: int) -> None:
+        if eio_sid in self._dropping:
+            return
+        self._dropping.add(eio_sid)
+        self.metrics.slow_sockets.inc()
+        log.warning("slow_socket_closed", queued=queued)
+        task = asyncio.get_running_loop().create_task(self._drop(eio_sid))
+        task.add_done_callback(_log_failure)
+
+    async def writable(self, eio_sid: str, patience_s: float = 10.0) -> bool:
+        """Wait until the socket's queue has room for a page of replay (half the bound).
+        A socket that does not drain within `patience_s` is closed as too slow."""
+        deadline = asyncio.get_running_loop().time() + patience_s
+        while True:
+            socket = self.sio.eio.sockets.get(eio_sid)
+            if socket is None or socket.closed:
+                return False
+            if socket.queue.qsize() <= self.max_queue // 2:
+                return True
+            if asyncio.get_running_loop().time() > deadline:
+                self._close_slow(eio_sid, socket.queue.qsize())
+                return False
+            await asyncio.sleep(0.01)
 
     async def _drop(self, eio_sid: str) -> None:
         try:
@@ -223,6 +242,7 @@ class SocketHandlers:
         kind = payload.get("type") if isinstance(payload, dict) else None
         label = kind if isinstance(kind, str) and len(kind) <= 32 else "invalid"
         if conn is None:
+            log.warning("send_without_connection", known=self.sio.manager.is_connected(sid, "/"))
             return {"ok": False, "error": {"code": "forbidden", "message": "not connected"}}
         try:
             ack = await self.engine.send(conn, payload)

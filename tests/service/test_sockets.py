@@ -374,3 +374,16 @@ async def test_a_participant_may_send_as_soon_as_it_is_connected(live_server: Li
     assert ack["ok"]
     await therapist.wait_type("pause")
     await client.wait_type("pause")
+
+
+async def test_a_replay_longer_than_the_socket_queue_arrives_whole(server_factory):
+    """Replay is paced by the socket's drain, so a long log never trips the slow-reader bound."""
+    server = await server_factory(max_socket_queue=20, send_rate=1000.0, send_burst=1000)
+    created = await server.create_session()
+    client = await server.join(created["tokens"]["c-1"])
+    acks = await asyncio.gather(*(client.send("keep_going") for _ in range(400)))
+    head = max(a["seq"] for a in acks)
+    late = await server.join(created["tokens"]["t-1"], last_seq=0)
+    await late.wait_for(lambda: head in late.seqs, timeout=20)
+    assert late.seqs[:head] == list(range(1, head + 1))
+    assert late.client.connected

@@ -234,8 +234,17 @@ class PostgresStore:
         """A pooled connection; driver failures leave as `StoreUnavailable`."""
         pool = self.pool
         try:
-            async with pool.acquire(timeout=self.connect_timeout) as conn:
-                yield conn
+            conn = await pool.acquire(timeout=self.connect_timeout)
+        except TimeoutError as exc:
+            # Every connection busy (or a new one not answering): not a sign the pooled ones
+            # are dead, so they are kept.
+            log.warning("store_unavailable", dialect=self.dialect, error="acquire_timeout")
+            raise StoreUnavailable("the store did not answer in time") from exc
+        except _CONNECTION_ERRORS as exc:
+            log.warning("store_unavailable", dialect=self.dialect, error=type(exc).__name__)
+            raise StoreUnavailable(f"the store is unavailable: {type(exc).__name__}") from exc
+        try:
+            yield conn
         except _CONNECTION_ERRORS as exc:
             # Connections opened before the failure are likely dead too (a server restart,
             # pg_terminate_backend): replace them all rather than fail once per connection.
@@ -247,6 +256,9 @@ class PostgresStore:
                 raise  # the caller's to handle: a conflict or a retry
             log.error("store_failed", dialect=self.dialect, error=type(exc).__name__, exc_info=True)
             raise StoreUnavailable(f"the store failed: {type(exc).__name__}") from exc
+        finally:
+            with contextlib.suppress(Exception):  # a broken connection is dropped by the pool
+                await pool.release(conn)
 
     async def ping(self) -> None:
         async with self._connection() as conn:

@@ -161,9 +161,9 @@ async def test_a_reader_that_never_reads_slows_nobody_and_is_cut_off_then_replay
 
     # Its participant still holds a reading socket, so no departure; the session shows it here.
     assert not has(therapist, "participant_left", "t-2")
-    # Back with last_seq 0, the cut-off socket's owner is replayed everything, in order. A replay
-    # longer than the queue bound is itself cut off (see docs/security.md); like the widget, this
-    # client then reconnects with the last seq it holds, and drops seqs it already has.
+    # Back with last_seq 0, the cut-off socket's owner is replayed everything, in order. Like the
+    # widget, this client reconnects with the last seq it holds if a connection drops, and drops
+    # seqs it already has.
     seen: list[int] = []
     for _ in range(20):
         back = await server.join(created["tokens"]["t-2"], last_seq=seen[-1] if seen else 0)
@@ -187,3 +187,20 @@ def _slow_sockets(server: LiveServer) -> float:
 
     metric = server.app[METRICS].slow_sockets
     return float(metric._value.get())
+
+
+async def test_a_long_replay_on_reconnect_is_not_cut_off(server_factory: Any) -> None:
+    """A participant that missed 3,000 events is replayed them on one connection: the replay is
+    paced by the socket's drain, not cut off by the slow-reader bound."""
+    server: LiveServer = await server_factory(send_rate=100_000.0, send_burst=100_000)
+    created = await server.create_session()
+    client = await server.join(created["tokens"]["c-1"])
+    for _ in range(30):
+        acks = await asyncio.gather(*(client.send("keep_going") for _ in range(100)))
+        assert all(a["ok"] for a in acks)
+    head = max(a["seq"] for a in acks)
+    therapist = await server.join(created["tokens"]["t-1"], last_seq=0)
+    with contextlib.suppress(AssertionError):
+        await therapist.wait_for(lambda: head in therapist.seqs, timeout=15)
+    assert therapist.client.connected, "cut off during its own replay"
+    assert therapist.seqs[:head] == list(range(1, head + 1))

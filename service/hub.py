@@ -284,14 +284,14 @@ class Hub:
             conn.live = True
 
     async def _send_page(self, conn: Connection, page: list[Event]) -> bool:
-        if not await self._writable(conn.eio_sid):
-            return False
         for event in page:
             if event.seq <= conn.cursor:
                 continue
-            conn.cursor = event.seq
             if conn.may_see(event):
+                if not await self._writable(conn.eio_sid):
+                    return False
                 await self._transport(conn.eio_sid, event_packet(event))
+            conn.cursor = event.seq
         return True
 
     async def _replay(self, runtime: SessionRuntime, conn: Connection) -> None:

@@ -378,10 +378,13 @@ async def test_a_participant_may_send_as_soon_as_it_is_connected(live_server: Li
 
 async def test_a_replay_longer_than_the_socket_queue_arrives_whole(server_factory):
     """Replay is paced by the socket's drain, so a long log never trips the slow-reader bound."""
-    server = await server_factory(max_socket_queue=20, send_rate=1000.0, send_burst=1000)
+    server = await server_factory(max_socket_queue=40, send_rate=1000.0, send_burst=1000)
     created = await server.create_session()
     client = await server.join(created["tokens"]["c-1"])
-    acks = await asyncio.gather(*(client.send("keep_going") for _ in range(400)))
+    acks = []
+    for _ in range(40):
+        acks += await asyncio.gather(*(client.send("keep_going") for _ in range(8)))
+    assert all(a["ok"] for a in acks)
     head = max(a["seq"] for a in acks)
     late = await server.join(created["tokens"]["t-1"], last_seq=0)
     await late.wait_for(lambda: head in late.seqs, timeout=20)

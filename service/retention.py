@@ -16,7 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import structlog
 
-from .store.base import SessionRecord, SessionStateName
+from .store.base import AuditEntry, SessionRecord, SessionStateName, rfc3339, utc_now
 
 log = structlog.get_logger(__name__)
 
@@ -77,8 +77,25 @@ async def purge_sessions(
         if await store.erase_session(record.id):
             erased.append(record.id)
             log.info("session_purged", session_id=record.id, state=record.state.value)
+            await _audit_purge(store, record.id, record.tenant_id)
     log.info("purge_finished", erased=len(erased), older_than_days=older_than.days)
     return erased
+
+
+async def _audit_purge(store: RetentionStore, session_id: str, tenant_id: str) -> None:
+    """Record the erasure in the audit trail, which outlives the session (HIPAA audit controls)."""
+    append_audit = getattr(store, "append_audit", None)
+    if append_audit is None:
+        return
+    entry = AuditEntry(
+        at=rfc3339(utc_now()),
+        actor="operator",
+        action="session.purge",
+        outcome="ok",
+        tenant_id=tenant_id,
+        session_id=session_id,
+    )
+    await append_audit([entry])
 
 
 def _days(value: str) -> int:

@@ -571,6 +571,19 @@ class SessionEngine:
     def _after_delivery(self, runtime: SessionRuntime, event: Event) -> None:
         if event.type == "session_ended":
             asyncio.get_running_loop().create_task(self._close_all(runtime))
+        elif (
+            event.type == "participant_joined"
+            and runtime.record.state is SessionStateName.OPEN
+            and self._both_present(runtime)
+        ):
+            # A join logged by another process may complete the pair: start the session here
+            # too (its fixed id and the store's open-only rule keep it to one start).
+            task = asyncio.get_running_loop().create_task(self._start_session(runtime))
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+    async def _start_session(self, runtime: SessionRuntime) -> None:
+        with contextlib.suppress(StoreUnavailable):
+            await self.append_system(runtime, "session_started", {}, event_id="session_started")
 
     async def _close_all(self, runtime: SessionRuntime) -> None:
         await self._close_connections(runtime)

@@ -153,3 +153,20 @@ async def test_a_timed_cue_fires_once_with_two_processes(deployment: Deployment)
         assert not client.of_type("cue")
         for p in (therapist, client, watcher):
             await p.close()
+
+
+async def test_the_session_starts_when_the_pair_meets_across_processes(deployment: Deployment):
+    """Therapist on one process, client on another: the second process to see both joins logs
+    the start (once), even when the fan-out is off and the join arrives by the head check."""
+    a, b = await deployment(2, COMFORT_REDIS_URL="", COMFORT_CATCHUP_INTERVAL_SECONDS="0.5")
+    async with aiohttp.ClientSession() as http:
+        api = Api(a.url, http=http)
+        created = await _session(api)
+        therapist = await Peer(b.url, created["tokens"]["t-1"]).connect()
+        client = await Peer(a.url, created["tokens"]["c-1"]).connect()
+        await therapist.wait_type("session_started", timeout=10)
+        await asyncio.sleep(1.5)
+        events = await api.events(created["session"]["id"])
+        assert [e["type"] for e in events].count("session_started") == 1
+        await therapist.close()
+        await client.close()

@@ -37,7 +37,7 @@ class Plan:
 
 QUICK = Plan(
     sizes=(100, 1000),
-    warmup_s=3,
+    warmup_s=2,
     measure_s=8,
     capacity_sessions=2000,
     idle_s=5,
@@ -190,7 +190,7 @@ async def main_async(args: argparse.Namespace) -> int:
     details["summary"] = report.latest(details)
     for note in report.write(details, update_readme=args.readme):
         log(note)
-    log(f"done in {details['elapsed_s']} s: bench/results/latest.json")
+    log(f"done in {details['elapsed_s']} s: {report.RESULTS / 'latest.json'}")
     print(report.markdown(details))
     return 0
 

@@ -89,6 +89,7 @@ class SessionLog:
                 "append_failed",
                 batch=len(batch),
                 error=type(exc).__name__,
+                reason=str(exc)[:200] if isinstance(exc, StoreUnavailable) else None,
                 exc_info=not isinstance(exc, StoreUnavailable),
             )
             for _, future in batch:

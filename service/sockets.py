@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 import socketio
 import structlog
+from engineio.async_drivers import aiohttp as engineio_aiohttp
 
 from .engine import SessionEngine
 from .errors import ComfortError, ConnectRefused, StoreUnavailable
@@ -36,11 +37,24 @@ class _OrjsonCodec:
         return orjson.loads(raw)
 
 
+class _CheckedWebSocket(engineio_aiohttp.WebSocket):  # type: ignore[misc]
+    """python-engineio decodes a websocket frame outside its error handling, so an empty text
+    frame, or one not starting with a packet-type digit, kills the socket's receive loop without
+    closing it (a zombie participant). Refusing such a frame here, as a read error, makes
+    Engine.IO close the connection properly."""
+
+    async def wait(self) -> Any:
+        data = await super().wait()
+        if isinstance(data, str) and (not data or not data[0].isdigit()):
+            raise OSError("undecodable Engine.IO frame")
+        return data
+
+
 def create_socket_server(settings: Settings) -> socketio.AsyncServer:
     origins: list[str] | None = None
     if settings.allowed_origins:
         origins = [*settings.allowed_origins, settings.effective_public_url]
-    return socketio.AsyncServer(
+    server = socketio.AsyncServer(
         async_mode="aiohttp",
         cors_allowed_origins=origins,
         max_http_buffer_size=settings.max_frame_bytes,
@@ -53,6 +67,8 @@ def create_socket_server(settings: Settings) -> socketio.AsyncServer:
         ping_interval=25,
         ping_timeout=20,
     )
+    server.eio._async = {**server.eio._async, "websocket": _CheckedWebSocket}
+    return server
 
 
 def _last_seq(auth: dict[str, Any]) -> int:

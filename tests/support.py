@@ -212,7 +212,7 @@ class ServiceProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def start(self, timeout: float = 20.0) -> ServiceProcess:
+    async def start(self, timeout: float = 20.0, ready_path: str = "/readyz") -> ServiceProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
@@ -224,7 +224,7 @@ class ServiceProcess:
                 if self.proc.poll() is not None:
                     raise RuntimeError(f"service exited: {self.log_path.read_text()[-2000:]}")
                 with contextlib.suppress(aiohttp.ClientError, OSError):
-                    async with http.get(self.url + "/readyz") as resp:
+                    async with http.get(self.url + ready_path) as resp:
                         if resp.status == 200:
                             return self
                 await asyncio.sleep(0.1)

@@ -73,19 +73,33 @@ class SQLiteStore:
         self._reader: aiosqlite.Connection | None = None
         # One transaction at a time on the writer connection, whichever coroutine asks.
         self._write_lock = asyncio.Lock()
+        self._writer_broken = False
         self.last_append_seconds = 0.0
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._writer = await self._connect()
-        await self._migrate(self._writer)
-        self._reader = await self._connect()
+        try:
+            self._writer = await self._connect()
+            await self._migrate(self._writer)
+            self._reader = await self._connect()
+        except BaseException:
+            await self.close()
+            raise
 
     async def _connect(self) -> aiosqlite.Connection:
-        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        try:
+            conn = await aiosqlite.connect(self.path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"the store cannot open: {exc}") from exc
         conn.row_factory = sqlite3.Row
-        for pragma in _PRAGMAS:
-            await conn.execute(pragma)
+        try:
+            for pragma in _PRAGMAS:
+                await conn.execute(pragma)
+        except sqlite3.Error as exc:
+            # Close it: an open aiosqlite connection is a thread that keeps the process alive.
+            with contextlib.suppress(Exception):
+                await conn.close()
+            raise StoreUnavailable(f"the store cannot open: {exc}") from exc
         return conn
 
     async def _migrate(self, conn: aiosqlite.Connection) -> None:
@@ -137,12 +151,30 @@ class SQLiteStore:
         async with self._write_lock, self._begin() as conn:
             yield conn
 
+    async def _reopen_writer(self) -> None:
+        """A write failed at the file level (read-only or full file system, I/O error): the
+        connections keep that state (SQLite shares one open file per process), so the next write
+        reopens both; the old reader is closed once the new one is in place."""
+        broken, self._writer = self._writer, None
+        old_reader = self._reader
+        for conn in (broken, old_reader):
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    await conn.close()
+        self._reader = None
+        self._writer = await self._connect()
+        self._reader = await self._connect()
+
     @contextlib.asynccontextmanager
     async def _begin(self) -> AsyncIterator[aiosqlite.Connection]:
+        if self._writer_broken:
+            await self._reopen_writer()
+            self._writer_broken = False
         conn = self.writer
         try:
             await conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
+            self._writer_broken = _file_level(exc)
             raise StoreUnavailable(f"the store cannot write: {exc}") from exc
         try:
             yield conn
@@ -151,14 +183,18 @@ class SQLiteStore:
             with contextlib.suppress(Exception):
                 await conn.execute("ROLLBACK")
             if isinstance(exc, sqlite3.Error):
+                self._writer_broken = _file_level(exc)
                 raise StoreUnavailable(f"the store cannot write: {exc}") from exc
             raise
 
     async def ping(self) -> None:
+        """Ready means able to write: take the write lock and give it back."""
         try:
             await self.reader.execute_fetchall("SELECT 1")
         except sqlite3.Error as exc:
             raise StoreUnavailable(str(exc)) from exc
+        async with self._transaction() as conn:
+            await conn.execute("DELETE FROM sessions WHERE id = ''")
 
     async def create_session(self, record: SessionRecord) -> None:
         try:
@@ -490,6 +526,14 @@ class SQLiteStore:
             (*params, query.limit),
         )
         return [AuditEntry.from_row(row) for row in rows]
+
+
+def _file_level(exc: sqlite3.Error) -> bool:
+    """Errors that mean the file cannot be written (as opposed to a constraint or busy)."""
+    text = str(exc).lower()
+    return any(
+        word in text for word in ("readonly", "read-only", "disk", "i/o", "full", "unable to open")
+    )
 
 
 def _pair(

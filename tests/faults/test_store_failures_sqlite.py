@@ -128,7 +128,7 @@ async def read_only_service(tmp_path: Path, disk: SmallDisk) -> AsyncIterator[tu
             await peer.close()
             service.kill()  # leaves its WAL behind, as a crash does
             disk.remount("ro")
-            await service.start()
+            await service.start(ready_path="/healthz")  # not ready: the store refuses writes
             yield service, api, created, disk
     finally:
         service.kill()
@@ -155,11 +155,6 @@ async def test_sends_on_a_read_only_store_answer_internal_and_store_nothing(
         await client.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug: SQLiteStore keeps the connection SQLite opened read-only; writes keep "
-    "failing after the file system is writable again, until the process restarts",
-)
 async def test_the_service_recovers_by_itself_when_the_store_is_writable_again(
     read_only_service: tuple[Any, ...],
 ) -> None:
@@ -179,11 +174,6 @@ async def test_the_service_recovers_by_itself_when_the_store_is_writable_again(
         await client.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core gap: /readyz pings the store with a read only, so a process whose store "
-    "refuses every write (read-only file system) reports itself ready",
-)
 async def test_readyz_is_not_ready_while_the_store_refuses_writes(
     read_only_service: tuple[Any, ...],
 ) -> None:
@@ -192,11 +182,6 @@ async def test_readyz_is_not_ready_while_the_store_refuses_writes(
     assert status == 503 and body["store"] != "ok", body
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug: SQLiteStore._connect leaves the aiosqlite connection (a non-daemon "
-    "thread) open when a PRAGMA fails, so `comfort serve` neither listens nor exits",
-)
 async def test_a_store_that_cannot_open_makes_serve_exit_rather_than_hang(
     tmp_path: Path, disk: SmallDisk
 ) -> None:

@@ -175,20 +175,13 @@ async def test_an_unauthenticated_raw_socket_cannot_send(scene: Scene) -> None:
     await raw.close()
 
 
-# Frames python-engineio cannot decode (empty, or not starting with a packet-type digit) are
-# run against a `comfort serve` process: in-process, the socket they leave behind can make the
-# server's shutdown wait forever.
+# Frames python-engineio cannot decode (empty, or not starting with a packet-type digit): the
+# service refuses them as a read error (service/sockets.py `_CheckedWebSocket`), so the
+# connection ends like any other disconnect. Run against a `comfort serve` process.
 UNDECODABLE = {"empty text frame": "", "letter packet type": "hello", "space": " 42[]"}
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug (python-engineio 4.15 decodes a websocket frame outside its error "
-    "handling): an empty text frame, or one not starting with a digit, kills the socket's "
-    "receive loop without closing it: the participant stays connected for good, no "
-    "participant_left is logged, and the Engine.IO socket leaks",
-)
 @pytest.mark.parametrize("name", sorted(UNDECODABLE))
 async def test_an_undecodable_frame_ends_that_connection_like_any_disconnect(
     tmp_path: Any, name: str

@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 import socketio
 import structlog
+from aiohttp.web import WebSocketResponse
 from engineio.async_drivers import aiohttp as engineio_aiohttp
 
 from .engine import SessionEngine
@@ -38,10 +39,25 @@ class _OrjsonCodec:
 
 
 class _CheckedWebSocket(engineio_aiohttp.WebSocket):  # type: ignore[misc]
-    """python-engineio decodes a websocket frame outside its error handling, so an empty text
-    frame, or one not starting with a packet-type digit, kills the socket's receive loop without
-    closing it (a zombie participant). Refusing such a frame here, as a read error, makes
-    Engine.IO close the connection properly."""
+    """Two fixes to python-engineio's aiohttp websocket wrapper:
+
+    - it ignores `websocket_compression=False`: per-message deflate keeps ~100 KB of zlib state
+      per socket for a few hundred bytes saved, so the response refuses it;
+    - it decodes a frame outside its error handling, so an empty text frame, or one not
+      starting with a packet-type digit, kills the socket's receive loop without closing it (a
+      zombie participant): such a frame is refused here as a read error, and Engine.IO closes
+      the connection properly.
+    """
+
+    async def __call__(self, environ: dict[str, Any]) -> Any:
+        request = environ["aiohttp.request"]
+        self._sock = WebSocketResponse(
+            max_msg_size=self.server.max_http_buffer_size, compress=False
+        )
+        await self._sock.prepare(request)
+        self.environ = environ
+        await self.handler(self)
+        return self._sock
 
     async def wait(self) -> Any:
         data = await super().wait()

@@ -390,3 +390,12 @@ async def test_a_replay_longer_than_the_socket_queue_arrives_whole(server_factor
     await late.wait_for(lambda: head in late.seqs, timeout=20)
     assert late.seqs[:head] == list(range(1, head + 1))
     assert late.client.connected
+
+
+async def test_websockets_refuse_per_message_compression(live_server: LiveServer):
+    """Deflate state costs ~100 KB a socket; the service never negotiates it."""
+    url = live_server.url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket"
+    async with live_server.api.http.ws_connect(url, compress=15) as ws:
+        assert ws.compress == 0
+        opening = await ws.receive_str()
+        assert opening.startswith("0{")

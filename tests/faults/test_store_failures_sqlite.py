@@ -203,3 +203,32 @@ async def test_a_store_that_cannot_open_makes_serve_exit_rather_than_hang(
     finally:
         service.kill()
         disk.remount("rw")
+
+
+async def test_a_connect_while_the_disk_is_full_is_logged_once_it_has_room(
+    server_on_disk: LiveServer, disk: SmallDisk
+) -> None:
+    """A participant who connects while nothing can be stored is still welcomed; once the disk
+    has room again its presence reaches the log (and the session starts), without a reconnect."""
+    server = server_on_disk
+    created = await server.create_session()
+    sid = created["session"]["id"]
+    therapist = await server.join(created["tokens"]["t-1"])
+    disk.fill()
+    for i in range(200):  # use up the WAL's spare room: the next append is one that fails
+        ack = await therapist.send("suggest_grounding", {"exercise": "five_senses"}, id=f"s-{i}")
+        if not ack["ok"]:
+            assert ack["error"]["code"] == "internal"
+            break
+    assert not ack["ok"], "the disk never filled"
+    client = await server.join(created["tokens"]["c-1"])
+    assert client.welcome is not None
+    disk.free()
+    ack = await client.send("keep_going", id="after-room")
+    assert ack["ok"], ack
+    await therapist.wait_for(lambda: "after-room" in {e["id"] for e in therapist.events})
+    events = await server.api.events(sid)
+    joined = [e["data"]["participant"]["id"] for e in events if e["type"] == "participant_joined"]
+    assert "c-1" in joined, [(e["seq"], e["type"]) for e in events]
+    _, body = await server.api.call("GET", f"/api/v1/sessions/{sid}")
+    assert {p["id"]: p["connected"] for p in body["session"]["participants"]}["c-1"] is True

@@ -80,9 +80,13 @@ def test_the_api_honours_its_own_openapi_document(
     if mode == "negative" and not operation.body and not operation.query:
         pytest.skip("nothing to make invalid but the path")
 
+    cases = 0
+
     @FUZZ
     @given(case=strategy)
     def run(case: Any) -> None:
+        nonlocal cases
+        cases += 1
         params = case.path_parameters or {}
         # Half the positive cases aim at the real session.
         if mode == "positive" and "session_id" in params and len(str(params["session_id"])) % 2:
@@ -92,3 +96,4 @@ def test_the_api_honours_its_own_openapi_document(
         )
 
     run()
+    print(f"\nschemathesis {label} {mode}: cases={cases}")

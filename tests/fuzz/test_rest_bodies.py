@@ -79,7 +79,20 @@ def create_bodies(draw: st.DrawFn) -> Any:
     return body
 
 
+CASES: dict[str, int] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report_cases() -> Iterator[None]:
+    yield
+    print(f"\nfuzz rest: cases={CASES}")
+
+
 def check(status: int, body: Any, ok: int) -> None:
+    import inspect
+
+    caller = inspect.stack()[1].function
+    CASES[caller] = CASES.get(caller, 0) + 1
     assert status < 500, (status, body)
     if status == ok:
         return

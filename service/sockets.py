@@ -18,6 +18,7 @@ from engineio.async_drivers import aiohttp as engineio_aiohttp
 
 from .engine import SessionEngine
 from .errors import ComfortError, ConnectRefused, StoreUnavailable
+from .events import SENDABLE_TYPES
 from .hub import Connection
 from .metrics import Metrics
 from .settings import Settings
@@ -283,7 +284,7 @@ class SocketHandlers:
         outcome = (
             "duplicate" if ack.get("duplicate") else ("ok" if ack["ok"] else ack["error"]["code"])
         )
-        self.metrics.sends.labels(label if label in _KNOWN_LABELS else "other", outcome).inc()
+        self.metrics.sends.labels(label if label in SENDABLE_TYPES else "other", outcome).inc()
         return ack
 
     async def on_unknown(self, event: str, sid: str, *args: Any) -> dict[str, Any]:
@@ -291,25 +292,6 @@ class SocketHandlers:
             "ok": False,
             "error": {"code": "unknown_type", "message": "unknown socket event; use send"},
         }
-
-
-_KNOWN_LABELS = frozenset(
-    {
-        "pause",
-        "resume",
-        "keep_going",
-        "slow_down",
-        "zone",
-        "grounding_started",
-        "grounding_finished",
-        "checkin_response",
-        "retract",
-        "acknowledge",
-        "checkin_request",
-        "suggest_grounding",
-        "end_session",
-    }
-)
 
 
 def _error_ack(exc: Exception, conn: Connection) -> dict[str, Any]:

@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import socketio
 import structlog
 from aiohttp import web
 
@@ -294,7 +293,3 @@ async def _run_engine(app: web.Application) -> AsyncIterator[None]:
     await engine.start()
     yield
     await engine.stop()
-
-
-def socket_server(app: web.Application) -> socketio.AsyncServer:
-    return app[SIO]

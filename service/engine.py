@@ -28,7 +28,7 @@ from .errors import (
     SessionNotFound,
     StoreUnavailable,
 )
-from .events import SYSTEM_ACTOR, Actor, Event, Role, parse_send, visible_to_client
+from .events import SYSTEM_ACTOR, Actor, Event, Role, parse_send
 from .hub import Connection, Hub, SessionRuntime, Transport, Writable
 from .log import SessionLog
 from .metrics import Metrics
@@ -600,10 +600,6 @@ class SessionEngine:
             "head_seq": runtime.head,
             "epoch": runtime.record.epoch,
         }
-
-    @staticmethod
-    def visible(event: Event, participant_id: str, role: Role) -> bool:
-        return role is Role.THERAPIST or visible_to_client(event, participant_id)
 
     # -- platforms ---------------------------------------------------------------------------
 

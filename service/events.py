@@ -318,12 +318,6 @@ class Event:
             _wire=raw.encode() if isinstance(raw, str) else raw,
         )
 
-    def is_visible_to(self, participant_id: str, role: Role) -> bool:
-        """The contract's visibility rule: who may see this event."""
-        if role is Role.THERAPIST:
-            return True
-        return visible_to_client(self, participant_id)
-
 
 def visible_to_client(event: Event, client_id: str) -> bool:
     """May the client `client_id` see `event`? Cues and other clients' events: never."""
@@ -340,9 +334,3 @@ def visible_to_client(event: Event, client_id: str) -> bool:
     if kind in ("session_started", "session_ended"):
         return True
     return event.to is None or client_id in event.to
-
-
-def therapist_audience(event: Event) -> tuple[str, ...] | None:
-    """The `to` of a therapist event: its `data.to`, or the signal's sender for acknowledge."""
-    to = event.data.get("to")
-    return tuple(to) if to else None

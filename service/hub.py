@@ -106,9 +106,6 @@ class SessionRuntime:
             record.state = SessionStateName.ENDED
             record.ended_at = parse_time(event.at)
 
-    def local_participants(self) -> set[str]:
-        return {c.participant_id for c in self.connections.values()}
-
 
 Observer = Callable[[SessionRuntime, Event], None]
 

@@ -60,9 +60,6 @@ class SessionLog:
         self._wake.set()
         return await future
 
-    async def append_many(self, requests: list[AppendRequest]) -> list[AppendResult]:
-        return list(await asyncio.gather(*(self.append(r) for r in requests)))
-
     async def _write_loop(self) -> None:
         while True:
             await self._wake.wait()

@@ -126,5 +126,5 @@ class ErrorResponse(BaseModel):
 
 class EventsQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    after: Annotated[int, Field(ge=0)] = 0
+    after: Annotated[int, Field(ge=0, le=2**53)] = 0
     limit: Annotated[int, Field(ge=1, le=1000)] = 500

@@ -36,6 +36,7 @@ class AuditTrail:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.dropped = 0
+        self._stopping = False
 
     def address_hash(self, address: str | None) -> str | None:
         if not address:
@@ -76,8 +77,10 @@ class AuditTrail:
         self._task = asyncio.create_task(self._run(), name="audit-writer")
 
     async def stop(self) -> None:
+        """Stop the loop between flushes (never mid-write), then write what is left."""
+        self._stopping = True
+        self._wake.set()
         if self._task is not None:
-            self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         await self.flush()
@@ -88,13 +91,15 @@ class AuditTrail:
         batch, self._pending = self._pending, []
         try:
             await self.store.append_audit(batch)
-        except Exception:
-            # Keep them for the next attempt (bounded by MAX_PENDING).
+        except BaseException as exc:
+            # Keep them for the next attempt (bounded by MAX_PENDING), also when cancelled.
             self._pending = batch + self._pending
             log.warning("audit_write_failed", pending=len(self._pending))
+            if not isinstance(exc, Exception):
+                raise
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             await wait_event(self._wake, FLUSH_EVERY_S)
             self._wake.clear()
             await self.flush()

@@ -176,6 +176,12 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             self._writer_broken = _file_level(exc)
             raise StoreUnavailable(f"the store cannot write: {exc}") from exc
+        except BaseException:
+            # Cancelled while aiosqlite's thread still runs the BEGIN: the ROLLBACK queues behind
+            # it, so the connection is not left inside a transaction.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(conn.execute("ROLLBACK"))
+            raise
         try:
             yield conn
             await conn.execute("COMMIT")

@@ -24,14 +24,6 @@ async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
     await store.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug: SQLiteStore._begin has no handler for a cancellation while BEGIN IMMEDIATE "
-    "is awaited; the BEGIN still runs in aiosqlite's thread, no ROLLBACK follows, and every "
-    "later write fails with 'cannot start a transaction within a transaction' (seen at "
-    "shutdown: the audit writer is cancelled mid-flush, then departures and audit entries are "
-    "lost)",
-)
 async def test_a_write_cancelled_at_begin_leaves_the_store_writable(store: SQLiteStore) -> None:
     task = asyncio.create_task(store.erase_session("ses_none"))
     await asyncio.sleep(0)  # the task now waits for its BEGIN IMMEDIATE

@@ -101,7 +101,8 @@ class SessionEngine:
         self.tokens = tokens
         self.metrics = metrics
         self.hub = Hub(store, transport, writable) if writable else Hub(store, transport)
-        self.log = SessionLog(store, self._on_stored)
+        self.hub.on_delivered = metrics.delivered.inc
+        self.log = SessionLog(store, self._on_stored, self._observe_commit)
         self.send_rate, self.send_burst = send_rate, send_burst
         self.presence_grace_seconds = presence_grace_seconds
         self.catchup_interval_seconds = catchup_interval_seconds
@@ -367,10 +368,21 @@ class SessionEngine:
 
     # -- appends -----------------------------------------------------------------------------
 
+    def _observe_commit(self, size: int, seconds: float) -> None:
+        self.metrics.append_batch_size.observe(size)
+        self.metrics.append_seconds.observe(seconds)
+
     async def append(self, runtime: SessionRuntime, request: AppendRequest) -> AppendResult:
-        started = time.perf_counter()
+        """Every append of this process goes through here; each stored event is logged once."""
         result = await self.log.append(request)
-        self.metrics.append_seconds.observe(time.perf_counter() - started)
+        if result.outcome is AppendOutcome.STORED:
+            log.info(
+                "event_stored",
+                session_id=runtime.id,
+                seq=result.seq,
+                type=request.type,
+                actor=request.actor.id,
+            )
         return result
 
     async def append_system(
@@ -391,12 +403,7 @@ class SessionEngine:
             data=data,
             to=to,
         )
-        result = await self.append(runtime, request)
-        if result.outcome is AppendOutcome.STORED:
-            log.info(
-                "event_stored", session_id=runtime.id, seq=result.seq, type=kind, actor="system"
-            )
-        return result
+        return await self.append(runtime, request)
 
     # -- sockets -----------------------------------------------------------------------------
 
@@ -558,14 +565,6 @@ class SessionEngine:
             raise SendError("the session has ended", code="session_ended")
         if result.outcome is AppendOutcome.MISSING:
             raise SendError("the session no longer exists", code="not_found")
-        if result.outcome is AppendOutcome.STORED:
-            log.info(
-                "event_stored",
-                session_id=runtime.id,
-                seq=result.seq,
-                type=send.type,
-                actor=conn.participant_id,
-            )
         return result
 
     def _after_delivery(self, runtime: SessionRuntime, event: Event) -> None:

@@ -123,7 +123,7 @@ class Hub:
         self._loading: dict[str, asyncio.Future[SessionRuntime | None]] = {}
         self.observers: list[Observer] = []
         self.erased: set[str] = set()  # erased sessions are never loaded again
-        self.delivered = 0
+        self.on_delivered: Callable[[], object] = lambda: None  # the metrics counter
 
     # -- loading -----------------------------------------------------------------------------
 
@@ -244,7 +244,7 @@ class Hub:
             if conn.may_see(event):
                 packet = packet or event_packet(event)
                 await self._transport(conn.eio_sid, packet)
-                self.delivered += 1
+                self.on_delivered()
         for observer in self.observers:
             try:
                 observer(runtime, event)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 
 import structlog
@@ -25,9 +26,15 @@ MAX_BATCH = 512
 class SessionLog:
     """The single writer of this process: batches appends and commits them in order."""
 
-    def __init__(self, store: Store, on_stored: Callable[[list[tuple[str, Event]]], None]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        on_stored: Callable[[list[tuple[str, Event]]], None],
+        on_commit: Callable[[int, float], None] | None = None,
+    ) -> None:
         self.store = store
         self._on_stored = on_stored
+        self._on_commit = on_commit  # (batch size, seconds) of each commit, for the metrics
         self._pending: list[tuple[AppendRequest, asyncio.Future[AppendResult]]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -74,6 +81,7 @@ class SessionLog:
     async def _commit(
         self, batch: list[tuple[AppendRequest, asyncio.Future[AppendResult]]]
     ) -> None:
+        started = time.perf_counter()
         try:
             results = await self.store.append_batch([request for request, _ in batch])
         except Exception as exc:
@@ -94,6 +102,8 @@ class SessionLog:
                     future.set_exception(error)
             return
         self.batches += 1
+        if self._on_commit is not None:
+            self._on_commit(len(batch), time.perf_counter() - started)
         stored = [
             (request.session_id, result.event)
             for (request, _), result in zip(batch, results, strict=True)

@@ -103,15 +103,6 @@ class AppendResult:
     seq: int | None = None  # the stored seq, or the first seq of a duplicate
 
 
-@dataclass(slots=True)
-class StoreStats:
-    """Counters the metrics endpoint reads."""
-
-    batches: int = 0
-    appended: int = 0
-    extra: dict[str, int] = field(default_factory=dict)
-
-
 # -- pacing and the vendor outbox (service/pacing, service/outbox.py) ------------------------
 # Times here are Unix seconds (float, UTC): deadlines are compared, never shown.
 

@@ -150,7 +150,6 @@ class PostgresStore:
         self._pool: asyncpg.Pool | None = None
         self._vacuum_lock = asyncio.Lock()
         self._vacuums_started = 0
-        self.last_append_seconds = 0.0
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -329,7 +328,6 @@ class PostgresStore:
     async def append_batch(self, requests: list[AppendRequest]) -> list[AppendResult]:
         if not requests:
             return []
-        started = time.perf_counter()
         for attempt in range(1, _ATTEMPTS + 1):
             try:
                 async with self._connection() as conn, conn.transaction():
@@ -339,7 +337,6 @@ class PostgresStore:
                 if attempt == _ATTEMPTS:
                     raise StoreUnavailable("the store could not order the batch") from exc
                 log.warning("append_retried", attempt=attempt, error=type(exc).__name__)
-        self.last_append_seconds = time.perf_counter() - started
         return results
 
     async def _append_locked(

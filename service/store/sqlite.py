@@ -74,7 +74,6 @@ class SQLiteStore:
         # One transaction at a time on the writer connection, whichever coroutine asks.
         self._write_lock = asyncio.Lock()
         self._writer_broken = False
-        self.last_append_seconds = 0.0
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -255,7 +254,6 @@ class SQLiteStore:
             raise StoreUnavailable(f"the store cannot read: {exc}") from exc
 
     async def append_batch(self, requests: list[AppendRequest]) -> list[AppendResult]:
-        started = time.perf_counter()
         session_ids = sorted({r.session_id for r in requests})
         async with self._transaction() as conn:
             marks = ",".join("?" * len(session_ids))
@@ -302,7 +300,6 @@ class SQLiteStore:
                         for sid, h in heads.items()
                     ],
                 )
-        self.last_append_seconds = time.perf_counter() - started
         return plan.results
 
     async def read_events(self, session_id: str, after_seq: int, limit: int) -> list[Event]:

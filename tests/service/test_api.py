@@ -222,6 +222,8 @@ async def test_health_ready_and_metrics(live_server: LiveServer):
         text = await r.text()
     assert 'comfort_sends_total{outcome="ok",type="pause"} 1.0' in text
     assert "comfort_store_append_seconds_bucket" in text
+    assert "comfort_store_append_batch_events_count" in text
+    assert "comfort_events_delivered_total 0.0" not in text
     assert 'comfort_connections{role="client"} 1.0' in text
 
 

@@ -2,7 +2,12 @@
 
 Every append waits for its own durable commit, but appends that arrive while a commit is in
 flight are written together in the next one: one transaction per batch, not per send. After each
-commit the stored events are handed to `on_stored` in seq order, before any ack is released.
+commit the stored events are handed to `on_stored` in seq order; the acks are released once the
+store has been flushed (on SQLite, the WAL fsync) past that commit. Recipients see an event once
+it survives the process; its sender is told once it also survives the machine.
+
+Commits and flushes overlap: while one flush runs, the writer goes on committing, and the next
+flush covers every commit made meanwhile.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import structlog
 
@@ -21,6 +27,15 @@ from .store.base import AppendRequest, AppendResult, Store
 log = structlog.get_logger(__name__)
 
 MAX_BATCH = 512
+
+Pending = list[tuple[AppendRequest, asyncio.Future[AppendResult]]]
+
+
+@dataclass(slots=True)
+class _Committed:
+    batch: Pending
+    results: list[AppendResult]
+    started: float
 
 
 class SessionLog:
@@ -34,31 +49,38 @@ class SessionLog:
     ) -> None:
         self.store = store
         self._on_stored = on_stored
-        self._on_commit = on_commit  # (batch size, seconds) of each commit, for the metrics
-        self._pending: list[tuple[AppendRequest, asyncio.Future[AppendResult]]] = []
+        self._on_commit = on_commit  # (batch size, seconds to durable) per commit, for metrics
+        self._pending: Pending = []
         self._wake = asyncio.Event()
+        self._committed: list[_Committed] = []
+        self._flush_wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._flusher: asyncio.Task[None] | None = None
         self._closing = False
+        self._writer_done = False
         self.batches = 0
         self.appended = 0
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._write_loop(), name="session-log-writer")
+        self._flusher = asyncio.create_task(self._flush_loop(), name="session-log-flusher")
 
     async def stop(self) -> None:
-        """Finish what is in flight, then stop taking appends."""
+        """Finish what is in flight (commits and their flush), then stop taking appends."""
         self._closing = True
         self._wake.set()
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        self._task = None
+        for task in (self._task, self._flusher):
+            if task is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._flusher = None
 
     async def append(self, request: AppendRequest) -> AppendResult:
         """Append one event; returns once it is durably stored (or found to be a duplicate).
 
         Raises:
-            StoreUnavailable: the store could not commit; nothing of this request was stored.
+            StoreUnavailable: the store could not commit (nothing of this request was stored),
+                or could not flush (it was stored and may be lost; a resend answers its seq).
         """
         if self._closing:
             raise StoreUnavailable("the service is shutting down; send again")
@@ -68,19 +90,21 @@ class SessionLog:
         return await future
 
     async def _write_loop(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._pending:
-                batch = self._pending[:MAX_BATCH]
-                del self._pending[:MAX_BATCH]
-                await self._commit(batch)
-            if self._closing:
-                return
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                while self._pending:
+                    batch = self._pending[:MAX_BATCH]
+                    del self._pending[:MAX_BATCH]
+                    await self._commit(batch)
+                if self._closing:
+                    return
+        finally:
+            self._writer_done = True
+            self._flush_wake.set()
 
-    async def _commit(
-        self, batch: list[tuple[AppendRequest, asyncio.Future[AppendResult]]]
-    ) -> None:
+    async def _commit(self, batch: Pending) -> None:
         started = time.perf_counter()
         try:
             results = await self.store.append_batch([request for request, _ in batch])
@@ -97,13 +121,9 @@ class SessionLog:
                 reason=str(exc)[:200] if isinstance(exc, StoreUnavailable) else None,
                 exc_info=not isinstance(exc, StoreUnavailable),
             )
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(error)
+            _fail(batch, error)
             return
         self.batches += 1
-        if self._on_commit is not None:
-            self._on_commit(len(batch), time.perf_counter() - started)
         stored = [
             (request.session_id, result.event)
             for (request, _), result in zip(batch, results, strict=True)
@@ -116,6 +136,40 @@ class SessionLog:
             except Exception:
                 # Fan-out must never cost an ack: the events are stored and will be caught up.
                 log.exception("fanout_failed", events=len(stored))
-        for (_, future), result in zip(batch, results, strict=True):
-            if not future.done():
-                future.set_result(result)
+        # Duplicates too wait for the flush: the event they answer may be in this one.
+        self._committed.append(_Committed(batch, results, started))
+        self._flush_wake.set()
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await self._flush_wake.wait()
+            self._flush_wake.clear()
+            while self._committed:
+                ready, self._committed = self._committed, []
+                await self._release(ready)
+            if self._writer_done and not self._committed:
+                return
+
+    async def _release(self, ready: list[_Committed]) -> None:
+        try:
+            await self.store.flush()
+        except Exception as exc:
+            # Committed but perhaps not on disk: no ack says stored. The sender sends again
+            # with the same id and is answered the seq it was given (a duplicate).
+            log.error("append_flush_failed", batches=len(ready), error=type(exc).__name__)
+            for committed in ready:
+                _fail(committed.batch, StoreUnavailable("the service could not store the event"))
+            return
+        now = time.perf_counter()
+        for committed in ready:
+            if self._on_commit is not None:
+                self._on_commit(len(committed.batch), now - committed.started)
+            for (_, future), result in zip(committed.batch, committed.results, strict=True):
+                if not future.done():
+                    future.set_result(result)
+
+
+def _fail(batch: Pending, error: StoreUnavailable) -> None:
+    for _, future in batch:
+        if not future.done():
+            future.set_exception(error)

@@ -245,7 +245,16 @@ class Store(Protocol):
         """The tenant's not-ended session with that platform meeting key."""
 
     async def append_batch(self, requests: list[AppendRequest]) -> list[AppendResult]:
-        """Append events in one transaction, in order; each result matches its request."""
+        """Append events in one transaction, in order; each result matches its request.
+
+        Returns once committed: readable, and surviving the service process (SIGKILL). Every
+        other write of a store returns only once it also survives the machine; for appends
+        that is `flush`, so the session log can hand events on before it pays for the fsync.
+        """
+
+    async def flush(self) -> None:
+        """Every append committed so far survives a power loss once this returns (a no-op
+        where the commit itself waits for that, as PostgreSQL's does)."""
 
     async def read_events(self, session_id: str, after_seq: int, limit: int) -> list[Event]:
         """Events with `seq > after_seq`, oldest first, at most `limit`."""

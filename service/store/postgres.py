@@ -325,6 +325,9 @@ class PostgresStore:
 
     # -- the log -----------------------------------------------------------------------------
 
+    async def flush(self) -> None:
+        return None  # a commit returns after its WAL is flushed (synchronous_commit is on)
+
     async def append_batch(self, requests: list[AppendRequest]) -> list[AppendResult]:
         if not requests:
             return []

@@ -1,21 +1,31 @@
-"""The embedded default store: SQLite through aiosqlite, WAL mode, `secure_delete` on.
+"""The embedded default store: SQLite in WAL mode, `secure_delete` on.
 
-One writer connection takes every append batch (one transaction, one commit); a second
-connection serves reads so replays do not wait behind commits. Durability: `synchronous=FULL`.
+Two connections, each owned by a thread of its own (`SQLiteConnection`): the writer takes every
+transaction, whole (BEGIN to COMMIT in one call, so a transaction costs one hop to its thread and a
+caller that is cancelled never leaves one open); the reader serves reads, so replays do not wait
+behind commits.
+
+Durability: the connection commits with `synchronous=NORMAL` and the store then fsyncs the WAL
+itself, which is what `synchronous=FULL` does at every commit, split in two. A committed
+transaction is in the WAL file, so it survives the process (SIGKILL); once `flush()` (or a
+durable write) returns it also survives the machine. Appends use the split: the session log hands
+a batch to its recipients right after the commit and releases the acks after the flush.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import os
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-import aiosqlite
 import orjson
 import structlog
 
@@ -23,6 +33,7 @@ from ..errors import Conflict, StoreUnavailable
 from ..events import Event
 from .base import (
     SESSION_TABLES,
+    AppendOutcome,
     AppendRequest,
     AppendResult,
     AuditEntry,
@@ -38,17 +49,35 @@ from .base import (
 )
 from .batch import IdempotencyKey, SessionHead, plan_batch
 from .codec import participants_json, session_from_row
-from .migrations import load_migrations
+from .migrations import Migration, load_migrations
 
 log = structlog.get_logger(__name__)
 
+T = TypeVar("T")
+
 _PRAGMAS = (
     "PRAGMA journal_mode=WAL",
-    "PRAGMA synchronous=FULL",
+    "PRAGMA synchronous=NORMAL",  # the store fsyncs the WAL itself: see the module docstring
     "PRAGMA secure_delete=ON",
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=5000",
 )
+
+BUSY_SECONDS = 5.0
+"""How long a write retries while another process holds the file's write lock."""
+
+CHECKPOINT_BYTES = 8 * 1024 * 1024
+"""WAL size past which a flush starts a checkpoint."""
+
+
+def _writer_pragmas(conn: sqlite3.Connection) -> None:
+    # The writer runs on the loop: it must never sleep inside SQLite (`_write` retries instead)
+    # nor checkpoint inside a commit (`flush` starts checkpoints on the reader's thread).
+    conn.execute("PRAGMA busy_timeout=0")
+    conn.execute("PRAGMA wal_autocheckpoint=0")
+    # Reads inside a transaction come from memory, not a pread() each: the loop never waits.
+    conn.execute("PRAGMA cache_size=-65536")  # KiB
+    conn.execute("PRAGMA mmap_size=268435456")
 
 
 def sqlite_path(database_url: str) -> Path:
@@ -62,165 +91,284 @@ def _parse_time(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
+class SQLiteConnection:
+    """One `sqlite3` connection with a thread of its own.
+
+    `call(fn)` runs `fn(connection)` on that thread, whole: if its caller is cancelled before the
+    thread takes it, it never runs; once taken, it runs to its end. Calls run one at a time, in
+    the order they were made. `now(fn)` runs `fn` right here, for short work; the owner makes
+    sure no `call` is in flight meanwhile.
+    """
+
+    def __init__(self, path: Path, name: str) -> None:
+        self.path = path
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sqlite-{name}")
+        self._conn: sqlite3.Connection | None = None
+
+    async def open(self) -> None:
+        def connect(_: None) -> None:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            try:
+                conn.row_factory = sqlite3.Row
+                for pragma in _PRAGMAS:
+                    conn.execute(pragma)
+            except BaseException:
+                conn.close()
+                raise
+            self._conn = conn
+
+        try:
+            await self._run(connect, None)
+        except sqlite3.Error as exc:
+            await self.close()
+            raise StoreUnavailable(f"the store cannot open: {exc}") from exc
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreUnavailable("the store is not open")
+        return self._conn
+
+    async def call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        return await self._run(fn, self.connection)
+
+    def now(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        return fn(self.connection)
+
+    async def _run(self, fn: Callable[[Any], T], arg: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, arg)
+
+    async def close(self) -> None:
+        def close(_: None) -> None:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+        try:
+            await self._run(close, None)
+        except Exception as exc:
+            log.warning("store_close_failed", error=type(exc).__name__)
+        finally:
+            self._executor.shutdown(wait=False)
+
+
+class _WalSync:
+    """fsyncs the WAL file: what `synchronous=FULL` does at each commit in WAL mode.
+
+    fsync applies to the file, whichever descriptor wrote it. The descriptor is reopened when the
+    WAL it points at was deleted (SQLite deletes the WAL when its last connection closes). Runs
+    on the store's sync thread only."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.path = Path(f"{db_path}-wal")
+        self._fd: int | None = None
+
+    def __call__(self) -> int:
+        """fsync; returns the WAL's size in bytes."""
+        if self._fd is not None and os.fstat(self._fd).st_nlink == 0:
+            self.close()
+        if self._fd is None:
+            try:
+                self._fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+            except FileNotFoundError:
+                return 0  # no WAL: nothing was written since the last checkpoint removed it
+        os.fdatasync(self._fd)
+        return os.fstat(self._fd).st_size
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
 class SQLiteStore:
-    """`Store` on one SQLite file; for one service process."""
+    """`Store` on one SQLite file; for one service process.
+
+    Writes run on the event loop's thread, a whole transaction at a time under `_write_lock`:
+    with `synchronous=NORMAL` a commit is a write into the WAL (microseconds), and a hop to
+    another thread costs far more than that while the loop is busy (the thread waits for the
+    GIL). What can take long runs on threads: the WAL fsync (`flush`), checkpoints, VACUUM, and
+    every read. The writer never waits on a lock inside SQLite (busy_timeout 0): when another
+    process holds the file's write lock, `_write` retries without blocking the loop.
+    """
 
     dialect = "sqlite"
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._writer: aiosqlite.Connection | None = None
-        self._reader: aiosqlite.Connection | None = None
-        # One transaction at a time on the writer connection, whichever coroutine asks.
+        self._writer: SQLiteConnection | None = None
+        self._reader: SQLiteConnection | None = None
         self._write_lock = asyncio.Lock()
         self._writer_broken = False
+        self._wal_sync = _WalSync(path)
+        self._sync_thread: ThreadPoolExecutor | None = None
+        self._checkpoint: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._sync_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-sync")
         try:
-            self._writer = await self._connect()
-            await self._migrate(self._writer)
-            self._reader = await self._connect()
+            self._writer = await self._open_writer()
+            self._reader = await self._connect("reader")
         except BaseException:
             await self.close()
             raise
 
-    async def _connect(self) -> aiosqlite.Connection:
-        try:
-            conn = await aiosqlite.connect(self.path, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(f"the store cannot open: {exc}") from exc
-        conn.row_factory = sqlite3.Row
-        try:
-            for pragma in _PRAGMAS:
-                await conn.execute(pragma)
-        except sqlite3.Error as exc:
-            # Close it: an open aiosqlite connection is a thread that keeps the process alive.
-            with contextlib.suppress(Exception):
-                await conn.close()
-            raise StoreUnavailable(f"the store cannot open: {exc}") from exc
+    async def _connect(self, name: str) -> SQLiteConnection:
+        conn = SQLiteConnection(self.path, name)
+        await conn.open()
         return conn
 
-    async def _migrate(self, conn: aiosqlite.Connection) -> None:
-        await conn.execute(
+    async def _open_writer(self) -> SQLiteConnection:
+        writer = await self._connect("writer")
+        try:
+            await writer.call(self._migrate)
+            writer.now(_writer_pragmas)
+            await self._on_sync_thread(self._wal_sync)
+        except BaseException:
+            await writer.close()
+            raise
+        return writer
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations "
             "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
         )
-        applied = {
-            row[0] for row in await conn.execute_fetchall("SELECT version FROM schema_migrations")
-        }
+        applied = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
         for migration in load_migrations(self.dialect):
             if migration.version in applied:
                 continue
-            await conn.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in _statements(migration.sql):
-                    await conn.execute(statement)
-                await conn.execute(
-                    "INSERT INTO schema_migrations VALUES (?, ?, ?)",
-                    (migration.version, migration.name, rfc3339(utc_now())),
-                )
-                await conn.execute("COMMIT")
-            except BaseException:
-                await conn.execute("ROLLBACK")
-                raise
+            _in_transaction(conn, functools.partial(_apply_migration, migration=migration))
             log.info("store_migrated", dialect=self.dialect, version=migration.version)
 
     async def close(self) -> None:
+        if self._checkpoint is not None:
+            self._checkpoint.cancel()
+            with contextlib.suppress(BaseException):
+                await self._checkpoint
+            self._checkpoint = None
         for conn in (self._reader, self._writer):
             if conn is not None:
-                with contextlib.suppress(Exception):
-                    await conn.close()
+                await conn.close()
         self._reader = self._writer = None
+        if self._sync_thread is not None:
+            await self._on_sync_thread(self._wal_sync.close)
+            self._sync_thread.shutdown(wait=False)
+            self._sync_thread = None
+
+    async def _on_sync_thread(self, fn: Callable[[], T]) -> T:
+        if self._sync_thread is None:
+            raise StoreUnavailable("the store is not open")
+        return await asyncio.get_running_loop().run_in_executor(self._sync_thread, fn)
 
     @property
-    def writer(self) -> aiosqlite.Connection:
+    def writer(self) -> SQLiteConnection:
         if self._writer is None:
             raise StoreUnavailable("the store is not open")
         return self._writer
 
     @property
-    def reader(self) -> aiosqlite.Connection:
+    def reader(self) -> SQLiteConnection:
         if self._reader is None:
             raise StoreUnavailable("the store is not open")
         return self._reader
 
-    @contextlib.asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        async with self._write_lock, self._begin() as conn:
-            yield conn
+    async def _write(self, fn: Callable[[sqlite3.Connection], T], *, durable: bool = True) -> T:
+        """Run `fn` in one transaction; with `durable`, also `flush` before returning (without
+        it, the commit survives the process and `flush` does the rest).
+
+        Raises:
+            StoreUnavailable: SQLite refused, or the file stayed locked by another process for
+                `BUSY_SECONDS` (nothing of `fn` was kept); other errors of `fn` propagate,
+                likewise rolled back.
+        """
+        async with self._write_lock:
+            if self._writer_broken:
+                await self._reopen_writer()
+                self._writer_broken = False
+            transaction = functools.partial(_in_transaction, fn=fn)
+            delay, deadline = 0.001, time.monotonic() + BUSY_SECONDS
+            while True:
+                try:
+                    result = self.writer.now(transaction)
+                    break
+                except sqlite3.Error as exc:
+                    if _busy(exc) and time.monotonic() < deadline:
+                        await asyncio.sleep(delay)
+                        delay = min(delay * 2, 0.05)
+                        continue
+                    self._writer_broken = _file_level(exc)
+                    raise StoreUnavailable(f"the store cannot write: {exc}") from exc
+        if durable:
+            await self.flush()
+        return result
+
+    async def flush(self) -> None:
+        """fsync the WAL: every commit so far survives a power loss once this returns."""
+        try:
+            wal_bytes = await self._on_sync_thread(self._wal_sync)
+        except OSError as exc:
+            self._writer_broken = True  # reopened before the next write
+            raise StoreUnavailable(f"the store cannot sync: {exc}") from exc
+        if wal_bytes > CHECKPOINT_BYTES and (self._checkpoint is None or self._checkpoint.done()):
+            self._checkpoint = asyncio.create_task(self._checkpoint_wal(), name="sqlite-checkpoint")
+
+    async def _checkpoint_wal(self) -> None:
+        """Copy the WAL into the database on the reader's thread (the writer's automatic
+        checkpoint is off: it would run inside a commit, on the loop). PASSIVE never waits for
+        readers or the writer; the WAL starts over once a checkpoint has caught up."""
+        try:
+            await self.reader.call(lambda conn: conn.execute("PRAGMA wal_checkpoint(PASSIVE)"))
+        except (sqlite3.Error, StoreUnavailable) as exc:
+            log.warning("store_checkpoint_failed", error=type(exc).__name__)
 
     async def _reopen_writer(self) -> None:
         """A write failed at the file level (read-only or full file system, I/O error): the
         connections keep that state (SQLite shares one open file per process), so the next write
         reopens both; the old reader is closed once the new one is in place."""
         broken, self._writer = self._writer, None
-        old_reader = self._reader
+        old_reader, self._reader = self._reader, None
         for conn in (broken, old_reader):
             if conn is not None:
-                with contextlib.suppress(Exception):
-                    await conn.close()
-        self._reader = None
-        self._writer = await self._connect()
-        self._reader = await self._connect()
+                await conn.close()
+        await self._on_sync_thread(self._wal_sync.close)
+        self._writer = await self._open_writer()
+        self._reader = await self._connect("reader")
 
-    @contextlib.asynccontextmanager
-    async def _begin(self) -> AsyncIterator[aiosqlite.Connection]:
-        if self._writer_broken:
-            await self._reopen_writer()
-            self._writer_broken = False
-        conn = self.writer
+    async def _read(self, sql: str, params: tuple[Any, ...] | list[Any]) -> list[sqlite3.Row]:
         try:
-            await conn.execute("BEGIN IMMEDIATE")
+            return await self.reader.call(lambda conn: conn.execute(sql, params).fetchall())
         except sqlite3.Error as exc:
-            self._writer_broken = _file_level(exc)
-            raise StoreUnavailable(f"the store cannot write: {exc}") from exc
-        except BaseException:
-            # Cancelled while aiosqlite's thread still runs the BEGIN: the ROLLBACK queues behind
-            # it, so the connection is not left inside a transaction.
-            with contextlib.suppress(Exception):
-                await asyncio.shield(conn.execute("ROLLBACK"))
-            raise
-        try:
-            yield conn
-            await conn.execute("COMMIT")
-        except BaseException as exc:
-            with contextlib.suppress(Exception):
-                await conn.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.Error):
-                self._writer_broken = _file_level(exc)
-                raise StoreUnavailable(f"the store cannot write: {exc}") from exc
-            raise
+            raise StoreUnavailable(f"the store cannot read: {exc}") from exc
 
     async def ping(self) -> None:
         """Ready means able to write: take the write lock and give it back."""
-        try:
-            await self.reader.execute_fetchall("SELECT 1")
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(str(exc)) from exc
-        async with self._transaction() as conn:
-            await conn.execute("DELETE FROM sessions WHERE id = ''")
+        await self._read("SELECT 1", ())
+        await self._write(lambda conn: conn.execute("DELETE FROM sessions WHERE id = ''"))
 
     async def create_session(self, record: SessionRecord) -> None:
+        params = (
+            record.id,
+            record.tenant_id,
+            record.platform,
+            record.external_id,
+            record.state.value,
+            rfc3339(record.created_at),
+            record.scheduled_minutes,
+            participants_json(record),
+            orjson.dumps(record.settings).decode(),
+            record.epoch,
+        )
         try:
-            async with self._transaction() as conn:
-                await conn.execute(
+            await self._write(
+                lambda conn: conn.execute(
                     "INSERT INTO sessions (id, tenant_id, platform, external_id, state, "
                     "created_at, scheduled_minutes, participants, settings, epoch, head_seq) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
-                    (
-                        record.id,
-                        record.tenant_id,
-                        record.platform,
-                        record.external_id,
-                        record.state.value,
-                        rfc3339(record.created_at),
-                        record.scheduled_minutes,
-                        participants_json(record),
-                        orjson.dumps(record.settings).decode(),
-                        record.epoch,
-                    ),
+                    params,
                 )
+            )
         except StoreUnavailable as exc:
             if isinstance(exc.__cause__, sqlite3.IntegrityError):
                 raise Conflict(
@@ -247,60 +395,19 @@ class SQLiteStore:
         rows = await self._read(f"SELECT * FROM sessions WHERE state IN ({marks})", states)
         return [session_from_row(row, _parse_time) for row in rows]
 
-    async def _read(self, sql: str, params: tuple[Any, ...]) -> list[sqlite3.Row]:
-        try:
-            return list(await self.reader.execute_fetchall(sql, params))
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(f"the store cannot read: {exc}") from exc
-
     async def append_batch(self, requests: list[AppendRequest]) -> list[AppendResult]:
-        session_ids = sorted({r.session_id for r in requests})
-        async with self._transaction() as conn:
-            marks = ",".join("?" * len(session_ids))
-            heads = {
-                row["id"]: SessionHead(SessionStateName(row["state"]), row["head_seq"])
-                for row in await conn.execute_fetchall(
-                    f"SELECT id, state, head_seq FROM sessions WHERE id IN ({marks})",
-                    session_ids,
-                )
-            }
-            keys = [(r.session_id, r.actor.id, r.event_id) for r in requests]
-            stored: dict[IdempotencyKey, int] = {}
-            for chunk_start in range(0, len(keys), 300):
-                chunk = keys[chunk_start : chunk_start + 300]
-                triples = ",".join(["(?,?,?)"] * len(chunk))
-                rows = await conn.execute_fetchall(
-                    "SELECT session_id, actor_id, event_id, seq FROM events "
-                    f"WHERE (session_id, actor_id, event_id) IN (VALUES {triples})",
-                    [part for key in chunk for part in key],
-                )
-                stored.update({(r[0], r[1], r[2]): r[3] for r in rows})
-            plan = plan_batch(requests, heads, stored, utc_now())
-            if plan.inserts:
-                await conn.executemany(
-                    "INSERT INTO events (session_id, seq, actor_id, event_id, type, body) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    [
-                        (req.session_id, ev.seq, ev.actor.id, ev.id, ev.type, ev.wire)
-                        for req, ev in _pair(requests, plan.results)
-                    ],
-                )
-                await conn.executemany(
-                    "UPDATE sessions SET head_seq = ?, state = ?, "
-                    "started_at = COALESCE(started_at, ?), ended_at = COALESCE(ended_at, ?) "
-                    "WHERE id = ?",
-                    [
-                        (
-                            h.head_seq,
-                            h.state.value,
-                            rfc3339(h.started_at) if h.started_at else None,
-                            rfc3339(h.ended_at) if h.ended_at else None,
-                            sid,
-                        )
-                        for sid, h in heads.items()
-                    ],
-                )
-        return plan.results
+        """One transaction; returns once committed (see `flush` for the fsync).
+
+        Resent ids are rare here (the engine answers most from memory), so the first attempt
+        lets the unique index find them instead of reading every id first; if it does, the
+        batch is planned again, in a new transaction, against the ids it stored.
+        """
+        try:
+            return await self._write(lambda conn: _append(conn, requests, None), durable=False)
+        except _PlanAgain:
+            return await self._write(
+                lambda conn: _append(conn, requests, _stored_ids(conn, requests)), durable=False
+            )
 
     async def read_events(self, session_id: str, after_seq: int, limit: int) -> list[Event]:
         rows = await self._read(
@@ -326,63 +433,73 @@ class SQLiteStore:
         return {row[0]: row[1] for row in rows}
 
     async def erase_session(self, session_id: str) -> bool:
-        async with self._transaction() as conn:
-            cursor = await conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
-            found = cursor.rowcount > 0
+        def erase(conn: sqlite3.Connection) -> bool:
+            found = conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,)).rowcount > 0
             for table in SESSION_TABLES:
-                await conn.execute(f"DELETE FROM {table} WHERE session_id = ?", (session_id,))
-        # secure_delete zeroes what the DELETE freed, but b-tree rebalancing can leave stale
-        # copies of cells in pages' unallocated space: VACUUM rebuilds every page, and
-        # truncating the WAL then drops the frames that held the old pages.
-        async with self._write_lock:
+                conn.execute(f"DELETE FROM {table} WHERE session_id = ?", (session_id,))
+            return found
+
+        def scrub(conn: sqlite3.Connection) -> None:
+            conn.execute(f"PRAGMA busy_timeout={int(BUSY_SECONDS * 1000)}")  # on its own thread
+            # secure_delete zeroes what the DELETE freed, but b-tree rebalancing can leave stale
+            # copies of cells in pages' unallocated space: VACUUM rebuilds every page, and
+            # truncating the WAL then drops the frames that held the old pages (the checkpoint
+            # fsyncs the WAL and the database).
             try:
-                await self.writer.execute("VACUUM")
+                conn.execute("VACUUM")
             except sqlite3.Error as exc:
                 log.warning("erase_vacuum_failed", error=type(exc).__name__)
-            with contextlib.suppress(sqlite3.Error):
-                await self.writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            try:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error as exc:
+                log.warning("erase_checkpoint_failed", error=type(exc).__name__)
+            conn.execute("PRAGMA busy_timeout=0")
+
+        found = await self._write(erase)
+        async with self._write_lock:
+            await self.writer.call(scrub)
         return found
 
     async def claim_webhook_delivery(
         self, tenant_id: str, platform: str, delivery_key: str, session_id: str | None
     ) -> bool:
-        async with self._transaction() as conn:
-            cursor = await conn.execute(
-                "INSERT INTO webhook_deliveries VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (tenant_id, platform, delivery_key, session_id, rfc3339(utc_now())),
+        row = (tenant_id, platform, delivery_key, session_id, rfc3339(utc_now()))
+        return await self._write(
+            lambda conn: (
+                conn.execute(
+                    "INSERT INTO webhook_deliveries VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    row,
+                ).rowcount
+                > 0
             )
-            return cursor.rowcount > 0
+        )
 
     # -- pacing: timers, vendor outbox, pacing cursor (service/pacing, service/outbox.py) ----
     # Writes share the writer connection and its lock with the append path (one short
     # transaction each, queued fairly behind and before append batches); reads use the reader.
 
-    @contextlib.asynccontextmanager
-    async def _pacing_transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        async with self._transaction() as conn:
-            yield conn
-
     async def save_pacing(self, progress: list[PacingProgress]) -> None:
         if not progress:
             return
-        async with self._pacing_transaction() as conn:
+
+        def save(conn: sqlite3.Connection) -> None:
             ids = sorted({p.session_id for p in progress})
             marks = ",".join("?" * len(ids))
-            rows = await conn.execute_fetchall(
-                f"SELECT id FROM sessions WHERE id IN ({marks})", ids
-            )
-            existing = {row[0] for row in rows}
+            existing = {
+                row[0]
+                for row in conn.execute(f"SELECT id FROM sessions WHERE id IN ({marks})", ids)
+            }
             for entry in progress:
                 if entry.session_id not in existing:
                     continue
                 if entry.timers:
-                    await conn.executemany(
+                    conn.executemany(
                         "INSERT INTO timers (session_id, key, due_at) VALUES (?, ?, ?) "
                         "ON CONFLICT DO NOTHING",
                         [(t.session_id, t.key, t.due_at) for t in entry.timers],
                     )
                 if entry.deliveries:
-                    await conn.executemany(
+                    conn.executemany(
                         "INSERT INTO vendor_outbox (id, session_id, tenant_id, kind, body, "
                         "created_at, expires_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
                         "ON CONFLICT DO NOTHING",
@@ -400,11 +517,13 @@ class SQLiteStore:
                             for d in entry.deliveries
                         ],
                     )
-                await conn.execute(
+                conn.execute(
                     "INSERT INTO pacing_cursors (session_id, seq) VALUES (?, ?) "
                     "ON CONFLICT (session_id) DO UPDATE SET seq = MAX(seq, excluded.seq)",
                     (entry.session_id, entry.upto_seq),
                 )
+
+        await self._write(save)
 
     async def pacing_backlog(self, limit: int) -> list[PacingBacklog]:
         rows = await self._read(
@@ -418,38 +537,41 @@ class SQLiteStore:
     async def claim_due_timers(
         self, owner: str, now: float, lease_s: float, limit: int
     ) -> list[TimerSpec]:
-        async with self._pacing_transaction() as conn:
-            rows = await conn.execute_fetchall(
+        rows = await self._write(
+            lambda conn: conn.execute(
                 "UPDATE timers SET claimed_by = ?, claimed_until = ? "
                 "WHERE (session_id, key) IN (SELECT session_id, key FROM timers "
                 "WHERE done = 0 AND due_at <= ? AND (claimed_until IS NULL OR claimed_until < ?) "
                 "ORDER BY due_at LIMIT ?) RETURNING session_id, key, due_at",
                 (owner, now + lease_s, now, now, limit),
-            )
+            ).fetchall()
+        )
         return sorted((TimerSpec(r[0], r[1], float(r[2])) for r in rows), key=lambda t: t.due_at)
 
     async def finish_timers(self, timers: list[tuple[str, str]]) -> None:
         if not timers:
             return
-        async with self._pacing_transaction() as conn:
-            await conn.executemany(
+        await self._write(
+            lambda conn: conn.executemany(
                 "UPDATE timers SET done = 1, claimed_by = NULL, claimed_until = NULL "
                 "WHERE session_id = ? AND key = ?",
                 timers,
             )
+        )
 
     async def claim_deliveries(
         self, owner: str, now: float, lease_s: float, limit: int
     ) -> list[OutboxClaim]:
-        async with self._pacing_transaction() as conn:
-            rows = await conn.execute_fetchall(
+        rows = await self._write(
+            lambda conn: conn.execute(
                 "UPDATE vendor_outbox SET claimed_by = ?, claimed_until = ? "
                 "WHERE id IN (SELECT id FROM vendor_outbox WHERE state = 'pending' "
                 "AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until < ?) "
                 "ORDER BY next_attempt_at LIMIT ?) RETURNING id, session_id, tenant_id, kind, "
                 "body, created_at, expires_at, attempts, next_attempt_at",
                 (owner, now + lease_s, now, now, limit),
-            )
+            ).fetchall()
+        )
         rows = sorted(rows, key=lambda r: r[8])
         return [
             OutboxClaim(r[0], r[1], r[2], r[3], bytes(r[4]), float(r[5]), float(r[6]), int(r[7]))
@@ -468,26 +590,26 @@ class SQLiteStore:
         if outcome not in ("delivered", "failed", "retry"):
             raise ValueError(f"unknown delivery outcome {outcome!r}")
         now = time.time()
-        async with self._pacing_transaction() as conn:
-            if outcome == "retry":
-                await conn.execute(
-                    "UPDATE vendor_outbox SET attempts = attempts + 1, last_status = ?, "
-                    "next_attempt_at = ?, claimed_by = NULL, claimed_until = NULL "
-                    "WHERE id = ? AND claimed_by = ?",
-                    (
-                        status,
-                        next_attempt_at if next_attempt_at is not None else now,
-                        delivery_id,
-                        owner,
-                    ),
-                )
-            else:
-                await conn.execute(
-                    "UPDATE vendor_outbox SET attempts = attempts + 1, last_status = ?, "
-                    "state = ?, finished_at = ?, claimed_by = NULL, claimed_until = NULL "
-                    "WHERE id = ? AND claimed_by = ?",
-                    (status, outcome, now, delivery_id, owner),
-                )
+        if outcome == "retry":
+            sql = (
+                "UPDATE vendor_outbox SET attempts = attempts + 1, last_status = ?, "
+                "next_attempt_at = ?, claimed_by = NULL, claimed_until = NULL "
+                "WHERE id = ? AND claimed_by = ?"
+            )
+            params: tuple[Any, ...] = (
+                status,
+                next_attempt_at if next_attempt_at is not None else now,
+                delivery_id,
+                owner,
+            )
+        else:
+            sql = (
+                "UPDATE vendor_outbox SET attempts = attempts + 1, last_status = ?, "
+                "state = ?, finished_at = ?, claimed_by = NULL, claimed_until = NULL "
+                "WHERE id = ? AND claimed_by = ?"
+            )
+            params = (status, outcome, now, delivery_id, owner)
+        await self._write(lambda conn: conn.execute(sql, params))
 
     async def pending_deliveries(self, session_id: str) -> int:
         rows = await self._read(
@@ -502,24 +624,26 @@ class SQLiteStore:
     # -- audit trail (service/audit.py) ------------------------------------------------------
 
     async def append_audit(self, entries: list[AuditEntry]) -> None:
-        async with self._transaction() as conn:
-            await conn.executemany(
+        rows = [
+            (
+                e.at,
+                e.actor,
+                e.tenant_id,
+                e.session_id,
+                e.action,
+                e.outcome,
+                e.address_hash,
+                orjson.dumps(e.detail).decode(),
+            )
+            for e in entries
+        ]
+        await self._write(
+            lambda conn: conn.executemany(
                 "INSERT INTO audit_log (at, actor, tenant_id, session_id, action, outcome, "
                 "address_hash, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        e.at,
-                        e.actor,
-                        e.tenant_id,
-                        e.session_id,
-                        e.action,
-                        e.outcome,
-                        e.address_hash,
-                        orjson.dumps(e.detail).decode(),
-                    )
-                    for e in entries
-                ],
+                rows,
             )
+        )
 
     async def read_audit(self, query: AuditQuery) -> list[AuditEntry]:
         clauses, params = query.where("?")
@@ -529,6 +653,108 @@ class SQLiteStore:
             (*params, query.limit),
         )
         return [AuditEntry.from_row(row) for row in rows]
+
+
+def _in_transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
+    """BEGIN IMMEDIATE, `fn`, COMMIT; ROLLBACK if anything fails (in the connection's thread)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = fn(conn)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error as exc:
+                log.warning("store_rollback_failed", error=type(exc).__name__)
+        raise
+    return result
+
+
+def _apply_migration(conn: sqlite3.Connection, migration: Migration) -> None:
+    for statement in _statements(migration.sql):
+        conn.execute(statement)
+    conn.execute(
+        "INSERT INTO schema_migrations VALUES (?, ?, ?)",
+        (migration.version, migration.name, rfc3339(utc_now())),
+    )
+
+
+class _PlanAgain(Exception):
+    """Planned without reading the stored ids, the batch met one (the unique index said so) or
+    refused a request (a resent id is answered as a duplicate before any refusal)."""
+
+
+def _stored_ids(
+    conn: sqlite3.Connection, requests: list[AppendRequest]
+) -> dict[IdempotencyKey, int]:
+    keys = [(r.session_id, r.actor.id, r.event_id) for r in requests]
+    stored: dict[IdempotencyKey, int] = {}
+    for chunk_start in range(0, len(keys), 300):
+        chunk = keys[chunk_start : chunk_start + 300]
+        triples = ",".join(["(?,?,?)"] * len(chunk))
+        rows = conn.execute(
+            "SELECT session_id, actor_id, event_id, seq FROM events "
+            f"WHERE (session_id, actor_id, event_id) IN (VALUES {triples})",
+            [part for key in chunk for part in key],
+        )
+        stored.update({(r[0], r[1], r[2]): r[3] for r in rows})
+    return stored
+
+
+def _append(
+    conn: sqlite3.Connection,
+    requests: list[AppendRequest],
+    stored: dict[IdempotencyKey, int] | None,
+) -> list[AppendResult]:
+    """The append batch: heads read, the batch planned, events and heads written. With `stored`
+    None, ids are taken as new: a stored one, or a refusal, raises `_PlanAgain` (rolled back)."""
+    session_ids = sorted({r.session_id for r in requests})
+    marks = ",".join("?" * len(session_ids))
+    heads = {
+        row["id"]: SessionHead(SessionStateName(row["state"]), row["head_seq"])
+        for row in conn.execute(
+            f"SELECT id, state, head_seq FROM sessions WHERE id IN ({marks})", session_ids
+        )
+    }
+    plan = plan_batch(requests, heads, stored or {}, utc_now())
+    if stored is None and any(r.outcome is not AppendOutcome.STORED for r in plan.results):
+        raise _PlanAgain
+    if plan.inserts:
+        try:
+            conn.executemany(
+                "INSERT INTO events (session_id, seq, actor_id, event_id, type, body) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (req.session_id, ev.seq, ev.actor.id, ev.id, ev.type, ev.wire)
+                    for req, ev in _pair(requests, plan.results)
+                ],
+            )
+        except sqlite3.IntegrityError as exc:
+            if stored is None and "events.event_id" in str(exc):
+                raise _PlanAgain from exc
+            raise
+        conn.executemany(
+            "UPDATE sessions SET head_seq = ?, state = ?, "
+            "started_at = COALESCE(started_at, ?), ended_at = COALESCE(ended_at, ?) "
+            "WHERE id = ?",
+            [
+                (
+                    h.head_seq,
+                    h.state.value,
+                    rfc3339(h.started_at) if h.started_at else None,
+                    rfc3339(h.ended_at) if h.ended_at else None,
+                    sid,
+                )
+                for sid, h in heads.items()
+            ],
+        )
+    return plan.results
+
+
+def _busy(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF  # the primary code of an extended one
+    return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def _file_level(exc: sqlite3.Error) -> bool:

@@ -1,0 +1,162 @@
+"""The SQLite writer: transactions on the loop, the WAL fsync split from the commit, another
+process holding the file's write lock, checkpoints off the loop."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from service.errors import StoreUnavailable
+from service.store import sqlite as sqlite_module
+from service.store.base import AppendOutcome
+from service.store.sqlite import SQLiteStore
+from tests.store.support import new_session, send
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
+    store = SQLiteStore(tmp_path / "comfort.db")
+    await store.open()
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+def synced_inodes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The inode of every file fdatasync'ed from now on (the real call still runs)."""
+    inodes: list[int] = []
+    real = os.fdatasync
+
+    def recording(fd: int) -> None:
+        inodes.append(os.fstat(fd).st_ino)
+        real(fd)
+
+    monkeypatch.setattr(sqlite_module.os, "fdatasync", recording)
+    return inodes
+
+
+def wal_inode(store: SQLiteStore) -> int:
+    return os.stat(f"{store.path}-wal").st_ino
+
+
+async def test_an_append_commits_without_an_fsync_and_flush_fsyncs_the_wal(
+    store: SQLiteStore, synced_inodes: list[int]
+) -> None:
+    record = new_session()
+    await store.create_session(record)
+    assert synced_inodes == [wal_inode(store)], "a durable write fsyncs the WAL before returning"
+    synced_inodes.clear()
+
+    [result] = await store.append_batch([send(record.id)])
+    assert result.outcome is AppendOutcome.STORED
+    assert synced_inodes == [], "the commit alone: in the WAL file, not yet fsynced"
+    # Committed means readable (and it survives the process: it is in the file).
+    assert [e.seq for e in await store.read_events(record.id, 0, 10)] == [1]
+
+    await store.flush()
+    assert synced_inodes == [wal_inode(store)]
+
+
+async def test_the_wal_descriptor_follows_a_wal_that_was_deleted_and_made_again(
+    store: SQLiteStore, synced_inodes: list[int]
+) -> None:
+    record = new_session()
+    await store.create_session(record)
+    old_fd = store._wal_sync._fd
+    assert old_fd is not None
+    # SQLite deletes the WAL when the last connection closes; the descriptor kept for the
+    # fsync must not go on syncing the deleted file once a new WAL is made.
+    await store.reader.close()
+    await store.writer.close()
+    assert not os.path.exists(f"{store.path}-wal")
+    assert os.fstat(old_fd).st_nlink == 0
+    store._writer = await store._open_writer()
+    store._reader = await store._connect("reader")
+    await store.append_batch([send(record.id)])
+    synced_inodes.clear()
+    await store.flush()
+    assert synced_inodes == [wal_inode(store)]
+    fd = store._wal_sync._fd
+    assert fd is not None and os.fstat(fd).st_nlink == 1
+
+
+async def test_a_write_waits_for_another_process_without_blocking_the_loop(
+    store: SQLiteStore,
+) -> None:
+    record = new_session()
+    await store.create_session(record)
+    other = sqlite3.connect(store.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process's write transaction holds the file
+    try:
+        append = asyncio.create_task(store.append_batch([send(record.id)]))
+        ticks = 0
+        for _ in range(20):
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert not append.done(), "the write waits while the lock is held"
+        assert ticks == 20, "and the loop kept running meanwhile"
+    finally:
+        other.execute("COMMIT")
+        other.close()
+    [result] = await asyncio.wait_for(append, 5)
+    assert (result.outcome, result.seq) == (AppendOutcome.STORED, 1)
+
+
+async def test_a_lock_held_too_long_is_store_unavailable_and_nothing_is_kept(
+    store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_module, "BUSY_SECONDS", 0.2)
+    record = new_session()
+    await store.create_session(record)
+    other = sqlite3.connect(store.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StoreUnavailable):
+            await store.append_batch([send(record.id, "evt-1")])
+    finally:
+        other.execute("COMMIT")
+        other.close()
+    [result] = await store.append_batch([send(record.id, "evt-1")])
+    assert (result.outcome, result.seq) == (AppendOutcome.STORED, 1), "the store still writes"
+
+
+async def test_a_resend_among_new_ids_is_planned_again_against_what_is_stored(
+    store: SQLiteStore,
+) -> None:
+    """The first attempt lets the unique index find a resent id; the batch is then planned
+    with the stored ids, in a new transaction, so no seq is skipped or doubled."""
+    record = new_session()
+    await store.create_session(record)
+    await store.append_batch([send(record.id, "a"), send(record.id, "b")])
+    results = await store.append_batch(
+        [send(record.id, "c"), send(record.id, "a"), send(record.id, "d")]
+    )
+    assert [(r.outcome, r.seq) for r in results] == [
+        (AppendOutcome.STORED, 3),
+        (AppendOutcome.DUPLICATE, 1),
+        (AppendOutcome.STORED, 4),
+    ]
+    assert [e.seq for e in await store.read_events(record.id, 0, 10)] == [1, 2, 3, 4]
+
+
+async def test_a_growing_wal_is_checkpointed_off_the_loop(
+    store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_module, "CHECKPOINT_BYTES", 64 * 1024)
+    record = new_session()
+    await store.create_session(record)
+    before = os.stat(store.path).st_size
+    for n in range(60):
+        await store.append_batch([send(record.id, f"evt-{n}")])
+        await store.flush()
+    assert store._checkpoint is not None
+    await store._checkpoint
+    assert os.stat(store.path).st_size > before, "the WAL's pages were copied into the file"
+    assert len(await store.read_events(record.id, 0, 100)) == 60

@@ -171,9 +171,9 @@ def create_app(settings: Settings, tenants: TenantRegistry | None = None) -> web
     tokens = TokenIssuer(settings.resolved_secret_key(), settings.token_ttl_seconds)
     handlers: SocketHandlers | None = None
 
-    async def transport(eio_sid: str, packet: str) -> bool:
+    def transport(eio_sid: str, packet: str) -> bool:
         assert handlers is not None
-        return await handlers.transport(eio_sid, packet)
+        return handlers.transport(eio_sid, packet)
 
     async def writable(eio_sid: str) -> bool:
         assert handlers is not None

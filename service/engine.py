@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from .aio import wait_event
 from .api_models import CreateSessionRequest
 from .cues import resolve_cues
 from .errors import (
@@ -56,6 +57,7 @@ log = structlog.get_logger(__name__)
 
 STATEFUL_SENDS = frozenset({"acknowledge", "retract", "checkin_response"})
 IDLE_EVICT_SECONDS = 300.0
+SEND_ANSWER_WAIT_S = 5.0  # how long closing an ended session's sockets waits for sends' acks
 
 
 class TokenBucket:
@@ -373,10 +375,12 @@ class SessionEngine:
         self.metrics.append_seconds.observe(seconds)
 
     async def append(self, runtime: SessionRuntime, request: AppendRequest) -> AppendResult:
-        """Every append of this process goes through here; each stored event is logged once."""
+        """Every append of this process goes through here; each stored event is logged once, at
+        debug level: the session log is the record, and at the default level the service's own
+        log does not mirror every client's signals (counts are in the metrics)."""
         result = await self.log.append(request)
         if result.outcome is AppendOutcome.STORED:
-            log.info(
+            log.debug(
                 "event_stored",
                 session_id=runtime.id,
                 seq=result.seq,
@@ -499,6 +503,19 @@ class SessionEngine:
         runtime = self.hub.runtimes.get(conn.session_id) or await self.hub.load(conn.session_id)
         if runtime is None:
             raise SendError("the session no longer exists", code="not_found")
+        runtime.sends_in_flight += 1
+        try:
+            return await self._send(runtime, conn, payload)
+        finally:
+            # The socket layer queues the ack as soon as this returns, without waiting, so
+            # whoever waits on `sends_answered` acts after the ack is on its way.
+            runtime.sends_in_flight -= 1
+            if not runtime.sends_in_flight:
+                runtime.sends_answered.set()
+
+    async def _send(
+        self, runtime: SessionRuntime, conn: Connection, payload: object
+    ) -> dict[str, Any]:
         event_id = payload.get("id") if isinstance(payload, dict) else None
         if isinstance(event_id, str) and 1 <= len(event_id) <= 128:
             first = runtime.ids.get((conn.participant_id, event_id))
@@ -585,6 +602,12 @@ class SessionEngine:
             await self.append_system(runtime, "session_started", {}, event_id="session_started")
 
     async def _close_all(self, runtime: SessionRuntime) -> None:
+        # The send that ended the session (and any other in flight) is answered first: its ack
+        # would be lost on a socket closed before it.
+        while runtime.sends_in_flight:
+            runtime.sends_answered.clear()
+            if not await wait_event(runtime.sends_answered, SEND_ANSWER_WAIT_S):
+                break
         await self._close_connections(runtime)
 
     # -- REST reads --------------------------------------------------------------------------

@@ -11,6 +11,7 @@ stored meanwhile is skipped or sent twice.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -28,8 +29,9 @@ RECENT_EVENTS = 256
 READ_PAGE = 1000
 REPLAY_PAGE = 200
 
-Transport = Callable[[str, str], Awaitable[bool]]
-"""Sends one encoded Socket.IO packet to one Engine.IO socket; False if it is gone."""
+Transport = Callable[[str, str], bool]
+"""Queues one encoded Socket.IO packet for one Engine.IO socket, without waiting; False if the
+socket is gone (or was closed for falling too far behind)."""
 
 Writable = Callable[[str], Awaitable[bool]]
 """Waits until a socket has room for a page of replay; False if it stopped reading."""
@@ -78,6 +80,8 @@ class SessionRuntime:
         self.connections: dict[str, Connection] = {}
         self.lock = asyncio.Lock()
         self.send_lock = asyncio.Lock()
+        self.sends_in_flight = 0  # sends of this process not yet answered (SessionEngine.send)
+        self.sends_answered = asyncio.Event()
         self._inbox: list[Event] = []
         self._pump: asyncio.Task[None] | None = None
         self.idle_since = time.monotonic()
@@ -196,6 +200,17 @@ class Hub:
                 self.publish_to(runtime, [event])
 
     def publish_to(self, runtime: SessionRuntime, events: list[Event]) -> None:
+        if (
+            not runtime._inbox
+            and not runtime.lock.locked()
+            and events[0].seq == runtime.head + 1
+            and all(b.seq == a.seq + 1 for a, b in itertools.pairwise(events))
+        ):
+            # The common case: the next events in order, nobody delivering or replaying. They
+            # go out right here, with no task to wait for (`_deliver_in_order` never waits).
+            for event in events:
+                self._deliver_in_order(runtime, event)
+            return
         runtime._inbox.extend(events)
         if runtime._pump is None or runtime._pump.done():
             runtime._pump = asyncio.create_task(self._pump(runtime))
@@ -223,16 +238,16 @@ class Hub:
             if not missing:
                 return
             for event in missing:
-                await self._deliver_in_order(runtime, event)
+                self._deliver_in_order(runtime, event)
 
     async def _deliver(self, runtime: SessionRuntime, event: Event) -> None:
         if event.seq <= runtime.head:
             return
         if event.seq > runtime.head + 1:
             await self._fill_gap(runtime, event.seq)
-        await self._deliver_in_order(runtime, event)
+        self._deliver_in_order(runtime, event)
 
-    async def _deliver_in_order(self, runtime: SessionRuntime, event: Event) -> None:
+    def _deliver_in_order(self, runtime: SessionRuntime, event: Event) -> None:
         if event.seq != runtime.head + 1:
             return
         runtime._apply(event)
@@ -243,8 +258,8 @@ class Hub:
             conn.cursor = event.seq
             if conn.may_see(event):
                 packet = packet or event_packet(event)
-                await self._transport(conn.eio_sid, packet)
-                self.on_delivered()
+                if self._transport(conn.eio_sid, packet):
+                    self.on_delivered()
         for observer in self.observers:
             try:
                 observer(runtime, event)
@@ -287,7 +302,7 @@ class Hub:
             if conn.may_see(event):
                 if not await self._writable(conn.eio_sid):
                     return False
-                await self._transport(conn.eio_sid, event_packet(event))
+                self._transport(conn.eio_sid, event_packet(event))
             conn.cursor = event.seq
         return True
 

@@ -14,6 +14,7 @@ import orjson
 import socketio
 import structlog
 from aiohttp.web import WebSocketResponse
+from engineio import packet as eio_packet
 from engineio.async_drivers import aiohttp as engineio_aiohttp
 
 from .engine import SessionEngine
@@ -119,17 +120,22 @@ class SocketHandlers:
         sio.on("*", self.on_unknown)
         engine.close_socket = self.close
 
-    async def transport(self, eio_sid: str, packet: str) -> bool:
-        """Queue one packet for one socket. A socket whose reader has fallen `max_queue` packets
+    def transport(self, eio_sid: str, packet: str) -> bool:
+        """Queue one packet for one socket, without waiting (the hub delivers a stored event
+        to every recipient in one go). A socket whose reader has fallen `max_queue` packets
         behind is closed at the transport: its client reconnects with its last seq and is
-        replayed what it missed, and nobody else waits for it."""
+        replayed what it missed, and nobody else waits for it.
+
+        This is what python-engineio's `send` does short of its ping-timeout check, which the
+        socket's own ping loop makes as well; its queue is unbounded, so `put_nowait` never
+        refuses."""
         socket = self.sio.eio.sockets.get(eio_sid)
         if socket is None or socket.closed:
             return False
         if socket.queue.qsize() >= self.max_queue:
             self._close_slow(eio_sid, socket.queue.qsize())
             return False
-        await self.sio.eio.send(eio_sid, packet)
+        socket.queue.put_nowait(eio_packet.Packet(eio_packet.MESSAGE, data=packet))
         return True
 
     def _close_slow(self, eio_sid: str, queued: int) -> None:

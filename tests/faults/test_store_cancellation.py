@@ -1,6 +1,7 @@
 """A store call cancelled half-way (a task stopped at shutdown, a timeout) must leave the store
-usable: the next write works. aiosqlite runs each statement in its own thread, so a statement
-whose awaiting coroutine is cancelled still runs there."""
+usable: the next write works. (It once did not: aiosqlite ran each statement in its own thread, so
+a BEGIN whose awaiting coroutine was cancelled still ran there. The store now runs a transaction
+whole in one call.)"""
 
 from __future__ import annotations
 

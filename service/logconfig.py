@@ -11,6 +11,7 @@ import sys
 from collections.abc import MutableMapping
 from typing import Any
 
+import orjson
 import structlog
 
 _FORBIDDEN_KEYS = frozenset(
@@ -36,11 +37,17 @@ def shared_processors() -> list[Any]:
     ]
 
 
+def _json_line(event: dict[str, Any], **_: Any) -> str:
+    return orjson.dumps(event, default=repr).decode()
+
+
 def configure_logging(fmt: str = "auto", level: str = "info") -> None:
     """Configure structlog and the stdlib root logger (aiohttp's access log included)."""
     use_console = fmt == "console" or (fmt == "auto" and sys.stderr.isatty())
     renderer: Any = (
-        structlog.dev.ConsoleRenderer() if use_console else structlog.processors.JSONRenderer()
+        structlog.dev.ConsoleRenderer()
+        if use_console
+        else structlog.processors.JSONRenderer(serializer=_json_line)
     )
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):

@@ -38,7 +38,8 @@ async def test_a_whole_session_logs_no_name_token_key_or_secret(live_server: Liv
 
 
 async def test_the_service_process_logs_nothing_private(tmp_path: Path):
-    service = await ServiceProcess(tmp_path).start()
+    # debug: the per-event line (`event_stored`) is logged at debug level
+    service = await ServiceProcess(tmp_path, env={"COMFORT_LOG_LEVEL": "debug"}).start()
     try:
         async with aiohttp.ClientSession() as http:
             api = Api(service.url, http=http)

@@ -8,6 +8,12 @@ it survives the process; its sender is told once it also survives the machine.
 
 Commits and flushes overlap: while one flush runs, the writer goes on committing, and the next
 flush covers every commit made meanwhile.
+
+A store whose commit never waits on the network (`commits_in_place`: SQLite, where a transaction
+is microseconds on the loop) is committed by the appending coroutine itself when the log is idle,
+sparing the event a pass of the loop before its commit. At most one such commit is made per pass
+of the loop; appends that arrive after it in the same pass wait for the writer task, which
+commits them together, so a burst still costs one transaction.
 """
 
 from __future__ import annotations
@@ -58,6 +64,9 @@ class SessionLog:
         self._flusher: asyncio.Task[None] | None = None
         self._closing = False
         self._writer_done = False
+        self._committing = False  # a commit (the writer's or an appender's) is under way
+        self._in_place = bool(getattr(store, "commits_in_place", False))
+        self._in_place_ready = True  # no in-place commit yet in this pass of the loop
         self.batches = 0
         self.appended = 0
 
@@ -84,22 +93,51 @@ class SessionLog:
         """
         if self._closing:
             raise StoreUnavailable("the service is shutting down; send again")
-        future: asyncio.Future[AppendResult] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[AppendResult] = loop.create_future()
         self._pending.append((request, future))
-        self._wake.set()
+        if self._in_place and self._in_place_ready and not self._committing:
+            self._in_place_ready = False
+            loop.call_soon(self._ready_in_place)
+            await self._commit_in_place()
+        else:
+            self._wake.set()
         return await future
+
+    def _ready_in_place(self) -> None:
+        self._in_place_ready = True
+
+    async def _commit_in_place(self) -> None:
+        batch = self._pending[:MAX_BATCH]
+        del self._pending[:MAX_BATCH]
+        self._committing = True
+        try:
+            await self._commit(batch)
+        except BaseException:
+            # Cancelled while the store waited (a lock held by another process): nothing of the
+            # batch was committed; its senders are told to send again.
+            _fail(batch, StoreUnavailable("the service could not store the event; send again"))
+            raise
+        finally:
+            self._committing = False
+            if self._pending or self._closing:
+                self._wake.set()
 
     async def _write_loop(self) -> None:
         try:
             while True:
                 await self._wake.wait()
                 self._wake.clear()
-                while self._pending:
+                while self._pending and not self._committing:
                     batch = self._pending[:MAX_BATCH]
                     del self._pending[:MAX_BATCH]
-                    await self._commit(batch)
-                if self._closing:
-                    return
+                    self._committing = True
+                    try:
+                        await self._commit(batch)
+                    finally:
+                        self._committing = False
+                if self._closing and not self._committing:
+                    return  # (an in-place commit under way wakes the writer when it is done)
         finally:
             self._writer_done = True
             self._flush_wake.set()

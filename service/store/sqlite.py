@@ -1,9 +1,9 @@
 """The embedded default store: SQLite in WAL mode, `secure_delete` on.
 
-Two connections, each owned by a thread of its own (`SQLiteConnection`): the writer takes every
-transaction, whole (BEGIN to COMMIT in one call, so a transaction costs one hop to its thread and a
-caller that is cancelled never leaves one open); the reader serves reads, so replays do not wait
-behind commits.
+Two connections (`SQLiteConnection`): the writer runs every write transaction whole (BEGIN to
+COMMIT in one call, so a caller that is cancelled never leaves one open), on the event loop; the
+reader serves reads on a thread of its own, so replays do not wait behind commits. Each also has
+a thread for what may take long (the writer's: migrations, VACUUM).
 
 Durability: the connection commits with `synchronous=NORMAL` and the store then fsyncs the WAL
 itself, which is what `synchronous=FULL` does at every commit, split in two. A committed
@@ -66,8 +66,8 @@ _PRAGMAS = (
 BUSY_SECONDS = 5.0
 """How long a write retries while another process holds the file's write lock."""
 
-CHECKPOINT_BYTES = 8 * 1024 * 1024
-"""WAL size past which a flush starts a checkpoint."""
+CHECKPOINT_INTERVAL_S = 1.0
+"""A flush starts a checkpoint if none ran for this long."""
 
 
 def _writer_pragmas(conn: sqlite3.Connection) -> None:
@@ -96,7 +96,9 @@ class SQLiteConnection:
 
     `call(fn)` runs `fn(connection)` on that thread, whole: if its caller is cancelled before the
     thread takes it, it never runs; once taken, it runs to its end. Calls run one at a time, in
-    the order they were made. `now(fn)` runs `fn` right here, for short work; the owner makes
+    the order they were made. `fn` must not return a cursor: one freed later, on another
+    thread, races the connection's own thread (a reader whose PRAGMA cursor escaped stopped
+    seeing new commits). `now(fn)` runs `fn` right here, for short work; the owner makes
     sure no `call` is in flight meanwhile.
     """
 
@@ -104,6 +106,7 @@ class SQLiteConnection:
         self.path = path
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sqlite-{name}")
         self._conn: sqlite3.Connection | None = None
+        self._closed = False
 
     async def open(self) -> None:
         def connect(_: None) -> None:
@@ -139,6 +142,10 @@ class SQLiteConnection:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, arg)
 
     async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+
         def close(_: None) -> None:
             if self._conn is not None:
                 self._conn.close()
@@ -159,21 +166,19 @@ class _WalSync:
     WAL it points at was deleted (SQLite deletes the WAL when its last connection closes). Runs
     on the store's sync thread only."""
 
-    def __init__(self, db_path: Path) -> None:
-        self.path = Path(f"{db_path}-wal")
+    def __init__(self, path: Path) -> None:
+        self.path = path
         self._fd: int | None = None
 
-    def __call__(self) -> int:
-        """fsync; returns the WAL's size in bytes."""
+    def __call__(self) -> None:
         if self._fd is not None and os.fstat(self._fd).st_nlink == 0:
             self.close()
         if self._fd is None:
             try:
                 self._fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
             except FileNotFoundError:
-                return 0  # no WAL: nothing was written since the last checkpoint removed it
+                return  # no WAL: nothing was written since the last checkpoint removed it
         os.fdatasync(self._fd)
-        return os.fstat(self._fd).st_size
 
     def close(self) -> None:
         if self._fd is not None:
@@ -187,12 +192,14 @@ class SQLiteStore:
     Writes run on the event loop's thread, a whole transaction at a time under `_write_lock`:
     with `synchronous=NORMAL` a commit is a write into the WAL (microseconds), and a hop to
     another thread costs far more than that while the loop is busy (the thread waits for the
-    GIL). What can take long runs on threads: the WAL fsync (`flush`), checkpoints, VACUUM, and
-    every read. The writer never waits on a lock inside SQLite (busy_timeout 0): when another
-    process holds the file's write lock, `_write` retries without blocking the loop.
+    GIL). What can take long runs on threads: the WAL fsync (`flush`, on a thread of its own),
+    checkpoints (once a second at most, on the reader's), VACUUM, and every read. The writer
+    never waits on a lock inside SQLite (busy_timeout 0): when another process holds the
+    file's write lock, `_write` retries without blocking the loop.
     """
 
     dialect = "sqlite"
+    commits_in_place = True  # a commit never waits on the network (SessionLog commits in place)
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -200,9 +207,11 @@ class SQLiteStore:
         self._reader: SQLiteConnection | None = None
         self._write_lock = asyncio.Lock()
         self._writer_broken = False
-        self._wal_sync = _WalSync(path)
+        self.wal_path = Path(f"{path}-wal")
+        self._wal_sync = _WalSync(self.wal_path)
         self._sync_thread: ThreadPoolExecutor | None = None
         self._checkpoint: asyncio.Task[None] | None = None
+        self._checkpointed_at = time.monotonic()
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -306,12 +315,20 @@ class SQLiteStore:
 
     async def flush(self) -> None:
         """fsync the WAL: every commit so far survives a power loss once this returns."""
+        if self._writer is None:
+            raise StoreUnavailable("the store is not open")
         try:
-            wal_bytes = await self._on_sync_thread(self._wal_sync)
+            await self._on_sync_thread(self._wal_sync)
         except OSError as exc:
             self._writer_broken = True  # reopened before the next write
             raise StoreUnavailable(f"the store cannot sync: {exc}") from exc
-        if wal_bytes > CHECKPOINT_BYTES and (self._checkpoint is None or self._checkpoint.done()):
+        # Not the WAL's size: a WAL that starts over after a checkpoint keeps its size, and a
+        # size rule then checkpointed without pause. Once a second while there are writes.
+        now = time.monotonic()
+        if now - self._checkpointed_at >= CHECKPOINT_INTERVAL_S and (
+            self._checkpoint is None or self._checkpoint.done()
+        ):
+            self._checkpointed_at = now
             self._checkpoint = asyncio.create_task(self._checkpoint_wal(), name="sqlite-checkpoint")
 
     async def _checkpoint_wal(self) -> None:
@@ -319,7 +336,10 @@ class SQLiteStore:
         checkpoint is off: it would run inside a commit, on the loop). PASSIVE never waits for
         readers or the writer; the WAL starts over once a checkpoint has caught up."""
         try:
-            await self.reader.call(lambda conn: conn.execute("PRAGMA wal_checkpoint(PASSIVE)"))
+            # fetchall: a statement left with a row to read keeps the reader's snapshot open
+            await self.reader.call(
+                lambda conn: conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            )
         except (sqlite3.Error, StoreUnavailable) as exc:
             log.warning("store_checkpoint_failed", error=type(exc).__name__)
 
@@ -345,7 +365,7 @@ class SQLiteStore:
     async def ping(self) -> None:
         """Ready means able to write: take the write lock and give it back."""
         await self._read("SELECT 1", ())
-        await self._write(lambda conn: conn.execute("DELETE FROM sessions WHERE id = ''"))
+        await self._write(_statement("DELETE FROM sessions WHERE id = ''"))
 
     async def create_session(self, record: SessionRecord) -> None:
         params = (
@@ -362,7 +382,7 @@ class SQLiteStore:
         )
         try:
             await self._write(
-                lambda conn: conn.execute(
+                _statement(
                     "INSERT INTO sessions (id, tenant_id, platform, external_id, state, "
                     "created_at, scheduled_minutes, participants, settings, epoch, head_seq) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
@@ -552,10 +572,11 @@ class SQLiteStore:
         if not timers:
             return
         await self._write(
-            lambda conn: conn.executemany(
+            _statement(
                 "UPDATE timers SET done = 1, claimed_by = NULL, claimed_until = NULL "
                 "WHERE session_id = ? AND key = ?",
                 timers,
+                many=True,
             )
         )
 
@@ -609,7 +630,7 @@ class SQLiteStore:
                 "WHERE id = ? AND claimed_by = ?"
             )
             params = (status, outcome, now, delivery_id, owner)
-        await self._write(lambda conn: conn.execute(sql, params))
+        await self._write(_statement(sql, params))
 
     async def pending_deliveries(self, session_id: str) -> int:
         rows = await self._read(
@@ -638,10 +659,11 @@ class SQLiteStore:
             for e in entries
         ]
         await self._write(
-            lambda conn: conn.executemany(
+            _statement(
                 "INSERT INTO audit_log (at, actor, tenant_id, session_id, action, outcome, "
                 "address_hash, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
+                many=True,
             )
         )
 
@@ -653,6 +675,19 @@ class SQLiteStore:
             (*params, query.limit),
         )
         return [AuditEntry.from_row(row) for row in rows]
+
+
+def _statement(
+    sql: str, params: Any = (), *, many: bool = False
+) -> Callable[[sqlite3.Connection], None]:
+    """A write of one statement, for `_write`: run and closed where it runs, never handed back
+    (a cursor freed later on another thread races that thread's use of the connection)."""
+
+    def run(conn: sqlite3.Connection) -> None:
+        cursor = conn.executemany(sql, params) if many else conn.execute(sql, params)
+        cursor.close()
+
+    return run
 
 
 def _in_transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -734,6 +769,12 @@ def _append(
             if stored is None and "events.event_id" in str(exc):
                 raise _PlanAgain from exc
             raise
+        # Only the head moves on most batches; the state (in the partial unique index's WHERE)
+        # is written only when it changed, so the index is not rewritten at every append.
+        conn.executemany(
+            "UPDATE sessions SET head_seq = ? WHERE id = ?",
+            [(h.head_seq, sid) for sid, h in heads.items() if not h.changed],
+        )
         conn.executemany(
             "UPDATE sessions SET head_seq = ?, state = ?, "
             "started_at = COALESCE(started_at, ?), ended_at = COALESCE(ended_at, ?) "
@@ -747,6 +788,7 @@ def _append(
                     sid,
                 )
                 for sid, h in heads.items()
+                if h.changed
             ],
         )
     return plan.results

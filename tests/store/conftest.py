@@ -12,10 +12,11 @@ import asyncio
 import concurrent.futures
 import os
 import secrets
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -23,7 +24,7 @@ import pytest
 
 from service.store.base import Store
 from service.store.postgres import PostgresStore
-from service.store.sqlite import SQLiteStore
+from service.store.sqlite import SQLiteConnection, SQLiteStore
 
 T = TypeVar("T")
 ADMIN_URL = os.environ.get("COMFORT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -160,3 +161,24 @@ async def store_factory(
 async def store(store_factory: StoreFactory) -> Store:
     """An open, empty store of the test's dialect."""
     return await store_factory()
+
+
+@pytest.fixture(autouse=True)
+def no_cursor_leaves_its_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every SQLite store call in this suite hands back data, never a live cursor: a cursor
+    freed later on another thread races the connection's own thread (a reader whose PRAGMA
+    cursor escaped once stopped seeing new commits)."""
+    real_run, real_now = SQLiteConnection._run, SQLiteConnection.now
+
+    async def run(self: SQLiteConnection, fn: Any, arg: Any) -> Any:
+        result = await real_run(self, fn, arg)
+        assert not isinstance(result, sqlite3.Cursor), f"{fn} handed back a cursor"
+        return result
+
+    def now(self: SQLiteConnection, fn: Any) -> Any:
+        result = real_now(self, fn)
+        assert not isinstance(result, sqlite3.Cursor), f"{fn} handed back a cursor"
+        return result
+
+    monkeypatch.setattr(SQLiteConnection, "_run", run)
+    monkeypatch.setattr(SQLiteConnection, "now", now)

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from typing import Any
 
 import orjson
 import socketio
 import structlog
+from aiohttp import WSMsgType
 from aiohttp.web import WebSocketResponse
+from engineio import exceptions as eio_exceptions
 from engineio import packet as eio_packet
 from engineio.async_drivers import aiohttp as engineio_aiohttp
 
@@ -41,14 +44,18 @@ class _OrjsonCodec:
 
 
 class _CheckedWebSocket(engineio_aiohttp.WebSocket):  # type: ignore[misc]
-    """Two fixes to python-engineio's aiohttp websocket wrapper:
+    """Changes to python-engineio's aiohttp websocket wrapper:
 
     - it ignores `websocket_compression=False`: per-message deflate keeps ~100 KB of zlib state
       per socket for a few hundred bytes saved, so the response refuses it;
     - it decodes a frame outside its error handling, so an empty text frame, or one not
       starting with a packet-type digit, kills the socket's receive loop without closing it (a
       zombie participant): such a frame is refused here as a read error, and Engine.IO closes
-      the connection properly.
+      the connection properly;
+    - the socket's writer task waits for packets without a task of its own (`_poll`), and a
+      packet for a socket whose writer is idle is written at once (`write_now`) rather than
+      queued for that task: a delivered event no longer waits for two or three passes of a
+      busy loop (bench/README.md).
     """
 
     async def __call__(self, environ: dict[str, Any]) -> Any:
@@ -58,6 +65,9 @@ class _CheckedWebSocket(engineio_aiohttp.WebSocket):  # type: ignore[misc]
         )
         await self._sock.prepare(request)
         self.environ = environ
+        socket = self.handler.__self__  # the Engine.IO socket this websocket serves
+        socket.poll = functools.partial(_poll, socket)
+        socket.comfort_websocket = self
         await self.handler(self)
         return self._sock
 
@@ -66,6 +76,73 @@ class _CheckedWebSocket(engineio_aiohttp.WebSocket):  # type: ignore[misc]
         if isinstance(data, str) and (not data or not data[0].isdigit()):
             raise OSError("undecodable Engine.IO frame")
         return data
+
+    def write_now(self, text: str) -> bool:
+        """Write one text frame right away if the connection takes it without buffering;
+        False (nothing written) otherwise, and the caller queues it. Uses aiohttp's own frame
+        writer, as `send_str` does short of its flow-control wait."""
+        global _direct_writes_work
+        if not _direct_writes_work:
+            return False
+        try:
+            writer = self._sock._writer
+            if writer is None:
+                return False
+            transport = writer.transport
+            if writer._closing or transport.is_closing() or transport.get_write_buffer_size():
+                return False
+            writer._write_websocket_frame(text.encode(), WSMsgType.TEXT, 0)
+        except AttributeError:
+            _direct_writes_work = False  # an aiohttp whose internals moved: queue everything
+            log.warning("socket_direct_write_unavailable")
+            return False
+        return True
+
+
+_direct_writes_work = True
+
+
+async def _poll(socket: Any) -> list[Any]:
+    """python-engineio's `AsyncSocket.poll` without `asyncio.wait_for` (on Python 3.11 a task per
+    wait, so every packet cost the writer an extra pass of the loop). While it waits for the
+    first packet, `socket.comfort_idle` says the writer holds nothing: a packet written directly
+    then cannot overtake one already taken from the queue."""
+    try:
+        socket.comfort_idle = True
+        try:
+            async with asyncio.timeout(socket.server.ping_interval + socket.server.ping_timeout):
+                packets = [await socket.queue.get()]
+        finally:
+            socket.comfort_idle = False
+        socket.queue.task_done()
+    except (TimeoutError, asyncio.CancelledError):
+        raise eio_exceptions.QueueEmpty() from None
+    if packets == [None]:
+        return []
+    while True:
+        try:
+            pkt = socket.queue.get_nowait()
+            socket.queue.task_done()
+            if pkt is None:
+                socket.queue.put_nowait(None)
+                break
+            packets.append(pkt)
+        except asyncio.QueueEmpty:
+            break
+    return packets
+
+
+def write_now(socket: Any, packet: str) -> bool:
+    """Write a Socket.IO packet to an Engine.IO socket at once, if its websocket writer is idle
+    and nothing is queued before it (order is kept); False if it must be queued instead."""
+    ws = getattr(socket, "comfort_websocket", None)
+    return (
+        ws is not None
+        and socket.upgraded
+        and getattr(socket, "comfort_idle", False)
+        and socket.queue.empty()
+        and ws.write_now("4" + packet)  # "4": an Engine.IO MESSAGE
+    )
 
 
 def create_socket_server(settings: Settings) -> socketio.AsyncServer:
@@ -84,6 +161,9 @@ def create_socket_server(settings: Settings) -> socketio.AsyncServer:
         websocket_compression=False,
         ping_interval=25,
         ping_timeout=20,
+        # A socket's events are handled in its own receive loop, in order, not in a task
+        # each: one pass of the loop fewer per send. A send waits only for its own commit.
+        async_handlers=False,
     )
     server.eio._async = {**server.eio._async, "websocket": _CheckedWebSocket}
     return server
@@ -108,6 +188,7 @@ class SocketHandlers:
     ) -> None:
         self.sio = sio
         self.max_queue = max_queue
+        self.direct_writes = 0  # packets written without the socket's writer task
         self._dropping: set[str] = set()
         self._addresses: dict[str, str | None] = {}
         self.engine = engine
@@ -126,8 +207,9 @@ class SocketHandlers:
         behind is closed at the transport: its client reconnects with its last seq and is
         replayed what it missed, and nobody else waits for it.
 
-        This is what python-engineio's `send` does short of its ping-timeout check, which the
-        socket's own ping loop makes as well; its queue is unbounded, so `put_nowait` never
+        A packet for an idle websocket is written at once (`write_now`); otherwise it is
+        queued, as python-engineio's `send` does short of its ping-timeout check, which the
+        socket's own ping loop makes as well; the queue is unbounded, so `put_nowait` never
         refuses."""
         socket = self.sio.eio.sockets.get(eio_sid)
         if socket is None or socket.closed:
@@ -135,7 +217,10 @@ class SocketHandlers:
         if socket.queue.qsize() >= self.max_queue:
             self._close_slow(eio_sid, socket.queue.qsize())
             return False
-        socket.queue.put_nowait(eio_packet.Packet(eio_packet.MESSAGE, data=packet))
+        if write_now(socket, packet):
+            self.direct_writes += 1
+        else:
+            socket.queue.put_nowait(eio_packet.Packet(eio_packet.MESSAGE, data=packet))
         return True
 
     def _close_slow(self, eio_sid: str, queued: int) -> None:

@@ -8,7 +8,7 @@ import uuid
 import pytest
 import socketio
 
-from service.app import ENGINE
+from service.app import ENGINE, SOCKETS
 from service.errors import SendError
 from service.events import Role
 from service.hub import Connection
@@ -399,3 +399,36 @@ async def test_websockets_refuse_per_message_compression(live_server: LiveServer
         assert ws.compress == 0
         opening = await ws.receive_str()
         assert opening.startswith("0{")
+
+
+async def test_live_events_are_written_straight_to_idle_websockets_in_order(server_factory):
+    """A delivered event goes onto an idle websocket at once (aiohttp's frame writer), not
+    through python-engineio's writer task; an upgrade of either library that breaks this
+    falls back to queueing and shows here as no direct writes."""
+    server = await server_factory(send_rate=1000.0, send_burst=1000)
+    handlers = server.app[SOCKETS]
+    before = handlers.direct_writes
+    created, therapist, (client,) = await started(server)
+    for n in range(30):
+        assert (await client.send("keep_going", id=f"go-{n}"))["ok"]
+    got = await therapist.wait_type("keep_going", count=30)
+    assert [e["id"] for e in got] == [f"go-{n}" for n in range(30)]
+    seqs = [e["seq"] for e in therapist.events]
+    assert seqs == sorted(set(seqs)), "in seq order, none twice"
+    assert handlers.direct_writes - before >= 30
+
+
+async def test_an_upgraded_polling_connection_gets_every_event_in_order(server_factory):
+    """Polling first, then the upgrade to a websocket (the browsers' default): packets queued
+    for polling and written directly after the upgrade keep their order."""
+    server = await server_factory(send_rate=1000.0, send_burst=1000)
+    created = await server.create_session()
+    therapist = server.peer(created["tokens"]["t-1"])
+    await therapist.connect(transports=["polling", "websocket"])
+    client = await server.join(created["tokens"]["c-1"])
+    for n in range(40):
+        assert (await client.send("keep_going", id=f"up-{n}"))["ok"]
+    got = await therapist.wait_type("keep_going", count=40)
+    assert [e["id"] for e in got] == [f"up-{n}" for n in range(40)]
+    seqs = [e["seq"] for e in therapist.events]
+    assert seqs == sorted(set(seqs))

@@ -162,7 +162,8 @@ def create_socket_server(settings: Settings) -> socketio.AsyncServer:
         ping_interval=25,
         ping_timeout=20,
         # A socket's events are handled in its own receive loop, in order, not in a task
-        # each: one pass of the loop fewer per send. A send waits only for its own commit.
+        # each: one pass of the loop fewer per send. Its next frame is read once this one is
+        # answered (commit and fsync, a millisecond or two; Engine.IO pings allow 20 s).
         async_handlers=False,
     )
     server.eio._async = {**server.eio._async, "websocket": _CheckedWebSocket}

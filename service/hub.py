@@ -11,7 +11,6 @@ stored meanwhile is skipped or sent twice.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -197,21 +196,15 @@ class Hub:
         for session_id, event in stored:
             runtime = self.runtimes.get(session_id)
             if runtime is not None:
-                self.publish_to(runtime, [event])
+                self._publish_one(runtime, event)
 
-    def publish_to(self, runtime: SessionRuntime, events: list[Event]) -> None:
-        if (
-            not runtime._inbox
-            and not runtime.lock.locked()
-            and events[0].seq == runtime.head + 1
-            and all(b.seq == a.seq + 1 for a, b in itertools.pairwise(events))
-        ):
-            # The common case: the next events in order, nobody delivering or replaying. They
-            # go out right here, with no task to wait for (`_deliver_in_order` never waits).
-            for event in events:
-                self._deliver_in_order(runtime, event)
+    def _publish_one(self, runtime: SessionRuntime, event: Event) -> None:
+        if not runtime._inbox and not runtime.lock.locked() and event.seq == runtime.head + 1:
+            # The common case: the next event, nobody delivering or replaying. It goes out
+            # right here, with no task to wait for (`_deliver_in_order` never waits).
+            self._deliver_in_order(runtime, event)
             return
-        runtime._inbox.extend(events)
+        runtime._inbox.append(event)
         if runtime._pump is None or runtime._pump.done():
             runtime._pump = asyncio.create_task(self._pump(runtime))
 

@@ -65,7 +65,7 @@ class SessionLog:
         self._closing = False
         self._writer_done = False
         self._committing = False  # a commit (the writer's or an appender's) is under way
-        self._in_place = bool(getattr(store, "commits_in_place", False))
+        self._in_place = store.commits_in_place
         self._in_place_ready = True  # no in-place commit yet in this pass of the loop
         self.batches = 0
         self.appended = 0

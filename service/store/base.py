@@ -226,6 +226,10 @@ class AuditQuery:
 class Store(Protocol):
     """The durable store behind one deployment."""
 
+    commits_in_place: bool
+    """True when a commit never waits on the network (SQLite: a transaction is microseconds on
+    the loop), so the session log may commit in the appending coroutine itself."""
+
     async def open(self) -> None: ...
 
     async def close(self) -> None: ...

@@ -122,6 +122,7 @@ class PostgresStore:
     """
 
     dialect = "postgres"
+    commits_in_place = False  # a commit is a round trip to the server
 
     def __init__(
         self,

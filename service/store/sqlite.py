@@ -317,6 +317,11 @@ class SQLiteStore:
         """fsync the WAL: every commit so far survives a power loss once this returns."""
         if self._writer is None:
             raise StoreUnavailable("the store is not open")
+        if self._writer_broken:
+            # After a failed fsync the kernel may have dropped WAL pages that a later fsync on
+            # the same file would not report again, and SQLite's recovery stops at the first
+            # missing frame: nothing more is acked until a write has reopened the store.
+            raise StoreUnavailable("the store cannot sync until it is reopened")
         try:
             await self._on_sync_thread(self._wal_sync)
         except OSError as exc:

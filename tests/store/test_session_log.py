@@ -14,7 +14,7 @@ import pytest
 from service.errors import StoreUnavailable
 from service.events import Event
 from service.log import SessionLog
-from service.store.base import AppendOutcome
+from service.store.base import AppendOutcome, SessionRecord
 from service.store.sqlite import SQLiteStore
 from tests.store.support import new_session, send
 
@@ -50,6 +50,13 @@ async def store(tmp_path: Path) -> AsyncIterator[GatedStore]:
 
 
 @pytest.fixture
+async def record(store: GatedStore) -> SessionRecord:
+    record = new_session()
+    await store.create_session(record)
+    return record
+
+
+@pytest.fixture
 async def delivered() -> list[Event]:
     return []
 
@@ -70,10 +77,8 @@ async def until(condition: object, seconds: float = 5.0) -> None:
 
 
 async def test_recipients_get_the_event_at_the_commit_and_the_ack_waits_for_the_flush(
-    store: GatedStore, log: SessionLog, delivered: list[Event]
+    store: GatedStore, log: SessionLog, record: SessionRecord, delivered: list[Event]
 ) -> None:
-    record = new_session()
-    await store.create_session(record)
     store.gate.clear()
     ack = asyncio.create_task(log.append(send(record.id, "evt-1")))
     await until(lambda: delivered)
@@ -86,10 +91,8 @@ async def test_recipients_get_the_event_at_the_commit_and_the_ack_waits_for_the_
 
 
 async def test_commits_go_on_while_a_flush_is_in_flight_and_one_flush_covers_them(
-    store: GatedStore, log: SessionLog, delivered: list[Event]
+    store: GatedStore, log: SessionLog, record: SessionRecord, delivered: list[Event]
 ) -> None:
-    record = new_session()
-    await store.create_session(record)
     store.gate.clear()
     store.flushes = 0
     first = asyncio.create_task(log.append(send(record.id, "evt-1")))
@@ -105,10 +108,8 @@ async def test_commits_go_on_while_a_flush_is_in_flight_and_one_flush_covers_the
 
 
 async def test_a_failed_flush_fails_the_ack_and_the_resend_answers_the_seq_given(
-    store: GatedStore, log: SessionLog
+    store: GatedStore, log: SessionLog, record: SessionRecord
 ) -> None:
-    record = new_session()
-    await store.create_session(record)
     store.fail_next = True
     with pytest.raises(StoreUnavailable):
         await log.append(send(record.id, "evt-1"))
@@ -118,11 +119,9 @@ async def test_a_failed_flush_fails_the_ack_and_the_resend_answers_the_seq_given
 
 
 async def test_a_duplicate_waits_for_the_flush_too(
-    store: GatedStore, log: SessionLog, delivered: list[Event]
+    store: GatedStore, log: SessionLog, record: SessionRecord, delivered: list[Event]
 ) -> None:
     """The event a duplicate answers may be in a commit not yet flushed."""
-    record = new_session()
-    await store.create_session(record)
     store.gate.clear()
     first = asyncio.create_task(log.append(send(record.id, "evt-1")))
     await until(lambda: delivered)
@@ -135,10 +134,8 @@ async def test_a_duplicate_waits_for_the_flush_too(
 
 
 async def test_stop_releases_every_committed_ack_before_it_returns(
-    store: GatedStore, log: SessionLog, delivered: list[Event]
+    store: GatedStore, log: SessionLog, record: SessionRecord, delivered: list[Event]
 ) -> None:
-    record = new_session()
-    await store.create_session(record)
     store.gate.clear()
     acks = [asyncio.create_task(log.append(send(record.id, f"evt-{n}"))) for n in range(3)]
     await until(lambda: len(delivered) == 3)

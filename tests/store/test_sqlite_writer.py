@@ -106,6 +106,8 @@ async def test_a_failed_fsync_is_store_unavailable_and_the_next_write_reopens(
     with pytest.raises(StoreUnavailable):
         await store.flush()
     disk_fails = False
+    with pytest.raises(StoreUnavailable):
+        await store.flush()  # the fsync would pass now; what it failed to write is still gone
     [again] = await store.append_batch([send(record.id, "evt-1")])  # reopens, then answers
     assert (again.outcome, again.seq) == (AppendOutcome.DUPLICATE, 1)
     await store.flush()

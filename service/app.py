@@ -16,16 +16,16 @@ from aiohttp import web
 
 import integrations
 
-from .api import TENANT_ID, add_routes, json_response
 from .appkeys import AUDIT, ENGINE, METRICS, SETTINGS, SIO, STORE, TENANTS, THROTTLE
 from .audit import AuditTrail
 from .engine import SessionEngine
 from .errors import ComfortError, StoreUnavailable
+from .http.api import TENANT_ID, add_routes, json_response
+from .http.openapi import build_openapi
+from .http.security import AuthThrottle, cors_middleware, security_headers
 from .metrics import Metrics
-from .openapi import build_openapi
-from .security import AuthThrottle, cors_middleware, security_headers
+from .realtime.sockets import SocketHandlers, create_socket_server
 from .settings import Settings
-from .sockets import SocketHandlers, create_socket_server
 from .store import store_for_url
 from .tenants import TenantRegistry
 from .tokens import TokenIssuer
@@ -204,8 +204,8 @@ def create_app(settings: Settings, tenants: TenantRegistry | None = None) -> web
     app.router.add_get("/integrations/{path:.+}", integration_module)
     add_routes(app)
     for module, function in (
-        ("service.web", "setup_web"),
-        ("service.webhooks", "setup_webhooks"),
+        ("service.http.web", "setup_web"),
+        ("service.http.webhooks", "setup_webhooks"),
         ("service.pacing", "setup_pacing"),
     ):
         _optional_setup(app, module, function)
@@ -259,7 +259,7 @@ async def _run_store(app: web.Application) -> AsyncIterator[None]:
 
 async def _run_cluster(app: web.Application) -> AsyncIterator[None]:
     """Join the Redis-backed deployment: shared presence, fan-out, erase broadcasts."""
-    from .cluster import Cluster
+    from .realtime.cluster import Cluster
 
     settings, engine = app[SETTINGS], app[ENGINE]
     assert settings.redis_url is not None

@@ -11,8 +11,8 @@ if TYPE_CHECKING:
 
     from .audit import AuditTrail
     from .engine import SessionEngine
+    from .http.security import AuthThrottle
     from .metrics import Metrics
-    from .security import AuthThrottle
     from .settings import Settings
     from .store.base import Store
     from .tenants import TenantRegistry

@@ -30,10 +30,10 @@ from .errors import (
     StoreUnavailable,
 )
 from .events import SYSTEM_ACTOR, Actor, Event, Role, parse_send
-from .hub import Connection, Hub, SessionRuntime, Transport, Writable
 from .log import SessionLog
 from .metrics import Metrics
-from .presence import LocalPresence, Presence
+from .realtime.hub import Connection, Hub, SessionRuntime, Transport, Writable
+from .realtime.presence import LocalPresence, Presence
 from .store.base import (
     AppendOutcome,
     AppendRequest,

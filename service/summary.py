@@ -340,7 +340,7 @@ def timeline_svg(digest: SessionDigest) -> str:
 
 async def get_summary(request: web.Request) -> web.Response:
     """GET /api/v1/sessions/{session_id}/summary[?format=json|fhir|svg]."""
-    from .api import json_response, tenant_of  # api.ROUTES imports this module
+    from .http.api import json_response, tenant_of  # api.ROUTES imports this module
 
     tenant = tenant_of(request)
     fmt = request.query.get("format", "json")

@@ -29,8 +29,8 @@ from ..aio import wait_event
 from ..engine import SessionEngine
 from ..errors import StoreUnavailable
 from ..events import Event
-from ..hub import SessionRuntime
 from ..outbox import OutboxSender, RetryPolicy, outbox_item
+from ..realtime.hub import SessionRuntime
 from ..store.base import AppendOutcome, OutboxItem, PacingProgress, TimerSpec
 from ..tenants import TenantRegistry
 from .state import CHECKIN_PREFIX, Cue, PacingState

@@ -15,8 +15,8 @@ except ModuleNotFoundError as exc:  # pragma: no cover - a set-up error, said pl
         "tests/deploy parse YAML: add pyyaml to the dev extras in pyproject.toml"
     ) from exc
 
+from service.realtime.sockets import create_socket_server
 from service.settings import Settings
-from service.sockets import create_socket_server
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"

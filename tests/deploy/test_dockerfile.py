@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from service.web import BUNDLE_CANDIDATES
+from service.http.web import BUNDLE_CANDIDATES
 from tests.deploy.support import (
     DEPLOY,
     ROOT,
@@ -57,7 +57,7 @@ def test_the_project_is_installed_without_dev_extras_into_a_venv(stages: list[St
 
 
 def test_the_bundle_lands_where_the_installed_service_looks_for_it(stages: list[Stage]) -> None:
-    """service/web.py serves /widgets/comfort.js from service/static first: the Node stage's
+    """service/http/web.py serves /widgets/comfort.js from service/static first: the Node stage's
     output must be copied there before the package is installed."""
     expected = BUNDLE_CANDIDATES[0].relative_to(ROOT).as_posix()
     widgets = next(s for s in stages if s.image.startswith("node:"))

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 
-from service.openapi import build_openapi
+from service.http.openapi import build_openapi
 from tests.fuzz.harness import FuzzService, start_fuzz_service, stop_fuzz_service
 from tests.fuzz.profiles import FUZZ
 from tests.support import API_KEY

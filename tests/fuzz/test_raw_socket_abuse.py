@@ -176,7 +176,7 @@ async def test_an_unauthenticated_raw_socket_cannot_send(scene: Scene) -> None:
 
 
 # Frames python-engineio cannot decode (empty, or not starting with a packet-type digit): the
-# service refuses them as a read error (service/sockets.py `_CheckedWebSocket`), so the
+# service refuses them as a read error (service/realtime/sockets.py `_CheckedWebSocket`), so the
 # connection ends like any other disconnect. Run against a `comfort serve` process.
 UNDECODABLE = {"empty text frame": "", "letter packet type": "hello", "space": " 42[]"}
 

@@ -19,7 +19,7 @@ from structlog.testing import capture_logs
 from yarl import URL
 
 from integrations.base import PlatformEvent, PlatformEventKind
-from service.webhooks import WebhookContext, webhook_routes
+from service.http.webhooks import WebhookContext, webhook_routes
 
 PUBLIC = "https://comfort.example.com"
 

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from service.api import ROUTES
-from service.openapi import build_openapi
+from service.http.api import ROUTES
+from service.http.openapi import build_openapi
 from tests.conftest import LiveServer
 from tests.support import session_body
 

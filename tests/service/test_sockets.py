@@ -11,7 +11,7 @@ import socketio
 from service.app import ENGINE, SOCKETS
 from service.errors import SendError
 from service.events import Role
-from service.hub import Connection
+from service.realtime.hub import Connection
 from tests.conftest import LiveServer
 
 

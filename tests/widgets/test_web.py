@@ -1,4 +1,4 @@
-"""The widget routes over HTTP (service/web.py): the bundle's type and caching, the embed pages'
+"""The widget routes over HTTP (service/http/web.py): the bundle's type and caching, the embed pages'
 and /demo's security headers, token escaping, framing by COMFORT_ALLOWED_ORIGINS."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from multidict import CIMultiDict
 
-from service.web import BUNDLE, BundleCache
+from service.http.web import BUNDLE, BundleCache
 from tests.conftest import ServerFactory
 from tests.widgets.conftest import WIDGETS
 

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from .appkeys import SETTINGS
+from ..appkeys import SETTINGS
 
 
 class AuthThrottle:

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from .events import Event, Role, visible_to_client
-from .session import SessionState, parse_time
-from .store.base import SessionRecord, SessionStateName, Store
+from ..events import Event, Role, visible_to_client
+from ..session import SessionState, parse_time
+from ..store.base import SessionRecord, SessionStateName, Store
 
 log = structlog.get_logger(__name__)
 

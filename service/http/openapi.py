@@ -7,9 +7,9 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from . import __version__
+from .. import __version__
+from ..api_models import ErrorResponse
 from .api import ROUTES, Route
-from .api_models import ErrorResponse
 
 REF = "#/components/schemas/{model}"
 ERROR_TEXT = {

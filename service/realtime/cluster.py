@@ -31,8 +31,8 @@ import orjson
 import redis.asyncio as redis
 import structlog
 
-from .events import Event
-from .metrics import Metrics
+from ..events import Event
+from ..metrics import Metrics
 
 log = structlog.get_logger(__name__)
 

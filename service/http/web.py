@@ -17,8 +17,8 @@ from pathlib import Path
 import structlog
 from aiohttp import web
 
-from .api_models import CreateSessionRequest
-from .appkeys import ENGINE, SETTINGS, TENANTS
+from ..api_models import CreateSessionRequest
+from ..appkeys import ENGINE, SETTINGS, TENANTS
 
 log = structlog.get_logger(__name__)
 
@@ -26,9 +26,10 @@ DEMO_TENANT = "demo"
 
 # Where the built bundle is looked for: an installed package may carry it in service/static;
 # a checkout builds it into widgets/dist with `make install` (npm ci && npm run build).
+_SERVICE_DIR = Path(__file__).resolve().parent.parent
 BUNDLE_CANDIDATES = (
-    Path(__file__).resolve().parent / "static" / "comfort.js",
-    Path(__file__).resolve().parent.parent / "widgets" / "dist" / "comfort.js",
+    _SERVICE_DIR / "static" / "comfort.js",
+    _SERVICE_DIR.parent / "widgets" / "dist" / "comfort.js",
 )
 
 # An origin as a browser writes it (scheme://host[:port]); anything else is left out of the CSP

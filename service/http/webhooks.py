@@ -27,7 +27,8 @@ from integrations.base import (
     WebhookRequest,
 )
 from integrations.jitsi.webhook import EVENT_PATHS as JITSI_EVENT_PATHS
-from service.appkeys import ENGINE, SETTINGS, TENANTS
+
+from ..appkeys import ENGINE, SETTINGS, TENANTS
 
 log = structlog.get_logger(__name__)
 

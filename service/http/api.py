@@ -15,7 +15,7 @@ import structlog
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from .api_models import (
+from ..api_models import (
     CreateSessionRequest,
     CreateSessionResponse,
     EventsQuery,
@@ -24,10 +24,10 @@ from .api_models import (
     SessionEnvelope,
     TokenResponse,
 )
-from .appkeys import ENGINE, TENANTS, THROTTLE
-from .errors import InvalidBody, RateLimited, Unauthorized
-from .summary import SummaryQuery, SummaryResponse, get_summary
-from .tenants import Tenant
+from ..appkeys import ENGINE, TENANTS, THROTTLE
+from ..errors import InvalidBody, RateLimited, Unauthorized
+from ..summary import SummaryQuery, SummaryResponse, get_summary
+from ..tenants import Tenant
 
 log = structlog.get_logger(__name__)
 

@@ -20,13 +20,13 @@ from engineio import exceptions as eio_exceptions
 from engineio import packet as eio_packet
 from engineio.async_drivers import aiohttp as engineio_aiohttp
 
-from .engine import SessionEngine
-from .errors import ComfortError, ConnectRefused, StoreUnavailable
-from .events import SENDABLE_TYPES
+from ..engine import SessionEngine
+from ..errors import ComfortError, ConnectRefused, StoreUnavailable
+from ..events import SENDABLE_TYPES
+from ..metrics import Metrics
+from ..settings import Settings
+from ..tokens import JoinClaims
 from .hub import Connection
-from .metrics import Metrics
-from .settings import Settings
-from .tokens import JoinClaims
 
 log = structlog.get_logger(__name__)
 

@@ -19,8 +19,9 @@ import integrations
 from .appkeys import AUDIT, ENGINE, METRICS, SETTINGS, SIO, STORE, TENANTS, THROTTLE
 from .audit import AuditTrail
 from .engine import SessionEngine
-from .errors import ComfortError, StoreUnavailable
-from .http.api import TENANT_ID, add_routes, json_response
+from .errors import StoreUnavailable
+from .http.api import add_routes
+from .http.middleware import errors_middleware, json_response, request_audit
 from .http.openapi import build_openapi
 from .http.security import AuthThrottle, cors_middleware, security_headers
 from .metrics import Metrics
@@ -37,59 +38,6 @@ log = structlog.get_logger(__name__)
 DEMO_KEY: web.AppKey[str | None] = web.AppKey("demo_key", str)
 SOCKETS: web.AppKey[SocketHandlers] = web.AppKey("sockets", SocketHandlers)
 MAX_BODY_BYTES = 256 * 1024
-
-_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
-
-
-def error_body(code: str, message: str) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message}}
-
-
-@web.middleware
-async def errors_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
-    """Every failure becomes the contract's error envelope; the unexpected is logged."""
-    route = (
-        request.match_info.route.resource.canonical
-        if request.match_info.route.resource
-        else "other"
-    )
-    metrics = request.app[METRICS]
-    try:
-        response: web.StreamResponse = await handler(request)
-    except ComfortError as exc:
-        response = json_response(error_body(exc.code, exc.message), status=exc.status)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        code = _HTTP_CODES.get(exc.status, "invalid_body" if exc.status < 500 else "internal")
-        response = json_response(error_body(code, exc.reason), status=exc.status)
-    except Exception:
-        log.exception("request_failed", route=route, method=request.method)
-        response = json_response(
-            error_body("internal", "the service failed; try again"), status=500
-        )
-    audited = route.startswith(("/api/v1/sessions", "/webhooks"))
-    metrics.http.labels(
-        route if audited or route.startswith("/api") else "other", str(response.status)
-    ).inc()
-    if audited:
-        _audit_request(request, route, response.status)
-    return response
-
-
-def _audit_request(request: web.Request, route: str, status: int) -> None:
-    """One audit entry per vendor or platform call: who, which route and session, outcome."""
-    tenant = request.get(TENANT_ID) or request.match_info.get("tenant")
-    platform = request.match_info.get("platform")
-    actor = f"platform:{platform}" if platform else (f"tenant:{tenant}" if tenant else "anonymous")
-    request.app[AUDIT].record(
-        actor,
-        f"rest.{request.method} {route}",
-        str(status),
-        tenant_id=tenant if tenant and request.app[TENANTS].get(tenant) else None,
-        session_id=request.match_info.get("session_id"),
-        address=request.remote,
-    )
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -149,9 +97,6 @@ async def openapi_endpoint(request: web.Request) -> web.Response:
 
 def create_app(settings: Settings, tenants: TenantRegistry | None = None) -> web.Application:
     """Build the service: REST, Socket.IO, widgets and webhooks on one aiohttp app."""
-    app = web.Application(
-        middlewares=[errors_middleware, cors_middleware], client_max_size=MAX_BODY_BYTES
-    )
     demo_key: str | None = None
     if tenants is None:
         if settings.tenants_file is not None:
@@ -159,12 +104,21 @@ def create_app(settings: Settings, tenants: TenantRegistry | None = None) -> web
         else:
             tenants, demo_key = TenantRegistry.demo()
     metrics = Metrics()
+    store = store_for_url(settings.database_url)
+    audit = AuditTrail(store, settings.resolved_secret_key())
+    app = web.Application(
+        middlewares=[
+            request_audit(metrics, audit, tenants),
+            errors_middleware,
+            cors_middleware({*settings.allowed_origins, settings.effective_public_url}),
+        ],
+        client_max_size=MAX_BODY_BYTES,
+    )
     app[SETTINGS] = settings
     app[TENANTS] = tenants
     app[METRICS] = metrics
     app[DEMO_KEY] = demo_key
     app[THROTTLE] = AuthThrottle(limit=settings.auth_failure_limit)
-    store = store_for_url(settings.database_url)
     app[STORE] = store
     sio = create_socket_server(settings)
     app[SIO] = sio
@@ -191,7 +145,6 @@ def create_app(settings: Settings, tenants: TenantRegistry | None = None) -> web
         catchup_interval_seconds=settings.catchup_interval_seconds,
     )
     app[ENGINE] = engine
-    audit = AuditTrail(store, settings.resolved_secret_key())
     app[AUDIT] = audit
     engine.audit = audit
     handlers = SocketHandlers(sio, engine, metrics, max_queue=settings.max_socket_queue)

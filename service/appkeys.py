@@ -1,4 +1,5 @@
-"""Typed application keys: the app's state, one resource each (aiohttp `AppKey`)."""
+"""Typed application keys: the app's state, one resource each (aiohttp `AppKey`), and the
+request's (`RequestKey`)."""
 
 from __future__ import annotations
 
@@ -25,3 +26,6 @@ METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 SIO: web.AppKey[socketio.AsyncServer] = web.AppKey("sio")
 THROTTLE: web.AppKey[AuthThrottle] = web.AppKey("auth_throttle")
 AUDIT: web.AppKey[AuditTrail] = web.AppKey("audit")
+
+TENANT_ID: web.RequestKey[str] = web.RequestKey("tenant_id", str)
+"""The tenant whose API key the request carried (set by `http.api.tenant_of`, read by the audit)."""

@@ -1,26 +1,31 @@
 """The error tree: every failure the service reports on the wire is a `ComfortError`.
 
     ComfortError (code, status)
-    ├── Unauthorized            unauthorized (401)
+    ├── Unauthorized            unauthorized / invalid_signature (401)
     ├── InvalidBody             invalid_body (400)
     ├── NotFound                session_not_found / participant_not_found / not_found (404)
     ├── Conflict                conflict (409)
     ├── SessionEnded            session_ended (409)
     ├── TooLarge                too_large (413)
     ├── RateLimited             rate_limited (429)
-    ├── InvalidSignature        invalid_signature (401)
     ├── ConnectRefused          invalid_token / token_expired / session_not_found / session_ended
     ├── SendError               invalid_payload / unknown_type / forbidden / not_found /
     │                           session_ended / rate_limited
     └── StoreUnavailable        internal (503): nothing was stored
 
-HTTP handlers raise these and one middleware renders them; socket handlers raise them and one
-function in `sockets.py` turns them into acks.
+HTTP handlers raise these and one middleware renders them (`http/middleware.py`); socket
+handlers raise them and one function turns them into the socket's answers
+(`realtime/sockets.py`, `socket_error`). A platform's refused signature is
+`integrations.base.InvalidSignature` inside the adapter; the webhook route reports it as
+`Unauthorized` with the code `invalid_signature`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any, ClassVar
+
+from pydantic import ValidationError
 
 
 class ComfortError(Exception):
@@ -82,11 +87,6 @@ class RateLimited(ComfortError):
     status = 429
 
 
-class InvalidSignature(ComfortError):
-    code = "invalid_signature"
-    status = 401
-
-
 class ConnectRefused(ComfortError):
     """A Socket.IO connection refused; `code` is one of the contract's connect_error codes."""
 
@@ -106,3 +106,16 @@ class StoreUnavailable(ComfortError):
 
     code = "internal"
     status = 503
+
+
+def validation_message(
+    exc: ValidationError, *, subject: str = "body", limit: int = 3, hide: Collection[str] = ()
+) -> str:
+    """What a pydantic validation failure says on the wire: `where: what` for the first `limit`
+    errors, joined by "; ". `where` is the path into the input, without the parts in `hide` (a
+    discriminated union's tags), or `subject` when nothing is left."""
+    parts = []
+    for err in exc.errors(include_url=False, include_input=False)[:limit]:
+        where = ".".join(str(p) for p in err["loc"] if p not in hide)
+        parts.append(f"{where or subject}: {err['msg']}")
+    return "; ".join(parts)

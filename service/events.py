@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from .errors import SendError
+from .errors import SendError, validation_message
 
 
 class Role(StrEnum):
@@ -218,15 +218,6 @@ class Send:
     data: _Data
 
 
-def _first_error(exc: ValidationError) -> str:
-    err = exc.errors(include_url=False, include_input=False)[0]
-    where = ".".join(str(p) for p in err["loc"] if p not in _SEND_TAGS)
-    return f"{where or 'payload'}: {err['msg']}"
-
-
-_SEND_TAGS = SENDABLE_TYPES
-
-
 def parse_send(payload: object, role: Role) -> Send:
     """Validate a raw `send` payload from a participant of `role`.
 
@@ -256,7 +247,8 @@ def parse_send(payload: object, role: Role) -> Send:
     try:
         model = _SEND_ADAPTER.validate_python({"id": event_id, "type": event_type, "data": data})
     except ValidationError as exc:
-        raise SendError(_first_error(exc), code="invalid_payload") from None
+        message = validation_message(exc, subject="payload", limit=1, hide=SENDABLE_TYPES)
+        raise SendError(message, code="invalid_payload") from None
     return Send(id=model.id, type=event_type, data=model.data)
 
 

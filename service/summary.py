@@ -1,4 +1,5 @@
-"""The session summary (contract §5): JSON, a FHIR R4 Bundle, or an SVG timeline.
+"""The session summary (contract §5): JSON, a FHIR R4 Bundle, or an SVG timeline (the route is
+`GET /api/v1/sessions/{id}/summary`, in `http/api.py`).
 
 `digest_session` folds a session's whole log into per-client series (SUDS answers, zones,
 pauses, grounding) and the cues; the three formats are views of that one digest.
@@ -13,13 +14,9 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 from xml.sax.saxutils import escape, quoteattr
 
-import orjson
-from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
 from .api_models import EventOut, SessionOut
-from .appkeys import ENGINE
-from .errors import InvalidBody
 from .events import Event, Role
 from .instruments import CODE_SYSTEM, SUDS, ZONE, ZONE_CODE_SYSTEM
 from .session import parse_time
@@ -333,33 +330,3 @@ def timeline_svg(digest: SessionDigest) -> str:
     )
     out.append("</svg>")
     return "".join(out)
-
-
-# -- the route ----------------------------------------------------------------------------------
-
-
-async def get_summary(request: web.Request) -> web.Response:
-    """GET /api/v1/sessions/{session_id}/summary[?format=json|fhir|svg]."""
-    from .http.api import json_response, tenant_of  # api.ROUTES imports this module
-
-    tenant = tenant_of(request)
-    fmt = request.query.get("format", "json")
-    if fmt not in FORMATS:
-        raise InvalidBody("format: one of json, fhir, svg")
-    engine = request.app[ENGINE]
-    runtime = await engine.runtime_for(tenant.id, request.match_info["session_id"])
-    events = await read_log(engine.store, runtime.id)
-    now = datetime.now(UTC)
-    digest = digest_session(engine.session_view(runtime), runtime.record, events, now)
-    headers = {"Cache-Control": "no-store"}
-    if fmt == "fhir":
-        return web.Response(
-            body=orjson.dumps(fhir_bundle(digest, now)),
-            content_type="application/fhir+json",
-            headers=headers,
-        )
-    if fmt == "svg":
-        return web.Response(
-            text=timeline_svg(digest), content_type="image/svg+xml", headers=headers
-        )
-    return json_response(digest.as_json())

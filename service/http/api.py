@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from datetime import UTC, datetime
+from typing import TypeVar
 
 import orjson
 import structlog
@@ -24,14 +25,21 @@ from ..api_models import (
     SessionEnvelope,
     TokenResponse,
 )
-from ..appkeys import ENGINE, TENANTS, THROTTLE
-from ..errors import InvalidBody, RateLimited, Unauthorized
-from ..summary import SummaryQuery, SummaryResponse, get_summary
+from ..appkeys import ENGINE, TENANT_ID, TENANTS, THROTTLE
+from ..errors import InvalidBody, RateLimited, Unauthorized, validation_message
+from ..summary import (
+    FORMATS,
+    SummaryQuery,
+    SummaryResponse,
+    digest_session,
+    fhir_bundle,
+    read_log,
+    timeline_svg,
+)
 from ..tenants import Tenant
+from .middleware import json_response
 
 log = structlog.get_logger(__name__)
-
-TENANT_ID: web.RequestKey[str] = web.RequestKey("tenant_id", str)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 M = TypeVar("M", bound=BaseModel)
@@ -48,18 +56,6 @@ class Route:
     answer: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
     errors: tuple[int, ...] = (401, 404, 429)
-
-
-def json_response(payload: Any, status: int = 200) -> web.Response:
-    return web.Response(body=orjson.dumps(payload), status=status, content_type="application/json")
-
-
-def validation_message(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors(include_url=False, include_input=False)[:3]:
-        where = ".".join(str(p) for p in err["loc"]) or "body"
-        parts.append(f"{where}: {err['msg']}")
-    return "; ".join(parts)
 
 
 async def read_body(request: web.Request, model: type[M]) -> M:
@@ -149,6 +145,31 @@ async def delete_session(request: web.Request) -> web.Response:
     tenant = tenant_of(request)
     await request.app[ENGINE].erase_session(tenant.id, request.match_info["session_id"])
     return web.Response(status=204)
+
+
+async def get_summary(request: web.Request) -> web.Response:
+    """GET /api/v1/sessions/{session_id}/summary[?format=json|fhir|svg]."""
+    tenant = tenant_of(request)
+    fmt = request.query.get("format", "json")
+    if fmt not in FORMATS:
+        raise InvalidBody("format: one of json, fhir, svg")
+    engine = request.app[ENGINE]
+    runtime = await engine.runtime_for(tenant.id, request.match_info["session_id"])
+    events = await read_log(engine.store, runtime.id)
+    now = datetime.now(UTC)
+    digest = digest_session(engine.session_view(runtime), runtime.record, events, now)
+    headers = {"Cache-Control": "no-store"}
+    if fmt == "fhir":
+        return web.Response(
+            body=orjson.dumps(fhir_bundle(digest, now)),
+            content_type="application/fhir+json",
+            headers=headers,
+        )
+    if fmt == "svg":
+        return web.Response(
+            text=timeline_svg(digest), content_type="image/svg+xml", headers=headers
+        )
+    return json_response(digest.as_json())
 
 
 SESSION = "/api/v1/sessions/{session_id}"

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Collection
 
 from aiohttp import web
-
-from ..appkeys import SETTINGS
+from aiohttp.typedefs import Handler, Middleware
 
 
 class AuthThrottle:
@@ -52,41 +51,38 @@ class AuthThrottle:
             stamps.popleft()
 
 
-def _allowed_origin(request: web.Request) -> str | None:
-    origin = request.headers.get("Origin")
-    if not origin:
-        return None
-    settings = request.app[SETTINGS]
-    allowed = {*settings.allowed_origins, settings.effective_public_url}
-    return origin if origin.rstrip("/") in allowed else None
+def cors_middleware(allowed_origins: Collection[str]) -> Middleware:
+    """CORS for the REST API: only `allowed_origins` (`COMFORT_ALLOWED_ORIGINS` and the service's
+    own public URL) are told yes."""
+    allowed = frozenset(allowed_origins)
 
+    @web.middleware
+    async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not request.path.startswith("/api/"):
+            return await handler(request)
+        origin = request.headers.get("Origin")
+        if origin is not None and origin.rstrip("/") not in allowed:
+            origin = None
+        if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+            preflight = web.Response(status=204)
+            if origin:
+                preflight.headers.update(
+                    {
+                        "Access-Control-Allow-Origin": origin,
+                        "Access-Control-Allow-Methods": "GET, POST, DELETE",
+                        "Access-Control-Allow-Headers": "Authorization, Content-Type",
+                        "Access-Control-Max-Age": "600",
+                        "Vary": "Origin",
+                    }
+                )
+            return preflight
+        response = await handler(request)
+        if origin:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Vary"] = "Origin"
+        return response
 
-@web.middleware
-async def cors_middleware(
-    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-) -> web.StreamResponse:
-    """CORS for the REST API: only `COMFORT_ALLOWED_ORIGINS` (and our own origin) are told yes."""
-    if not request.path.startswith("/api/"):
-        return await handler(request)
-    origin = _allowed_origin(request)
-    if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
-        preflight = web.Response(status=204)
-        if origin is not None:
-            preflight.headers.update(
-                {
-                    "Access-Control-Allow-Origin": origin,
-                    "Access-Control-Allow-Methods": "GET, POST, DELETE",
-                    "Access-Control-Allow-Headers": "Authorization, Content-Type",
-                    "Access-Control-Max-Age": "600",
-                    "Vary": "Origin",
-                }
-            )
-        return preflight
-    response = await handler(request)
-    if origin is not None:
-        response.headers["Access-Control-Allow-Origin"] = origin
-        response.headers["Vary"] = "Origin"
-    return response
+    return cors
 
 
 async def security_headers(request: web.Request, response: web.StreamResponse) -> None:

@@ -4,7 +4,8 @@ The route finds the tenant and its keys for the platform, hands the raw request 
 platform's adapter (`integrations/`) to verify and parse, and gives the resulting events to
 the session engine, which matches, deduplicates and logs them. Unknown tenants and
 unconfigured platforms are 404 `not_found`; bad signatures 401 `invalid_signature` and
-change nothing. Payloads and credentials are never logged.
+change nothing. Failures are raised as `ComfortError`s and rendered by the service's one error
+middleware (`http/middleware.py`). Payloads and credentials are never logged.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from integrations.base import (
 from integrations.jitsi.webhook import EVENT_PATHS as JITSI_EVENT_PATHS
 
 from ..appkeys import ENGINE, SETTINGS, TENANTS
+from ..errors import InvalidBody, NotFound, TooLarge, Unauthorized
+from .middleware import json_response
 
 log = structlog.get_logger(__name__)
 
@@ -64,12 +67,8 @@ class WebhookContext:
 ContextFor = Callable[[web.Request], WebhookContext]
 
 
-def _error(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message}}, status=status)
-
-
-def _not_found() -> web.Response:
-    return _error(404, "not_found", "no webhook endpoint here")
+def _not_found() -> NotFound:
+    return NotFound("no webhook endpoint here")
 
 
 def _configured(adapter: PlatformAdapter, config: Mapping[str, str] | None) -> bool:
@@ -82,14 +81,14 @@ async def _receive(request: web.Request, context: WebhookContext, platform: str)
     tenant = context.tenants.get(tenant_id)
     config = tenant.integrations.get(platform) if tenant is not None else None
     if adapter is None or config is None or not _configured(adapter, config):
-        return _not_found()
+        raise _not_found()
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        return _error(413, "too_large", "webhook body too large")
+        raise TooLarge("webhook body too large")
     buffer = bytearray()
     async for chunk in request.content.iter_any():
         buffer += chunk
         if len(buffer) > MAX_BODY_BYTES:
-            return _error(413, "too_large", "webhook body too large")
+            raise TooLarge("webhook body too large")
     body = bytes(buffer)
 
     # Path and query exactly as received (percent-encoding included): Twilio signs them.
@@ -108,20 +107,22 @@ async def _receive(request: web.Request, context: WebhookContext, platform: str)
         adapter.verify(webhook_request, config)
     except InvalidSignature as exc:
         bound.warning("platform_webhook_refused", reason=str(exc))
-        return _error(401, "invalid_signature", "the request is not signed as the platform signs")
+        raise Unauthorized(
+            "the request is not signed as the platform signs", code="invalid_signature"
+        ) from None
     try:
         outcome = adapter.parse(webhook_request, config)
     except InvalidPayload as exc:
         bound.warning("platform_webhook_invalid", reason=str(exc))
-        return _error(400, "invalid_body", "the body is not a webhook of this platform")
+        raise InvalidBody("the body is not a webhook of this platform") from None
 
     results: Counter[str] = Counter()
     for event in outcome.events:
         results[await context.engine.apply_platform_event(tenant_id, platform, event)] += 1
     bound.info("platform_webhook_received", events=len(outcome.events), **results)
     if outcome.reply is not None:
-        return web.json_response(outcome.reply)
-    return web.json_response(
+        return json_response(outcome.reply)
+    return json_response(
         {
             "ok": True,
             "applied": results["applied"],
@@ -138,12 +139,12 @@ def webhook_routes(context_for: ContextFor) -> list[web.RouteDef]:
         platform = request.match_info["platform"]
         if platform == "jitsi":
             # Self-hosted Jitsi only posts to its event_sync sub-paths.
-            return _not_found()
+            raise _not_found()
         return await _receive(request, context_for(request), platform)
 
     async def jitsi_event_sync(request: web.Request) -> web.Response:
         if request.match_info["event"].rstrip("/") not in JITSI_EVENT_PATHS:
-            return _not_found()
+            raise _not_found()
         return await _receive(request, context_for(request), "jitsi")
 
     return [

@@ -2,7 +2,7 @@
 
 `setup_pacing(app)` is all `create_app` needs: it builds one `PacingEngine` for the app's
 `SessionEngine`, and starts and stops it with the app. The summary route is declared in
-`service.http.api.ROUTES`; its handler lives in `service.summary`.
+`service.http.api.ROUTES` with its handler; the summary itself is `service.summary`.
 """
 
 from __future__ import annotations

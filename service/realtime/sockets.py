@@ -1,6 +1,7 @@
 """Socket.IO handlers: connect (token, welcome, replay), `send` with its ack, disconnect.
 
-Errors become acks in exactly one place, `_error_ack`; anything unexpected is answered
+Every error the sockets answer (a refused connect, a refused send, an unknown event, a send
+without a connection) is made in one place, `socket_error`; anything unexpected is answered
 `internal` and logged with its traceback.
 """
 
@@ -21,7 +22,7 @@ from engineio import packet as eio_packet
 from engineio.async_drivers import aiohttp as engineio_aiohttp
 
 from ..engine import SessionEngine
-from ..errors import ComfortError, ConnectRefused, StoreUnavailable
+from ..errors import ComfortError, ConnectRefused, SendError, StoreUnavailable
 from ..events import SENDABLE_TYPES
 from ..metrics import Metrics
 from ..settings import Settings
@@ -273,13 +274,16 @@ class SocketHandlers:
         address = getattr(request, "remote", None) or environ.get("REMOTE_ADDR")
         try:
             conn = await self._admit(sid, auth)
-        except ComfortError as exc:
-            self.metrics.connects.labels(exc.code).inc()
-            log.info("connect_refused", code=exc.code)
+        except Exception as exc:
+            error = socket_error(exc, sending=False)
+            self.metrics.connects.labels(error["code"]).inc()
+            log.info("connect_refused", code=error["code"])
             if self.engine.audit is not None:
-                self.engine.audit.record("anonymous", "socket.connect", exc.code, address=address)
-            refused = socketio.exceptions.ConnectionRefusedError(exc.message)
-            refused.error_args = {"message": exc.message, "code": exc.code, "data": exc.to_wire()}
+                self.engine.audit.record(
+                    "anonymous", "socket.connect", error["code"], address=address
+                )
+            refused = socketio.exceptions.ConnectionRefusedError(error["message"])
+            refused.error_args = {"message": error["message"], "code": error["code"], "data": error}
             raise refused from None
 
         self._addresses[sid] = address
@@ -368,11 +372,11 @@ class SocketHandlers:
         label = kind if isinstance(kind, str) and len(kind) <= 32 else "invalid"
         if conn is None:
             log.warning("send_without_connection", known=self.sio.manager.is_connected(sid, "/"))
-            return {"ok": False, "error": {"code": "forbidden", "message": "not connected"}}
+            return error_ack(SendError("not connected", code="forbidden"))
         try:
             ack = await self.engine.send(conn, payload)
         except Exception as exc:
-            ack = _error_ack(exc, conn)
+            ack = error_ack(exc, conn.session_id)
         outcome = (
             "duplicate" if ack.get("duplicate") else ("ok" if ack["ok"] else ack["error"]["code"])
         )
@@ -380,32 +384,34 @@ class SocketHandlers:
         return ack
 
     async def on_unknown(self, event: str, sid: str, *args: Any) -> dict[str, Any]:
-        return {
-            "ok": False,
-            "error": {"code": "unknown_type", "message": "unknown socket event; use send"},
-        }
+        return error_ack(SendError("unknown socket event; use send", code="unknown_type"))
 
 
-def _error_ack(exc: Exception, conn: Connection) -> dict[str, Any]:
-    if isinstance(exc, StoreUnavailable):
-        log.warning("send_not_stored", session_id=conn.session_id, reason="store_unavailable")
-        return {
-            "ok": False,
-            "error": {
-                "code": "internal",
-                "message": "the service could not store the event; send again with the same id",
-            },
-        }
+NOT_STORED = "the service could not store the event; send again with the same id"
+FAILED = "the service failed; try again"
+
+
+def socket_error(
+    exc: BaseException, session_id: str | None = None, *, sending: bool = True
+) -> dict[str, str]:
+    """The contract's `{code, message}` for any failure on a socket: the one place they are made.
+
+    A `ComfortError` says its own code; the store being unreachable during a send is `internal`
+    (nothing was stored: send again with the same id); anything else is `internal` too, logged
+    with its traceback.
+    """
+    if isinstance(exc, StoreUnavailable) and sending:
+        log.warning("send_not_stored", session_id=session_id, reason="store_unavailable")
+        return {"code": "internal", "message": NOT_STORED}
     if isinstance(exc, ComfortError):
-        return {"ok": False, "error": exc.to_wire()}
-    log.exception("send_failed", session_id=conn.session_id)
-    return {
-        "ok": False,
-        "error": {
-            "code": "internal",
-            "message": "the service could not store the event; send again with the same id",
-        },
-    }
+        return exc.to_wire()
+    log.error("send_failed" if sending else "connect_failed", session_id=session_id, exc_info=exc)
+    return {"code": "internal", "message": NOT_STORED if sending else FAILED}
+
+
+def error_ack(exc: BaseException, session_id: str | None = None) -> dict[str, Any]:
+    """An ack that refuses: `{"ok": false, "error": {code, message}}`."""
+    return {"ok": False, "error": socket_error(exc, session_id)}
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:

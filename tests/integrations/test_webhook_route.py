@@ -19,6 +19,7 @@ from structlog.testing import capture_logs
 from yarl import URL
 
 from integrations.base import PlatformEvent, PlatformEventKind
+from service.http.middleware import errors_middleware
 from service.http.webhooks import WebhookContext, webhook_routes
 
 PUBLIC = "https://comfort.example.com"
@@ -95,7 +96,7 @@ async def harness() -> AsyncIterator[Harness]:
     )
     engine = RecordingEngine()
     context = WebhookContext(tenants=tenants, engine=engine, public_url=PUBLIC)
-    app = web.Application()
+    app = web.Application(middlewares=[errors_middleware])  # the service's error envelopes
     app.router.add_routes(webhook_routes(lambda request: context))
     server = TestServer(app)
     await server.start_server()

@@ -202,7 +202,7 @@ async def _run_store(app: web.Application) -> AsyncIterator[None]:
     await store.open()
     log.info(
         "store_opened",
-        dialect=getattr(store, "dialect", "?"),
+        dialect=store.dialect,
         seconds=round(time.perf_counter() - started, 3),
     )
     app[METRICS].store_up.set(1)

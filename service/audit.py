@@ -18,7 +18,7 @@ from typing import Any
 import structlog
 
 from .aio import wait_event
-from .store.base import AuditEntry, Store, rfc3339, utc_now
+from .store.base import AuditEntry, AuditStore, rfc3339, utc_now
 
 log = structlog.get_logger(__name__)
 
@@ -29,7 +29,7 @@ MAX_PENDING = 50_000
 class AuditTrail:
     """Collects audit entries and writes them to the store in batches."""
 
-    def __init__(self, store: Store, address_key: str) -> None:
+    def __init__(self, store: AuditStore, address_key: str) -> None:
         self.store = store
         self._key = hashlib.sha256(("audit-address:" + address_key).encode()).digest()
         self._pending: list[AuditEntry] = []

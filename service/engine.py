@@ -184,11 +184,8 @@ class SessionEngine:
     async def _reap_after_restart(self) -> None:
         """Participants the log shows connected when this process started, who do not come
         back within the grace period, are logged as left (their process stopped or died)."""
-        list_sessions = getattr(self.store, "list_sessions", None)
-        if list_sessions is None:
-            return
         try:
-            records = await list_sessions(("open", "live"))
+            records = await self.store.list_sessions(("open", "live"))
         except StoreUnavailable:
             return
         suspects: list[tuple[str, str]] = []

@@ -28,7 +28,7 @@ import structlog
 
 from .errors import StoreUnavailable
 from .events import Event
-from .store.base import AppendRequest, AppendResult, Store
+from .store.base import AppendRequest, AppendResult, SessionLogStore
 
 log = structlog.get_logger(__name__)
 
@@ -49,7 +49,7 @@ class SessionLog:
 
     def __init__(
         self,
-        store: Store,
+        store: SessionLogStore,
         on_stored: Callable[[list[tuple[str, Event]]], None],
         on_commit: Callable[[int, float], None] | None = None,
     ) -> None:

@@ -26,7 +26,7 @@ import structlog
 from .aio import wait_event
 from .errors import StoreUnavailable
 from .events import Event
-from .store.base import OutboxClaim, OutboxItem, Store
+from .store.base import OutboxClaim, OutboxItem, OutboxStore
 from .tenants import Tenant
 
 log = structlog.get_logger(__name__)
@@ -98,7 +98,7 @@ class OutboxSender:
 
     def __init__(
         self,
-        store: Store,
+        store: OutboxStore,
         tenant_of: Callable[[str], Tenant | None],
         owner: str,
         *,

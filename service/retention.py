@@ -12,7 +12,7 @@ import argparse
 import asyncio
 import sys
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol
 
 import structlog
 
@@ -26,13 +26,14 @@ log = structlog.get_logger(__name__)
 PURGEABLE_STATES: tuple[str, ...] = (SessionStateName.ENDED.value, SessionStateName.OPEN.value)
 
 
-@runtime_checkable
 class RetentionStore(Protocol):
     """What purging needs of a store; `SQLiteStore` and `PostgresStore` both provide it."""
 
     async def list_sessions(self, states: tuple[str, ...]) -> list[SessionRecord]: ...
 
     async def erase_session(self, session_id: str) -> bool: ...
+
+    async def append_audit(self, entries: list[AuditEntry]) -> None: ...
 
 
 def retention_cutoff(older_than: timedelta, now: datetime | None = None) -> datetime:
@@ -84,9 +85,6 @@ async def purge_sessions(
 
 async def _audit_purge(store: RetentionStore, session_id: str, tenant_id: str) -> None:
     """Record the erasure in the audit trail, which outlives the session (HIPAA audit controls)."""
-    append_audit = getattr(store, "append_audit", None)
-    if append_audit is None:
-        return
     entry = AuditEntry(
         at=rfc3339(utc_now()),
         actor="operator",
@@ -95,7 +93,7 @@ async def _audit_purge(store: RetentionStore, session_id: str, tenant_id: str) -
         tenant_id=tenant_id,
         session_id=session_id,
     )
-    await append_audit([entry])
+    await store.append_audit([entry])
 
 
 def _days(value: str) -> int:
@@ -152,9 +150,6 @@ def cmd_purge(args: argparse.Namespace) -> int:
         store = store_for_url(settings.database_url)
         await store.open()
         try:
-            if not isinstance(store, RetentionStore):
-                print("comfort: this store cannot list its sessions", file=sys.stderr)
-                return 2
             if args.dry_run:
                 ids = [r.id for r in await expired_sessions(store, older_than)]
                 verb = "would erase"

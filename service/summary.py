@@ -20,7 +20,7 @@ from .api_models import EventOut, SessionOut
 from .events import Event, Role
 from .instruments import CODE_SYSTEM, SUDS, ZONE, ZONE_CODE_SYSTEM
 from .session import parse_time
-from .store.base import SessionRecord, Store, rfc3339
+from .store.base import EventReader, SessionRecord, rfc3339
 
 READ_PAGE = 1000
 FORMATS = ("json", "fhir", "svg")
@@ -109,7 +109,8 @@ class SessionDigest:
         }
 
 
-async def read_log(store: Store, session_id: str) -> list[Event]:
+async def read_log(store: EventReader, session_id: str) -> list[Event]:
+    """The session's whole log, oldest first."""
     events: list[Event] = []
     while True:
         page = await store.read_events(session_id, events[-1].seq if events else 0, READ_PAGE)

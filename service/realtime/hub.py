@@ -20,7 +20,7 @@ import structlog
 
 from ..events import Event, Role, visible_to_client
 from ..session import SessionState, parse_time
-from ..store.base import SessionRecord, SessionStateName, Store
+from ..store.base import SessionLogStore, SessionRecord, SessionStateName
 
 log = structlog.get_logger(__name__)
 
@@ -117,7 +117,10 @@ class Hub:
     """Loaded sessions of this process and the delivery of their events."""
 
     def __init__(
-        self, store: Store, transport: Transport, writable: Writable = _always_writable
+        self,
+        store: SessionLogStore,
+        transport: Transport,
+        writable: Writable = _always_writable,
     ) -> None:
         self.store = store
         self._transport = transport

@@ -1,5 +1,7 @@
-"""The `Store` Protocol: the durable session log and what must survive a restart.
+"""The store's Protocols: the durable session log and what must survive a restart.
 
+One narrow Protocol per job (the session log, webhook dedupe, pacing timers, the vendor outbox,
+the audit trail), each consumer typed against the one it uses, and `Store`, all of them together.
 Implementations: `sqlite.SQLiteStore` (the embedded default) and `postgres.PostgresStore`.
 Every implementation assigns `seq` atomically at append, gap-free per session, and enforces the
 idempotency key (session, sender, id) so a resent `id` is stored once.
@@ -223,19 +225,22 @@ class AuditQuery:
         return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 
-class Store(Protocol):
-    """The durable store behind one deployment."""
+# -- the narrow Protocols: each consumer is typed against the one it uses ------------------
+
+
+class EventReader(Protocol):
+    """Reads a session's log."""
+
+    async def read_events(self, session_id: str, after_seq: int, limit: int) -> list[Event]:
+        """Events with `seq > after_seq`, oldest first, at most `limit`."""
+
+
+class SessionLogStore(EventReader, Protocol):
+    """The sessions and their logs (`log.SessionLog`, `engine`, `realtime.hub`, `lifecycle`)."""
 
     commits_in_place: bool
     """True when a commit never waits on the network (SQLite: a transaction is microseconds on
     the loop), so the session log may commit in the appending coroutine itself."""
-
-    async def open(self) -> None: ...
-
-    async def close(self) -> None: ...
-
-    async def ping(self) -> None:
-        """Raise when the store cannot be reached."""
 
     async def create_session(self, record: SessionRecord) -> None:
         """Insert a new session. Raises `Conflict` for a second not-ended (tenant, platform,
@@ -247,6 +252,9 @@ class Store(Protocol):
         self, tenant_id: str, platform: str, external_id: str
     ) -> SessionRecord | None:
         """The tenant's not-ended session with that platform meeting key."""
+
+    async def list_sessions(self, states: tuple[str, ...]) -> list[SessionRecord]:
+        """The sessions in any of `states` (in no particular order)."""
 
     async def append_batch(self, requests: list[AppendRequest]) -> list[AppendResult]:
         """Append events in one transaction, in order; each result matches its request.
@@ -260,9 +268,6 @@ class Store(Protocol):
         """Every append committed so far survives a power loss once this returns (a no-op
         where the commit itself waits for that, as PostgreSQL's does)."""
 
-    async def read_events(self, session_id: str, after_seq: int, limit: int) -> list[Event]:
-        """Events with `seq > after_seq`, oldest first, at most `limit`."""
-
     async def find_duplicate(self, session_id: str, actor_id: str, event_id: str) -> int | None:
         """The seq stored under this idempotency key, if any."""
 
@@ -272,16 +277,24 @@ class Store(Protocol):
     async def erase_session(self, session_id: str) -> bool:
         """Erase the session, its log and everything kept for it, leaving nothing readable."""
 
+
+class WebhookDedupeStore(Protocol):
+    """Platform deliveries already applied (`lifecycle`, for the webhook route)."""
+
     async def claim_webhook_delivery(
         self, tenant_id: str, platform: str, delivery_key: str, session_id: str | None
     ) -> bool:
         """Record a platform delivery; False when it was seen before."""
 
-    # -- pacing: timers, vendor outbox, pacing cursor (service/pacing, service/outbox.py) ----
-    # Tables `timers`, `vendor_outbox`, `pacing_cursors` (migration 0002_pacing), all keyed by
-    # `session_id` and listed in SESSION_TABLES. Every method runs in its own short transaction
-    # (never interleaved with another transaction on a shared connection: SQLite runs them on
-    # the writer connection under its write lock) and makes `append_batch` wait at most that.
+
+class PacingStore(EventReader, Protocol):
+    """Pacing timers and the pacing cursor (`pacing.engine`).
+
+    Tables `timers`, `vendor_outbox`, `pacing_cursors` (migration 0002_pacing), all keyed by
+    `session_id` and listed in SESSION_TABLES. Every method runs in its own short transaction
+    (never interleaved with another transaction on a shared connection: SQLite runs them on the
+    writer connection under its write lock) and makes `append_batch` wait at most that.
+    """
 
     async def save_pacing(self, progress: list[PacingProgress]) -> None:
         """Record pacing progress for several sessions in ONE transaction.
@@ -318,6 +331,14 @@ class Store(Protocol):
         are never claimed again and are kept (so scheduling them again changes nothing) until
         their session is erased. Unknown keys are ignored."""
 
+    async def release_pacing(self) -> None:
+        """Release what these methods opened (SQLite: their own connection). Called when the
+        pacing engine stops, before `close`; the methods reopen it if called again."""
+
+
+class OutboxStore(Protocol):
+    """The vendor outbox (`outbox.OutboxSender`); rows are saved with pacing progress."""
+
     async def claim_deliveries(
         self, owner: str, now: float, lease_s: float, limit: int
     ) -> list[OutboxClaim]:
@@ -346,11 +367,9 @@ class Store(Protocol):
     async def pending_deliveries(self, session_id: str) -> int:
         """How many deliveries of the session are still pending (for tests and metrics)."""
 
-    async def release_pacing(self) -> None:
-        """Release what these methods opened (SQLite: their own connection). Called when the
-        pacing engine stops, before `close`; the methods reopen it if called again."""
 
-    # -- audit trail (service/audit.py) ------------------------------------------------------
+class AuditStore(Protocol):
+    """The audit trail (`audit.AuditTrail`, `comfort audit`, `comfort purge`)."""
 
     async def append_audit(self, entries: list[AuditEntry]) -> None:
         """Append entries to the audit trail in one transaction. The trail is append-only
@@ -360,3 +379,18 @@ class Store(Protocol):
     async def read_audit(self, query: AuditQuery) -> list[AuditEntry]:
         """Entries matching `query`, oldest first, at most `query.limit`. The limit is the last
         placeholder after the filter values."""
+
+
+class Store(SessionLogStore, WebhookDedupeStore, PacingStore, OutboxStore, AuditStore, Protocol):
+    """The durable store behind one deployment: every narrow Protocol above, opened and closed
+    with the app. `sqlite.SQLiteStore` and `postgres.PostgresStore` implement it."""
+
+    dialect: str
+    """"sqlite" or "postgres", for the logs."""
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def ping(self) -> None:
+        """Raise when the store cannot be reached."""

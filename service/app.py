@@ -25,7 +25,14 @@ from .http.middleware import errors_middleware, json_response, request_audit
 from .http.openapi import build_openapi
 from .http.security import AuthThrottle, cors_middleware, security_headers
 from .metrics import Metrics
-from .realtime.sockets import SocketHandlers, create_socket_server
+from .realtime.sockets import SocketHandlers
+from .realtime.transport import (
+    SOCKETIO_PATH,
+    SocketWriter,
+    TransportPatches,
+    create_socket_server,
+    refuse_websocket_compression,
+)
 from .settings import Settings
 from .store import store_for_url
 from .tenants import TenantRegistry
@@ -37,6 +44,7 @@ log = structlog.get_logger(__name__)
 
 DEMO_KEY: web.AppKey[str | None] = web.AppKey("demo_key", str)
 SOCKETS: web.AppKey[SocketHandlers] = web.AppKey("sockets", SocketHandlers)
+WRITER: web.AppKey[SocketWriter] = web.AppKey("socket_writer", SocketWriter)
 MAX_BODY_BYTES = 256 * 1024
 
 
@@ -111,6 +119,7 @@ def create_app(settings: Settings, tenants: TenantRegistry | None = None) -> web
             request_audit(metrics, audit, tenants),
             errors_middleware,
             cors_middleware({*settings.allowed_origins, settings.effective_public_url}),
+            refuse_websocket_compression,
         ],
         client_max_size=MAX_BODY_BYTES,
     )
@@ -120,25 +129,18 @@ def create_app(settings: Settings, tenants: TenantRegistry | None = None) -> web
     app[DEMO_KEY] = demo_key
     app[THROTTLE] = AuthThrottle(limit=settings.auth_failure_limit)
     app[STORE] = store
-    sio = create_socket_server(settings)
+    patches = TransportPatches(enabled=settings.transport_patches)
+    sio = create_socket_server(settings, patches)
     app[SIO] = sio
+    writer = SocketWriter(sio, patches, metrics, max_queue=settings.max_socket_queue)
+    app[WRITER] = writer
     tokens = TokenIssuer(settings.resolved_secret_key(), settings.token_ttl_seconds)
-    handlers: SocketHandlers | None = None
-
-    def transport(eio_sid: str, packet: str) -> bool:
-        assert handlers is not None
-        return handlers.transport(eio_sid, packet)
-
-    async def writable(eio_sid: str) -> bool:
-        assert handlers is not None
-        return await handlers.writable(eio_sid)
-
     engine = SessionEngine(
         store,
         tokens,
         metrics,
-        transport,
-        writable,
+        writer.send_packet,
+        writer.writable,
         send_rate=settings.send_rate,
         send_burst=settings.send_burst,
         presence_grace_seconds=settings.presence_grace_seconds,
@@ -147,8 +149,9 @@ def create_app(settings: Settings, tenants: TenantRegistry | None = None) -> web
     app[ENGINE] = engine
     app[AUDIT] = audit
     engine.audit = audit
-    handlers = SocketHandlers(sio, engine, metrics, max_queue=settings.max_socket_queue)
-    sio.attach(app, socketio_path="socket.io")
+    engine.close_socket = writer.close
+    handlers = SocketHandlers(sio, engine, metrics)
+    sio.attach(app, socketio_path=SOCKETIO_PATH)
 
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
@@ -193,7 +196,7 @@ async def _drain_on_shutdown(app: web.Application) -> None:
     without their departures being logged (the grace rule decides if they do not return).
     In-flight appends finish when the engine stops, in cleanup."""
     app[ENGINE].stopping = True
-    await app[SOCKETS].drain()
+    await app[WRITER].drain()
 
 
 async def _run_store(app: web.Application) -> AsyncIterator[None]:

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     max_socket_queue: int = Field(default=1000, ge=10)
     # Extension: failed API keys allowed per client address a minute before 429.
     auth_failure_limit: int = Field(default=10, ge=1)
+    # Extension: false runs python-engineio and aiohttp without the patches of
+    # service/realtime/transport.py (no private name touched; slower under load).
+    transport_patches: bool = True
     data_dir: Path = Path("./var")
     log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
     log_level: str = "info"

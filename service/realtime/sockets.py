@@ -8,167 +8,18 @@ without a connection) is made in one place, `socket_error`; anything unexpected 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import functools
 from typing import Any
 
-import orjson
 import socketio
 import structlog
-from aiohttp import WSMsgType
-from aiohttp.web import WebSocketResponse
-from engineio import exceptions as eio_exceptions
-from engineio import packet as eio_packet
-from engineio.async_drivers import aiohttp as engineio_aiohttp
 
 from ..engine import SessionEngine
 from ..errors import ComfortError, ConnectRefused, SendError, StoreUnavailable
 from ..events import SENDABLE_TYPES
 from ..metrics import Metrics
-from ..settings import Settings
-from ..tokens import JoinClaims
 from .hub import Connection
 
 log = structlog.get_logger(__name__)
-
-
-class _OrjsonCodec:
-    """The JSON codec python-socketio uses for packets: orjson, compact, strict UTF-8."""
-
-    @staticmethod
-    def dumps(obj: Any, **_: Any) -> str:
-        return orjson.dumps(obj).decode()
-
-    @staticmethod
-    def loads(raw: str | bytes, **_: Any) -> Any:
-        return orjson.loads(raw)
-
-
-class _CheckedWebSocket(engineio_aiohttp.WebSocket):  # type: ignore[misc]
-    """Changes to python-engineio's aiohttp websocket wrapper:
-
-    - it ignores `websocket_compression=False`: per-message deflate keeps ~100 KB of zlib state
-      per socket for a few hundred bytes saved, so the response refuses it;
-    - it decodes a frame outside its error handling, so an empty text frame, or one not
-      starting with a packet-type digit, kills the socket's receive loop without closing it (a
-      zombie participant): such a frame is refused here as a read error, and Engine.IO closes
-      the connection properly;
-    - the socket's writer task waits for packets without a task of its own (`_poll`), and a
-      packet for a socket whose writer is idle is written at once (`write_now`) rather than
-      queued for that task: a delivered event no longer waits for two or three passes of a
-      busy loop (bench/README.md).
-    """
-
-    async def __call__(self, environ: dict[str, Any]) -> Any:
-        request = environ["aiohttp.request"]
-        self._sock = WebSocketResponse(
-            max_msg_size=self.server.max_http_buffer_size, compress=False
-        )
-        await self._sock.prepare(request)
-        self.environ = environ
-        socket = self.handler.__self__  # the Engine.IO socket this websocket serves
-        socket.poll = functools.partial(_poll, socket)
-        socket.comfort_websocket = self
-        await self.handler(self)
-        return self._sock
-
-    async def wait(self) -> Any:
-        data = await super().wait()
-        if isinstance(data, str) and (not data or not data[0].isdigit()):
-            raise OSError("undecodable Engine.IO frame")
-        return data
-
-    def write_now(self, text: str) -> bool:
-        """Write one text frame right away if the connection takes it without buffering;
-        False (nothing written) otherwise, and the caller queues it. Uses aiohttp's own frame
-        writer, as `send_str` does short of its flow-control wait."""
-        global _direct_writes_work
-        if not _direct_writes_work:
-            return False
-        try:
-            writer = self._sock._writer
-            if writer is None:
-                return False
-            transport = writer.transport
-            if writer._closing or transport.is_closing() or transport.get_write_buffer_size():
-                return False
-            writer._write_websocket_frame(text.encode(), WSMsgType.TEXT, 0)
-        except AttributeError:
-            _direct_writes_work = False  # an aiohttp whose internals moved: queue everything
-            log.warning("socket_direct_write_unavailable")
-            return False
-        return True
-
-
-_direct_writes_work = True
-
-
-async def _poll(socket: Any) -> list[Any]:
-    """python-engineio's `AsyncSocket.poll` without `asyncio.wait_for` (on Python 3.11 a task per
-    wait, so every packet cost the writer an extra pass of the loop). While it waits for the
-    first packet, `socket.comfort_idle` says the writer holds nothing: a packet written directly
-    then cannot overtake one already taken from the queue."""
-    try:
-        socket.comfort_idle = True
-        try:
-            async with asyncio.timeout(socket.server.ping_interval + socket.server.ping_timeout):
-                packets = [await socket.queue.get()]
-        finally:
-            socket.comfort_idle = False
-        socket.queue.task_done()
-    except (TimeoutError, asyncio.CancelledError):
-        raise eio_exceptions.QueueEmpty() from None
-    if packets == [None]:
-        return []
-    while True:
-        try:
-            pkt = socket.queue.get_nowait()
-            socket.queue.task_done()
-            if pkt is None:
-                socket.queue.put_nowait(None)
-                break
-            packets.append(pkt)
-        except asyncio.QueueEmpty:
-            break
-    return packets
-
-
-def write_now(socket: Any, packet: str) -> bool:
-    """Write a Socket.IO packet to an Engine.IO socket at once, if its websocket writer is idle
-    and nothing is queued before it (order is kept); False if it must be queued instead."""
-    ws = getattr(socket, "comfort_websocket", None)
-    return (
-        ws is not None
-        and socket.upgraded
-        and getattr(socket, "comfort_idle", False)
-        and socket.queue.empty()
-        and ws.write_now("4" + packet)  # "4": an Engine.IO MESSAGE
-    )
-
-
-def create_socket_server(settings: Settings) -> socketio.AsyncServer:
-    origins: list[str] | None = None
-    if settings.allowed_origins:
-        origins = [*settings.allowed_origins, settings.effective_public_url]
-    server = socketio.AsyncServer(
-        async_mode="aiohttp",
-        cors_allowed_origins=origins,
-        max_http_buffer_size=settings.max_frame_bytes,
-        json=_OrjsonCodec,
-        logger=False,
-        engineio_logger=False,
-        # Per-message compression costs ~64 KB per socket for a few hundred bytes saved.
-        http_compression=False,
-        websocket_compression=False,
-        ping_interval=25,
-        ping_timeout=20,
-        # A socket's events are handled in its own receive loop, in order, not in a task
-        # each: one pass of the loop fewer per send. Its next frame is read once this one is
-        # answered (commit and fsync, a millisecond or two; Engine.IO pings allow 20 s).
-        async_handlers=False,
-    )
-    server.eio._async = {**server.eio._async, "websocket": _CheckedWebSocket}
-    return server
 
 
 def _last_seq(auth: dict[str, Any]) -> int:
@@ -186,88 +37,16 @@ class SocketHandlers:
         sio: socketio.AsyncServer,
         engine: SessionEngine,
         metrics: Metrics,
-        max_queue: int = 1000,
     ) -> None:
         self.sio = sio
-        self.max_queue = max_queue
-        self.direct_writes = 0  # packets written without the socket's writer task
-        self._dropping: set[str] = set()
         self._addresses: dict[str, str | None] = {}
         self.engine = engine
         self.metrics = metrics
         self.connections: dict[str, Connection] = {}
-        self._pending: dict[str, tuple[JoinClaims, dict[str, Any]]] = {}
         sio.on("connect", self.on_connect)
         sio.on("disconnect", self.on_disconnect)
         sio.on("send", self.on_send)
         sio.on("*", self.on_unknown)
-        engine.close_socket = self.close
-
-    def transport(self, eio_sid: str, packet: str) -> bool:
-        """Queue one packet for one socket, without waiting (the hub delivers a stored event
-        to every recipient in one go). A socket whose reader has fallen `max_queue` packets
-        behind is closed at the transport: its client reconnects with its last seq and is
-        replayed what it missed, and nobody else waits for it.
-
-        A packet for an idle websocket is written at once (`write_now`); otherwise it is
-        queued, as python-engineio's `send` does short of its ping-timeout check, which the
-        socket's own ping loop makes as well; the queue is unbounded, so `put_nowait` never
-        refuses."""
-        socket = self.sio.eio.sockets.get(eio_sid)
-        if socket is None or socket.closed:
-            return False
-        if socket.queue.qsize() >= self.max_queue:
-            self._close_slow(eio_sid, socket.queue.qsize())
-            return False
-        if write_now(socket, packet):
-            self.direct_writes += 1
-        else:
-            socket.queue.put_nowait(eio_packet.Packet(eio_packet.MESSAGE, data=packet))
-        return True
-
-    def _close_slow(self, eio_sid: str, queued: int) -> None:
-        if eio_sid in self._dropping:
-            return
-        self._dropping.add(eio_sid)
-        self.metrics.slow_sockets.inc()
-        log.warning("slow_socket_closed", queued=queued)
-        task = asyncio.get_running_loop().create_task(self._drop(eio_sid))
-        task.add_done_callback(_log_failure)
-
-    async def writable(self, eio_sid: str, patience_s: float = 10.0) -> bool:
-        """Wait until the socket's queue has room for a page of replay (half the bound).
-        A socket that does not drain within `patience_s` is closed as too slow."""
-        deadline = asyncio.get_running_loop().time() + patience_s
-        while True:
-            socket = self.sio.eio.sockets.get(eio_sid)
-            if socket is None or socket.closed:
-                return False
-            if socket.queue.qsize() <= self.max_queue // 2:
-                return True
-            if asyncio.get_running_loop().time() > deadline:
-                self._close_slow(eio_sid, socket.queue.qsize())
-                return False
-            await asyncio.sleep(0.01)
-
-    async def _drop(self, eio_sid: str) -> None:
-        try:
-            await self.sio.eio.disconnect(eio_sid)
-        finally:
-            self._dropping.discard(eio_sid)
-
-    async def close(self, sid: str) -> None:
-        """Close one socket for good (the session ended or was erased): no reconnect wanted."""
-        await self.sio.disconnect(sid)
-
-    async def drain(self) -> None:
-        """On shutdown: close every socket at the transport level, which socket.io clients
-        answer by reconnecting (behind a load balancer: to another process)."""
-        sockets = list(self.sio.eio.sockets)
-        for eio_sid in sockets:
-            with contextlib.suppress(Exception):
-                await self.sio.eio.disconnect(eio_sid)
-        if sockets:
-            log.info("sockets_drained", count=len(sockets))
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         request = environ.get("aiohttp.request")

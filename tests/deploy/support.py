@@ -15,7 +15,7 @@ except ModuleNotFoundError as exc:  # pragma: no cover - a set-up error, said pl
         "tests/deploy parse YAML: add pyyaml to the dev extras in pyproject.toml"
     ) from exc
 
-from service.realtime.sockets import create_socket_server
+from service.realtime.transport import TransportPatches, create_socket_server
 from service.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,7 +39,7 @@ def default_port() -> int:
 def heartbeat_seconds() -> float:
     """How long a healthy but quiet Socket.IO connection may stay silent: the server's ping
     interval plus the time it waits for the pong."""
-    sio = create_socket_server(Settings())
+    sio = create_socket_server(Settings(), TransportPatches())
     return float(sio.eio.ping_interval + sio.eio.ping_timeout)
 
 

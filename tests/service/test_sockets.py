@@ -1,4 +1,7 @@
-"""The Socket.IO protocol (contract §3) against a real server with real clients."""
+"""The Socket.IO protocol (contract §3) against a real server with real clients.
+
+Every test here runs twice: with the transport patches of service/realtime/transport.py on (the
+default) and off (`transport_patches=False`: python-engineio and aiohttp as they come)."""
 
 from __future__ import annotations
 
@@ -8,11 +11,27 @@ import uuid
 import pytest
 import socketio
 
-from service.app import ENGINE, SOCKETS
+from service.app import ENGINE, WRITER
 from service.errors import SendError
 from service.events import Role
 from service.realtime.hub import Connection
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, ServerFactory
+
+
+@pytest.fixture(params=[True, False], ids=["patched", "unpatched"])
+def transport_patches(request: pytest.FixtureRequest) -> bool:
+    return bool(request.param)
+
+
+@pytest.fixture
+def server_factory(server_factory: ServerFactory, transport_patches: bool) -> ServerFactory:
+    """The shared factory, with the transport patches on or off for every server it starts."""
+
+    async def factory(**settings):
+        settings.setdefault("transport_patches", transport_patches)
+        return await server_factory(**settings)
+
+    return factory
 
 
 async def started(server: LiveServer, clients: int = 1, **overrides):
@@ -401,13 +420,16 @@ async def test_websockets_refuse_per_message_compression(live_server: LiveServer
         assert opening.startswith("0{")
 
 
-async def test_live_events_are_written_straight_to_idle_websockets_in_order(server_factory):
+async def test_live_events_are_written_straight_to_idle_websockets_in_order(
+    server_factory, transport_patches
+):
     """A delivered event goes onto an idle websocket at once (aiohttp's frame writer), not
     through python-engineio's writer task; an upgrade of either library that breaks this
-    falls back to queueing and shows here as no direct writes."""
+    falls back to queueing and shows here as no direct writes. With the patches off, every
+    event is queued, in the same order."""
     server = await server_factory(send_rate=1000.0, send_burst=1000)
-    handlers = server.app[SOCKETS]
-    before = handlers.direct_writes
+    writer = server.app[WRITER]
+    before = writer.direct_writes
     created, therapist, (client,) = await started(server)
     for n in range(30):
         assert (await client.send("keep_going", id=f"go-{n}"))["ok"]
@@ -415,7 +437,10 @@ async def test_live_events_are_written_straight_to_idle_websockets_in_order(serv
     assert [e["id"] for e in got] == [f"go-{n}" for n in range(30)]
     seqs = [e["seq"] for e in therapist.events]
     assert seqs == sorted(set(seqs)), "in seq order, none twice"
-    assert handlers.direct_writes - before >= 30
+    if transport_patches:
+        assert writer.direct_writes - before >= 30
+    else:
+        assert writer.direct_writes == before == 0
 
 
 async def test_an_upgraded_polling_connection_gets_every_event_in_order(server_factory):

@@ -1,0 +1,126 @@
+"""The transport patches (service/realtime/transport.py): each falls back to the stock path on any
+failure, once and said once, and the events still arrive whole and in order.
+
+A failure is provoked by breaking, inside the test, the very library call a patch depends on, as
+an upgrade of python-engineio or aiohttp that reshaped it would.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+
+import pytest
+from aiohttp._websocket.writer import WebSocketWriter
+from engineio import packet as eio_packet
+from structlog.testing import capture_logs
+
+from service.app import WRITER
+from service.realtime import transport
+from service.realtime.transport import TransportPatches
+from service.settings import Settings
+from tests.conftest import LiveServer, ServerFactory
+
+
+async def _pair(server: LiveServer):
+    created = await server.create_session()
+    therapist = await server.join(created["tokens"]["t-1"])
+    client = await server.join(created["tokens"]["c-1"])
+    await therapist.wait_type("session_started")
+    return therapist, client
+
+
+async def _sends_arrive_in_order(server: LiveServer, count: int = 20) -> None:
+    therapist, client = await _pair(server)
+    for n in range(count):
+        assert (await client.send("keep_going", id=f"go-{n}"))["ok"]
+    got = await therapist.wait_type("keep_going", count=count)
+    assert [e["id"] for e in got] == [f"go-{n}" for n in range(count)]
+    seqs = [e["seq"] for e in therapist.events]
+    assert seqs == sorted(set(seqs)), "in seq order, none twice"
+
+
+def _failures(logs: list[dict]) -> list[dict]:
+    return [entry for entry in logs if entry["event"] == "transport_patch_failed"]
+
+
+async def test_a_direct_write_that_raises_falls_back_to_the_queue_once(
+    server_factory: ServerFactory, monkeypatch: pytest.MonkeyPatch
+):
+    """Not only a missing attribute: any exception from aiohttp's frame writer switches direct
+    writes off for the process, logged once, and every event is queued instead."""
+    server = await server_factory(send_rate=1000.0, send_burst=1000)
+    stock = WebSocketWriter._write_websocket_frame
+
+    def reshaped(self, message, opcode, rsv):
+        # Broken as seen from the direct write only: aiohttp's own sends keep working.
+        if sys._getframe(1).f_code.co_name == "write_now":
+            raise RuntimeError("the frame writer changed")
+        return stock(self, message, opcode, rsv)
+
+    monkeypatch.setattr(WebSocketWriter, "_write_websocket_frame", reshaped)
+    writer = server.app[WRITER]
+    with capture_logs() as logs:
+        await _sends_arrive_in_order(server)
+    assert writer.patches.direct_write is False
+    assert writer.direct_writes == 0
+    failures = _failures(logs)
+    assert [(f["patch"], f["error"]) for f in failures] == [("direct_write", "RuntimeError")]
+
+
+async def test_a_queue_write_that_raises_falls_back_to_engineio_send(
+    server_factory: ServerFactory, monkeypatch: pytest.MonkeyPatch
+):
+    """The queue patch failing (a reshaped Packet): packets go through python-engineio's public
+    `AsyncServer.send`, in order."""
+    server = await server_factory(send_rate=1000.0, send_burst=1000)
+    writer = server.app[WRITER]
+    writer.patches.direct_write = False  # so that every packet takes the queue path
+    monkeypatch.setattr(
+        transport,
+        "eio_packet",
+        types.SimpleNamespace(MESSAGE=eio_packet.MESSAGE, Packet=_raises(TypeError)),
+    )
+    with capture_logs() as logs:
+        await _sends_arrive_in_order(server)
+    assert writer.patches.queue is False
+    assert [f["patch"] for f in _failures(logs)] == ["queue"]
+
+
+async def test_a_poll_that_raises_falls_back_to_engineio_poll(
+    server_factory: ServerFactory, monkeypatch: pytest.MonkeyPatch
+):
+    """The replaced poll failing: the socket's writer uses python-engineio's own poll, and
+    nothing is written directly (the writer's idleness is no longer known)."""
+    server = await server_factory(send_rate=1000.0, send_burst=1000)
+    monkeypatch.setattr(transport, "_heartbeat_s", _raises(LookupError))
+    writer = server.app[WRITER]
+    with capture_logs() as logs:
+        await _sends_arrive_in_order(server)
+    assert writer.patches.poll is False
+    assert [f["patch"] for f in _failures(logs)] == ["poll"]
+
+
+def test_installing_on_a_server_of_another_shape_falls_back_to_the_stock_websocket():
+    """A python-engineio whose server keeps no `_async` table: the patch is off, said once."""
+    patches = TransportPatches()
+    reshaped = types.SimpleNamespace(eio=object())
+    with capture_logs() as logs:
+        patches.install(reshaped)  # type: ignore[arg-type]
+        patches.install(reshaped)  # type: ignore[arg-type]
+    assert patches.websocket is False
+    assert [f["patch"] for f in _failures(logs)] == ["websocket"]
+
+
+def test_switched_off_the_stock_websocket_class_is_left_in_place():
+    stock = transport.create_socket_server(Settings(), TransportPatches(enabled=False))
+    patched = transport.create_socket_server(Settings(), TransportPatches())
+    assert stock.eio._async["websocket"] is transport.engineio_aiohttp.WebSocket
+    assert issubclass(patched.eio._async["websocket"], transport.CheckedWebSocket)
+
+
+def _raises(kind: type[Exception]):
+    def fail(*args, **kwargs):
+        raise kind("reshaped by an upgrade")
+
+    return fail

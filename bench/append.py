@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from service.events import Actor, Role
 from service.log import SessionLog
+from service.metrics import Metrics
 from service.store import store_for_url
 from service.store.base import (
     AppendRequest,
@@ -75,7 +76,7 @@ async def _drive(log: SessionLog, session_ids: list[str], per_session: int, seco
 
 async def measure(store: Store, seconds: float, many: int = 500) -> dict[str, float]:
     """Appends per second for the three shapes, on an opened `store`."""
-    log = SessionLog(store, lambda stored: None)
+    log = SessionLog(store, Metrics())
     await log.start()
     try:
         tag = secrets.token_hex(3)

@@ -1,30 +1,61 @@
-"""`create_app(settings)`: routes, the Socket.IO server and the resources' start and stop.
+"""`create_app(settings)`: the wiring diagram of the service.
 
-Every resource opens and closes in one cleanup context; app state lives in typed `AppKey`s.
+Every part is built in `create_app`, from the parts above it, and given what it needs through
+its constructor; nothing is wired by assignment afterwards. Where the runtime graph loops back
+(the log's commits reach the hub, the hub's applied events reach pacing, which appends to the
+log; the cluster's departures reach presence), the producer owns a `Feed` and the consumer,
+built later, is given the producer and subscribes (`service/feed.py`). Every part with work of
+its own starts and stops in one cleanup context, in the order it is built; app state lives in
+typed `AppKey`s (`service/appkeys.py`).
 """
 
 from __future__ import annotations
 
-import importlib
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Protocol
 
 import structlog
 from aiohttp import web
 
-import integrations
-
-from .appkeys import AUDIT, ENGINE, METRICS, SETTINGS, SIO, STORE, TENANTS, THROTTLE
+from .appkeys import (
+    AUDIT,
+    CLUSTER,
+    DEMO_KEY,
+    ENGINE,
+    HUB,
+    LIFECYCLE,
+    METRICS,
+    OUTBOX,
+    PACING,
+    PRESENCE,
+    SENDS,
+    SETTINGS,
+    SIO,
+    SOCKETS,
+    STORE,
+    TENANTS,
+    THROTTLE,
+    WRITER,
+)
 from .audit import AuditTrail
 from .engine import SessionEngine
-from .errors import StoreUnavailable
 from .http.api import add_routes
-from .http.middleware import errors_middleware, json_response, request_audit
-from .http.openapi import build_openapi
+from .http.health import HEALTH_ROUTES
+from .http.middleware import errors_middleware, request_audit
+from .http.openapi import openapi_endpoint
 from .http.security import AuthThrottle, cors_middleware, security_headers
+from .http.web import setup_web
+from .http.webhooks import WebhookContext, webhook_routes
+from .lifecycle import SessionLifecycle
+from .log import SessionLog
 from .metrics import Metrics
+from .outbox import OutboxSender
+from .pacing import PacingEngine, PacingOptions, process_owner
+from .realtime.cluster import Cluster
+from .realtime.hub import Hub
+from .realtime.presence import LocalPresence, PresenceKeeper
+from .realtime.sends import SendPipeline
 from .realtime.sockets import SocketHandlers
 from .realtime.transport import (
     SOCKETIO_PATH,
@@ -35,85 +66,108 @@ from .realtime.transport import (
 )
 from .settings import Settings
 from .store import store_for_url
+from .store.base import Store
 from .tenants import TenantRegistry
 from .tokens import TokenIssuer
 
-__all__ = ["DEMO_KEY", "ENGINE", "METRICS", "SETTINGS", "SIO", "STORE", "TENANTS", "create_app"]
+__all__ = [
+    "AUDIT",
+    "DEMO_KEY",
+    "ENGINE",
+    "HUB",
+    "LIFECYCLE",
+    "METRICS",
+    "PACING",
+    "SETTINGS",
+    "SIO",
+    "SOCKETS",
+    "STORE",
+    "TENANTS",
+    "WRITER",
+    "create_app",
+]
 
 log = structlog.get_logger(__name__)
 
-DEMO_KEY: web.AppKey[str | None] = web.AppKey("demo_key", str)
-SOCKETS: web.AppKey[SocketHandlers] = web.AppKey("sockets", SocketHandlers)
-WRITER: web.AppKey[SocketWriter] = web.AppKey("socket_writer", SocketWriter)
 MAX_BODY_BYTES = 256 * 1024
 
 
-async def healthz(request: web.Request) -> web.Response:
-    return json_response({"status": "ok"})
+def create_app(
+    settings: Settings,
+    tenants: TenantRegistry | None = None,
+    *,
+    pacing_options: PacingOptions | None = None,
+) -> web.Application:
+    """Build the service: REST, Socket.IO, widgets and webhooks on one aiohttp app.
 
+    Args:
+        tenants: the tenants; read from `settings.tenants_file`, or the demo tenant, when None.
+        pacing_options: the pacing engine's intervals (tests shorten them).
 
-async def readyz(request: web.Request) -> web.Response:
-    metrics = request.app[METRICS]
-    body: dict[str, Any] = {"status": "ready", "store": "ok", "redis": "unset"}
-    try:
-        await request.app[STORE].ping()
-        metrics.store_up.set(1)
-    except (StoreUnavailable, Exception):
-        metrics.store_up.set(0)
-        body.update(status="unavailable", store="unreachable")
-        return json_response(body, status=503)
-    redis_check = request.app[ENGINE].redis_check
-    if redis_check is not None:
-        body["redis"] = "ok" if await redis_check() else "unreachable"
-    return json_response(body)
+    A client's signal: `SocketHandlers` → `SendPipeline` → `SessionEngine` → `SessionLog` →
+    the store; then `log.committed` → `Hub` → `SocketWriter` → the therapist's socket (and
+    `Cluster` → the other processes); `hub.applied` → `PresenceKeeper`, `SocketHandlers` (the
+    end) and `PacingEngine`, which appends cues through the engine.
+    """
+    tenants, demo_key = _tenants(settings, tenants)
+    secret = settings.resolved_secret_key()
+    options = pacing_options or PacingOptions()
 
-
-async def metrics_endpoint(request: web.Request) -> web.Response:
-    engine = request.app[ENGINE]
-    metrics = request.app[METRICS]
-    metrics.sessions_loaded.set(len(engine.hub.runtimes))
-    return web.Response(
-        body=metrics.render(),
-        content_type="text/plain",
-        charset="utf-8",
-        headers={"Cache-Control": "no-store"},
-    )
-
-
-INTEGRATIONS_DIR = Path(integrations.__file__).resolve().parent
-
-
-async def integration_module(request: web.Request) -> web.StreamResponse:
-    """The platforms' client adapters (`integrations/<platform>/sdk.js`) as ES modules."""
-    relative = request.match_info["path"]
-    target = (INTEGRATIONS_DIR / relative).resolve()
-    if (
-        not relative.endswith(".js")
-        or not target.is_relative_to(INTEGRATIONS_DIR)
-        or not target.is_file()
-    ):
-        raise web.HTTPNotFound(reason="no such module")
-    return web.FileResponse(
-        target,
-        headers={"Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "no-cache"},
-    )
-
-
-async def openapi_endpoint(request: web.Request) -> web.Response:
-    return json_response(build_openapi())
-
-
-def create_app(settings: Settings, tenants: TenantRegistry | None = None) -> web.Application:
-    """Build the service: REST, Socket.IO, widgets and webhooks on one aiohttp app."""
-    demo_key: str | None = None
-    if tenants is None:
-        if settings.tenants_file is not None:
-            tenants = TenantRegistry.from_file(settings.tenants_file)
-        else:
-            tenants, demo_key = TenantRegistry.demo()
+    # What every part stands on.
     metrics = Metrics()
     store = store_for_url(settings.database_url)
-    audit = AuditTrail(store, settings.resolved_secret_key())
+    audit = AuditTrail(store, secret)
+    tokens = TokenIssuer(secret, settings.token_ttl_seconds)
+
+    # The way out to the sockets, and the log that feeds it.
+    patches = TransportPatches(enabled=settings.transport_patches)
+    sio = create_socket_server(settings, patches)
+    writer = SocketWriter(sio, patches, metrics, max_queue=settings.max_socket_queue)
+    session_log = SessionLog(store, metrics)
+    hub = Hub(store, writer, metrics, session_log.committed)
+    engine = SessionEngine(
+        store, session_log, hub, metrics, catchup_interval_seconds=settings.catchup_interval_seconds
+    )
+    cluster = (
+        Cluster(
+            settings.redis_url,
+            metrics,
+            session_log.committed,
+            hub,
+            engine,
+            grace_seconds=settings.presence_grace_seconds,
+        )
+        if settings.redis_url
+        else None
+    )
+
+    # The live side: who is here, what they send, and the Socket.IO protocol over both.
+    presence = PresenceKeeper(
+        engine,
+        hub,
+        store,
+        metrics,
+        cluster.presence if cluster else LocalPresence(),
+        departures=cluster.departed if cluster else None,
+        grace_seconds=settings.presence_grace_seconds,
+    )
+    sends = SendPipeline(engine, hub, store, rate=settings.send_rate, burst=settings.send_burst)
+    sockets = SocketHandlers(sio, writer, tokens, hub, presence, sends, audit, metrics)
+
+    # Vendors and platforms: the sessions' lifecycle, pacing and the vendor outbox.
+    lifecycle = SessionLifecycle(store, engine, hub, presence, tokens, audit, erasures=cluster)
+    outbox = OutboxSender(
+        store,
+        tenants.get,
+        process_owner(),
+        policy=options.retry,
+        scan_interval_s=options.outbox_scan_s,
+        lease_s=options.outbox_lease_s,
+        timeout_s=options.outbox_timeout_s,
+    )
+    pacing = PacingEngine(engine, hub, store, tenants, outbox, options, metrics.registry)
+
+    # The HTTP side: middlewares outermost first, then the routes.
     app = web.Application(
         middlewares=[
             request_audit(metrics, audit, tenants),
@@ -123,129 +177,78 @@ def create_app(settings: Settings, tenants: TenantRegistry | None = None) -> web
         ],
         client_max_size=MAX_BODY_BYTES,
     )
-    app[SETTINGS] = settings
-    app[TENANTS] = tenants
-    app[METRICS] = metrics
-    app[DEMO_KEY] = demo_key
+    app[SETTINGS], app[TENANTS], app[DEMO_KEY] = settings, tenants, demo_key
+    app[METRICS], app[STORE], app[AUDIT] = metrics, store, audit
     app[THROTTLE] = AuthThrottle(limit=settings.auth_failure_limit)
-    app[STORE] = store
-    patches = TransportPatches(enabled=settings.transport_patches)
-    sio = create_socket_server(settings, patches)
-    app[SIO] = sio
-    writer = SocketWriter(sio, patches, metrics, max_queue=settings.max_socket_queue)
-    app[WRITER] = writer
-    tokens = TokenIssuer(settings.resolved_secret_key(), settings.token_ttl_seconds)
-    engine = SessionEngine(
-        store,
-        tokens,
-        metrics,
-        writer.send_packet,
-        writer.writable,
-        send_rate=settings.send_rate,
-        send_burst=settings.send_burst,
-        presence_grace_seconds=settings.presence_grace_seconds,
-        catchup_interval_seconds=settings.catchup_interval_seconds,
-    )
-    app[ENGINE] = engine
-    app[AUDIT] = audit
-    engine.audit = audit
-    engine.close_socket = writer.close
-    handlers = SocketHandlers(sio, engine, metrics)
+    app[SIO], app[WRITER], app[HUB], app[ENGINE], app[CLUSTER] = sio, writer, hub, engine, cluster
+    app[PRESENCE], app[SENDS], app[SOCKETS] = presence, sends, sockets
+    app[LIFECYCLE], app[OUTBOX], app[PACING] = lifecycle, outbox, pacing
     sio.attach(app, socketio_path=SOCKETIO_PATH)
-
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
-    app.router.add_get("/metrics", metrics_endpoint)
+    app.router.add_routes(HEALTH_ROUTES)
     app.router.add_get("/api/v1/openapi.json", openapi_endpoint)
-    app.router.add_get("/integrations/{path:.+}", integration_module)
     add_routes(app)
-    for module, function in (
-        ("service.http.web", "setup_web"),
-        ("service.http.webhooks", "setup_webhooks"),
-        ("service.pacing", "setup_pacing"),
-    ):
-        _optional_setup(app, module, function)
+    webhooks = WebhookContext(tenants, lifecycle, settings.effective_public_url.rstrip("/"))
+    app.router.add_routes(webhook_routes(webhooks))
+    setup_web(app)
     app.on_response_prepare.append(security_headers)
-    app[SOCKETS] = handlers
-    app.on_shutdown.append(_drain_on_shutdown)
-    app.cleanup_ctx.append(_run_store)
-    app.cleanup_ctx.append(_run_audit)
-    if settings.redis_url:
-        app.cleanup_ctx.append(_run_cluster)
-    app.cleanup_ctx.append(_run_engine)
+
+    # Start in the order built; stop in reverse. At shutdown, before the cleanup: pacing stops
+    # firing, and the sockets are told to reconnect elsewhere.
+    app.on_shutdown.append(_stop_before_cleanup(pacing.stop, sockets.drain))
+    app.cleanup_ctx.append(_opened(store, metrics))
+    for part in (audit, cluster, engine, presence, pacing):
+        if part is not None:
+            app.cleanup_ctx.append(_running(part))
     return app
 
 
-def _optional_setup(app: web.Application, module: str, function: str) -> None:
-    """Mount a part of the service that lives in its own module (widgets, webhooks)."""
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name != module:
-            raise
-        return
-    setup = getattr(mod, function, None)
-    if setup is None:
-        log.warning("optional_part_incomplete", module=module)
-        return
-    setup(app)
+def _tenants(
+    settings: Settings, tenants: TenantRegistry | None
+) -> tuple[TenantRegistry, str | None]:
+    """The given tenants, the tenants file's, or the demo tenant with its fresh key."""
+    if tenants is not None:
+        return tenants, None
+    if settings.tenants_file is not None:
+        return TenantRegistry.from_file(settings.tenants_file), None
+    return TenantRegistry.demo()
 
 
-async def _drain_on_shutdown(app: web.Application) -> None:
-    """SIGTERM: the listener is already closed; sockets are told to reconnect elsewhere,
-    without their departures being logged (the grace rule decides if they do not return).
-    In-flight appends finish when the engine stops, in cleanup."""
-    app[ENGINE].stopping = True
-    await app[WRITER].drain()
+class Running(Protocol):
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
 
 
-async def _run_store(app: web.Application) -> AsyncIterator[None]:
-    store = app[STORE]
-    started = time.perf_counter()
-    await store.open()
-    log.info(
-        "store_opened",
-        dialect=store.dialect,
-        seconds=round(time.perf_counter() - started, 3),
-    )
-    app[METRICS].store_up.set(1)
-    yield
-    await store.close()
+CleanupContext = Callable[[web.Application], AsyncIterator[None]]
 
 
-async def _run_cluster(app: web.Application) -> AsyncIterator[None]:
-    """Join the Redis-backed deployment: shared presence, fan-out, erase broadcasts."""
-    from .realtime.cluster import Cluster
+def _opened(store: Store, metrics: Metrics) -> CleanupContext:
+    async def opened(app: web.Application) -> AsyncIterator[None]:
+        started = time.perf_counter()
+        await store.open()
+        seconds = round(time.perf_counter() - started, 3)
+        log.info("store_opened", dialect=store.dialect, seconds=seconds)
+        metrics.store_up.set(1)
+        yield
+        await store.close()
 
-    settings, engine = app[SETTINGS], app[ENGINE]
-    assert settings.redis_url is not None
-    cluster = Cluster(
-        settings.redis_url,
-        app[METRICS],
-        deliver=engine.hub.publish,
-        catch_up=engine.catch_up_all,
-        on_erased=engine.forget_erased,
-        on_departed=engine.departed,
-        grace_seconds=settings.presence_grace_seconds,
-    )
-    engine.presence = cluster.presence
-    engine.batch_listeners.append(cluster.publish)
-    engine.erase_listeners.append(cluster.broadcast_erase)
-    engine.redis_check = cluster.ping
-    await cluster.start()
-    log.info("cluster_joined", process_id=cluster.process_id)
-    yield
-    await cluster.stop()
+    return opened
 
 
-async def _run_audit(app: web.Application) -> AsyncIterator[None]:
-    await app[AUDIT].start()
-    yield
-    await app[AUDIT].stop()
+def _running(part: Running) -> CleanupContext:
+    async def running(app: web.Application) -> AsyncIterator[None]:
+        await part.start()
+        yield
+        await part.stop()
+
+    return running
 
 
-async def _run_engine(app: web.Application) -> AsyncIterator[None]:
-    engine = app[ENGINE]
-    await engine.start()
-    yield
-    await engine.stop()
+def _stop_before_cleanup(
+    *steps: Callable[[], Awaitable[None]],
+) -> Callable[[web.Application], Awaitable[None]]:
+    async def shutdown(app: web.Application) -> None:
+        for step in steps:
+            await step()
+
+    return shutdown

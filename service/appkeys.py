@@ -1,5 +1,5 @@
-"""Typed application keys: the app's state, one resource each (aiohttp `AppKey`), and the
-request's (`RequestKey`)."""
+"""Typed application keys: the app's state, one part each (aiohttp `AppKey`), and the request's
+(`RequestKey`). `create_app` sets every one; HTTP handlers read the parts they need from here."""
 
 from __future__ import annotations
 
@@ -13,19 +13,38 @@ if TYPE_CHECKING:
     from .audit import AuditTrail
     from .engine import SessionEngine
     from .http.security import AuthThrottle
+    from .lifecycle import SessionLifecycle
     from .metrics import Metrics
+    from .outbox import OutboxSender
+    from .pacing.engine import PacingEngine
+    from .realtime.cluster import Cluster
+    from .realtime.hub import Hub
+    from .realtime.presence import PresenceKeeper
+    from .realtime.sends import SendPipeline
+    from .realtime.sockets import SocketHandlers
+    from .realtime.transport import SocketWriter
     from .settings import Settings
     from .store.base import Store
     from .tenants import TenantRegistry
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 TENANTS: web.AppKey[TenantRegistry] = web.AppKey("tenants")
-STORE: web.AppKey[Store] = web.AppKey("store")
-ENGINE: web.AppKey[SessionEngine] = web.AppKey("engine")
+DEMO_KEY: web.AppKey[str | None] = web.AppKey("demo_key")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
-SIO: web.AppKey[socketio.AsyncServer] = web.AppKey("sio")
-THROTTLE: web.AppKey[AuthThrottle] = web.AppKey("auth_throttle")
+STORE: web.AppKey[Store] = web.AppKey("store")
 AUDIT: web.AppKey[AuditTrail] = web.AppKey("audit")
+THROTTLE: web.AppKey[AuthThrottle] = web.AppKey("auth_throttle")
+SIO: web.AppKey[socketio.AsyncServer] = web.AppKey("sio")
+WRITER: web.AppKey[SocketWriter] = web.AppKey("socket_writer")
+HUB: web.AppKey[Hub] = web.AppKey("hub")
+ENGINE: web.AppKey[SessionEngine] = web.AppKey("engine")
+CLUSTER: web.AppKey[Cluster | None] = web.AppKey("cluster")
+PRESENCE: web.AppKey[PresenceKeeper] = web.AppKey("presence")
+SENDS: web.AppKey[SendPipeline] = web.AppKey("sends")
+LIFECYCLE: web.AppKey[SessionLifecycle] = web.AppKey("lifecycle")
+SOCKETS: web.AppKey[SocketHandlers] = web.AppKey("sockets")
+OUTBOX: web.AppKey[OutboxSender] = web.AppKey("outbox")
+PACING: web.AppKey[PacingEngine] = web.AppKey("pacing")
 
 TENANT_ID: web.RequestKey[str] = web.RequestKey("tenant_id", str)
 """The tenant whose API key the request carried (set by `http.api.tenant_of`, read by the audit)."""

@@ -2,8 +2,9 @@
 
 Every append waits for its own durable commit, but appends that arrive while a commit is in
 flight are written together in the next one: one transaction per batch, not per send. After each
-commit the stored events are handed to `on_stored` in seq order; the acks are released once the
-store has been flushed (on SQLite, the WAL fsync) past that commit. Recipients see an event once
+commit the stored events are announced on `committed` in seq order (the hub delivers them, the
+cluster publishes them); the acks are released once the store has been flushed (on SQLite, the WAL
+fsync) past that commit. Recipients see an event once
 it survives the process; its sender is told once it also survives the machine.
 
 Commits and flushes overlap: while one flush runs, the writer goes on committing, and the next
@@ -21,13 +22,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
 
 from .errors import StoreUnavailable
 from .events import Event
+from .feed import Feed
+from .metrics import Metrics
 from .store.base import AppendRequest, AppendResult, SessionLogStore
 
 log = structlog.get_logger(__name__)
@@ -47,15 +49,11 @@ class _Committed:
 class SessionLog:
     """The single writer of this process: batches appends and commits them in order."""
 
-    def __init__(
-        self,
-        store: SessionLogStore,
-        on_stored: Callable[[list[tuple[str, Event]]], None],
-        on_commit: Callable[[int, float], None] | None = None,
-    ) -> None:
+    def __init__(self, store: SessionLogStore, metrics: Metrics) -> None:
         self.store = store
-        self._on_stored = on_stored
-        self._on_commit = on_commit  # (batch size, seconds to durable) per commit, for metrics
+        self.metrics = metrics
+        self.committed: Feed[[list[tuple[str, Event]]]] = Feed("log.committed")
+        """The (session id, event) pairs each commit stored, in seq order, before the flush."""
         self._pending: Pending = []
         self._wake = asyncio.Event()
         self._committed: list[_Committed] = []
@@ -169,11 +167,9 @@ class SessionLog:
         ]
         self.appended += len(stored)
         if stored:
-            try:
-                self._on_stored(stored)
-            except Exception:
-                # Fan-out must never cost an ack: the events are stored and will be caught up.
-                log.exception("fanout_failed", events=len(stored))
+            # Never raises (a failing subscriber is logged): fan-out must never cost an ack; the
+            # events are stored and will be caught up.
+            self.committed.emit(stored)
         # Duplicates too wait for the flush: the event they answer may be in this one.
         self._committed.append(_Committed(batch, results, started))
         self._flush_wake.set()
@@ -200,8 +196,8 @@ class SessionLog:
             return
         now = time.perf_counter()
         for committed in ready:
-            if self._on_commit is not None:
-                self._on_commit(len(committed.batch), now - committed.started)
+            self.metrics.append_batch_size.observe(len(committed.batch))
+            self.metrics.append_seconds.observe(now - committed.started)
             for (_, future), result in zip(committed.batch, committed.results, strict=True):
                 if not future.done():
                     future.set_result(result)

@@ -25,7 +25,7 @@ from ..api_models import (
     SessionEnvelope,
     TokenResponse,
 )
-from ..appkeys import ENGINE, TENANT_ID, TENANTS, THROTTLE
+from ..appkeys import LIFECYCLE, STORE, TENANT_ID, TENANTS, THROTTLE
 from ..errors import InvalidBody, RateLimited, Unauthorized, validation_message
 from ..summary import (
     FORMATS,
@@ -37,6 +37,7 @@ from ..summary import (
     timeline_svg,
 )
 from ..tenants import Tenant
+from ..views import session_view
 from .middleware import json_response
 
 log = structlog.get_logger(__name__)
@@ -99,7 +100,7 @@ async def create_session(request: web.Request) -> web.Response:
     tenant = tenant_of(request)
     body = await read_body(request, CreateSessionRequest)
     try:
-        session, tokens = await request.app[ENGINE].create_session(tenant.id, body, tenant)
+        session, tokens = await request.app[LIFECYCLE].create_session(tenant.id, body, tenant)
     except ValidationError as exc:  # cue settings over the tenant's defaults
         raise InvalidBody(validation_message(exc)) from None
     return json_response({"session": session, "tokens": tokens}, status=201)
@@ -107,15 +108,14 @@ async def create_session(request: web.Request) -> web.Response:
 
 async def get_session(request: web.Request) -> web.Response:
     tenant = tenant_of(request)
-    engine = request.app[ENGINE]
-    runtime = await engine.runtime_for(tenant.id, request.match_info["session_id"])
-    return json_response({"session": engine.session_view(runtime)})
+    runtime = await request.app[LIFECYCLE].runtime_for(tenant.id, request.match_info["session_id"])
+    return json_response({"session": session_view(runtime)})
 
 
 async def mint_token(request: web.Request) -> web.Response:
     tenant = tenant_of(request)
     body = await read_body(request, MintTokenRequest)
-    token = await request.app[ENGINE].mint_token(
+    token = await request.app[LIFECYCLE].mint_token(
         tenant.id, request.match_info["session_id"], body.participant_id
     )
     return json_response({"token": token})
@@ -127,7 +127,7 @@ async def list_events(request: web.Request) -> web.Response:
         query = EventsQuery.model_validate(dict(request.query))
     except ValidationError as exc:
         raise InvalidBody(validation_message(exc)) from None
-    answer = await request.app[ENGINE].events(
+    answer = await request.app[LIFECYCLE].read_events(
         tenant.id, request.match_info["session_id"], query.after, query.limit
     )
     return json_response(answer)
@@ -135,15 +135,13 @@ async def list_events(request: web.Request) -> web.Response:
 
 async def end_session(request: web.Request) -> web.Response:
     tenant = tenant_of(request)
-    engine = request.app[ENGINE]
-    runtime = await engine.runtime_for(tenant.id, request.match_info["session_id"])
-    await engine.end_session(runtime, by="vendor")
-    return json_response({"session": engine.session_view(runtime)})
+    runtime = await request.app[LIFECYCLE].end_session(tenant.id, request.match_info["session_id"])
+    return json_response({"session": session_view(runtime)})
 
 
 async def delete_session(request: web.Request) -> web.Response:
     tenant = tenant_of(request)
-    await request.app[ENGINE].erase_session(tenant.id, request.match_info["session_id"])
+    await request.app[LIFECYCLE].erase_session(tenant.id, request.match_info["session_id"])
     return web.Response(status=204)
 
 
@@ -153,11 +151,10 @@ async def get_summary(request: web.Request) -> web.Response:
     fmt = request.query.get("format", "json")
     if fmt not in FORMATS:
         raise InvalidBody("format: one of json, fhir, svg")
-    engine = request.app[ENGINE]
-    runtime = await engine.runtime_for(tenant.id, request.match_info["session_id"])
-    events = await read_log(engine.store, runtime.id)
+    runtime = await request.app[LIFECYCLE].runtime_for(tenant.id, request.match_info["session_id"])
+    events = await read_log(request.app[STORE], runtime.id)
     now = datetime.now(UTC)
-    digest = digest_session(engine.session_view(runtime), runtime.record, events, now)
+    digest = digest_session(session_view(runtime), runtime.record, events, now)
     headers = {"Cache-Control": "no-store"}
     if fmt == "fhir":
         return web.Response(

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from .. import __version__
 from ..api_models import ErrorResponse
 from .api import ROUTES, Route
+from .middleware import json_response
 
 REF = "#/components/schemas/{model}"
 ERROR_TEXT = {
@@ -104,3 +106,8 @@ def _plain(summary: str) -> dict[str, Any]:
         "summary": summary,
         "responses": {"200": {"description": "OK"}, "503": {"description": "Not ready"}},
     }
+
+
+async def openapi_endpoint(request: web.Request) -> web.Response:
+    """GET /api/v1/openapi.json: this document."""
+    return json_response(build_openapi())

@@ -1,4 +1,5 @@
-"""The browser side of the service (contract §7): the widgets bundle, the embed pages and /demo.
+"""The browser side of the service (contract §7): the widgets bundle, the embed pages, /demo, and
+the platforms' client adapters (`integrations/<platform>/sdk.js`) as ES modules.
 
 Pages carry no inline script: each loads `/widgets/comfort.js` as a module and hands the join
 token to the element as an (escaped) attribute. Every page sends a Content-Security-Policy that
@@ -17,8 +18,10 @@ from pathlib import Path
 import structlog
 from aiohttp import web
 
+import integrations
+
 from ..api_models import CreateSessionRequest
-from ..appkeys import ENGINE, SETTINGS, TENANTS
+from ..appkeys import LIFECYCLE, SETTINGS, TENANTS
 
 log = structlog.get_logger(__name__)
 
@@ -31,6 +34,7 @@ BUNDLE_CANDIDATES = (
     _SERVICE_DIR / "static" / "comfort.js",
     _SERVICE_DIR.parent / "widgets" / "dist" / "comfort.js",
 )
+INTEGRATIONS_DIR = Path(integrations.__file__).resolve().parent
 
 # An origin as a browser writes it (scheme://host[:port]); anything else is left out of the CSP
 # rather than allowed to break the header.
@@ -71,12 +75,14 @@ BUNDLE: web.AppKey[BundleCache] = web.AppKey("widgets_bundle", BundleCache)
 
 
 def setup_web(app: web.Application) -> None:
-    """Add the widget routes: the bundle, the two embed pages and (in demo mode) /demo."""
+    """Add the browser's routes: the bundle, the two embed pages, (in demo mode) /demo, and the
+    platforms' client adapters."""
     app[BUNDLE] = BundleCache()
     app.router.add_get("/widgets/comfort.js", widgets_bundle)
     app.router.add_get("/embed/client", embed_client)
     app.router.add_get("/embed/therapist", embed_therapist)
     app.router.add_get("/demo", demo)
+    app.router.add_get("/integrations/{path:.+}", integration_module)
 
 
 # ---- the bundle ---------------------------------------------------------------------------
@@ -113,6 +119,22 @@ async def widgets_bundle(request: web.Request) -> web.StreamResponse:
 
 def _etags(header: str) -> set[str]:
     return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
+
+
+async def integration_module(request: web.Request) -> web.StreamResponse:
+    """The platforms' client adapters (`integrations/<platform>/sdk.js`) as ES modules."""
+    relative = request.match_info["path"]
+    target = (INTEGRATIONS_DIR / relative).resolve()
+    if (
+        not relative.endswith(".js")
+        or not target.is_relative_to(INTEGRATIONS_DIR)
+        or not target.is_file()
+    ):
+        raise web.HTTPNotFound(reason="no such module")
+    return web.FileResponse(
+        target,
+        headers={"Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "no-cache"},
+    )
 
 
 # ---- pages --------------------------------------------------------------------------------
@@ -168,7 +190,7 @@ async def demo(request: web.Request) -> web.Response:
             ],
         }
     )
-    session, tokens = await request.app[ENGINE].create_session(DEMO_TENANT, create, tenant)
+    session, tokens = await request.app[LIFECYCLE].create_session(DEMO_TENANT, create, tenant)
     log.info("demo_session_created", session_id=session["id"])
     client = html.escape(tokens["c-1"], quote=True)
     therapist = html.escape(tokens["t-1"], quote=True)

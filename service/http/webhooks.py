@@ -2,17 +2,18 @@
 
 The route finds the tenant and its keys for the platform, hands the raw request to the
 platform's adapter (`integrations/`) to verify and parse, and gives the resulting events to
-the session engine, which matches, deduplicates and logs them. Unknown tenants and
-unconfigured platforms are 404 `not_found`; bad signatures 401 `invalid_signature` and
-change nothing. Failures are raised as `ComfortError`s and rendered by the service's one error
-middleware (`http/middleware.py`). Payloads and credentials are never logged.
+the sessions' lifecycle (`service/lifecycle.py`), which matches, deduplicates and logs them.
+Unknown tenants and unconfigured platforms are 404 `not_found`; bad signatures 401
+`invalid_signature` and change nothing. Failures are raised as `ComfortError`s and rendered by
+the service's one error middleware (`http/middleware.py`). Payloads and credentials are never
+logged.
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -29,8 +30,8 @@ from integrations.base import (
 )
 from integrations.jitsi.webhook import EVENT_PATHS as JITSI_EVENT_PATHS
 
-from ..appkeys import ENGINE, SETTINGS, TENANTS
 from ..errors import InvalidBody, NotFound, TooLarge, Unauthorized
+from ..lifecycle import PlatformOutcome
 from .middleware import json_response
 
 log = structlog.get_logger(__name__)
@@ -51,7 +52,7 @@ class TenantDirectory(Protocol):
 class PlatformEventSink(Protocol):
     def apply_platform_event(
         self, tenant_id: str, platform: str, event: PlatformEvent
-    ) -> Awaitable[str]: ...
+    ) -> Awaitable[PlatformOutcome]: ...
 
 
 @dataclass(frozen=True)
@@ -59,12 +60,9 @@ class WebhookContext:
     """What the webhook route needs from the application."""
 
     tenants: TenantDirectory
-    engine: PlatformEventSink
+    sessions: PlatformEventSink
     #: `COMFORT_PUBLIC_URL` without a trailing slash: what the platforms call (Twilio signs it).
     public_url: str
-
-
-ContextFor = Callable[[web.Request], WebhookContext]
 
 
 def _not_found() -> NotFound:
@@ -118,50 +116,30 @@ async def _receive(request: web.Request, context: WebhookContext, platform: str)
 
     results: Counter[str] = Counter()
     for event in outcome.events:
-        results[await context.engine.apply_platform_event(tenant_id, platform, event)] += 1
-    bound.info("platform_webhook_received", events=len(outcome.events), **results)
+        results[await context.sessions.apply_platform_event(tenant_id, platform, event)] += 1
+    counts = {str(kind): results[kind] for kind in PlatformOutcome}
+    bound.info("platform_webhook_received", events=len(outcome.events), **counts)
     if outcome.reply is not None:
         return json_response(outcome.reply)
-    return json_response(
-        {
-            "ok": True,
-            "applied": results["applied"],
-            "duplicate": results["duplicate"],
-            "ignored": results["ignored"],
-        }
-    )
+    return json_response({"ok": True, **counts})
 
 
-def webhook_routes(context_for: ContextFor) -> list[web.RouteDef]:
-    """The webhook routes, with `context_for` supplying tenants, engine and public URL."""
+def webhook_routes(context: WebhookContext) -> list[web.RouteDef]:
+    """The webhook routes, answering with `context`'s tenants, sessions and public URL."""
 
     async def platform_webhook(request: web.Request) -> web.Response:
         platform = request.match_info["platform"]
         if platform == "jitsi":
             # Self-hosted Jitsi only posts to its event_sync sub-paths.
             raise _not_found()
-        return await _receive(request, context_for(request), platform)
+        return await _receive(request, context, platform)
 
     async def jitsi_event_sync(request: web.Request) -> web.Response:
         if request.match_info["event"].rstrip("/") not in JITSI_EVENT_PATHS:
             raise _not_found()
-        return await _receive(request, context_for(request), "jitsi")
+        return await _receive(request, context, "jitsi")
 
     return [
         web.post("/webhooks/{tenant}/jitsi/{event:.+}", jitsi_event_sync),
         web.post("/webhooks/{tenant}/{platform}", platform_webhook),
     ]
-
-
-def setup_webhooks(app: web.Application) -> None:
-    """Add the webhook routes to the service's application (called by `create_app`)."""
-
-    def context_for(request: web.Request) -> WebhookContext:
-        settings = request.app[SETTINGS]
-        return WebhookContext(
-            tenants=request.app[TENANTS],
-            engine=request.app[ENGINE],
-            public_url=settings.effective_public_url.rstrip("/"),
-        )
-
-    app.router.add_routes(webhook_routes(context_for))

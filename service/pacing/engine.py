@@ -30,8 +30,8 @@ from ..engine import SessionEngine
 from ..errors import StoreUnavailable
 from ..events import Event
 from ..outbox import OutboxSender, RetryPolicy, outbox_item
-from ..realtime.hub import SessionRuntime
-from ..store.base import AppendOutcome, OutboxItem, PacingProgress, TimerSpec
+from ..realtime.hub import Hub, SessionRuntime
+from ..store.base import AppendOutcome, OutboxItem, PacingProgress, PacingStore, TimerSpec
 from ..tenants import TenantRegistry
 from .state import CHECKIN_PREFIX, Cue, PacingState
 
@@ -86,25 +86,21 @@ class PacingEngine:
     def __init__(
         self,
         engine: SessionEngine,
+        hub: Hub,
+        store: PacingStore,
         tenants: TenantRegistry,
-        options: PacingOptions | None = None,
-        registry: CollectorRegistry | None = None,
+        outbox: OutboxSender,
+        options: PacingOptions,
+        registry: CollectorRegistry,
     ) -> None:
         self.engine = engine
-        self.store = engine.store
+        self.hub = hub
+        self.store = store
         self.tenants = tenants
-        self.options = options or PacingOptions()
-        self.owner = process_owner()
+        self.outbox = outbox  # started and stopped with the engine; woken when it has work
+        self.options = options
+        self.owner = outbox.owner
         self.sessions: dict[str, SessionPacing] = {}
-        self.sender = OutboxSender(
-            self.store,
-            tenants.get,
-            self.owner,
-            policy=self.options.retry,
-            scan_interval_s=self.options.outbox_scan_s,
-            lease_s=self.options.outbox_lease_s,
-            timeout_s=self.options.outbox_timeout_s,
-        )
         self._due: list[float] = []  # deadlines of timers this process saved (a heap)
         self._timer_wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -119,14 +115,7 @@ class PacingEngine:
         self.timers_fired = Counter(
             "comfort_pacing_timers_fired_total", "Timers claimed and fired", registry=registry
         )
-        engine.hub.observers.append(self.observe)
-
-    def configure(self, options: PacingOptions) -> None:
-        """Use other intervals and retry policy (before `start`)."""
-        self.options = options
-        sender = self.sender
-        sender.policy, sender.scan_interval_s = options.retry, options.outbox_scan_s
-        sender.lease_s, sender.timeout_s = options.outbox_lease_s, options.outbox_timeout_s
+        hub.applied.subscribe(self.observe)
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -134,7 +123,7 @@ class PacingEngine:
         if self._running:
             return
         self._running, self._stopped = True, False
-        await self.sender.start()
+        await self.outbox.start()
         self._tasks = [
             asyncio.create_task(self._timer_loop(), name="pacing-timers"),
             asyncio.create_task(self._maintenance_loop(), name="pacing-maintenance"),
@@ -152,14 +141,14 @@ class PacingEngine:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks = []
-        await self.sender.stop()
+        await self.outbox.stop()
         with contextlib.suppress(Exception):
             await self.store.release_pacing()
 
     # -- intake -------------------------------------------------------------------------------
 
     def observe(self, runtime: SessionRuntime, event: Event) -> None:
-        """Hub observer: called after each event is applied to a loaded session."""
+        """Subscribed to `hub.applied`: each event once applied to its loaded session."""
         if self._stopped:
             return
         sp = self._session(runtime.id)
@@ -193,7 +182,7 @@ class PacingEngine:
                 return
 
     async def _step(self, sp: SessionPacing) -> None:
-        runtime = await self.engine.hub.load(sp.session_id)
+        runtime = await self.hub.load(sp.session_id)
         if runtime is None:  # erased: its timers went with it
             sp.inbox.clear()
             sp.fires.clear()
@@ -265,7 +254,7 @@ class PacingEngine:
         if timers:
             self._timer_wake.set()
         if deliveries:
-            self.sender.wake()
+            self.outbox.wake()
 
     # -- firing -------------------------------------------------------------------------------
 
@@ -410,7 +399,7 @@ class PacingEngine:
             self._kick(sp)
 
     def _forget_idle(self) -> None:
-        loaded = self.engine.hub.runtimes
+        loaded = self.hub.runtimes
         cutoff = time.monotonic() - self.options.idle_forget_s
         for sid, sp in list(self.sessions.items()):
             if (

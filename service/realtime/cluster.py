@@ -13,6 +13,10 @@
 - **Erasure.** An erase is broadcast so other processes drop the session and its sockets; the
   head check notices an erased session too, should the broadcast be lost.
 
+`Cluster` subscribes to the session log's `committed` feed (what this process stored goes out),
+hands what other processes stored to the hub, and announces on `departed` the participants
+whose every connection was held by processes that died (presence logs them as left).
+
 Why not python-socketio's `AsyncRedisManager`: it publishes every emit (welcomes included) and
 delivers room emits without the per-socket seq cursor that guarantees order, dedupe and gap
 repair; our delivery needs those, and a Redis outage must not stop welcomes.
@@ -24,15 +28,17 @@ import asyncio
 import contextlib
 import secrets
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
 import redis.asyncio as redis
 import structlog
 
+from ..engine import SessionEngine
 from ..events import Event
+from ..feed import Feed
 from ..metrics import Metrics
+from .hub import Hub
 
 log = structlog.get_logger(__name__)
 
@@ -149,10 +155,10 @@ class Cluster:
         self,
         url: str,
         metrics: Metrics,
-        deliver: Callable[[list[tuple[str, Event]]], None],
-        catch_up: Callable[[], Awaitable[None]],
-        on_erased: Callable[[str], Awaitable[None]],
-        on_departed: Callable[[str, str], Awaitable[None]],
+        committed: Feed[[list[tuple[str, Event]]]],
+        hub: Hub,
+        engine: SessionEngine,
+        *,
         grace_seconds: float,
     ) -> None:
         self.process_id = secrets.token_hex(6)
@@ -161,16 +167,17 @@ class Cluster:
         )
         self.presence = RedisPresence(self.redis, self.process_id)
         self.metrics = metrics
-        self._deliver = deliver
-        self._catch_up = catch_up
-        self._on_erased = on_erased
-        self._on_departed = on_departed
+        self.hub = hub
+        self.engine = engine
         self.grace_seconds = grace_seconds
+        self.departed: Feed[[str, str]] = Feed("cluster.departed")
+        """(session, participant) whose every connection was held by processes that died."""
         self._outbox: list[bytes] = []
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._dead_since: dict[tuple[str, str, str], float] = {}
         self.up = False
+        committed.subscribe(self.publish)
 
     async def start(self) -> None:
         for name, coro in (
@@ -180,6 +187,7 @@ class Cluster:
             ("cluster-reaper", self._reaper()),
         ):
             self._tasks.append(asyncio.create_task(coro, name=name))
+        log.info("cluster_joined", process_id=self.process_id)
 
     async def stop(self) -> None:
         await self._flush()
@@ -252,7 +260,7 @@ class Cluster:
                 await pubsub.subscribe(EVENTS_CHANNEL, CONTROL_CHANNEL)
                 self._set_up(True)
                 backoff = 0.2
-                await self._catch_up()  # whatever was published while we were not listening
+                await self.engine.catch_up_all()  # whatever was published while not listening
                 while True:
                     message = await pubsub.get_message(timeout=1.0)
                     if message is not None:
@@ -281,10 +289,10 @@ class Cluster:
         )
         if channel == CONTROL_CHANNEL:
             if isinstance(body.get("erase"), str):
-                await self._on_erased(body["erase"])
+                await self.hub.drop(body["erase"])
             return
         stored = [(sid, _event_from(obj)) for sid, obj in body["events"]]
-        self._deliver(stored)
+        self.hub.publish(stored)
 
     # -- liveness and departures --------------------------------------------------------------
 
@@ -324,7 +332,7 @@ class Cluster:
             await self.presence.drop(session_id, participant_id, process_id)
             del self._dead_since[key]
             if not await self.presence.connected_anywhere(session_id, participant_id):
-                await self._on_departed(session_id, participant_id)
+                self.departed.emit(session_id, participant_id)
 
 
 def _text(value: bytes | str) -> str:

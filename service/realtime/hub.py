@@ -1,43 +1,48 @@
 """The sessions this process serves: their folded state, their sockets, and in-order delivery.
 
-Each loaded session has a `SessionRuntime`. Stored events reach it through `Hub.publish` (from
-this process's writer, or from another process through the fan-out); a per-session pump applies
-them to the state and sends each to the live sockets allowed to see it, strictly in seq order.
-A gap in the seqs is filled from the store first, so no socket ever skips an event. A socket
-that connects is replayed what it missed under the same lock, then joins the live set: nothing
-stored meanwhile is skipped or sent twice.
+Each loaded session has a `SessionRuntime`. Stored events reach it through `Hub.publish` (the
+hub subscribes to the session log's `committed` feed; the cluster hands it other processes'
+events); a per-session pump applies them to the state and sends each to the live sockets allowed
+to see it, strictly in seq order, through the `PacketWriter`. A gap in the seqs is filled from
+the store first, so no socket ever skips an event. A socket that connects is replayed what it
+missed under the same lock, then joins the live set: nothing stored meanwhile is skipped or sent
+twice. After each event is applied, `applied` announces it (presence, the socket protocol,
+pacing); `dropped` announces a session erased here or elsewhere.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-
-import structlog
+from typing import Protocol
 
 from ..events import Event, Role, visible_to_client
+from ..feed import Feed
+from ..metrics import Metrics
 from ..session import SessionState, parse_time
 from ..store.base import SessionLogStore, SessionRecord, SessionStateName
-
-log = structlog.get_logger(__name__)
 
 RECENT_EVENTS = 256
 READ_PAGE = 1000
 REPLAY_PAGE = 200
 
-Transport = Callable[[str, str], bool]
-"""Queues one encoded Socket.IO packet for one Engine.IO socket, without waiting; False if the
-socket is gone (or was closed for falling too far behind)."""
 
-Writable = Callable[[str], Awaitable[bool]]
-"""Waits until a socket has room for a page of replay; False if it stopped reading."""
+class PacketWriter(Protocol):
+    """How packets reach sockets (`realtime.transport.SocketWriter`)."""
 
+    def send_packet(self, eio_sid: str, packet: str) -> bool:
+        """Send one encoded Socket.IO packet to one Engine.IO socket, without waiting; False if
+        the socket is gone (or was closed for falling too far behind)."""
 
-async def _always_writable(eio_sid: str) -> bool:
-    return True
+    async def writable(self, eio_sid: str) -> bool:
+        """Wait until a socket has room for a page of replay; False if it stopped reading."""
+
+    async def close(self, sid: str) -> None:
+        """Close one Socket.IO connection for good."""
 
 
 def event_packet(event: Event) -> str:
@@ -56,7 +61,7 @@ class Connection:
     role: Role
     cursor: int = 0  # every seq up to here has been sent or skipped as invisible
     live: bool = False
-    counted: bool = False  # presence counted this socket (see SessionEngine.connected)
+    counted: bool = False  # presence counted this socket (see PresenceKeeper.connected)
     connected_at: float = field(default_factory=time.monotonic)
 
     def may_see(self, event: Event) -> bool:
@@ -79,7 +84,7 @@ class SessionRuntime:
         self.connections: dict[str, Connection] = {}
         self.lock = asyncio.Lock()
         self.send_lock = asyncio.Lock()
-        self.sends_in_flight = 0  # sends of this process not yet answered (SessionEngine.send)
+        self.sends_in_flight = 0  # sends of this process not yet answered (SendPipeline.send)
         self.sends_answered = asyncio.Event()
         self._inbox: list[Event] = []
         self._pump: asyncio.Task[None] | None = None
@@ -110,26 +115,32 @@ class SessionRuntime:
             record.ended_at = parse_time(event.at)
 
 
-Observer = Callable[[SessionRuntime, Event], None]
-
-
 class Hub:
-    """Loaded sessions of this process and the delivery of their events."""
+    """Loaded sessions of this process and the delivery of their events.
+
+    Args:
+        committed: the session log's feed of what each commit stored; the hub publishes it.
+    """
 
     def __init__(
         self,
         store: SessionLogStore,
-        transport: Transport,
-        writable: Writable = _always_writable,
+        writer: PacketWriter,
+        metrics: Metrics,
+        committed: Feed[[list[tuple[str, Event]]]],
     ) -> None:
         self.store = store
-        self._transport = transport
-        self._writable = writable
+        self.writer = writer
+        self._send_packet = writer.send_packet
+        self._delivered = metrics.delivered.inc
         self.runtimes: dict[str, SessionRuntime] = {}
         self._loading: dict[str, asyncio.Future[SessionRuntime | None]] = {}
-        self.observers: list[Observer] = []
         self.erased: set[str] = set()  # erased sessions are never loaded again
-        self.on_delivered: Callable[[], object] = lambda: None  # the metrics counter
+        self.applied: Feed[[SessionRuntime, Event]] = Feed("hub.applied")
+        """Each event, once applied to its loaded session and sent to its live sockets."""
+        self.dropped: Feed[[str]] = Feed("hub.dropped")
+        """Each session dropped because it was erased (here or by another process)."""
+        committed.subscribe(self.publish)
 
     # -- loading -----------------------------------------------------------------------------
 
@@ -179,6 +190,21 @@ class Hub:
         if runtime is not None and runtime._pump is not None:
             runtime._pump.cancel()
         return runtime
+
+    async def drop(self, session_id: str) -> None:
+        """An erased session (here or elsewhere): never loaded again, forgotten, announced on
+        `dropped`, and its sockets closed for good."""
+        self.erased.add(session_id)
+        runtime = self.forget(session_id)
+        self.dropped.emit(session_id)
+        if runtime is not None:
+            await self.close_connections(runtime)
+
+    async def close_connections(self, runtime: SessionRuntime) -> None:
+        """Close every socket of the session here, for good (it ended or was erased)."""
+        for conn in list(runtime.connections.values()):
+            with contextlib.suppress(Exception):
+                await self.writer.close(conn.sid)
 
     def evict_idle(self, idle_seconds: float) -> int:
         """Drop runtimes with no socket for `idle_seconds`; they are reloaded when needed."""
@@ -254,13 +280,9 @@ class Hub:
             conn.cursor = event.seq
             if conn.may_see(event):
                 packet = packet or event_packet(event)
-                if self._transport(conn.eio_sid, packet):
-                    self.on_delivered()
-        for observer in self.observers:
-            try:
-                observer(runtime, event)
-            except Exception:
-                log.exception("observer_failed", session_id=runtime.id, seq=event.seq)
+                if self._send_packet(conn.eio_sid, packet):
+                    self._delivered()
+        self.applied.emit(runtime, event)
 
     # -- connections -------------------------------------------------------------------------
 
@@ -296,9 +318,9 @@ class Hub:
             if event.seq <= conn.cursor:
                 continue
             if conn.may_see(event):
-                if not await self._writable(conn.eio_sid):
+                if not await self.writer.writable(conn.eio_sid):
                     return False
-                self._transport(conn.eio_sid, event_packet(event))
+                self._send_packet(conn.eio_sid, event_packet(event))
             conn.cursor = event.seq
         return True
 

@@ -1,13 +1,35 @@
-"""Who is connected where: counts of widget connections per participant.
+"""Presence: who is here, and what their coming and going logs.
 
-`LocalPresence` serves one process (the embedded default). `RedisPresence` (in `cluster.py`)
-shares the counts of every process of a deployment, with process heartbeats, so a participant
-is gone only when no live process holds one of its connections.
+`PresenceKeeper` admits a verified join token, counts each admitted socket, logs
+`participant_joined` on a participant's first connection and `participant_left` on its last,
+starts the session the first time a therapist and a client are both here, and logs as left the
+participants who vanished with a process (after a restart, or a process of the cluster dying).
+
+The counts are a `Presence`: `LocalPresence` serves one process (the embedded default);
+`RedisPresence` (in `cluster.py`) shares the counts of every process of a deployment, with
+process heartbeats, so a participant is gone only when no live process holds one of its
+connections.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+import asyncio
+import contextlib
+from collections.abc import Coroutine
+from typing import Any, Protocol
+
+import structlog
+
+from ..engine import SessionEngine
+from ..errors import ConnectRefused, StoreUnavailable
+from ..events import Event, Role
+from ..feed import Feed
+from ..metrics import Metrics
+from ..store.base import AppendResult, SessionLogStore, SessionStateName
+from ..tokens import JoinClaims
+from .hub import Connection, Hub, SessionRuntime
+
+log = structlog.get_logger(__name__)
 
 
 class Presence(Protocol):
@@ -54,3 +76,200 @@ class LocalPresence:
     def forget_session(self, session_id: str) -> None:
         for key in [k for k in self._counts if k[0] == session_id]:
             del self._counts[key]
+
+
+class PresenceKeeper:
+    """Admits sockets and logs what their coming and going means for the session.
+
+    Args:
+        counts: the connection counts (`LocalPresence`, or the cluster's `RedisPresence`).
+        departures: the cluster's feed of participants whose every connection was held by
+            processes that died (None in a single process).
+        grace_seconds: how long a participant the log shows connected when this process starts
+            has to come back before it is logged as left.
+    """
+
+    def __init__(
+        self,
+        engine: SessionEngine,
+        hub: Hub,
+        store: SessionLogStore,
+        metrics: Metrics,
+        counts: Presence,
+        *,
+        departures: Feed[[str, str]] | None = None,
+        grace_seconds: float = 30.0,
+    ) -> None:
+        self.engine = engine
+        self.hub = hub
+        self.store = store
+        self.metrics = metrics
+        self.counts = counts
+        self.grace_seconds = grace_seconds
+        # While the process drains, sockets closing are not departures: the grace rule decides.
+        self.draining = False
+        self._reaper: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        hub.applied.subscribe(self._after_applied)
+        hub.dropped.subscribe(counts.forget_session)
+        if departures is not None:
+            departures.subscribe(self._departure)
+
+    async def start(self) -> None:
+        self._reaper = asyncio.create_task(self._reap_after_restart(), name="presence-reaper")
+
+    async def stop(self) -> None:
+        tasks = [*self._tasks, *([self._reaper] if self._reaper else [])]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._reaper = None
+
+    # -- sockets -----------------------------------------------------------------------------
+
+    async def admit(self, claims: JoinClaims) -> tuple[SessionRuntime, Role]:
+        """Check that a verified token may join now.
+
+        Raises:
+            ConnectRefused: `session_not_found`, `invalid_token` or `session_ended`.
+        """
+        runtime = await self.hub.load(claims.session_id)
+        if runtime is None:
+            raise ConnectRefused("no such session", code="session_not_found")
+        participant = runtime.record.participant(claims.participant_id)
+        if participant is None or participant.role != claims.role:
+            raise ConnectRefused("the join token is not valid", code="invalid_token")
+        if runtime.ended:
+            raise ConnectRefused("the session has ended", code="session_ended")
+        return runtime, Role(participant.role)
+
+    async def connected(self, runtime: SessionRuntime, conn: Connection) -> None:
+        """Presence after a socket is admitted and live: the first connection logs
+        `participant_joined`, and the first time a therapist and a client are both here the
+        session starts."""
+        self.hub.register(runtime, conn)
+        conn.counted = True
+        await self.counts.add(runtime.id, conn.participant_id)
+        self.metrics.connections.labels(conn.role.value).inc()
+        await self.engine.settled(runtime)
+        if not runtime.state.connected.get(conn.participant_id):
+            await self.log_presence(runtime, conn.participant_id, "widget", joined=True)
+        if runtime.record.state is SessionStateName.OPEN and self._both_present(runtime):
+            await self._start(runtime)
+
+    async def disconnected(self, conn: Connection) -> None:
+        """A counted socket closed: the participant's last connection anywhere logs
+        `participant_left` (not while the process drains, nor after the end)."""
+        runtime = self.hub.unregister(conn)
+        self.metrics.connections.labels(conn.role.value).dec()
+        remaining = await self.counts.remove(conn.session_id, conn.participant_id)
+        if remaining > 0:
+            return
+        if runtime is None or runtime.ended or self.draining:
+            return
+        with contextlib.suppress(StoreUnavailable):
+            await self.log_presence(runtime, conn.participant_id, "widget", joined=False)
+
+    # -- the log -----------------------------------------------------------------------------
+
+    async def log_presence(
+        self,
+        runtime: SessionRuntime,
+        participant_id: str,
+        via: str,
+        *,
+        joined: bool,
+        event_id: str | None = None,
+    ) -> AppendResult | None:
+        """Log `participant_joined` or `participant_left` for a participant of the session, by
+        widget or platform; None for someone who is not a participant."""
+        participant = runtime.record.participant(participant_id)
+        if participant is None:
+            return None
+        await self.engine.settled(runtime)
+        # Deterministic ids make a join or leave happen once even when two processes race.
+        count = runtime.state.joins.get(f"{via}:{participant_id}", 0)
+        kind = "participant_joined" if joined else "participant_left"
+        event_id = event_id or f"{kind}:{via}:{participant_id}:{count + 1 if joined else count}"
+        return await self.engine.append_system(
+            runtime,
+            kind,
+            {"participant": {"id": participant_id, "role": participant.role}, "via": via},
+            event_id=event_id,
+        )
+
+    def _both_present(self, runtime: SessionRuntime) -> bool:
+        def here(pid: str) -> bool:
+            return self.counts.here(runtime.id, pid) or bool(runtime.state.connected.get(pid))
+
+        return any(here(t) for t in runtime.state.therapist_ids) and any(
+            here(c) for c in runtime.state.client_ids
+        )
+
+    async def _start(self, runtime: SessionRuntime) -> None:
+        # Its fixed id and the store's open-only rule make the start happen once.
+        await self.engine.append_system(runtime, "session_started", {}, event_id="session_started")
+
+    def _after_applied(self, runtime: SessionRuntime, event: Event) -> None:
+        if (
+            event.type == "participant_joined"
+            and runtime.record.state is SessionStateName.OPEN
+            and self._both_present(runtime)
+        ):
+            # A join logged by another process may complete the pair: start the session here
+            # too (its fixed id and the store's open-only rule keep it to one start).
+            self._spawn(self._start_quietly(runtime))
+
+    async def _start_quietly(self, runtime: SessionRuntime) -> None:
+        with contextlib.suppress(StoreUnavailable):
+            await self._start(runtime)
+
+    # -- departures --------------------------------------------------------------------------
+
+    def _departure(self, session_id: str, participant_id: str) -> None:
+        self._spawn(self.departed(session_id, participant_id))
+
+    async def departed(self, session_id: str, participant_id: str) -> None:
+        """A participant whose connections were all held by processes that died is gone."""
+        runtime = await self.hub.load(session_id)
+        if runtime is None or runtime.ended or not runtime.state.connected.get(participant_id):
+            return
+        with contextlib.suppress(StoreUnavailable):
+            await self.log_presence(runtime, participant_id, "widget", joined=False)
+
+    async def _reap_after_restart(self) -> None:
+        """Participants the log shows connected when this process started, who do not come
+        back within the grace period, are logged as left (their process stopped or died)."""
+        try:
+            records = await self.store.list_sessions(("open", "live"))
+        except StoreUnavailable:
+            return
+        suspects: list[tuple[str, str]] = []
+        for record in records:
+            runtime = await self.hub.load(record.id)
+            if runtime is None:
+                continue
+            suspects += [(record.id, pid) for pid, on in runtime.state.connected.items() if on]
+        if not suspects:
+            return
+        await asyncio.sleep(self.grace_seconds)
+        for session_id, participant_id in suspects:
+            if await self.counts.connected_anywhere(session_id, participant_id):
+                continue
+            runtime = await self.hub.load(session_id)
+            if runtime is None or not runtime.state.connected.get(participant_id):
+                continue
+            with contextlib.suppress(StoreUnavailable):
+                await self.log_presence(runtime, participant_id, "widget", joined=False)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("presence_task_failed", exc_info=task.exception())

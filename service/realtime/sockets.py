@@ -8,18 +8,27 @@ without a connection) is made in one place, `socket_error`; anything unexpected 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from typing import Any
 
 import socketio
 import structlog
 
-from ..engine import SessionEngine
+from ..aio import wait_event
+from ..audit import AuditTrail
 from ..errors import ComfortError, ConnectRefused, SendError, StoreUnavailable
-from ..events import SENDABLE_TYPES
+from ..events import SENDABLE_TYPES, Event
 from ..metrics import Metrics
-from .hub import Connection
+from ..tokens import TokenIssuer
+from ..views import welcome_view
+from .hub import Connection, Hub, SessionRuntime
+from .presence import PresenceKeeper
+from .sends import SendPipeline
+from .transport import SocketWriter
 
 log = structlog.get_logger(__name__)
+
+SEND_ANSWER_WAIT_S = 5.0  # how long closing an ended session's sockets waits for sends' acks
 
 
 def _last_seq(auth: dict[str, Any]) -> int:
@@ -30,23 +39,36 @@ def _last_seq(auth: dict[str, Any]) -> int:
 
 
 class SocketHandlers:
-    """Binds the contract's Socket.IO protocol to a `SessionEngine`."""
+    """The contract's Socket.IO protocol (§3): admits sockets, sends each its welcome and what
+    it missed, answers `send`s, and closes a session's sockets once it has ended."""
 
     def __init__(
         self,
         sio: socketio.AsyncServer,
-        engine: SessionEngine,
+        writer: SocketWriter,
+        tokens: TokenIssuer,
+        hub: Hub,
+        presence: PresenceKeeper,
+        sends: SendPipeline,
+        audit: AuditTrail,
         metrics: Metrics,
     ) -> None:
         self.sio = sio
-        self._addresses: dict[str, str | None] = {}
-        self.engine = engine
+        self.writer = writer
+        self.tokens = tokens
+        self.hub = hub
+        self.presence = presence
+        self.sends = sends
+        self.audit = audit
         self.metrics = metrics
         self.connections: dict[str, Connection] = {}
+        self._addresses: dict[str, str | None] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
         sio.on("connect", self.on_connect)
         sio.on("disconnect", self.on_disconnect)
         sio.on("send", self.on_send)
         sio.on("*", self.on_unknown)
+        hub.applied.subscribe(self._close_when_ended)
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         request = environ.get("aiohttp.request")
@@ -57,23 +79,16 @@ class SocketHandlers:
             error = socket_error(exc, sending=False)
             self.metrics.connects.labels(error["code"]).inc()
             log.info("connect_refused", code=error["code"])
-            if self.engine.audit is not None:
-                self.engine.audit.record(
-                    "anonymous", "socket.connect", error["code"], address=address
-                )
+            self.audit.record("anonymous", "socket.connect", error["code"], address=address)
             refused = socketio.exceptions.ConnectionRefusedError(error["message"])
-            refused.error_args = {"message": error["message"], "code": error["code"], "data": error}
+            refused.error_args = {**error, "data": error}
             raise refused from None
-
         self._addresses[sid] = address
         self._audit_socket(conn, "socket.connect")
 
     def _audit_socket(self, conn: Connection, action: str) -> None:
-        audit = self.engine.audit
-        if audit is None:
-            return
-        runtime = self.engine.hub.runtimes.get(conn.session_id)
-        audit.record(
+        runtime = self.hub.runtimes.get(conn.session_id)
+        self.audit.record(
             f"participant:{conn.participant_id}",
             action,
             "ok",
@@ -86,9 +101,9 @@ class SocketHandlers:
     async def _admit(self, sid: str, auth: Any) -> Connection:
         if not isinstance(auth, dict):
             raise ConnectRefused("auth with a join token is required", code="invalid_token")
-        claims = self.engine.tokens.verify(auth.get("token"))
+        claims = self.tokens.verify(auth.get("token"))
         try:
-            runtime, role = await self.engine.admit(claims)
+            runtime, role = await self.presence.admit(claims)
         except StoreUnavailable:
             raise ConnectRefused(
                 "the service cannot reach its store; try again", code="internal"
@@ -109,26 +124,24 @@ class SocketHandlers:
             last_seq=last_seq,
         )
         # The welcome must follow the CONNECT packet, which is sent when this handler returns.
-        task = asyncio.get_running_loop().create_task(self._start(conn, last_seq))
-        task.add_done_callback(_log_failure)
+        self._spawn(self._start(conn, last_seq))
         return conn
 
     async def _start(self, conn: Connection, last_seq: int) -> None:
-        runtime = self.engine.hub.runtimes.get(conn.session_id) or await self.engine.hub.load(
-            conn.session_id
-        )
+        hub = self.hub
+        runtime = hub.runtimes.get(conn.session_id) or await hub.load(conn.session_id)
         if runtime is None or conn.sid not in self.connections:
             return
-        self.engine.hub.register(runtime, conn)
+        hub.register(runtime, conn)
 
-        async def send_welcome(rt: Any) -> None:
-            await self.sio.emit("welcome", self.engine.welcome(rt, conn), to=conn.sid)
+        async def send_welcome(rt: SessionRuntime) -> None:
+            await self.sio.emit("welcome", welcome_view(rt, conn), to=conn.sid)
 
-        await self.engine.hub.attach(runtime, conn, last_seq, send_welcome)
+        await hub.attach(runtime, conn, last_seq, send_welcome)
         if conn.sid in self.connections:
-            await self.engine.connected(runtime, conn)
+            await self.presence.connected(runtime, conn)
         else:
-            self.engine.hub.unregister(conn)
+            hub.unregister(conn)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         conn = self.connections.pop(sid, None)
@@ -140,9 +153,9 @@ class SocketHandlers:
         self._audit_socket(conn, "socket.disconnect")
         self._addresses.pop(sid, None)
         if conn.counted:
-            await self.engine.disconnected(conn)
+            await self.presence.disconnected(conn)
         else:
-            self.engine.hub.unregister(conn)
+            self.hub.unregister(conn)
 
     async def on_send(self, sid: str, *args: Any) -> dict[str, Any]:
         conn = self.connections.get(sid)
@@ -153,7 +166,7 @@ class SocketHandlers:
             log.warning("send_without_connection", known=self.sio.manager.is_connected(sid, "/"))
             return error_ack(SendError("not connected", code="forbidden"))
         try:
-            ack = await self.engine.send(conn, payload)
+            ack = await self.sends.send(conn, payload)
         except Exception as exc:
             ack = error_ack(exc, conn.session_id)
         outcome = (
@@ -164,6 +177,41 @@ class SocketHandlers:
 
     async def on_unknown(self, event: str, sid: str, *args: Any) -> dict[str, Any]:
         return error_ack(SendError("unknown socket event; use send", code="unknown_type"))
+
+    async def drain(self) -> None:
+        """SIGTERM: every socket is told to reconnect elsewhere, without its departure being
+        logged (the grace rule decides if it does not come back)."""
+        self.presence.draining = True
+        await self.writer.drain()
+
+    # -- the end of a session ----------------------------------------------------------------
+
+    def _close_when_ended(self, runtime: SessionRuntime, event: Event) -> None:
+        if event.type == "session_ended":
+            self._spawn(self._close_ended(runtime))
+
+    async def _close_ended(self, runtime: SessionRuntime) -> None:
+        # The send that ended the session (and any other in flight) is answered first: its ack
+        # would be lost on a socket closed before it.
+        while runtime.sends_in_flight:
+            runtime.sends_answered.clear()
+            if not await wait_event(runtime.sends_answered, SEND_ANSWER_WAIT_S):
+                break
+        await self.hub.close_connections(runtime)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error(
+                "socket_task_failed",
+                error=type(task.exception()).__name__,
+                exc_info=task.exception(),
+            )
 
 
 NOT_STORED = "the service could not store the event; send again with the same id"
@@ -191,10 +239,3 @@ def socket_error(
 def error_ack(exc: BaseException, session_id: str | None = None) -> dict[str, Any]:
     """An ack that refuses: `{"ok": false, "error": {code, message}}`."""
     return {"ok": False, "error": socket_error(exc, session_id)}
-
-
-def _log_failure(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.error(
-            "socket_start_failed", error=type(task.exception()).__name__, exc_info=task.exception()
-        )

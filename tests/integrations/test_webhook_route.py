@@ -95,9 +95,9 @@ async def harness() -> AsyncIterator[Harness]:
         }
     )
     engine = RecordingEngine()
-    context = WebhookContext(tenants=tenants, engine=engine, public_url=PUBLIC)
+    context = WebhookContext(tenants=tenants, sessions=engine, public_url=PUBLIC)
     app = web.Application(middlewares=[errors_middleware])  # the service's error envelopes
-    app.router.add_routes(webhook_routes(lambda request: context))
+    app.router.add_routes(webhook_routes(context))
     server = TestServer(app)
     await server.start_server()
     async with ClientSession() as http:

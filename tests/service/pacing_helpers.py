@@ -1,8 +1,4 @@
-"""Helpers for the pacing tests: a live service with the pacing engine mounted and quick scans.
-
-`create_app` mounts pacing itself once the lead wires `setup_pacing` in; until then (and to
-shorten the scan intervals) these servers call `setup_pacing` with test options first.
-"""
+"""Helpers for the pacing tests: a live service whose pacing engine scans quickly."""
 
 from __future__ import annotations
 
@@ -16,8 +12,9 @@ from typing import Any
 from aiohttp import web
 
 from service.app import create_app
+from service.appkeys import PACING
 from service.outbox import RetryPolicy
-from service.pacing import PACING, PacingEngine, PacingOptions, setup_pacing
+from service.pacing import PacingEngine, PacingOptions
 from service.settings import Settings
 from service.tenants import TenantRegistry
 from tests.conftest import LiveServer, default_tenants
@@ -51,8 +48,7 @@ async def start_pacing_server(
         secret_key=SECRET,
         **settings,
     )
-    app = create_app(config, tenants or default_tenants())
-    setup_pacing(app, options)  # mounts it, or (mounted by create_app) applies the options
+    app = create_app(config, tenants or default_tenants(), pacing_options=options)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.SockSite(runner, sock).start()

@@ -21,8 +21,8 @@ import orjson
 import pytest
 from aiohttp import web
 
+from service.appkeys import PACING
 from service.outbox import RetryPolicy, sign
-from service.pacing import PACING
 from service.tenants import Tenant, TenantRegistry, hash_key
 from tests.service.pacing_helpers import PacingFactory, cues_of, live_pair
 from tests.support import API_KEY, OTHER_KEY

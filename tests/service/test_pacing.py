@@ -244,7 +244,7 @@ async def test_disconnected_in_distress_from_a_platform_leave(pacing_server: Liv
     """The video platform reports the client left (as the webhook route applies it) while
     the widget stays connected: the cue fires once and says it was the video call."""
     from integrations.base import PlatformEvent, PlatformEventKind
-    from service.appkeys import ENGINE
+    from service.appkeys import LIFECYCLE
 
     body = {
         "platform": "zoom",
@@ -259,11 +259,11 @@ async def test_disconnected_in_distress_from_a_platform_leave(pacing_server: Liv
     external = (await pacing_server.api.call("GET", f"/api/v1/sessions/{sid}"))[1]["session"][
         "external_id"
     ]
-    engine = pacing_server.app[ENGINE]
+    lifecycle = pacing_server.app[LIFECYCLE]
 
     async def platform(kind: PlatformEventKind, key: str) -> None:
         event = PlatformEvent(kind, external, "zc", key)
-        assert await engine.apply_platform_event("demo", "zoom", event) == "applied"
+        assert await lifecycle.apply_platform_event("demo", "zoom", event) == "applied"
 
     await platform(PlatformEventKind.PARTICIPANT_JOINED, "j1")
     pause = await client.send("pause")

@@ -17,7 +17,7 @@ import asyncpg
 import pytest
 from aiohttp import web
 
-from service.pacing import PACING
+from service.appkeys import PACING
 from tests.conftest import LiveServer
 from tests.service.pacing_helpers import cues_of, start_pacing_server
 from tests.support import Api

@@ -12,7 +12,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from service.pacing import PACING
+from service.appkeys import PACING
 from service.store.base import PacingProgress, TimerSpec
 from service.store.sqlite import SQLiteStore
 from tests.conftest import LiveServer
@@ -120,12 +120,12 @@ async def test_events_stored_before_a_crash_get_their_timers_from_the_backlog(
     sid, therapist, (client,) = await live_pair(
         pacing_server, {"pause_unacknowledged": {"after_s": 0.5}}
     )
-    pacing.engine.hub.observers.remove(pacing.observe)  # as if the process died after commit
+    pacing.hub.applied.unsubscribe(pacing.observe)  # as if the process died after commit
     pause = await client.send("pause")
     await asyncio.sleep(0.3)
     assert cues_of(therapist) == []
     pacing.sessions.clear()  # forget everything folded: as a restarted process would
-    pacing.engine.hub.observers.append(pacing.observe)
+    pacing.hub.applied.subscribe(pacing.observe)
     await therapist.wait_for(lambda: len(cues_of(therapist)) == 1, timeout=5)
     assert cues_of(therapist)[0]["data"]["related_seq"] == [pause["seq"]]
 

@@ -11,7 +11,7 @@ import uuid
 import pytest
 import socketio
 
-from service.app import ENGINE, WRITER
+from service.app import HUB, SENDS, WRITER
 from service.errors import SendError
 from service.events import Role
 from service.realtime.hub import Connection
@@ -152,21 +152,21 @@ async def test_resending_an_id_stores_nothing_and_answers_the_first_seq(live_ser
 
 
 async def test_duplicate_after_session_end_still_answers_first_seq(live_server: LiveServer):
-    """Sockets are closed at the end, so this drives the engine's send path directly, as a
-    socket whose resend raced the end would."""
+    """Sockets are closed at the end, so this drives the send pipeline directly, as a socket
+    whose resend raced the end would."""
     created, therapist, (client,) = await started(live_server)
     first = await client.send("pause", id="p-after-end")
     status, _ = await live_server.api.call(
         "POST", f"/api/v1/sessions/{created['session']['id']}/end"
     )
     assert status == 200
-    engine = live_server.app[ENGINE]
-    runtime = await engine.hub.load(created["session"]["id"])
+    runtime = await live_server.app[HUB].load(created["session"]["id"])
+    sends = live_server.app[SENDS]
     ghost = Connection("ghost", "ghost", runtime.id, "c-1", Role.CLIENT)
-    ack = await engine.send(ghost, {"id": "p-after-end", "type": "pause"})
+    ack = await sends.send(ghost, {"id": "p-after-end", "type": "pause"})
     assert ack == {"ok": True, "seq": first["seq"], "duplicate": True}
     with pytest.raises(SendError) as refused:
-        await engine.send(ghost, {"id": "fresh", "type": "pause"})
+        await sends.send(ghost, {"id": "fresh", "type": "pause"})
     assert refused.value.code == "session_ended"
 
 

@@ -22,17 +22,13 @@ from pathlib import Path
 
 import asyncpg
 
-from service.events import Event
 from service.log import SessionLog
+from service.metrics import Metrics
 from service.store.base import Store
 from service.store.postgres import PostgresStore
 from service.store.sqlite import SQLiteStore
 from tests.store.conftest import ADMIN_URL, with_database
 from tests.store.support import new_session, send
-
-
-def _ignore(_: list[tuple[str, Event]]) -> None:
-    pass
 
 
 async def _sessions(store: Store, count: int) -> list[str]:
@@ -56,7 +52,7 @@ async def serial(store: Store, seconds: float) -> float:
 
 async def grouped(stores: list[Store], sessions: int, senders: int, seconds: float) -> float:
     ids = await _sessions(stores[0], sessions)
-    logs = [SessionLog(store, _ignore) for store in stores]
+    logs = [SessionLog(store, Metrics()) for store in stores]
     for log in logs:
         await log.start()
     count = 0

@@ -14,6 +14,7 @@ import pytest
 from service.errors import StoreUnavailable
 from service.events import Event
 from service.log import SessionLog
+from service.metrics import Metrics
 from service.store.base import AppendOutcome, SessionRecord
 from service.store.sqlite import SQLiteStore
 from tests.store.support import new_session, send
@@ -63,7 +64,8 @@ async def delivered() -> list[Event]:
 
 @pytest.fixture
 async def log(store: GatedStore, delivered: list[Event]) -> AsyncIterator[SessionLog]:
-    log = SessionLog(store, lambda stored: delivered.extend(event for _, event in stored))
+    log = SessionLog(store, Metrics())
+    log.committed.subscribe(lambda stored: delivered.extend(event for _, event in stored))
     await log.start()
     yield log
     store.gate.set()

@@ -1,5 +1,6 @@
-"""REST bodies and answers (contract §2) as pydantic models; the OpenAPI document is made from
-these, so what the document says is what the handlers accept."""
+"""REST request bodies and queries (contract §2) as pydantic models; the OpenAPI document is made
+from these, so what the document says is what the handlers accept. What the API answers is in
+`views.py`."""
 
 from __future__ import annotations
 
@@ -58,70 +59,6 @@ class CreateSessionRequest(_Body):
 
 class MintTokenRequest(_Body):
     participant_id: Annotated[str, Field(min_length=1, max_length=128)]
-
-
-class ParticipantOut(BaseModel):
-    id: str
-    role: Literal["therapist", "client"]
-    display_name: str | None
-    connected: bool
-
-
-class SessionOut(BaseModel):
-    id: str
-    platform: Platform
-    external_id: str
-    state: Literal["open", "live", "ended"]
-    created_at: str
-    started_at: str | None
-    ended_at: str | None
-    scheduled_minutes: int
-    participants: list[ParticipantOut]
-    head_seq: int
-    epoch: str
-
-
-class ActorOut(BaseModel):
-    id: str
-    role: Literal["client", "therapist", "system"]
-
-
-class EventOut(BaseModel):
-    seq: int
-    id: str
-    type: str
-    at: str
-    actor: ActorOut
-    to: list[str] | None
-    data: dict[str, Any]
-
-
-class SessionEnvelope(BaseModel):
-    session: SessionOut
-
-
-class CreateSessionResponse(BaseModel):
-    session: SessionOut
-    tokens: dict[str, str]
-
-
-class TokenResponse(BaseModel):
-    token: str
-
-
-class EventsResponse(BaseModel):
-    events: list[EventOut]
-    head_seq: int
-    epoch: str
-
-
-class ErrorDetail(BaseModel):
-    code: str
-    message: str
-
-
-class ErrorResponse(BaseModel):
-    error: ErrorDetail
 
 
 class EventsQuery(BaseModel):

@@ -12,12 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from typing import Any
 
 import structlog
 
 from .errors import StoreUnavailable
-from .events import SYSTEM_ACTOR
+from .events import SYSTEM_ACTOR, EndedBy, EventData, SessionEndedData
 from .log import SessionLog
 from .metrics import Metrics
 from .realtime.hub import Hub, SessionRuntime
@@ -88,19 +87,21 @@ class SessionEngine:
         self,
         runtime: SessionRuntime,
         kind: str,
-        data: dict[str, Any],
+        body: EventData,
         *,
         event_id: str | None = None,
         to: tuple[str, ...] | None = None,
     ) -> AppendResult:
-        """Log a system event; a deterministic `event_id` makes it happen once per deployment."""
+        """Log a system event of type `kind` with its typed data; a deterministic `event_id`
+        makes it happen once per deployment."""
         request = AppendRequest(
             session_id=runtime.id,
             actor=SYSTEM_ACTOR,
             type=kind,
             event_id=event_id or f"{kind}:{secrets.token_hex(8)}",
-            data=data,
+            data=body.model_dump(mode="json", exclude_none=True),
             to=to,
+            body=body,
         )
         return await self.append(runtime, request)
 
@@ -113,12 +114,13 @@ class SessionEngine:
             async with runtime.lock:
                 pass
 
-    async def end_session(self, runtime: SessionRuntime, by: str) -> None:
+    async def end_session(self, runtime: SessionRuntime, by: EndedBy) -> None:
         """Log `session_ended` once (its fixed id makes it once per deployment) and wait until it
         is applied here; sockets get it, then are disconnected (`realtime/sockets.py`)."""
         if runtime.ended:
             return
-        await self.append_system(runtime, "session_ended", {"by": by}, event_id="session_ended")
+        ended = SessionEndedData(by=by)
+        await self.append_system(runtime, "session_ended", ended, event_id="session_ended")
         await self.settled(runtime)
 
     # -- catching up -------------------------------------------------------------------------

@@ -1,7 +1,11 @@
 """The event vocabulary: what participants may send, what the system logs, and the stored Event.
 
-A send is checked in two steps so each failure has its own wire code: the envelope (`id`, `type`,
-`data`), then the type's data through one discriminated union (`SendPayload`).
+Every event type's `data` has a pydantic model (`DATA_MODELS`). A send is checked in two steps
+so each failure has its own wire code: the envelope (`id`, `type`, `data`), then the type's data
+through one discriminated union (`SendPayload`). Past that edge the data travels typed:
+`Event.body` is the model, parsed once from the stored JSON when first read (an event appended by
+this process carries the model it was made from), while `Event.wire` stays the one encoding
+that is stored and sent.
 """
 
 from __future__ import annotations
@@ -117,6 +121,70 @@ class CheckinRequestData(_Data):
 class SuggestGroundingData(_Data):
     exercise: Exercise
     to: Annotated[list[ParticipantId], Field(min_length=1, max_length=64)] | None = None
+
+
+# -- what the system logs ------------------------------------------------------------------
+
+
+Via = Literal["widget", "platform"]
+EndedBy = Literal["therapist", "vendor", "platform"]
+Severity = Literal["urgent", "warn", "info"]
+
+
+class ParticipantRef(_Data):
+    id: str
+    role: Role  # a therapist or a client
+
+
+class PresenceData(_Data):
+    """`participant_joined`, `participant_left`: who, and through the widget or the platform."""
+
+    participant: ParticipantRef
+    via: Via
+
+
+class SessionEndedData(_Data):
+    by: EndedBy
+
+
+class CheckinExpiredData(_Data):
+    checkin_seq: int
+
+
+class CueData(_Data):
+    """A pacing cue for the therapist (contract §5); never shown to a client."""
+
+    rule: str
+    severity: Severity
+    client_id: str
+    related_seq: list[int]
+    message: str
+
+
+EventData = _Data
+"""The base of every event type's data model."""
+
+DATA_MODELS: dict[str, type[_Data]] = {
+    "pause": EmptyData,
+    "resume": EmptyData,
+    "keep_going": EmptyData,
+    "slow_down": EmptyData,
+    "zone": ZoneData,
+    "grounding_started": GroundingStartedData,
+    "grounding_finished": GroundingFinishedData,
+    "checkin_response": CheckinResponseData,
+    "retract": SeqData,
+    "acknowledge": SeqData,
+    "checkin_request": CheckinRequestData,
+    "suggest_grounding": SuggestGroundingData,
+    "end_session": EmptyData,
+    "participant_joined": PresenceData,
+    "participant_left": PresenceData,
+    "session_started": EmptyData,
+    "session_ended": SessionEndedData,
+    "checkin_expired": CheckinExpiredData,
+    "cue": CueData,
+}
 
 
 class _Send(BaseModel):
@@ -265,7 +333,9 @@ SYSTEM_ACTOR = Actor("system", Role.SYSTEM)
 class Event:
     """One entry of a session's log, as stored and as sent on the wire.
 
-    `wire` is the JSON encoding, made once and reused for every recipient and the store.
+    `wire` is the JSON encoding, made once and reused for every recipient and the store; `data`
+    is its `data` object as JSON gives it, and `body` the same data typed (its `DATA_MODELS`
+    model), parsed at most once.
     """
 
     seq: int
@@ -276,6 +346,15 @@ class Event:
     to: tuple[str, ...] | None
     data: dict[str, Any]
     _wire: bytes | None = field(default=None, repr=False)
+    _body: EventData | None = field(default=None, repr=False)
+
+    @property
+    def body(self) -> EventData:
+        """The event's data as its type's model (`isinstance` tells which)."""
+        body = self._body
+        if body is None:
+            body = self._body = DATA_MODELS[self.type].model_validate(self.data)
+        return body
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -321,8 +400,9 @@ def visible_to_client(event: Event, client_id: str) -> bool:
     if kind == "cue":
         return False
     if kind in ("participant_joined", "participant_left"):
-        who = event.data["participant"]
-        return bool(who["role"] == Role.THERAPIST.value or who["id"] == client_id)
+        body = event.body
+        assert isinstance(body, PresenceData)
+        return body.participant.role is Role.THERAPIST or body.participant.id == client_id
     if kind in ("session_started", "session_ended"):
         return True
     return event.to is None or client_id in event.to

@@ -34,7 +34,7 @@ from .store.base import (
 )
 from .tenants import Tenant
 from .tokens import TokenIssuer
-from .views import events_view, session_view
+from .views import EventsResponse, SessionOut, events_view, session_view
 
 if TYPE_CHECKING:
     from integrations.base import PlatformEvent
@@ -95,7 +95,7 @@ class SessionLifecycle:
 
     async def create_session(
         self, tenant_id: str, body: CreateSessionRequest, tenant: Tenant | None = None
-    ) -> tuple[dict[str, Any], dict[str, str]]:
+    ) -> tuple[SessionOut, dict[str, str]]:
         """Create a session and a join token for each participant.
 
         Raises:
@@ -177,7 +177,7 @@ class SessionLifecycle:
 
     async def read_events(
         self, tenant_id: str, session_id: str, after: int, limit: int
-    ) -> dict[str, Any]:
+    ) -> EventsResponse:
         """A page of the tenant's session's log, after seq `after`."""
         runtime = await self.runtime_for(tenant_id, session_id)
         events = await self.store.read_events(session_id, after, limit)

@@ -25,7 +25,7 @@ import structlog
 
 from .aio import wait_event
 from .errors import StoreUnavailable
-from .events import Event
+from .events import CueData, Event
 from .store.base import OutboxClaim, OutboxItem, OutboxStore
 from .tenants import Tenant
 
@@ -56,7 +56,11 @@ def vendor_kind(event: Event) -> str | None:
     """The webhook type an event is delivered as, or None when vendors are not told of it."""
     if event.type == "session_ended":
         return "session.ended"
-    if event.type == "cue" and event.data.get("severity") == "urgent":
+    if (
+        event.type == "cue"
+        and isinstance(body := event.body, CueData)
+        and body.severity == "urgent"
+    ):
         return "cue.urgent"
     return None
 

@@ -8,20 +8,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from .errors import SendError
 from .events import (
     RETRACT_WINDOW_S,
     SIGNAL_TYPES,
+    CheckinExpiredData,
     CheckinRequestData,
     CheckinResponseData,
     Event,
+    Exercise,
+    GroundingStartedData,
+    PresenceData,
     Role,
     Send,
     SeqData,
     SuggestGroundingData,
     Zone,
+    ZoneData,
 )
 
 UNACKNOWLEDGED_TYPES = frozenset({"pause", "slow_down", "zone"})
@@ -40,7 +44,6 @@ class SignalRecord:
     type: str
     client_id: str
     at: datetime
-    data: dict[str, Any]
     acknowledged: bool = False
     retracted: bool = False
 
@@ -61,24 +64,12 @@ class ClientState:
     pause_seq: int | None = None
     pace: str | None = None
     pace_seq: int | None = None
-    zone: str | None = None
+    zone: Zone | None = None
     zone_seq: int | None = None
     last_suds: int | None = None
-    grounding: str | None = None
+    grounding: Exercise | None = None
     open_checkins: list[int] = field(default_factory=list)
     unacknowledged: list[int] = field(default_factory=list)
-
-    def as_wire(self) -> dict[str, Any]:
-        return {
-            "connected": self.connected,
-            "paused": self.paused,
-            "pace": self.pace,
-            "zone": self.zone,
-            "last_suds": self.last_suds,
-            "grounding": self.grounding,
-            "open_checkins": list(self.open_checkins),
-            "unacknowledged": list(self.unacknowledged),
-        }
 
 
 @dataclass(slots=True)
@@ -101,11 +92,6 @@ class SessionState:
         for cid in self.client_ids:
             self.clients.setdefault(cid, ClientState())
 
-    def wire_state(self, client_id: str | None = None) -> dict[str, Any]:
-        """The contract's `State`; for a client, only its own entry."""
-        ids = (client_id,) if client_id is not None else self.client_ids
-        return {"clients": {cid: self.clients[cid].as_wire() for cid in ids}}
-
     # -- folding the log -------------------------------------------------------------------
 
     def apply(self, event: Event) -> None:
@@ -122,11 +108,10 @@ class SessionState:
         client = self._client(event.actor.id)
         if client is None:
             return
-        record = SignalRecord(
-            event.seq, event.type, event.actor.id, parse_time(event.at), event.data
-        )
+        record = SignalRecord(event.seq, event.type, event.actor.id, parse_time(event.at))
         self.signals[event.seq] = record
         kind = event.type
+        owed = kind in UNACKNOWLEDGED_TYPES
         if kind == "pause":
             client.paused, client.pause_seq = True, event.seq
         elif kind == "resume":
@@ -134,16 +119,23 @@ class SessionState:
         elif kind in ("slow_down", "keep_going"):
             client.pace, client.pace_seq = kind, event.seq
         elif kind == "zone":
-            client.zone, client.zone_seq = event.data["zone"], event.seq
+            body = event.body
+            assert isinstance(body, ZoneData)
+            client.zone, client.zone_seq = body.zone, event.seq
+            owed = body.zone in OUT_OF_WINDOW
         elif kind == "grounding_started":
-            client.grounding = event.data["exercise"]
+            started = event.body
+            assert isinstance(started, GroundingStartedData)
+            client.grounding = started.exercise
         elif kind == "grounding_finished":
             client.grounding = None
-        if kind in UNACKNOWLEDGED_TYPES and (kind != "zone" or event.data["zone"] in OUT_OF_WINDOW):
+        if owed:
             client.unacknowledged.append(event.seq)
 
     def _apply_acknowledge(self, event: Event) -> None:
-        record = self.signals.get(event.data["seq"])
+        body = event.body
+        assert isinstance(body, SeqData)
+        record = self.signals.get(body.seq)
         if record is None:
             return
         record.acknowledged = True
@@ -152,7 +144,9 @@ class SessionState:
             client.unacknowledged.remove(record.seq)
 
     def _apply_retract(self, event: Event) -> None:
-        record = self.signals.get(event.data["seq"])
+        body = event.body
+        assert isinstance(body, SeqData)
+        record = self.signals.get(body.seq)
         client = self._client(event.actor.id)
         if record is None or client is None or record.client_id != event.actor.id:
             return
@@ -168,28 +162,34 @@ class SessionState:
 
     def _apply_checkin_request(self, event: Event) -> None:
         to = event.to if event.to is not None else self.client_ids
-        self.checkins[event.seq] = CheckinRecord(event.seq, event.data["instrument"], tuple(to))
+        body = event.body
+        assert isinstance(body, CheckinRequestData)
+        self.checkins[event.seq] = CheckinRecord(event.seq, body.instrument, tuple(to))
         for cid in to:
             client = self._client(cid)
             if client is not None:
                 client.open_checkins.append(event.seq)
 
     def _apply_checkin_response(self, event: Event) -> None:
-        checkin = self.checkins.get(event.data["checkin_seq"])
+        body = event.body
+        assert isinstance(body, CheckinResponseData)
+        checkin = self.checkins.get(body.checkin_seq)
         client = self._client(event.actor.id)
         if checkin is None or client is None:
             return
         checkin.answered.add(event.actor.id)
         if checkin.seq in client.open_checkins:
             client.open_checkins.remove(checkin.seq)
-        value = event.data["value"]
-        if checkin.instrument == "suds":
-            client.last_suds = value
-        else:
+        value = body.value
+        if isinstance(value, Zone):
             client.zone, client.zone_seq = value, event.seq
+        elif checkin.instrument == "suds":
+            client.last_suds = value
 
     def _apply_checkin_expired(self, event: Event) -> None:
-        checkin = self.checkins.get(event.data["checkin_seq"])
+        body = event.body
+        assert isinstance(body, CheckinExpiredData)
+        checkin = self.checkins.get(body.checkin_seq)
         if checkin is None:
             return
         checkin.expired = True
@@ -199,11 +199,13 @@ class SessionState:
                 client.open_checkins.remove(checkin.seq)
 
     def _apply_presence(self, event: Event) -> None:
-        who, joined = event.data["participant"]["id"], event.type == "participant_joined"
-        key = f"{event.data.get('via')}:{who}"
+        body = event.body
+        assert isinstance(body, PresenceData)
+        who, joined = body.participant.id, event.type == "participant_joined"
+        key = f"{body.via}:{who}"
         if joined:
             self.joins[key] = self.joins.get(key, 0) + 1
-        if event.data.get("via") != "widget":
+        if body.via != "widget":
             self.on_platform[who] = joined
             return
         self.connected[who] = joined

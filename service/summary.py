@@ -16,11 +16,22 @@ from xml.sax.saxutils import escape, quoteattr
 
 from pydantic import BaseModel, ConfigDict
 
-from .api_models import EventOut, SessionOut
-from .events import Event, Role
+from .events import (
+    CheckinRequestData,
+    CheckinResponseData,
+    CueData,
+    Event,
+    Exercise,
+    GroundingFinishedData,
+    Role,
+    SeqData,
+    Zone,
+    ZoneData,
+)
 from .instruments import CODE_SYSTEM, SUDS, ZONE, ZONE_CODE_SYSTEM
 from .session import parse_time
 from .store.base import EventReader, SessionRecord, rfc3339
+from .views import EventOut, SessionOut, event_view
 
 READ_PAGE = 1000
 FORMATS = ("json", "fhir", "svg")
@@ -35,25 +46,29 @@ class SummaryQuery(BaseModel):
     format: Literal["json", "fhir", "svg"] = "json"
 
 
-class SudsPoint(BaseModel):
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SudsPoint(_Out):
     seq: int
     at: str
     value: int
 
 
-class ZonePoint(BaseModel):
+class ZonePoint(_Out):
     seq: int
     at: str
-    zone: Literal["too_much", "okay", "shut_down"]
+    zone: Zone
 
 
-class GroundingOut(BaseModel):
-    exercise: str
+class GroundingOut(_Out):
+    exercise: Exercise
     completed: bool
     duration_s: float
 
 
-class ClientSummaryOut(BaseModel):
+class ClientSummaryOut(_Out):
     suds: list[SudsPoint]
     zones: list[ZonePoint]
     pauses: int
@@ -61,7 +76,7 @@ class ClientSummaryOut(BaseModel):
     grounding: list[GroundingOut]
 
 
-class SummaryResponse(BaseModel):
+class SummaryResponse(_Out):
     """The JSON summary; `?format=fhir` answers a FHIR R4 Bundle, `?format=svg` an SVG."""
 
     session: SessionOut
@@ -72,41 +87,41 @@ class SummaryResponse(BaseModel):
 
 @dataclass(slots=True)
 class ClientDigest:
-    suds: list[dict[str, Any]] = field(default_factory=list)
-    zones: list[dict[str, Any]] = field(default_factory=list)
+    suds: list[SudsPoint] = field(default_factory=list)
+    zones: list[ZonePoint] = field(default_factory=list)
     pauses: int = 0
     paused_seconds: float = 0.0
-    grounding: list[dict[str, Any]] = field(default_factory=list)
+    grounding: list[GroundingOut] = field(default_factory=list)
     pause_spans: list[tuple[float, float]] = field(default_factory=list)  # for the chart
     open_pause: float | None = None
 
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "suds": self.suds,
-            "zones": self.zones,
-            "pauses": self.pauses,
-            "paused_seconds": round(self.paused_seconds, 3),
-            "grounding": self.grounding,
-        }
+    def as_out(self) -> ClientSummaryOut:
+        return ClientSummaryOut(
+            suds=self.suds,
+            zones=self.zones,
+            pauses=self.pauses,
+            paused_seconds=round(self.paused_seconds, 3),
+            grounding=self.grounding,
+        )
 
 
 @dataclass(slots=True)
 class SessionDigest:
-    session: dict[str, Any]
+    session: SessionOut
     record: SessionRecord
     start: float
     end: float
     clients: dict[str, ClientDigest]
-    cues: list[dict[str, Any]]
+    cues: list[Event]
     counts: dict[str, int]
 
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "session": self.session,
-            "clients": {cid: c.as_json() for cid, c in self.clients.items()},
-            "cues": self.cues,
-            "counts": self.counts,
-        }
+    def as_out(self) -> SummaryResponse:
+        return SummaryResponse(
+            session=self.session,
+            clients={cid: c.as_out() for cid, c in self.clients.items()},
+            cues=[event_view(cue) for cue in self.cues],
+            counts=self.counts,
+        )
 
 
 async def read_log(store: EventReader, session_id: str) -> list[Event]:
@@ -120,22 +135,27 @@ async def read_log(store: EventReader, session_id: str) -> list[Event]:
 
 
 def digest_session(
-    session: dict[str, Any], record: SessionRecord, events: list[Event], now: datetime
+    session: SessionOut, record: SessionRecord, events: list[Event], now: datetime
 ) -> SessionDigest:
     """Fold the log into the summary. Retracted signals are left out; a pause never resumed
     counts until the session's end (or `now`)."""
     clients = {p.id: ClientDigest() for p in record.participants if p.role == Role.CLIENT.value}
-    retracted = {(e.actor.id, e.data.get("seq")) for e in events if e.type == "retract"}
+    retracted = {
+        (e.actor.id, body.seq)
+        for e in events
+        if e.type == "retract" and isinstance(body := e.body, SeqData)
+    }
     instruments: dict[int, str] = {}
-    cues: list[dict[str, Any]] = []
+    cues: list[Event] = []
     counts: Counter[str] = Counter()
     for event in events:
         counts[event.type] += 1
         kind, who = event.type, event.actor.id
-        if kind == "checkin_request":
-            instruments[event.seq] = str(event.data.get("instrument"))
+        body = event.body
+        if isinstance(body, CheckinRequestData):
+            instruments[event.seq] = body.instrument
         elif kind == "cue":
-            cues.append(event.as_dict())
+            cues.append(event)
         client = clients.get(who) if event.actor.role is Role.CLIENT else None
         if client is None or (who, event.seq) in retracted:
             continue
@@ -147,23 +167,21 @@ def digest_session(
         elif kind == "resume" and client.open_pause is not None:
             client.pause_spans.append((client.open_pause, at))
             client.open_pause = None
-        elif kind == "zone":
-            client.zones.append({"seq": event.seq, "at": event.at, "zone": event.data["zone"]})
-        elif kind == "grounding_finished":
+        elif isinstance(body, ZoneData):
+            client.zones.append(ZonePoint(seq=event.seq, at=event.at, zone=body.zone))
+        elif isinstance(body, GroundingFinishedData):
             client.grounding.append(
-                {
-                    "exercise": event.data["exercise"],
-                    "completed": event.data["completed"],
-                    "duration_s": event.data["duration_s"],
-                }
+                GroundingOut(
+                    exercise=body.exercise, completed=body.completed, duration_s=body.duration_s
+                )
             )
-        elif kind == "checkin_response":
-            instrument = instruments.get(int(event.data.get("checkin_seq", 0)))
-            value = event.data.get("value")
-            if instrument == "suds":
-                client.suds.append({"seq": event.seq, "at": event.at, "value": value})
-            elif instrument == "zone":
-                client.zones.append({"seq": event.seq, "at": event.at, "zone": value})
+        elif isinstance(body, CheckinResponseData):
+            instrument = instruments.get(body.checkin_seq)
+            value = body.value
+            if instrument == "suds" and not isinstance(value, Zone):
+                client.suds.append(SudsPoint(seq=event.seq, at=event.at, value=value))
+            elif instrument == "zone" and isinstance(value, Zone):
+                client.zones.append(ZonePoint(seq=event.seq, at=event.at, zone=value))
     created = record.created_at.timestamp()
     start = record.started_at.timestamp() if record.started_at else created
     end = record.ended_at.timestamp() if record.ended_at else now.timestamp()
@@ -183,14 +201,12 @@ def digest_session(
 def fhir_bundle(digest: SessionDigest, now: datetime) -> dict[str, Any]:
     """A FHIR R4 Bundle (type collection) with one Observation per SUDS answer and zone."""
     sid = digest.record.id
-    points = [
-        (int(point["seq"]), cid, point, kind == "suds")
-        for cid, client in digest.clients.items()
-        for kind, series in (("suds", client.suds), ("zones", client.zones))
-        for point in series
-    ]
-    points.sort(key=lambda p: p[0])  # in log order
-    entries = [_observation(sid, cid, point, suds=suds) for _, cid, point, suds in points]
+    points: list[tuple[str, SudsPoint | ZonePoint]] = []
+    for cid, client in digest.clients.items():
+        points += [(cid, point) for point in client.suds]
+        points += [(cid, point) for point in client.zones]
+    points.sort(key=lambda p: p[1].seq)  # in log order
+    entries = [_observation(sid, cid, point) for cid, point in points]
     return {
         "resourceType": "Bundle",
         "identifier": {"system": "urn:session-comfort:session", "value": sid},
@@ -200,9 +216,9 @@ def fhir_bundle(digest: SessionDigest, now: datetime) -> dict[str, Any]:
     }
 
 
-def _observation(sid: str, cid: str, point: dict[str, Any], *, suds: bool) -> dict[str, Any]:
-    instrument = SUDS if suds else ZONE
-    ident = f"{sid}/{point['seq']}"
+def _observation(sid: str, cid: str, point: SudsPoint | ZonePoint) -> dict[str, Any]:
+    instrument = SUDS if isinstance(point, SudsPoint) else ZONE
+    ident = f"{sid}/{point.seq}"
     resource: dict[str, Any] = {
         "resourceType": "Observation",
         "identifier": [{"system": "urn:session-comfort:event", "value": ident}],
@@ -216,15 +232,15 @@ def _observation(sid: str, cid: str, point: dict[str, Any], *, suds: bool) -> di
         },
         "subject": {"identifier": {"system": "urn:session-comfort:participant", "value": cid}},
         "encounter": {"identifier": {"system": "urn:session-comfort:session", "value": sid}},
-        "effectiveDateTime": point["at"],
+        "effectiveDateTime": point.at,
     }
-    if suds:
-        resource["valueInteger"] = point["value"]
+    if isinstance(point, SudsPoint):
+        resource["valueInteger"] = point.value
         resource["referenceRange"] = [
             {"low": {"value": SUDS.low}, "high": {"value": SUDS.high}, "text": "0 calm - 10 worst"}
         ]
     else:
-        zone = str(point["zone"])
+        zone = point.zone.value
         words = ZONE.choices.get(zone, zone)
         resource["valueCodeableConcept"] = {
             "coding": [{"system": ZONE_CODE_SYSTEM, "code": zone, "display": words}],
@@ -292,7 +308,7 @@ def timeline_svg(digest: SessionDigest) -> str:
     out.append("</g>")
     for index, (cid, client) in enumerate(digest.clients.items()):
         colour = _LINE_COLOURS[index % len(_LINE_COLOURS)]
-        points = [(x(parse_time(p["at"]).timestamp()), y(p["value"])) for p in client.suds]
+        points = [(x(parse_time(p.at).timestamp()), y(p.value)) for p in client.suds]
         out.append(f'<g class="suds" data-client={quoteattr(cid)}>')
         if len(points) > 1:
             path = " ".join(f"{px},{py}" for px, py in points)
@@ -300,7 +316,7 @@ def timeline_svg(digest: SessionDigest) -> str:
                 f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>'
             )
         for (px, py), point in zip(points, client.suds, strict=True):
-            label = f"{cid}: SUDS {point['value']} at {_clock(parse_time(point['at']).timestamp())}"
+            label = f"{cid}: SUDS {point.value} at {_clock(parse_time(point.at).timestamp())}"
             out.append(
                 f'<circle cx="{px}" cy="{py}" r="3.5" fill="{colour}">'
                 f"<title>{escape(label)}</title></circle>"
@@ -308,14 +324,14 @@ def timeline_svg(digest: SessionDigest) -> str:
         out.append("</g>")
     out.append('<g class="cues">')
     for cue in digest.cues:
-        data = cue["data"]
-        cx = x(parse_time(cue["at"]).timestamp())
-        colour = _SEVERITY_COLOURS.get(str(data.get("severity")), "#555")
-        label = f"{data.get('severity')} cue ({data.get('rule')}) for {data.get('client_id')}"
+        data = cue.body
+        assert isinstance(data, CueData)
+        cx = x(parse_time(cue.at).timestamp())
+        colour = _SEVERITY_COLOURS.get(data.severity, "#555")
+        label = f"{data.severity} cue ({data.rule}) for {data.client_id}: {data.message}"
         out.append(
             f'<path d="M{cx - 5},{_TOP - 14} L{cx + 5},{_TOP - 14} L{cx},{_TOP - 5} Z" '
-            f'fill="{colour}"><title>{escape(label + ": " + str(data.get("message")))}</title>'
-            "</path>"
+            f'fill="{colour}"><title>{escape(label)}</title></path>'
         )
     out.append("</g>")
     axis_y = _TOP + plot_h

@@ -16,15 +16,7 @@ import structlog
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from ..api_models import (
-    CreateSessionRequest,
-    CreateSessionResponse,
-    EventsQuery,
-    EventsResponse,
-    MintTokenRequest,
-    SessionEnvelope,
-    TokenResponse,
-)
+from ..api_models import CreateSessionRequest, EventsQuery, MintTokenRequest
 from ..appkeys import LIFECYCLE, STORE, TENANT_ID, TENANTS, THROTTLE
 from ..errors import InvalidBody, RateLimited, Unauthorized, validation_message
 from ..summary import (
@@ -37,7 +29,13 @@ from ..summary import (
     timeline_svg,
 )
 from ..tenants import Tenant
-from ..views import session_view
+from ..views import (
+    CreateSessionResponse,
+    EventsResponse,
+    SessionEnvelope,
+    TokenResponse,
+    session_view,
+)
 from .middleware import json_response
 
 log = structlog.get_logger(__name__)
@@ -103,13 +101,13 @@ async def create_session(request: web.Request) -> web.Response:
         session, tokens = await request.app[LIFECYCLE].create_session(tenant.id, body, tenant)
     except ValidationError as exc:  # cue settings over the tenant's defaults
         raise InvalidBody(validation_message(exc)) from None
-    return json_response({"session": session, "tokens": tokens}, status=201)
+    return json_response(CreateSessionResponse(session=session, tokens=tokens), status=201)
 
 
 async def get_session(request: web.Request) -> web.Response:
     tenant = tenant_of(request)
     runtime = await request.app[LIFECYCLE].runtime_for(tenant.id, request.match_info["session_id"])
-    return json_response({"session": session_view(runtime)})
+    return json_response(SessionEnvelope(session=session_view(runtime)))
 
 
 async def mint_token(request: web.Request) -> web.Response:
@@ -118,7 +116,7 @@ async def mint_token(request: web.Request) -> web.Response:
     token = await request.app[LIFECYCLE].mint_token(
         tenant.id, request.match_info["session_id"], body.participant_id
     )
-    return json_response({"token": token})
+    return json_response(TokenResponse(token=token))
 
 
 async def list_events(request: web.Request) -> web.Response:
@@ -136,7 +134,7 @@ async def list_events(request: web.Request) -> web.Response:
 async def end_session(request: web.Request) -> web.Response:
     tenant = tenant_of(request)
     runtime = await request.app[LIFECYCLE].end_session(tenant.id, request.match_info["session_id"])
-    return json_response({"session": session_view(runtime)})
+    return json_response(SessionEnvelope(session=session_view(runtime)))
 
 
 async def delete_session(request: web.Request) -> web.Response:
@@ -166,7 +164,7 @@ async def get_summary(request: web.Request) -> web.Response:
         return web.Response(
             text=timeline_svg(digest), content_type="image/svg+xml", headers=headers
         )
-    return json_response(digest.as_json())
+    return json_response(digest.as_out())
 
 
 SESSION = "/api/v1/sessions/{session_id}"

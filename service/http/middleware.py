@@ -13,12 +13,14 @@ import orjson
 import structlog
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
+from pydantic import BaseModel
 
 from ..appkeys import TENANT_ID
 from ..audit import AuditTrail
 from ..errors import ComfortError
 from ..metrics import Metrics
 from ..tenants import TenantRegistry
+from ..views import ErrorDetail, ErrorResponse
 
 log = structlog.get_logger(__name__)
 
@@ -27,14 +29,20 @@ _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
 _AUDITED = ("/api/v1/sessions", "/webhooks")
 
 
-def json_response(payload: Any, status: int = 200) -> web.Response:
-    """A JSON answer encoded with orjson."""
-    return web.Response(body=orjson.dumps(payload), status=status, content_type="application/json")
+def json_response(payload: BaseModel | Any, status: int = 200) -> web.Response:
+    """A JSON answer: one of the typed views (`views.py`), or plain JSON data."""
+    body = payload.model_dump_json().encode() if isinstance(payload, BaseModel) else None
+    return web.Response(
+        body=body if body is not None else orjson.dumps(payload),
+        status=status,
+        content_type="application/json",
+    )
 
 
 def error_response(code: str, message: str, status: int) -> web.Response:
     """The contract's error envelope: `{"error": {"code": …, "message": …}}`."""
-    return json_response({"error": {"code": code, "message": message}}, status=status)
+    envelope = ErrorResponse(error=ErrorDetail(code=code, message=message))
+    return json_response(envelope, status=status)
 
 
 @web.middleware

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from .. import __version__
-from ..api_models import ErrorResponse
+from ..views import ErrorResponse
 from .api import ROUTES, Route
 from .middleware import json_response
 

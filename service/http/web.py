@@ -191,7 +191,7 @@ async def demo(request: web.Request) -> web.Response:
         }
     )
     session, tokens = await request.app[LIFECYCLE].create_session(DEMO_TENANT, create, tenant)
-    log.info("demo_session_created", session_id=session["id"])
+    log.info("demo_session_created", session_id=session.id)
     client = html.escape(tokens["c-1"], quote=True)
     therapist = html.escape(tokens["t-1"], quote=True)
     body = _page(

@@ -28,7 +28,7 @@ from prometheus_client import CollectorRegistry, Counter
 from ..aio import wait_event
 from ..engine import SessionEngine
 from ..errors import StoreUnavailable
-from ..events import Event
+from ..events import CheckinExpiredData, Event
 from ..outbox import OutboxSender, RetryPolicy, outbox_item
 from ..realtime.hub import Hub, SessionRuntime
 from ..store.base import AppendOutcome, OutboxItem, PacingProgress, PacingStore, TimerSpec
@@ -276,7 +276,9 @@ class PacingEngine:
             log.warning("pacing_timer_deferred", session_id=sp.session_id)
 
     async def _log_cue(self, runtime: SessionRuntime, cue: Cue, due_at: float) -> int | None:
-        result = await self.engine.append_system(runtime, "cue", cue.data(), event_id=cue.event_id)
+        result = await self.engine.append_system(
+            runtime, "cue", cue.as_data(), event_id=cue.event_id
+        )
         if result.outcome is AppendOutcome.STORED:
             self.cues.labels(cue.rule, cue.severity).inc()
             log.info(
@@ -308,7 +310,7 @@ class PacingEngine:
             result = await self.engine.append_system(
                 runtime,
                 "checkin_expired",
-                {"checkin_seq": expiry.checkin_seq},
+                CheckinExpiredData(checkin_seq=expiry.checkin_seq),
                 event_id=expiry.expired_id,
                 to=expiry.to,
             )

@@ -13,10 +13,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..cues import CueSettings
-from ..events import Event, Role
+from ..events import (
+    CheckinExpiredData,
+    CheckinResponseData,
+    CueData,
+    Event,
+    PresenceData,
+    Role,
+    SeqData,
+    Severity,
+    Zone,
+    ZoneData,
+)
 from ..session import OUT_OF_WINDOW, parse_time
 
-URGENT, WARN, INFO = "urgent", "warn", "info"
+URGENT: Severity = "urgent"
+WARN: Severity = "warn"
+INFO: Severity = "info"
 CHECKIN_PREFIX = "checkin:"
 
 
@@ -46,19 +59,19 @@ class Cue:
 
     event_id: str
     rule: str
-    severity: str
+    severity: Severity
     client_id: str
     related_seq: tuple[int, ...]
     message: str
 
-    def data(self) -> dict[str, Any]:
-        return {
-            "rule": self.rule,
-            "severity": self.severity,
-            "client_id": self.client_id,
-            "related_seq": list(self.related_seq),
-            "message": self.message,
-        }
+    def as_data(self) -> CueData:
+        return CueData(
+            rule=self.rule,
+            severity=self.severity,
+            client_id=self.client_id,
+            related_seq=list(self.related_seq),
+            message=self.message,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,9 +234,10 @@ class PacingState:
 
     def _on_retract(self, event: Event) -> list[Timer]:
         track = self._track(event.actor.id)
-        seq = event.data.get("seq")
-        if track is None or not isinstance(seq, int):
+        body = event.body
+        if track is None or not isinstance(body, SeqData):
             return []
+        seq = body.seq
         pause = track.pauses.get(seq)
         if pause is not None:
             pause.retracted = True
@@ -235,17 +249,22 @@ class PacingState:
         return []
 
     def _on_acknowledge(self, event: Event) -> list[Timer]:
-        seq = event.data.get("seq")
+        body = event.body
+        if not isinstance(body, SeqData):
+            return []
         for track in self.clients.values():
-            pause = track.pauses.get(seq) if isinstance(seq, int) else None
+            pause = track.pauses.get(body.seq)
             if pause is not None:
                 pause.acknowledged = True
         return []
 
     def _on_zone_signal(self, event: Event) -> list[Timer]:
-        return self._zone(event.actor.id, event.seq, unix(event.at), str(event.data.get("zone")))
+        body = event.body
+        if not isinstance(body, ZoneData):
+            return []
+        return self._zone(event.actor.id, event.seq, unix(event.at), body.zone)
 
-    def _zone(self, cid: str, seq: int, at: float, zone: str) -> list[Timer]:
+    def _zone(self, cid: str, seq: int, at: float, zone: Zone) -> list[Timer]:
         track = self._track(cid)
         if track is None or zone not in OUT_OF_WINDOW:
             return []
@@ -254,7 +273,7 @@ class PacingState:
             return []
         words = (
             "too much (above the window of tolerance)"
-            if zone == "too_much"
+            if zone is Zone.TOO_MUCH
             else "shut down (below the window of tolerance)"
         )
         cue = Cue(
@@ -277,17 +296,18 @@ class PacingState:
         return [Timer(f"{CHECKIN_PREFIX}{event.seq}", at + rule.after_s)]
 
     def _on_checkin_response(self, event: Event) -> list[Timer]:
-        checkin = self.checkins.get(event.data.get("checkin_seq", 0))
+        body = event.body
+        if not isinstance(body, CheckinResponseData):
+            return []
+        checkin = self.checkins.get(body.checkin_seq)
         cid, seq, at = event.actor.id, event.seq, unix(event.at)
         track = self._track(cid)
         if checkin is None or track is None:
             return []
         checkin.answered.add(cid)
-        value = event.data.get("value")
-        if isinstance(value, str):
+        value = body.value
+        if isinstance(value, Zone):
             return self._zone(cid, seq, at, value)
-        if not isinstance(value, int) or isinstance(value, bool):
-            return []
         previous, track.last_suds = track.last_suds, (seq, value)
         timers: list[Timer] = []
         high = self.settings.distress_high
@@ -317,23 +337,28 @@ class PacingState:
         return timers
 
     def _on_checkin_expired(self, event: Event) -> list[Timer]:
-        checkin = self.checkins.get(event.data.get("checkin_seq", 0))
+        body = event.body
+        checkin = (
+            self.checkins.get(body.checkin_seq) if isinstance(body, CheckinExpiredData) else None
+        )
         if checkin is not None:
             checkin.expired = True
         return []
 
     def _on_cue(self, event: Event) -> list[Timer]:
-        track = self._track(str(event.data.get("client_id")))
-        if track is not None:
-            track.cues.append((unix(event.at), str(event.data.get("severity"))))
+        body = event.body
+        if isinstance(body, CueData) and (track := self._track(body.client_id)) is not None:
+            track.cues.append((unix(event.at), body.severity))
         return []
 
     def _on_left(self, event: Event) -> list[Timer]:
-        who = event.data.get("participant") or {}
-        cid = who.get("id")
-        track = self._track(cid) if isinstance(cid, str) else None
+        body = event.body
+        if not isinstance(body, PresenceData):
+            return []
+        cid = body.participant.id
+        track = self._track(cid)
         rule = self.settings.disconnected_in_distress
-        if track is None or not isinstance(cid, str) or not rule.enabled:
+        if track is None or not rule.enabled:
             return []
         at = unix(event.at)
         if track.open_pause is not None:
@@ -348,7 +373,7 @@ class PacingState:
                 return []
             related = max(m.seq for m in recent)
             words = f"within {_span(rule.within_s)} of reporting distress"
-        via = "the video call" if event.data.get("via") == "platform" else "the session"
+        via = "the video call" if body.via == "platform" else "the session"
         cue = Cue(
             f"cue:disconnected_in_distress:{cid}:{related}",
             "disconnected_in_distress",

@@ -22,7 +22,7 @@ import structlog
 
 from ..engine import SessionEngine
 from ..errors import ConnectRefused, StoreUnavailable
-from ..events import Event, Role
+from ..events import EmptyData, Event, ParticipantRef, PresenceData, Role, Via
 from ..feed import Feed
 from ..metrics import Metrics
 from ..store.base import AppendResult, SessionLogStore, SessionStateName
@@ -178,7 +178,7 @@ class PresenceKeeper:
         self,
         runtime: SessionRuntime,
         participant_id: str,
-        via: str,
+        via: Via,
         *,
         joined: bool,
         event_id: str | None = None,
@@ -193,12 +193,9 @@ class PresenceKeeper:
         count = runtime.state.joins.get(f"{via}:{participant_id}", 0)
         kind = "participant_joined" if joined else "participant_left"
         event_id = event_id or f"{kind}:{via}:{participant_id}:{count + 1 if joined else count}"
-        return await self.engine.append_system(
-            runtime,
-            kind,
-            {"participant": {"id": participant_id, "role": participant.role}, "via": via},
-            event_id=event_id,
-        )
+        who = ParticipantRef(id=participant_id, role=Role(participant.role))
+        body = PresenceData(participant=who, via=via)
+        return await self.engine.append_system(runtime, kind, body, event_id=event_id)
 
     def _both_present(self, runtime: SessionRuntime) -> bool:
         def here(pid: str) -> bool:
@@ -210,7 +207,8 @@ class PresenceKeeper:
 
     async def _start(self, runtime: SessionRuntime) -> None:
         # Its fixed id and the store's open-only rule make the start happen once.
-        await self.engine.append_system(runtime, "session_started", {}, event_id="session_started")
+        kind = "session_started"
+        await self.engine.append_system(runtime, kind, EmptyData(), event_id=kind)
 
     def _after_applied(self, runtime: SessionRuntime, event: Event) -> None:
         if (

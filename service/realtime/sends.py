@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Any
 
 from ..engine import SessionEngine
 from ..errors import SendError
@@ -24,6 +23,7 @@ from ..events import (
     parse_send,
 )
 from ..store.base import AppendOutcome, AppendRequest, AppendResult, SessionLogStore
+from ..views import SendAck
 from .hub import Connection, Hub, SessionRuntime
 
 # Sends checked against state that they change themselves: one at a time per session, each
@@ -73,7 +73,7 @@ class SendPipeline:
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
         hub.dropped.subscribe(self._forget_session)
 
-    async def send(self, conn: Connection, payload: object) -> dict[str, Any]:
+    async def send(self, conn: Connection, payload: object) -> SendAck:
         """Handle one `send` and return its ack.
 
         Raises:
@@ -93,14 +93,12 @@ class SendPipeline:
             if not runtime.sends_in_flight:
                 runtime.sends_answered.set()
 
-    async def _answer(
-        self, runtime: SessionRuntime, conn: Connection, payload: object
-    ) -> dict[str, Any]:
+    async def _answer(self, runtime: SessionRuntime, conn: Connection, payload: object) -> SendAck:
         event_id = payload.get("id") if isinstance(payload, dict) else None
         if isinstance(event_id, str) and 1 <= len(event_id) <= 128:
             first = runtime.ids.get((conn.participant_id, event_id))
             if first is not None:
-                return {"ok": True, "seq": first, "duplicate": True}
+                return SendAck(seq=first, duplicate=True)
         try:
             return await self._store_new(runtime, conn, payload)
         except SendError:
@@ -108,12 +106,12 @@ class SendPipeline:
             if isinstance(event_id, str) and 1 <= len(event_id) <= 128:
                 first = await self.store.find_duplicate(runtime.id, conn.participant_id, event_id)
                 if first is not None:
-                    return {"ok": True, "seq": first, "duplicate": True}
+                    return SendAck(seq=first, duplicate=True)
             raise
 
     async def _store_new(
         self, runtime: SessionRuntime, conn: Connection, payload: object
-    ) -> dict[str, Any]:
+    ) -> SendAck:
         send = parse_send(payload, conn.role)
         bucket_key = (runtime.id, conn.participant_id)
         bucket = self._buckets.get(bucket_key)
@@ -133,11 +131,8 @@ class SendPipeline:
             result = await self._append(runtime, conn, send)
         if send.type == "end_session" and result.outcome is AppendOutcome.STORED:
             await self.engine.end_session(runtime, by="therapist")
-        return {
-            "ok": True,
-            "seq": result.seq,
-            "duplicate": result.outcome is AppendOutcome.DUPLICATE,
-        }
+        assert result.seq is not None  # stored, or a duplicate of a stored one
+        return SendAck(seq=result.seq, duplicate=result.outcome is AppendOutcome.DUPLICATE)
 
     async def _append(self, runtime: SessionRuntime, conn: Connection, send: Send) -> AppendResult:
         body = send.data
@@ -153,6 +148,7 @@ class SendPipeline:
             event_id=send.id,
             data=body.model_dump(mode="json", exclude_none=True),
             to=to,
+            body=body,
         )
         result = await self.engine.append(runtime, request)
         if result.outcome is AppendOutcome.ENDED:

@@ -20,7 +20,7 @@ from ..errors import ComfortError, ConnectRefused, SendError, StoreUnavailable
 from ..events import SENDABLE_TYPES, Event
 from ..metrics import Metrics
 from ..tokens import TokenIssuer
-from ..views import welcome_view
+from ..views import ErrorAck, ErrorDetail, welcome_view
 from .hub import Connection, Hub, SessionRuntime
 from .presence import PresenceKeeper
 from .sends import SendPipeline
@@ -77,11 +77,12 @@ class SocketHandlers:
             conn = await self._admit(sid, auth)
         except Exception as exc:
             error = socket_error(exc, sending=False)
-            self.metrics.connects.labels(error["code"]).inc()
-            log.info("connect_refused", code=error["code"])
-            self.audit.record("anonymous", "socket.connect", error["code"], address=address)
-            refused = socketio.exceptions.ConnectionRefusedError(error["message"])
-            refused.error_args = {**error, "data": error}
+            self.metrics.connects.labels(error.code).inc()
+            log.info("connect_refused", code=error.code)
+            self.audit.record("anonymous", "socket.connect", error.code, address=address)
+            refused = socketio.exceptions.ConnectionRefusedError(error.message)
+            detail = error.model_dump()
+            refused.error_args = {**detail, "data": detail}  # contract §3: connect_error
             raise refused from None
         self._addresses[sid] = address
         self._audit_socket(conn, "socket.connect")
@@ -135,7 +136,8 @@ class SocketHandlers:
         hub.register(runtime, conn)
 
         async def send_welcome(rt: SessionRuntime) -> None:
-            await self.sio.emit("welcome", welcome_view(rt, conn), to=conn.sid)
+            welcome = welcome_view(rt, conn).model_dump(mode="json")
+            await self.sio.emit("welcome", welcome, to=conn.sid)
 
         await hub.attach(runtime, conn, last_seq, send_welcome)
         if conn.sid in self.connections:
@@ -168,12 +170,14 @@ class SocketHandlers:
         try:
             ack = await self.sends.send(conn, payload)
         except Exception as exc:
-            ack = error_ack(exc, conn.session_id)
-        outcome = (
-            "duplicate" if ack.get("duplicate") else ("ok" if ack["ok"] else ack["error"]["code"])
-        )
+            error = socket_error(exc, conn.session_id)
+            outcome = error.code
+            answer = ErrorAck(error=error).model_dump()
+        else:
+            outcome = "duplicate" if ack.duplicate else "ok"
+            answer = ack.model_dump()
         self.metrics.sends.labels(label if label in SENDABLE_TYPES else "other", outcome).inc()
-        return ack
+        return answer
 
     async def on_unknown(self, event: str, sid: str, *args: Any) -> dict[str, Any]:
         return error_ack(SendError("unknown socket event; use send", code="unknown_type"))
@@ -220,7 +224,7 @@ FAILED = "the service failed; try again"
 
 def socket_error(
     exc: BaseException, session_id: str | None = None, *, sending: bool = True
-) -> dict[str, str]:
+) -> ErrorDetail:
     """The contract's `{code, message}` for any failure on a socket: the one place they are made.
 
     A `ComfortError` says its own code; the store being unreachable during a send is `internal`
@@ -229,13 +233,13 @@ def socket_error(
     """
     if isinstance(exc, StoreUnavailable) and sending:
         log.warning("send_not_stored", session_id=session_id, reason="store_unavailable")
-        return {"code": "internal", "message": NOT_STORED}
+        return ErrorDetail(code="internal", message=NOT_STORED)
     if isinstance(exc, ComfortError):
-        return exc.to_wire()
+        return ErrorDetail(code=exc.code, message=exc.message)
     log.error("send_failed" if sending else "connect_failed", session_id=session_id, exc_info=exc)
-    return {"code": "internal", "message": NOT_STORED if sending else FAILED}
+    return ErrorDetail(code="internal", message=NOT_STORED if sending else FAILED)
 
 
 def error_ack(exc: BaseException, session_id: str | None = None) -> dict[str, Any]:
     """An ack that refuses: `{"ok": false, "error": {code, message}}`."""
-    return {"ok": False, "error": socket_error(exc, session_id)}
+    return ErrorAck(error=socket_error(exc, session_id)).model_dump()

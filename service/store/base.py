@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from ..events import Actor, Event
+from ..events import Actor, Event, EventData
 
 # Tables that hold rows of one session besides `sessions` (keyed by `session_id`): erasing a
 # session clears every one of them. A migration that adds such a table adds its name here.
@@ -88,7 +88,9 @@ class AppendOutcome(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class AppendRequest:
-    """One event to append; `event_id` is the sender's idempotency id."""
+    """One event to append; `event_id` is the sender's idempotency id. `data` is the JSON of
+    `body`, the typed data it was made from (the stored event carries it, so nothing reads the
+    JSON back on this process's side; None when only the JSON is at hand)."""
 
     session_id: str
     actor: Actor
@@ -96,6 +98,7 @@ class AppendRequest:
     event_id: str
     data: dict[str, Any]
     to: tuple[str, ...] | None = None
+    body: EventData | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,6 +70,7 @@ def plan_batch(
             actor=req.actor,
             to=req.to,
             data=req.data,
+            _body=req.body,
         )
         seen[key] = event.seq
         plan.inserts.append(event)

@@ -164,7 +164,7 @@ async def test_duplicate_after_session_end_still_answers_first_seq(live_server: 
     sends = live_server.app[SENDS]
     ghost = Connection("ghost", "ghost", runtime.id, "c-1", Role.CLIENT)
     ack = await sends.send(ghost, {"id": "p-after-end", "type": "pause"})
-    assert ack == {"ok": True, "seq": first["seq"], "duplicate": True}
+    assert ack.model_dump() == {"ok": True, "seq": first["seq"], "duplicate": True}
     with pytest.raises(SendError) as refused:
         await sends.send(ghost, {"id": "fresh", "type": "pause"})
     assert refused.value.code == "session_ended"

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .cues import CueSettings
+from .safety import SafetyPlan
 
 Platform = Literal[
     "zoom", "daily", "jaas", "jitsi", "whereby", "livekit", "twilio", "vonage", "generic"
@@ -29,6 +30,8 @@ class ParticipantIn(_Body):
 
 class SessionSettingsIn(_Body):
     cues: CueSettings = CueSettings()
+    safety: SafetyPlan | None = None
+    """Replaces the tenant's default plan when given (null: this session has none)."""
 
     @model_validator(mode="before")
     @classmethod

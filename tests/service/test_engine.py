@@ -10,6 +10,8 @@ whose fan-out never reaches this one: only the engine's catch-up can bring its e
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from service.app import ENGINE, HUB
@@ -17,6 +19,17 @@ from service.events import Actor, CueData, Role
 from service.store.base import AppendOutcome, AppendRequest
 from service.store.sqlite import SQLiteStore
 from tests.conftest import ServerFactory
+
+
+@contextlib.asynccontextmanager
+async def another_writer(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
+    """The service's SQLite file, opened as another process would."""
+    other = SQLiteStore(tmp_path / "comfort.db")
+    await other.open()
+    try:
+        yield other
+    finally:
+        await other.close()
 
 
 async def _live(server_factory: ServerFactory):
@@ -32,9 +45,7 @@ async def test_what_another_writer_stored_reaches_the_sockets_in_order(
     server_factory: ServerFactory, tmp_path: Path
 ):
     server, sid, therapist, client = await _live(server_factory)
-    other = SQLiteStore(tmp_path / "comfort.db")
-    await other.open()
-    try:
+    async with another_writer(tmp_path) as other:
         requests = [
             AppendRequest(sid, Actor("c-1", Role.CLIENT), kind, f"elsewhere-{n}", {})
             for n, kind in enumerate(("pause", "slow_down", "resume"))
@@ -45,8 +56,6 @@ async def test_what_another_writer_stored_reaches_the_sockets_in_order(
         await therapist.wait_for(lambda: {"elsewhere-2"} <= {e["id"] for e in therapist.events})
         mine = await client.send("keep_going")  # this process appends after them, gap-free
         await therapist.wait_for(lambda: mine["seq"] in therapist.seqs)
-    finally:
-        await other.close()
     assert therapist.seqs == list(range(1, mine["seq"] + 1))
     welcome = (await server.join(therapist.token)).welcome
     assert welcome is not None and welcome["state"]["clients"]["c-1"]["paused"] is False
@@ -57,12 +66,8 @@ async def test_a_session_erased_elsewhere_is_dropped_here_with_its_sockets(
     server_factory: ServerFactory, tmp_path: Path
 ):
     server, sid, therapist, client = await _live(server_factory)
-    other = SQLiteStore(tmp_path / "comfort.db")
-    await other.open()
-    try:
+    async with another_writer(tmp_path) as other:
         assert await other.erase_session(sid)
-    finally:
-        await other.close()
     async with asyncio.timeout(5):
         while therapist.client.connected or client.client.connected:
             await asyncio.sleep(0.05)

@@ -218,7 +218,7 @@ class PresenceKeeper:
                 # process's, or this one's a moment earlier) reached the state, so its
                 # connect saw them present and logged no return. Log it now, or the log would
                 # show them gone and a disconnection in distress would fire (contract §9.3).
-                self._spawn(self._returned(runtime, body.participant.id))
+                self._tasks.spawn(self._returned(runtime, body.participant.id))
         elif (
             event.type == "participant_joined"
             and runtime.record.state is SessionStateName.OPEN

@@ -30,8 +30,13 @@ class ParticipantIn(_Body):
 
 class SessionSettingsIn(_Body):
     cues: CueSettings = CueSettings()
-    safety: SafetyPlan | None = None
-    """Replaces the tenant's default plan when given (null: this session has none)."""
+    safety: Annotated[
+        SafetyPlan | None,
+        Field(
+            description="the safety plan (contract §9.2); when given it replaces the tenant's "
+            "default whole (null: this session has none)"
+        ),
+    ] = None
 
     @model_validator(mode="before")
     @classmethod

@@ -69,10 +69,13 @@ class SafetyResource(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    label: Label
-    phone: Dialable | None = None
-    sms: Dialable | None = None
-    url: HttpsUrl | None = None
+    label: Annotated[Label, Field(description="1-80 characters, not blank; what the widget shows")]
+    phone: Annotated[
+        Dialable | None,
+        Field(description="a number to call: digits, a leading +, spaces, * # ( ) - ."),
+    ] = None
+    sms: Annotated[Dialable | None, Field(description="a number to text, written as phone")] = None
+    url: Annotated[HttpsUrl | None, Field(description="an https:// page (no credentials)")] = None
 
     @model_validator(mode="after")
     def _reachable(self) -> SafetyResource:
@@ -86,10 +89,14 @@ class SafetyPlan(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    ask_location: Annotated[bool, Field(strict=True)] = False
-    resources: Annotated[list[SafetyResource], Field(max_length=MAX_RESOURCES)] = Field(
-        default_factory=list
-    )
+    ask_location: Annotated[
+        bool,
+        Field(strict=True, description="the client widget asks where the client is, on connect"),
+    ] = False
+    resources: Annotated[
+        list[SafetyResource],
+        Field(max_length=MAX_RESOURCES, description="at most 5; each needs phone, sms or url"),
+    ] = Field(default_factory=list)
 
 
 def stored_safety(settings: dict[str, Any]) -> SafetyPlan | None:

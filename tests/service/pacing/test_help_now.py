@@ -11,6 +11,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from service.cues import CueSettings
 from tests.conftest import LiveServer
 from tests.service.pacing.support import STORES, THERAPIST, Folded, client, on_store, receiving
 from tests.service.pacing_helpers import cues_of, live_pair, quiet_for
@@ -36,17 +37,7 @@ def test_help_now_fires_help_requested_at_once() -> None:
 
 
 def test_help_requested_ignores_every_rule_switched_off() -> None:
-    rules = [
-        "pause_unacknowledged",
-        "distress_high",
-        "distress_rising",
-        "out_of_window",
-        "repeated_pause",
-        "checkin_unanswered",
-        "disconnected_in_distress",
-        "time_remaining",
-    ]
-    f = Folded.of({rule: {"enabled": False} for rule in rules})
+    f = Folded.of({rule: {"enabled": False} for rule in CueSettings.model_fields})
     f.add(10, "help_now", C1)
     assert [c.rule for c in f.due(10)] == ["help_requested"]
 

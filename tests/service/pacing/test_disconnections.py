@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from integrations.base import PlatformEvent, PlatformEventKind
@@ -15,8 +17,8 @@ from service.appkeys import LIFECYCLE
 from service.events import SYSTEM_ACTOR
 from tests.conftest import LiveServer
 from tests.service.pacing.support import THERAPIST, Folded, client, presence
-from tests.service.pacing_helpers import cues_of, live_pair, quiet_for
-from tests.support import Peer
+from tests.service.pacing_helpers import live_pair, quiet_for
+from tests.support import Api, Peer, ServiceProcess
 
 C1 = client()
 RULE = "disconnected_in_distress"
@@ -152,8 +154,8 @@ GRACE = 1.5
 QUIET_PAUSE = {"pause_unacknowledged": {"enabled": False}, RULE: {"grace_s": GRACE}}
 
 
-def urgent(peer: Peer) -> list[dict[str, Any]]:
-    return [c for c in cues_of(peer) if c["data"]["severity"] == "urgent"]
+def urgent(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [e for e in events if e["type"] == "cue" and e["data"]["severity"] == "urgent"]
 
 
 @pytest.mark.parametrize("away_s", [0.0, 0.3])
@@ -173,7 +175,7 @@ async def test_a_reload_while_paused_raises_no_urgent_cue(
     again = await any_store.join(created["tokens"]["c-1"])
     assert again.welcome is not None and again.welcome["state"]["clients"]["c-1"]["paused"]
     await quiet_for(GRACE + 1.5)  # past the grace, and a timer scan or two
-    assert urgent(therapist) == []
+    assert urgent(therapist.events) == []
     events = await any_store.api.events(sid)
     assert not [e for e in events if e["type"] == "cue"]
     presence_of_c1 = [
@@ -193,14 +195,14 @@ async def test_a_drop_longer_than_the_grace_raises_one_urgent_cue(any_store: Liv
     await client.close()
     left = time.monotonic()
     await therapist.wait_type("participant_left")
-    await therapist.wait_for(lambda: len(urgent(therapist)) == 1, timeout=GRACE + 5)
+    await therapist.wait_for(lambda: len(urgent(therapist.events)) == 1, timeout=GRACE + 5)
     assert time.monotonic() - left >= GRACE - 0.1  # not before the grace
-    (cue,) = urgent(therapist)
+    (cue,) = urgent(therapist.events)
     assert cue["data"]["rule"] == RULE and cue["data"]["related_seq"] == [pause["seq"]]
     # Coming back now withdraws nothing, and no second cue follows.
     await any_store.join(await _client_token(any_store, sid))
     await quiet_for(GRACE + 0.5)
-    assert len(urgent(therapist)) == 1
+    assert len(urgent(therapist.events)) == 1
 
 
 async def _client_token(server: LiveServer, sid: str) -> str:
@@ -241,7 +243,7 @@ async def test_a_platform_leave_and_rejoin_within_the_grace_raises_nothing(
     await asyncio.sleep(0.5)
     await _platform(any_store, external, PlatformEventKind.PARTICIPANT_JOINED, "j2")
     await quiet_for(GRACE + 1.5)
-    assert urgent(therapist) == []
+    assert urgent(therapist.events) == []
 
 
 async def test_a_platform_leave_without_a_return_fires_and_a_widget_return_cancels(
@@ -251,8 +253,8 @@ async def test_a_platform_leave_without_a_return_fires_and_a_widget_return_cance
     await _platform(any_store, external, PlatformEventKind.PARTICIPANT_JOINED, "j1")
     pause = await client.send("pause")
     await _platform(any_store, external, PlatformEventKind.PARTICIPANT_LEFT, "l1")
-    await therapist.wait_for(lambda: len(urgent(therapist)) == 1, timeout=GRACE + 5)
-    (cue,) = urgent(therapist)
+    await therapist.wait_for(lambda: len(urgent(therapist.events)) == 1, timeout=GRACE + 5)
+    (cue,) = urgent(therapist.events)
     assert cue["data"]["related_seq"] == [pause["seq"]]
     assert "video call" in cue["data"]["message"]
 
@@ -270,4 +272,45 @@ async def test_a_platform_leave_without_a_return_fires_and_a_widget_return_cance
     )
     await any_store.join(await _client_token(any_store, sid2))
     await quiet_for(GRACE + 1.5)
-    assert urgent(therapist2) == []
+    assert urgent(therapist2.events) == []
+
+
+@pytest.mark.slow  # spawns a service process
+async def test_a_departure_s_grace_runs_across_a_sigkill_and_restart(tmp_path: Path) -> None:
+    """The client leaves while paused and the process dies within the grace: after the restart
+    the cue fires once for the client still away, and never for the one that came back."""
+    service = await ServiceProcess(tmp_path).start()
+    peers: list[Peer] = []
+    try:
+        async with aiohttp.ClientSession() as http:
+            api = Api(service.url, http=http)
+            sessions = []
+            for _ in range(2):
+                created = await api.create(settings={"cues": {**QUIET_PAUSE, RULE: {"grace_s": 6}}})
+                therapist = await Peer(service.url, created["tokens"]["t-1"]).connect()
+                client = await Peer(service.url, created["tokens"]["c-1"]).connect()
+                peers += [therapist, client]
+                await therapist.wait_type("session_started")
+                pause = await client.send("pause")
+                await client.close()
+                await therapist.wait_type("participant_left")
+                sessions.append((created, pause["seq"]))
+            service.kill()  # within the grace: the timers are in the store
+            await service.start()
+            (away, away_pause), (back, _) = sessions
+            returned = await Peer(service.url, back["tokens"]["c-1"]).connect()
+            peers.append(returned)
+            watcher = await Peer(service.url, away["tokens"]["t-1"]).connect()
+            peers.append(watcher)
+            await watcher.wait_for(lambda: len(urgent(watcher.events)) == 1, timeout=16)
+            (cue,) = urgent(watcher.events)
+            assert cue["data"]["related_seq"] == [away_pause]
+            await asyncio.sleep(2.0)
+            assert len(urgent(watcher.events)) == 1
+            back_events = await api.events(back["session"]["id"])
+            assert urgent(back_events) == []
+            assert len(urgent(await api.events(away["session"]["id"]))) == 1
+    finally:
+        for peer in peers:
+            await peer.close()
+        service.terminate()

@@ -4,6 +4,7 @@ where the plan is shown (the vendor's `GET` and the client's welcome)."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from pydantic import ValidationError
 from service.safety import SafetyPlan
 from service.tenants import TenantRegistry, TenantsFileError
 from tests.conftest import LiveServer, start_server
+from tests.service.pacing.support import STORES, fresh_postgres, serving
 from tests.support import Api, session_body, tenants_toml
 
 LIFELINE = {"label": "988 Suicide & Crisis Lifeline", "phone": "988", "sms": "988"}
@@ -274,3 +276,19 @@ async def test_grace_s_is_a_key_of_disconnected_in_distress(server: LiveServer) 
     assert status == 201, answer
     zero = session_body(settings={"cues": {"disconnected_in_distress": {"grace_s": 0}}})
     assert (await server.api.call("POST", "/api/v1/sessions", zero))[0] == 201
+
+
+@pytest.mark.parametrize("store", STORES)
+async def test_the_plan_is_kept_in_the_store_on_both_stores(tmp_path: Path, store: str) -> None:
+    """Read back by a service that did not create the session (a restart, another process)."""
+    tenants = TenantRegistry.from_file(tenants_toml(tmp_path / "tenants.toml", TENANT_SAFETY))
+    async with contextlib.AsyncExitStack() as stack:
+        settings: dict[str, Any] = {"database_url": f"sqlite:///{tmp_path}/comfort.db"}
+        if store == "postgresql":
+            settings["database_url"] = await stack.enter_async_context(fresh_postgres())
+        async with serving(tmp_path, tenants, **settings) as first:
+            own = await _created(first, safety=PLAN)
+            default = await _created(first)
+        async with serving(tmp_path, tenants, **settings) as second:
+            assert await _shown(second, own) == SHOWN
+            assert await _shown(second, default) == TENANT_SHOWN

@@ -155,7 +155,9 @@ def create_app(settings: Settings, tenants: TenantRegistry | None = None) -> web
     demo_key: str | None = None
     if tenants is None:
         if settings.tenants_file is not None:
-            tenants = TenantRegistry.from_file(settings.tenants_file)
+            tenants = TenantRegistry.from_file(
+                settings.tenants_file, allow_private_webhooks=settings.allow_private_webhooks
+            )
         else:
             tenants, demo_key = TenantRegistry.demo()
     metrics = Metrics()

@@ -104,6 +104,7 @@ class PacingEngine:
             scan_interval_s=self.options.outbox_scan_s,
             lease_s=self.options.outbox_lease_s,
             timeout_s=self.options.outbox_timeout_s,
+            targets=tenants.webhook_targets,
         )
         self._due: list[float] = []  # deadlines of timers this process saved (a heap)
         self._timer_wake = asyncio.Event()

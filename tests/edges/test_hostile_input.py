@@ -68,6 +68,19 @@ async def jitsi_server(tmp_path: Path) -> AsyncIterator[LiveServer]:
     await runner.cleanup()
 
 
+async def room_destroyed(server: LiveServer, body: bytes) -> int:
+    """POST a self-hosted Jitsi `room/destroyed` event, authenticated; the answer's status."""
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            f"{server.url}/webhooks/demo/jitsi/events/room/destroyed",
+            data=body,
+            headers={"Authorization": f"Bearer {JITSI_TOKEN}", "Content-Type": "application/json"},
+        ) as resp,
+    ):
+        return resp.status
+
+
 # -- socket packets: one decoding boundary (§9.5) --------------------------------------------
 
 
@@ -122,16 +135,8 @@ async def test_a_raw_ff_byte_in_authorization_is_401_not_500(live_server: LiveSe
 
 @xfail("deeply nested JSON in a webhook body is a 500 (RecursionError)")
 async def test_deeply_nested_json_in_a_signed_webhook_is_a_4xx(jitsi_server: LiveServer) -> None:
-    body = b"[" * 100_000 + b"]" * 100_000
-    async with (
-        aiohttp.ClientSession() as http,
-        http.post(
-            f"{jitsi_server.url}/webhooks/demo/jitsi/events/room/destroyed",
-            data=body,
-            headers={"Authorization": f"Bearer {JITSI_TOKEN}", "Content-Type": "application/json"},
-        ) as resp,
-    ):
-        assert 400 <= resp.status < 500, resp.status
+    status = await room_destroyed(jitsi_server, b"[" * 100_000 + b"]" * 100_000)
+    assert 400 <= status < 500, status
 
 
 @xfail("a lone surrogate as a Jitsi room_name reaches SQLite and is a 500")
@@ -140,15 +145,8 @@ async def test_a_lone_surrogate_room_name_in_a_signed_webhook_is_acknowledged(
 ) -> None:
     """§9.5: such a value arriving in a platform webhook is acknowledged (2xx) and ignored."""
     body = json.dumps({"room_name": LONE_SURROGATE, "is_breakout": False}).encode()
-    async with (
-        aiohttp.ClientSession() as http,
-        http.post(
-            f"{jitsi_server.url}/webhooks/demo/jitsi/events/room/destroyed",
-            data=body,
-            headers={"Authorization": f"Bearer {JITSI_TOKEN}", "Content-Type": "application/json"},
-        ) as resp,
-    ):
-        assert 200 <= resp.status < 300, resp.status
+    status = await room_destroyed(jitsi_server, body)
+    assert 200 <= status < 300, status
 
 
 # -- limits and exposure (§9.5) ---------------------------------------------------------------

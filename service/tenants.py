@@ -2,6 +2,8 @@
 
 API keys are kept only as SHA-256 digests and compared in constant time. Without a tenants file
 the service runs in demo mode with one tenant, `demo`, whose random key is printed once at start.
+The registry also holds the rules its tenants' `webhook_url`s must follow (contract §9.5), checked
+as the file is read and again by the vendor outbox at each delivery.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+from .webhook_targets import WebhookTargetRefused, WebhookTargets
 
 DEMO_TENANT = "demo"
 
@@ -68,10 +72,13 @@ class Tenant(BaseModel):
 
 
 class TenantRegistry:
-    """Looks tenants up by id and by API key."""
+    """Looks tenants up by id and by API key; knows where their webhooks may go."""
 
-    def __init__(self, tenants: list[Tenant]) -> None:
+    def __init__(
+        self, tenants: list[Tenant], webhook_targets: WebhookTargets | None = None
+    ) -> None:
         self._by_id = {t.id: t for t in tenants}
+        self.webhook_targets = webhook_targets or WebhookTargets()
 
     def __len__(self) -> int:
         return len(self._by_id)
@@ -92,7 +99,14 @@ class TenantRegistry:
         return found
 
     @classmethod
-    def from_file(cls, path: Path) -> TenantRegistry:
+    def from_file(cls, path: Path, *, allow_private_webhooks: bool = False) -> TenantRegistry:
+        """Read and check a tenants file (`webhook_url`s resolved now, unless waived).
+
+        Raises:
+            TenantsFileError: the file is missing, malformed, or breaks a rule; the message
+                names the tenant and the key.
+        """
+        targets = WebhookTargets(allow_private=allow_private_webhooks)
         try:
             raw = tomllib.loads(path.read_text())
         except OSError as exc:
@@ -117,13 +131,19 @@ class TenantRegistry:
             elif isinstance(entry.get("api_key_sha256"), str):
                 entry["api_key_sha256"] = entry["api_key_sha256"].lower()
             try:
-                tenants.append(Tenant(id=tenant_id, **entry))
+                tenant = Tenant(id=tenant_id, **entry)
             except ValidationError as exc:
                 problems = "; ".join(
                     f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
                 )
                 raise TenantsFileError(f"[tenants.{tenant_id}]: {problems}") from exc
-        return cls(tenants)
+            if tenant.webhook_url:
+                try:
+                    targets.check_at_load(tenant.webhook_url)
+                except WebhookTargetRefused as exc:
+                    raise TenantsFileError(f"[tenants.{tenant_id}]: webhook_url: {exc}") from None
+            tenants.append(tenant)
+        return cls(tenants, targets)
 
     @classmethod
     def demo(cls) -> tuple[TenantRegistry, str]:

@@ -1,6 +1,8 @@
 """Webhooks to the vendor (contract §8): a real local receiver gets correctly signed deliveries of
 urgent cues and session ends, retried under the same id with a byte-identical body after a 500;
-deliveries are durable (found again by a fresh engine) and erased with their session."""
+deliveries are durable (found again by a fresh engine) and erased with their session. The
+receiver listens on loopback over plain HTTP, which the rules of §9.5 refuse: these tenants carry
+the development waiver (COMFORT_ALLOW_PRIVATE_WEBHOOKS), except where the rules are the subject."""
 
 from __future__ import annotations
 
@@ -20,10 +22,13 @@ from typing import Any
 import orjson
 import pytest
 from aiohttp import web
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import ThreadedResolver
 
 from service.appkeys import PACING
 from service.outbox import RetryPolicy, sign
 from service.tenants import Tenant, TenantRegistry, hash_key
+from service.webhook_targets import WebhookTargets
 from tests.service.pacing_helpers import PacingFactory, cues_of, live_pair
 from tests.support import API_KEY, OTHER_KEY
 
@@ -75,7 +80,11 @@ async def receiver() -> AsyncIterator[Receiver]:
     await runner.cleanup()
 
 
-def tenants_with_webhook(url: str) -> TenantRegistry:
+# COMFORT_ALLOW_PRIVATE_WEBHOOKS=1, as a development setup has it.
+WAIVED = WebhookTargets(allow_private=True)
+
+
+def tenants_with_webhook(url: str, targets: WebhookTargets = WAIVED) -> TenantRegistry:
     return TenantRegistry(
         [
             Tenant(
@@ -85,7 +94,8 @@ def tenants_with_webhook(url: str) -> TenantRegistry:
                 webhook_secret=SECRET,  # type: ignore[arg-type]
             ),
             Tenant(id="other", api_key_sha256=hash_key(OTHER_KEY)),
-        ]
+        ],
+        targets,
     )
 
 
@@ -216,3 +226,103 @@ async def test_deliveries_log_no_url_secret_or_body(
     text = repr(logs)
     for secret in (SECRET, receiver.url, "127.0.0.1", "paused", "Clara"):
         assert secret not in text, secret
+
+
+class StaticResolver(AbstractResolver):
+    """DNS as a test wants it for the names it gives (no DNS server runs here); the system's
+    lookup (`/etc/hosts`: localhost) for the others."""
+
+    def __init__(self, answers: dict[str, str]) -> None:
+        self.answers = answers
+        self.system = ThreadedResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        if host not in self.answers:
+            return await self.system.resolve(host, port, family)
+        address = self.answers[host]
+        return [
+            {
+                "hostname": host,
+                "host": address,
+                "port": port,
+                "family": family,
+                "proto": 0,
+                "flags": 0,
+            }
+        ]
+
+    async def close(self) -> None:
+        return None
+
+
+def delivery_rows(tmp_path: Path, session_id: str) -> list[tuple[str, int, int | None]]:
+    with sqlite3.connect(tmp_path / "comfort.db") as db:
+        return list(
+            db.execute(
+                "SELECT state, attempts, last_status FROM vendor_outbox WHERE session_id = ?",
+                (session_id,),
+            )
+        )
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://127.0.0.1:{port}/hooks/comfort", "not https"),
+        ("https://127.0.0.1:{port}/hooks/comfort", "is a loopback address"),
+        (
+            "https://[::ffff:127.0.0.1]:{port}/hooks/comfort",
+            "is an IPv6 form of a loopback address",
+        ),
+        ("https://localhost:{port}/hooks/comfort", "resolves to a loopback address"),
+        # Resolved at delivery (no DNS is asked when the tenant is built): DNS rebinding.
+        ("https://hooks.vendor.test:{port}/hooks/comfort", "resolves to a loopback address"),
+    ],
+)
+async def test_a_private_webhook_is_refused_at_delivery_recorded_failed_and_not_retried(
+    pacing_factory: PacingFactory, receiver: Receiver, tmp_path: Path, url: str, reason: str
+) -> None:
+    """Contract §9.5: checked again at each delivery; a refused delivery is recorded as failed
+    and not retried. Nothing reaches the receiver, and the log names neither URL nor address."""
+    from structlog.testing import capture_logs
+
+    receiver.fail_first = 0
+    port = int(receiver.url.rsplit(":", 1)[1].split("/", 1)[0])
+    targets = WebhookTargets(lookup=lambda: StaticResolver({"hooks.vendor.test": "127.0.0.1"}))
+    server = await pacing_factory(tenants=tenants_with_webhook(url.format(port=port), targets))
+    with capture_logs() as logs:
+        sid, therapist, (client,) = await live_pair(server)
+        status, _ = await server.api.call("POST", f"/api/v1/sessions/{sid}/end")
+        assert status == 200
+        deadline = time.monotonic() + 8
+        while delivery_rows(tmp_path, sid) != [("failed", 1, None)]:
+            assert time.monotonic() < deadline, delivery_rows(tmp_path, sid)
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.0)  # several retry intervals of the test policy (0.3 s first)
+    assert delivery_rows(tmp_path, sid) == [("failed", 1, None)], "not retried"
+    assert receiver.received == []
+    (refused,) = [e for e in logs if e["event"] == "vendor_delivery_refused"]
+    assert refused["reason"] == reason and refused["tenant"] == "demo"
+    for leaked in ("127.0.0.1", "localhost", "hooks.vendor.test", "::ffff", str(port)):
+        assert leaked not in repr(logs), leaked
+
+
+async def test_the_waiver_delivers_to_the_address_the_checked_lookup_gave(
+    pacing_factory: PacingFactory, receiver: Receiver
+) -> None:
+    """COMFORT_ALLOW_PRIVATE_WEBHOOKS waives the rules, and the client connects to the address
+    its resolver answered (the one the rules judge): this name resolves nowhere else."""
+    receiver.fail_first = 0
+    port = int(receiver.url.rsplit(":", 1)[1].split("/", 1)[0])
+    targets = WebhookTargets(
+        allow_private=True, lookup=lambda: StaticResolver({"hooks.vendor.test": "127.0.0.1"})
+    )
+    url = f"http://hooks.vendor.test:{port}/hooks/comfort"
+    server = await pacing_factory(tenants=tenants_with_webhook(url, targets))
+    sid, therapist, (client,) = await live_pair(server)
+    await server.api.call("POST", f"/api/v1/sessions/{sid}/end")
+    await receiver.wait(lambda: len(receiver.bodies("session.ended")) == 1)
+    (headers, _, _) = receiver.received[0]
+    assert headers["Host"] == f"hooks.vendor.test:{port}"

@@ -7,7 +7,7 @@ WIDGET_SRC := $(shell find widgets/src -type f 2>/dev/null) widgets/package.json
 
 .PHONY: install lock run test test-only lint format bench bench-full fuzz clean services chromium
 
-install: $(STAMP)/python $(STAMP)/widgets chromium
+install: $(STAMP)/python $(STAMP)/widgets $(STAMP)/js-tests chromium
 
 # Python packages come from the lock files (`make lock` writes them from pyproject.toml's ranges):
 # every package at one version, checked against its hashes. dev.txt is what the tests run with
@@ -43,6 +43,12 @@ $(STAMP)/widgets: $(WIDGET_SRC)
 	@if [ -f widgets/package.json ]; then \
 		cd widgets && npm ci --no-audit --no-fund --loglevel=error && npm run build; \
 	else echo "no widgets package yet"; fi
+	@touch $@
+
+# Third-party Node packages the Python tests run against (tests/js: Standard Webhooks' verifier).
+$(STAMP)/js-tests: tests/js/package.json tests/js/package-lock.json
+	@mkdir -p $(STAMP)
+	cd tests/js && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 # Browser tests use Debian's Chromium (never a downloaded browser).
@@ -87,4 +93,4 @@ fuzz: install
 	HYPOTHESIS_PROFILE=deep $(PY) -m pytest tests -m fuzz -p no:timeout
 
 clean:
-	rm -rf .venv $(STAMP) widgets/node_modules widgets/dist
+	rm -rf .venv $(STAMP) widgets/node_modules widgets/dist tests/js/node_modules

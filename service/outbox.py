@@ -2,16 +2,18 @@
 
 Urgent cues and session ends become `OutboxItem`s, stored by the pacing engine with its progress
 (so a restart loses none: see `service/pacing`). `OutboxSender` claims due deliveries in the
-store (one process at a time), POSTs each body byte for byte with a fresh `Comfort-Signature`,
-and reschedules failures: the first retry within 10 s, then doubling up to an hour, with jitter,
-for 24 hours. It runs on its own task and its own store connection, off the signal path. A URL
-that breaks the rules of contract §9.5 (`service.webhook_targets`: https, a public address, as
-resolved for this very connection) is not posted to: the delivery is recorded failed, no retry.
+store (one process at a time), POSTs each body byte for byte, signed afresh at each attempt
+(`Comfort-Signature`, and the Standard Webhooks headers of §9.6), and reschedules failures: the
+first retry within 10 s, then doubling up to an hour, with jitter, for 24 hours. It runs on its
+own task and its own store connection, off the signal path. A URL that breaks the rules of
+contract §9.5 (`service.webhook_targets`: https, a public address, as resolved for this very
+connection) is not posted to: the delivery is recorded failed, no retry.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import hashlib
 import hmac
@@ -29,7 +31,7 @@ from .aio import wait_event
 from .errors import StoreUnavailable
 from .events import CueData, Event
 from .store.base import OutboxClaim, OutboxItem, OutboxStore
-from .tenants import Tenant
+from .tenants import Tenant, standard_webhooks_key
 from .webhook_targets import WebhookTargetRefused, WebhookTargets
 
 log = structlog.get_logger(__name__)
@@ -98,9 +100,29 @@ def outbox_item(
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
-    """The `Comfort-Signature` header value: `t=<unix>,v1=<hex HMAC-SHA256>`."""
+    """The `Comfort-Signature` header value: `t=<unix>,v1=<hex HMAC-SHA256>`, keyed with the
+    secret's UTF-8 bytes as written (a `whsec_` secret too: §8 predates §9.6)."""
     digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
     return f"t={timestamp},v1={digest.hexdigest()}"
+
+
+def sign_standard(secret: str, delivery: str, timestamp: int, body: bytes) -> str:
+    """The `webhook-signature` header value (contract §9.6): `v1,<base64 HMAC-SHA256>` over
+    `"<webhook-id>.<webhook-timestamp>.<raw body>"`, keyed as `standard_webhooks_key` says."""
+    signed = f"{delivery}.{timestamp}.".encode() + body
+    digest = hmac.new(standard_webhooks_key(secret), signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def signature_headers(secret: str, delivery: str, timestamp: int, body: bytes) -> dict[str, str]:
+    """Every header that authenticates one attempt, all of the same moment `timestamp`."""
+    return {
+        SIGNATURE_HEADER: sign(secret, timestamp, body),
+        "Comfort-Delivery": delivery,
+        "webhook-id": delivery,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign_standard(secret, delivery, timestamp, body),
+    }
 
 
 class OutboxSender:
@@ -251,10 +273,9 @@ class OutboxSender:
         assert self._http is not None
         headers = {
             "Content-Type": "application/json",
-            SIGNATURE_HEADER: sign(
-                tenant.webhook_secret.get_secret_value(), int(time.time()), claim.body
+            **signature_headers(
+                tenant.webhook_secret.get_secret_value(), claim.id, int(time.time()), claim.body
             ),
-            "Comfort-Delivery": claim.id,
         }
         try:
             self.targets.check_url(tenant.webhook_url)

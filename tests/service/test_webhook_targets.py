@@ -19,6 +19,7 @@ from service.app import create_app
 from service.settings import Settings
 from service.tenants import TenantRegistry, TenantsFileError
 from service.webhook_targets import WebhookTargets, refusal
+from tests.service.tenants_helpers import refused_with, tenants_file
 from tests.support import SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,24 +49,11 @@ REFUSED_URLS = [
 ]
 
 
-def tenants_file(tmp_path: Path, url: str) -> Path:
-    path = tmp_path / "tenants.toml"
-    path.write_text(
-        "[tenants.acme]\n"
-        'api_key = "acme-key-0123456789abcdef"\n'
-        f'webhook_url = "{url}"\n'
-        'webhook_secret = "whsec-test-0123456789"\n'
-    )
-    return path
-
-
 @pytest.mark.parametrize("url", REFUSED_URLS)
 def test_the_tenants_file_refuses_a_webhook_url_that_is_not_public_https(
     tmp_path: Path, url: str
 ) -> None:
-    with pytest.raises(TenantsFileError) as refused:
-        TenantRegistry.from_file(tenants_file(tmp_path, url))
-    message = str(refused.value)
+    message = refused_with(tenants_file(tmp_path, url))
     assert message.startswith("[tenants.acme]: webhook_url: "), message
     assert "COMFORT_ALLOW_PRIVATE_WEBHOOKS" in message or "host" in message, message
     # Waived (development), each is accepted.

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 import structlog
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 log = structlog.get_logger(__name__)
@@ -47,6 +47,14 @@ class Settings(BaseSettings):
     # Extension: false runs python-engineio and aiohttp without the patches of
     # service/realtime/transport.py (no private name touched; slower under load).
     transport_patches: bool = True
+    # §9.5: /metrics on a listener of its own (the public one answers 404 there) once set; it
+    # binds metrics_host, which defaults to host.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_host: str | None = None
+    # §9.5: the proxies (addresses or CIDRs) whose X-Forwarded-For / Forwarded name the client.
+    trusted_proxies: Annotated[list[IPvAnyNetwork], NoDecode] = Field(default_factory=list)
+    # §9.5: waives the vendor webhook URL rules (https, no private addresses): development only.
+    allow_private_webhooks: bool = False
     data_dir: Path = Path("./var")
     log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
     log_level: str = "info"
@@ -56,6 +64,13 @@ class Settings(BaseSettings):
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
     @field_validator("public_url")
@@ -72,6 +87,16 @@ class Settings(BaseSettings):
                 "store is set: every process of one deployment must share it"
             )
         return self
+
+    @model_validator(mode="after")
+    def _metrics_listener_is_another_port(self) -> Settings:
+        if self.metrics_port is not None and self.metrics_port == self.port:
+            raise ValueError("COMFORT_METRICS_PORT must differ from COMFORT_PORT")
+        return self
+
+    @property
+    def effective_metrics_host(self) -> str:
+        return self.metrics_host or self.host
 
     @property
     def demo_mode(self) -> bool:

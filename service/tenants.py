@@ -27,11 +27,10 @@ from pydantic import (
     model_validator,
 )
 
-from .webhook_targets import WebhookTargetRefused, WebhookTargets
-
 from .cues import CueSettings
 from .errors import validation_message
 from .safety import SafetyPlan
+from .webhook_targets import WebhookTargetRefused, WebhookTargets
 
 DEMO_TENANT = "demo"
 WHSEC_PREFIX = "whsec_"  # a Standard Webhooks secret: base64 of the key follows

@@ -15,9 +15,9 @@ import pytest
 from structlog.testing import capture_logs
 
 from tests.conftest import LiveServer
+from tests.service.outbox_helpers import Receiver, tenants_with_webhook
 from tests.service.pacing.support import receiving, serving
 from tests.service.pacing_helpers import cues_of
-from tests.service.test_outbox import Receiver, tenants_with_webhook
 from tests.support import Api, Peer, ServiceProcess
 
 WHERE = "Flat 3, 17 Quayside Lane, Gateshead: WHERE-7c1e"  # the marker the tests look for

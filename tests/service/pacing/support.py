@@ -21,8 +21,8 @@ from service.events import SYSTEM_ACTOR, Actor, Event, Role
 from service.pacing.state import Cue, PacingState, Timer
 from service.tenants import TenantRegistry
 from tests.conftest import LiveServer
+from tests.service.outbox_helpers import Receiver
 from tests.service.pacing_helpers import start_pacing_server
-from tests.service.test_outbox import Receiver
 from tests.support import Api
 
 T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)

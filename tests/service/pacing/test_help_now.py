@@ -13,9 +13,10 @@ import pytest
 
 from service.cues import CueSettings
 from tests.conftest import LiveServer
+from tests.service.outbox_helpers import Receiver, tenants_with_webhook
 from tests.service.pacing.support import STORES, THERAPIST, Folded, client, on_store, receiving
 from tests.service.pacing_helpers import cues_of, live_pair, quiet_for
-from tests.service.test_outbox import Receiver, tenants_with_webhook, verify
+from tests.service.test_outbox import verify
 
 pytest_plugins = ["tests.service.pacing_fixtures"]
 C1 = client()

@@ -27,6 +27,7 @@ from integrations.base import (
     WebhookRequest,
 )
 from integrations.jitsi.webhook import EVENT_PATHS as JITSI_EVENT_PATHS
+from integrations.moves import MoveTracker
 from service.appkeys import ENGINE, SETTINGS, TENANTS
 
 log = structlog.get_logger(__name__)
@@ -75,7 +76,9 @@ def _configured(adapter: PlatformAdapter, config: Mapping[str, str] | None) -> b
     return config is not None and all(config.get(key) for key in adapter.config_keys)
 
 
-async def _receive(request: web.Request, context: WebhookContext, platform: str) -> web.Response:
+async def _receive(
+    request: web.Request, context: WebhookContext, platform: str, moves: MoveTracker
+) -> web.Response:
     tenant_id = request.match_info["tenant"]
     adapter = ADAPTERS.get(platform)
     tenant = context.tenants.get(tenant_id)
@@ -115,8 +118,13 @@ async def _receive(request: web.Request, context: WebhookContext, platform: str)
         return _error(400, "invalid_body", "the body is not a webhook of this platform")
 
     results: Counter[str] = Counter()
+
+    def apply_event(event: PlatformEvent) -> Awaitable[str]:
+        return context.engine.apply_platform_event(tenant_id, platform, event)
+
     for event in outcome.events:
-        results[await context.engine.apply_platform_event(tenant_id, platform, event)] += 1
+        # A leave that may be half of a move between rooms waits for the other half here.
+        results[await moves.apply(tenant_id, platform, event, apply_event)] += 1
     bound.info("platform_webhook_received", events=len(outcome.events), **results)
     if outcome.reply is not None:
         return web.json_response(outcome.reply)
@@ -132,18 +140,19 @@ async def _receive(request: web.Request, context: WebhookContext, platform: str)
 
 def webhook_routes(context_for: ContextFor) -> list[web.RouteDef]:
     """The webhook routes, with `context_for` supplying tenants, engine and public URL."""
+    moves = MoveTracker()
 
     async def platform_webhook(request: web.Request) -> web.Response:
         platform = request.match_info["platform"]
         if platform == "jitsi":
             # Self-hosted Jitsi only posts to its event_sync sub-paths.
             return _not_found()
-        return await _receive(request, context_for(request), platform)
+        return await _receive(request, context_for(request), platform, moves)
 
     async def jitsi_event_sync(request: web.Request) -> web.Response:
         if request.match_info["event"].rstrip("/") not in JITSI_EVENT_PATHS:
             return _not_found()
-        return await _receive(request, context_for(request), "jitsi")
+        return await _receive(request, context_for(request), "jitsi", moves)
 
     return [
         web.post("/webhooks/{tenant}/jitsi/{event:.+}", jitsi_event_sync),

@@ -289,11 +289,11 @@ def _js_number(value: float) -> str:
         return "null"
     if value == 0:
         return "0"
-    if value.is_integer() and abs(value) < 1e21:
+    if value.is_integer() and abs(value) < 2**53:
         return str(int(value))
     text = repr(value)
     if "e" not in text:
-        return text
+        return text.removesuffix(".0")
     mantissa, exponent = text.split("e")
     power = int(exponent)
     digits = mantissa.replace(".", "").replace("-", "").lstrip("0") or "0"
@@ -334,6 +334,12 @@ def _js_string(text: str) -> str:
     return "".join(out)
 
 
+def _is_array_index(key: str) -> bool:
+    return (
+        key.isascii() and key.isdigit() and (key == "0" or key[0] != "0") and int(key) < 2**32 - 1
+    )
+
+
 def _js_value(value: object) -> str:
     if value is None:
         return "null"
@@ -351,7 +357,10 @@ def _js_value(value: object) -> str:
     if isinstance(value, list):
         return "[" + ",".join(_js_value(item) for item in value) + "]"
     if isinstance(value, dict):
-        return "{" + ",".join(f"{_js_string(k)}:{_js_value(v)}" for k, v in value.items()) + "}"
+        # A JS object lists its array-index keys first, in numeric order, then the others.
+        indices = sorted((k for k in value if _is_array_index(k)), key=int)
+        keys = indices + [k for k in value if not _is_array_index(k)]
+        return "{" + ",".join(f"{_js_string(k)}:{_js_value(value[k])}" for k in keys) + "}"
     raise TypeError(type(value).__name__)
 
 
@@ -364,7 +373,9 @@ def json_stringify(body: bytes) -> bytes | None:
     passes their own verifiers must pass ours.
     """
     try:
-        data = json.loads(body)
+        # Strict UTF-8: a body that is not (Node would read it with replacement characters)
+        # is none the platforms send, and is verified over its raw bytes only.
+        data = json.loads(body.decode("utf-8"))
         return _js_value(data).encode("utf-8", "surrogatepass")
     except (UnicodeDecodeError, ValueError, TypeError, RecursionError):
         return None

@@ -1,11 +1,11 @@
 """Zoom webhooks: `x-zm-signature` v0, `endpoint.url_validation`, meeting participant events.
 
-Zoom signs `v0:{x-zm-request-timestamp}:{body}` with HMAC-SHA256 keyed by the app's secret token
-and sends `v0=<hex>`. The body is the raw body, or what Zoom's own verifiers
-(zoom/webhook-sample, Rivet) hash: `JSON.stringify` of the parsed body, the same bytes for Zoom's compact
-JSON; deliveries are deduplicated by the hash of the latter. The URL validation challenge is
-answered only for a correctly signed request whose `plainToken` looks like one of Zoom's, so the
-endpoint never signs arbitrary strings for a caller.
+Zoom signs `v0:{x-zm-request-timestamp}:{body}` with HMAC-SHA256 keyed by the app's secret
+token and sends `v0=<hex>`. The body is the raw body, or what Zoom's own verifiers
+(zoom/webhook-sample, Rivet) hash: `JSON.stringify` of the parsed body, the same bytes for
+Zoom's compact JSON; deliveries are deduplicated by the hash of the latter. The URL
+validation challenge is answered only for a correctly signed request whose `plainToken`
+looks like one of Zoom's, so the endpoint never signs arbitrary strings for a caller.
 """
 
 from __future__ import annotations

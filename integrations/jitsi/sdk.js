@@ -40,8 +40,10 @@ const LOOKUP_MS = 1500;
 /**
  * The JWT user id of each participant of the local participant's room, from `getRoomsInfo()`
  * (Jitsi handbook, iframe-functions.md): `{rooms: [{isMainRoom, id, jid, participants:
- * [{id, jid, role, displayName, userContext: {id}}]}]}`. The room is the one listing `localId`
- * (or the main room while that is unknown).
+ * [{id, jid, role, displayName, userContext: {id}}]}]}`. The local participant's room is the
+ * one listing `localId`, else the one whose own `jid` ends in a resource (the handbook's
+ * `room_name@conference.jitsi/aaaaaa`: our nick, which is our participant id), else the main
+ * room; the local participant is left out.
  *
  * @param {JitsiIFrameApi} api
  * @param {string | null} localId
@@ -55,13 +57,16 @@ async function roomParticipants(api, localId) {
   ]);
   const rooms = Array.isArray(info?.rooms) ? info.rooms : null;
   if (!rooms) return null;
+  const nick = (room) => (typeof room?.jid === "string" && room.jid.includes("/") ? room.jid.split("/").pop() : null);
   const mine =
     rooms.find((room) => localId && room.participants?.some((p) => p?.id === localId)) ??
+    rooms.find((room) => nick(room)) ??
     rooms.find((room) => room.isMainRoom) ??
     null;
+  const self = localId ?? nick(mine);
   const people = new Map();
   for (const p of mine?.participants ?? []) {
-    if (!p?.id || p.id === localId) continue;
+    if (!p?.id || p.id === self) continue;
     const ref = p.userContext?.id;
     people.set(String(p.id), ref === undefined || ref === null || ref === "" ? null : String(ref));
   }
@@ -76,17 +81,29 @@ export function createAdapter(api, options = {}) {
   const events = listeners();
   /** Remote participants of the local participant's room: id → JWT user id (or null). */
   const known = new Map();
+  /** Who left this room: a getRoomsInfo() answer that was on its way must not bring them back. */
+  const departed = new Set();
+  /** Every ref learnt in this room, kept for the events of those who already left. */
+  const learnt = new Map();
+  /** Joins still looking up their ref: a leave waits for its join to be told first. */
+  const joining = new Map();
   let localId = null;
+  let generation = 0; // one per room joined: answers about an earlier room are dropped
   let destroyed = false;
 
   /** Learn who is in the room now (participants there before the adapter, and their refs). */
   async function refresh() {
+    const asked = generation;
     try {
       const people = await roomParticipants(api, localId);
+      if (asked !== generation) return;
       if (people) {
         // Only add and complete: leaves come as participantLeft, and someone who just joined
         // may not be listed yet.
-        for (const [id, ref] of people) known.set(id, ref ?? known.get(id) ?? null);
+        for (const [id, ref] of people) {
+          if (ref !== null) learnt.set(id, ref);
+          if (!departed.has(id)) known.set(id, ref ?? known.get(id) ?? null);
+        }
         return;
       }
       // Older IFrame APIs: getParticipantsInfo() lists the room's participants, without refs.
@@ -94,40 +111,54 @@ export function createAdapter(api, options = {}) {
         typeof api.getParticipantsInfo === "function" ? api.getParticipantsInfo() : []
       );
       for (const p of Array.isArray(listed) ? listed : []) {
-        const id = p?.participantId ?? p?.id;
-        if (id && id !== localId && !known.has(String(id))) known.set(String(id), null);
+        const id = String(p?.participantId ?? p?.id ?? "");
+        if (id && id !== localId && !departed.has(id) && !known.has(id)) known.set(id, null);
       }
     } catch {
       // The room stays as the events have told it.
     }
   }
 
-  const onJoined = async (event) => {
+  const onJoined = (event) => {
     const id = event?.id ? String(event.id) : "";
     if (!id) return;
+    departed.delete(id);
     // participantJoined carries {id, displayName, formattedDisplayName} (some versions add
     // userContext): the ref comes from the event when it has one, else from getRoomsInfo().
-    let ref = event?.userContext?.id ?? null;
-    known.set(id, ref === null ? known.get(id) ?? null : String(ref));
-    if (ref === null) {
-      await refresh();
-      ref = known.get(id) ?? null;
-    }
-    if (!destroyed) events.emit("participant-joined", { id, ref: ref === null ? null : String(ref), local: false });
+    const given = event?.userContext?.id;
+    if (given !== undefined && given !== null) learnt.set(id, String(given));
+    known.set(id, learnt.get(id) ?? known.get(id) ?? null);
+    const told = (async () => {
+      if (!learnt.has(id)) await refresh();
+      const ref = learnt.get(id) ?? null;
+      if (!destroyed) events.emit("participant-joined", { id, ref, local: false });
+      return ref;
+    })();
+    joining.set(id, told);
+    told.finally(() => joining.get(id) === told && joining.delete(id));
   };
-  const onLeft = (event) => {
+  const onLeft = async (event) => {
     const id = event?.id ? String(event.id) : "";
     const ref = known.get(id) ?? null;
     known.delete(id);
-    events.emit("participant-left", { id, ref, local: false });
+    departed.add(id);
+    const pending = joining.get(id);
+    const told = pending ? await pending : null;
+    if (!destroyed) events.emit("participant-left", { id, ref: learnt.get(id) ?? ref ?? told ?? null, local: false });
   };
   const onConferenceJoined = (event) => {
     // Joining a room (the first, or another one after a breakout move): a new set of people.
+    generation += 1;
     localId = event?.id ? String(event.id) : null;
     known.clear();
+    departed.clear();
+    learnt.clear();
     refresh();
   };
-  const onConferenceLeft = () => known.clear();
+  const onConferenceLeft = () => {
+    generation += 1;
+    known.clear();
+  };
   api.addListener("participantJoined", onJoined);
   api.addListener("participantLeft", onLeft);
   api.addListener("videoConferenceJoined", onConferenceJoined);

@@ -5,7 +5,7 @@ PIP := .venv/bin/pip
 STAMP := .make
 WIDGET_SRC := $(shell find widgets/src -type f 2>/dev/null) widgets/package.json widgets/package-lock.json
 
-.PHONY: install lock run test test-only lint format bench bench-full fuzz clean services chromium
+.PHONY: install lock run test test-only lint typecheck format bench bench-full fuzz clean services chromium
 
 install: $(STAMP)/python $(STAMP)/widgets $(STAMP)/js-tests chromium
 
@@ -71,8 +71,12 @@ format: $(STAMP)/python
 	.venv/bin/ruff format service integrations tests bench
 	.venv/bin/ruff check --fix service integrations tests bench
 
+# The client adapters (integrations/*/sdk.js) against the platforms' own SDK types.
+typecheck: $(STAMP)/widgets
+	cd widgets && npm run --silent typecheck
+
 # Lint, type checks and the whole suite. pytest's exit code 5 (no tests ran) fails too.
-test: install lint
+test: install lint typecheck
 	$(MAKE) services
 	$(PY) -m pytest
 

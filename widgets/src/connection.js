@@ -146,7 +146,15 @@ export class SessionMemory {
  * the origin check; globalThis.fetch by default).
  */
 export class ComfortConnection extends EventTarget {
-  constructor({ token, server, storage, io = defaultIo, now = () => Date.now(), fetch = globalThis.fetch } = {}) {
+  constructor({
+    token,
+    server,
+    storage,
+    io = defaultIo,
+    now = () => Date.now(),
+    // Called as a plain function: window.fetch throws "Illegal invocation" as a method of another object.
+    fetch = (...args) => globalThis.fetch(...args),
+  } = {}) {
     super();
     this.token = token;
     this.server = server;

@@ -101,6 +101,8 @@ export const clientStyles = css`
   .tile .hint {
     font-size: 0.78em;
     color: var(--_muted);
+    overflow-wrap: break-word;
+    hyphens: auto;
   }
   .tile.pause {
     min-height: 76px;
@@ -143,6 +145,11 @@ export const clientStyles = css`
     grid-template-columns: repeat(3, minmax(0, 1fr));
     gap: 8px;
   }
+  /* The Grounding tile while its exercises are shown (aria-expanded), and a chosen zone. */
+  .tile:has(button[aria-expanded='true']) {
+    background: var(--_calm-soft);
+    border-color: var(--_calm);
+  }
   .tile.zone button[aria-pressed='true'] {
     color: var(--_text);
   }
@@ -182,6 +189,13 @@ export const clientStyles = css`
     gap: 8px;
     border-color: var(--_accent);
     border-width: 2px;
+  }
+  .refusal {
+    font-weight: 650;
+  }
+  .panel {
+    display: grid;
+    gap: 8px;
   }
   .checkin {
     border-color: var(--_accent);
@@ -331,12 +345,15 @@ export const clientStyles = css`
     background: var(--_surface);
     width: 100%;
   }
-  /* Narrow side panels: eleven 24 px targets still fit down to about 300 px. */
-  @container (max-width: 300px) {
+  /* Narrow side panels and 320 px screens: one tile a row, so words are never cut; eleven
+     24 px targets still fit down to about 300 px. */
+  @container (max-width: 340px) {
     .tiles,
     .zones {
       grid-template-columns: 1fr;
     }
+  }
+  @container (max-width: 300px) {
     .scale {
       grid-template-columns: repeat(6, minmax(0, 1fr));
     }

@@ -467,11 +467,14 @@ export class ComfortClient extends LitElement {
     const controller = adapter && typeof adapter.pause === 'function' && typeof adapter.resume === 'function';
     if (!adapter || (!controller && !hasCamera(adapter))) return nothing;
     const c = t.client;
-    return html`<div class="row">
-      ${this._hidden
-        ? html`<button part="button camera" @click=${() => this._cameraRestore()}>${c.cameraOn}</button>`
-        : html`<button part="button camera" @click=${() => this._cameraOff()}>${c.cameraOff}</button>`}
-    </div>`;
+    return this._hidden
+      ? html`<p>${c.cameraIsOff}</p>
+          <div class="row">
+            <button part="button camera" @click=${() => this._cameraRestore()}>${c.cameraOn}</button>
+          </div>`
+      : html`<div class="row">
+          <button part="button camera" @click=${() => this._cameraOff()}>${c.cameraOff}</button>
+        </div>`;
   }
 
   /** One live region that stays in the DOM, so screen readers hear each change politely. */
@@ -690,7 +693,7 @@ export class ComfortClient extends LitElement {
   _renderGrounding(t, { live }) {
     const c = t.client;
     const title = this._exercise ? c.exercises[this._exercise] : c.groundingTitle;
-    return html`<section class="card" part="grounding-panel" id="grounding-panel" aria-labelledby="grounding-title">
+    return html`<section class="card panel" part="grounding-panel" id="grounding-panel" aria-labelledby="grounding-title">
       <div class="panel-head">
         <h3 id="grounding-title" tabindex="-1">${title}</h3>
         ${live && !this._exercise
@@ -845,10 +848,10 @@ export class ComfortClient extends LitElement {
       <header>
         <h2 id="comfort-title">${c.title}</h2>
       </header>
-      <p role="status" class="status" part="status" tabindex="-1" data-focus-fallback>
-        ${c.refused[code] || c.refused.default}
-      </p>
       <div class="card notice" part="refused">
+        <p role="status" class="refusal" part="status" tabindex="-1" data-focus-fallback>
+          ${c.refused[code] || c.refused.default}
+        </p>
         <p>${c.whatToDo}</p>
         <p>${c.emergency}</p>
         ${this._renderCameraControl(t)}

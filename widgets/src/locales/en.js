@@ -143,6 +143,7 @@ export default {
     whatToDo: 'If you need to stop now, say so out loud or turn your camera off.',
     cameraOff: 'Turn my camera off',
     cameraOn: 'Turn my camera back on',
+    cameraIsOff: 'Your camera is off.',
     refused: {
       invalid_token: 'This link is not valid. Please ask for a new one.',
       token_expired: 'This link has expired. Please ask your therapist or the clinic for a new one.',

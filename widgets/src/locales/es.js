@@ -46,7 +46,7 @@ export default {
     zoneHints: {
       too_much: 'aceleración, tensión, desborde',
       okay: 'puedo pensar y sentir',
-      shut_down: 'entumecimiento, lejanía, sin energía',
+      shut_down: 'vacío, lejanía, sin energía',
     },
     pressed: {
       pause: 'Pediste una pausa.',
@@ -137,6 +137,7 @@ export default {
     whatToDo: 'Si necesitas parar ya, dilo en voz alta o apaga tu cámara.',
     cameraOff: 'Apagar mi cámara',
     cameraOn: 'Volver a encender mi cámara',
+    cameraIsOff: 'Tu cámara está apagada.',
     refused: {
       invalid_token: 'Este enlace no es válido. Pide uno nuevo, por favor.',
       token_expired: 'Este enlace ya no es válido. Pide uno nuevo a tu terapeuta o al centro, por favor.',

@@ -14,6 +14,17 @@ from tests.widgets.conftest import AXE, Service
 # The contract's name for the SUDS check-in, with its en dash (contract §7).
 SUDS_CHECK_IN = "Distress (SUDS 0\u201310)"
 
+# A platform adapter (integrations/sdk-contract.js) that records setLocalVideo calls in
+# window.__calls; its argument says whether the camera is on when the widget asks.
+INSTALL_CAMERA_ADAPTER = """(videoOn) => {
+  window.__calls = [];
+  document.querySelector('comfort-client').platformAdapter = {
+    capabilities: {video: true},
+    isLocalVideoOn: async () => videoOn,
+    setLocalVideo: async (on) => { window.__calls.push(on); return {ok: true}; },
+  };
+}"""
+
 
 def open_widget(context: Any, service: Service, role: str, token: str, **query: str) -> Page:
     """Open an embed page and wait until its widget is connected."""

@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 
 from tests.widgets.conftest import Service, open_outage_proof_page
 from tests.widgets.helpers import (
+    INSTALL_CAMERA_ADAPTER,
     SUDS_CHECK_IN,
     events_of,
     open_widget,
@@ -389,21 +390,15 @@ def test_pause_turns_the_camera_off_through_the_adapter_and_resume_restores_only
 ) -> None:
     session = service.create_session()
     client = open_widget(context, service, "client", session["tokens"]["c-1"])
-    install = """(videoOn) => {
-      window.__calls = [];
-      document.querySelector('comfort-client').platformAdapter = {
-        capabilities: {video: true},
-        isLocalVideoOn: async () => videoOn,
-        setLocalVideo: async (on) => { window.__calls.push(on); return {ok: true}; },
-      };
-    }"""
-    client.evaluate(install, True)
+    client.evaluate(INSTALL_CAMERA_ADAPTER, True)
     client.get_by_role("button", name="Pause", exact=True).click()
     client.get_by_role("button", name="Ready to go on").click()
     client.wait_for_function("() => window.__calls.length === 2")
     assert client.evaluate("() => window.__calls") == [False, True]
 
-    client.evaluate(install, False)  # the camera was already off: pause and resume leave it off
+    client.evaluate(
+        INSTALL_CAMERA_ADAPTER, False
+    )  # the camera was already off: pause and resume leave it off
     client.get_by_role("button", name="Pause", exact=True).click()
     client.get_by_role("button", name="Ready to go on").click()
     time.sleep(0.5)

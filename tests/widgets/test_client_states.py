@@ -28,7 +28,14 @@ from playwright.sync_api import Page, expect
 from service.tokens import TokenIssuer
 from tests.support import SECRET, Peer
 from tests.widgets.conftest import WIDGETS, Service, VendorSite, open_outage_proof_page
-from tests.widgets.helpers import FOCUSED, events_of, open_widget, run_axe, wait_for_events
+from tests.widgets.helpers import (
+    FOCUSED,
+    INSTALL_CAMERA_ADAPTER,
+    events_of,
+    open_widget,
+    run_axe,
+    wait_for_events,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -115,16 +122,7 @@ def test_an_offline_press_is_kept_here_says_what_to_do_and_is_sent_later(
     sid = session["session"]["id"]
     page = open_outage_proof_page(context, service.embed("client", session["tokens"]["c-1"]))
     expect(status_line(page)).to_have_text("Connected")
-    page.evaluate(
-        """() => {
-          window.__calls = [];
-          document.querySelector('comfort-client').platformAdapter = {
-            capabilities: {video: true},
-            isLocalVideoOn: async () => true,
-            setLocalVideo: async (on) => { window.__calls.push(on); return {ok: true}; },
-          };
-        }"""
-    )
+    page.evaluate(INSTALL_CAMERA_ADAPTER, True)
 
     service.stop()
     expect(status_line(page)).to_have_text("Reconnecting…")

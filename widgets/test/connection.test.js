@@ -248,6 +248,12 @@ function openWith(fetch) {
 
 const transportError = () => new Error('xhr poll error'); // what socket.io-client reports: no data
 
+/** The socket fails to connect the way an unreachable or refusing transport does. */
+async function transportFails(socket) {
+  socket.fire('connect_error', transportError());
+  await flush();
+}
+
 test('a refused origin is learned from the service, said once, and stops the retries', async () => {
   const fetch = originAnswer({ origin: 'https://vendor.example', allowed: false });
   const { conn, socket } = openWith(fetch);
@@ -262,9 +268,8 @@ test('a refused origin is learned from the service, said once, and stops the ret
   assert.equal(conn.error.code, 'origin_not_allowed');
   assert.match(conn.error.message, /https:\/\/vendor\.example.*COMFORT_ALLOWED_ORIGINS/);
   assert.deepEqual(refusals.map((r) => r.code), ['origin_not_allowed']);
-  assert.equal(socket.connected, false, 'socket.io stops reconnecting');
-  socket.fire('connect_error', transportError());
-  await flush();
+  assert.equal(socket.disconnectCalls, 1, "socket.io's own reconnection is stopped");
+  await transportFails(socket);
   assert.equal(fetch.calls.length, 1);
   assert.equal(refusals.length, 1, 'said once');
 });
@@ -272,16 +277,13 @@ test('a refused origin is learned from the service, said once, and stops the ret
 test('an allowed origin is an ordinary outage, asked about once per outage', async () => {
   const fetch = originAnswer({ origin: 'https://vendor.example', allowed: true });
   const { conn, socket } = openWith(fetch);
-  socket.fire('connect_error', transportError());
-  await flush();
-  socket.fire('connect_error', transportError());
-  await flush();
+  await transportFails(socket);
+  await transportFails(socket);
   assert.equal(conn.status, 'offline');
   assert.equal(fetch.calls.length, 1);
   socket.serverAccept();
   socket.serverDrop();
-  socket.fire('connect_error', transportError());
-  await flush();
+  await transportFails(socket);
   assert.equal(fetch.calls.length, 2, 'a new outage asks again');
   assert.equal(conn.status, 'offline');
 });
@@ -289,10 +291,8 @@ test('an allowed origin is an ordinary outage, asked about once per outage', asy
 test('an unreachable service is an outage, and the origin is asked again on the next failure', async () => {
   const fetch = originAnswer(null, { fail: true });
   const { conn, socket } = openWith(fetch);
-  socket.fire('connect_error', transportError());
-  await flush();
-  socket.fire('connect_error', transportError());
-  await flush();
+  await transportFails(socket);
+  await transportFails(socket);
   assert.equal(conn.status, 'offline');
   assert.equal(fetch.calls.length, 2);
 });
@@ -307,6 +307,7 @@ test('a service refusal never asks about the origin; each final refusal is annou
   assert.equal(fetch.calls.length, 0);
   assert.equal(conn.status, 'ended');
   assert.deepEqual(refusals, [{ code: 'session_ended', message: 'ended' }]);
+  assert.equal(socket.disconnectCalls, 1);
 });
 
 test('a press keeps the time it was made, also once acked', async () => {

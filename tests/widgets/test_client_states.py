@@ -271,6 +271,19 @@ def test_a_refused_link_says_so_in_plain_words_and_stops(
     assert len([w for w in warnings if code in w]) == 1, warnings
 
 
+def test_the_therapist_panel_tells_the_host_page_too(context: Any, service: Service) -> None:
+    """Both elements dispatch comfort:error (contract §9.7): the connection lifecycle they share
+    (ConnectionController) reports it."""
+    context.add_init_script(RECORD_ERRORS)
+    page = context.new_page()
+    page.goto(service.embed("therapist", "not-a-valid-token"))
+    page.wait_for_function("() => window.__errors.length > 0")
+    errors = page.evaluate("() => window.__errors")
+    assert [(e["code"], e["bubbles"], e["composed"]) for e in errors] == [
+        ("invalid_token", True, True)
+    ]
+
+
 # ---- answers (contract §9.4) ---------------------------------------------------------------
 
 

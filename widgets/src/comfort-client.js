@@ -840,10 +840,14 @@ export class ComfortClient extends LitElement {
     </section>`;
   }
 
-  /** A refused connection: what happened in the client's words, what to do; nothing to press. */
+  /**
+   * A refused connection: what happened in the client's words, what to do; nothing to press.
+   * The session's resources, if this tab saw them before (a link that expired mid-session).
+   */
   _renderRefused(t) {
     const c = t.client;
     const code = this.connection.error?.code;
+    const known = this._safety.resources.length > 0;
     return html`<section class="base" part="base" aria-labelledby="comfort-title">
       <header>
         <h2 id="comfort-title">${c.title}</h2>
@@ -853,9 +857,9 @@ export class ComfortClient extends LitElement {
           ${c.refused[code] || c.refused.default}
         </p>
         <p>${c.whatToDo}</p>
-        <p>${c.emergency}</p>
-        ${this._renderCameraControl(t)}
+        ${known ? nothing : html`<p>${c.emergency}</p>`} ${this._renderCameraControl(t)}
       </div>
+      ${known ? this._renderSupport(t, indexLog(this.connection.events), { live: false }) : nothing}
     </section>`;
   }
 }

@@ -7,80 +7,23 @@ from __future__ import annotations
 
 import re
 import time
-import urllib.request
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.widgets.conftest import AXE, BUNDLE, Service
+from tests.widgets.conftest import Service, open_outage_proof_page
+from tests.widgets.helpers import (
+    INSTALL_CAMERA_ADAPTER,
+    SUDS_CHECK_IN,
+    events_of,
+    open_widget,
+    run_axe,
+    tab_to,
+    wait_for_events,
+)
 
 pytestmark = pytest.mark.browser
-
-# The contract's name for the SUDS check-in, with its en dash (contract §7).
-SUDS_CHECK_IN = "Distress (SUDS 0\u201310)"
-
-
-# ---- helpers ------------------------------------------------------------------------------
-
-
-def open_widget(context: Any, service: Service, role: str, token: str, **query: str) -> Page:
-    """Open an embed page and wait until its widget is connected."""
-    page = context.new_page()
-    extra = "".join(f"&{k}={v}" for k, v in query.items())
-    page.goto(service.embed(role, token) + extra)
-    expect(page.locator(f"comfort-{role} [part~=status]").first).to_have_text(
-        re.compile("Connected|Conectado")
-    )
-    return page
-
-
-def events_of(service: Service, session_id: str, kind: str) -> list[dict[str, Any]]:
-    return [e for e in service.events(session_id) if e["type"] == kind]
-
-
-def wait_for_events(
-    service: Service, session_id: str, kind: str, count: int = 1, timeout: float = 10
-) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = events_of(service, session_id, kind)
-        if len(found) >= count or time.monotonic() > deadline:
-            return found
-        time.sleep(0.1)
-
-
-FOCUSED = """() => {
-  let el = document.activeElement;
-  while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;
-  if (!el || el === document.body) return '';
-  const label = el.getAttribute('aria-label') || (el.labels && el.labels[0] && el.labels[0].textContent)
-    || el.textContent || '';
-  return label.replace(/\\s+/g, ' ').trim();
-}"""
-
-
-def tab_to(page: Page, name: str, limit: int = 80) -> None:
-    """Press Tab until the focused control's name is `name` (keyboard only, no clicks)."""
-    seen = []
-    for _ in range(limit):
-        page.keyboard.press("Tab")
-        current = page.evaluate(FOCUSED)
-        seen.append(current)
-        if current == name:
-            return
-    raise AssertionError(f"could not reach {name!r} with Tab; focus went through {seen}")
-
-
-def run_axe(page: Page) -> list[dict[str, Any]]:
-    page.add_script_tag(path=str(AXE))
-    violations = page.evaluate(
-        """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
-             .map(v => ({id: v.id, impact: v.impact, help: v.help,
-                         nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}))"""
-    )
-    return [v for v in violations if v["impact"] in ("serious", "critical")]
-
 
 # ---- the core loop ------------------------------------------------------------------------
 
@@ -171,8 +114,11 @@ def test_every_control_works_from_the_keyboard(context: Any, service: Service) -
     expect(client.get_by_text("Step 2 of 5")).to_be_visible()
     tab_to(client, "Stop exercise")
     client.keyboard.press("Enter")
-    tab_to(client, "Close grounding")
+    tab_to(client, "Hide exercises")
     client.keyboard.press("Enter")
+    expect(client.get_by_role("button", name="Grounding", exact=True)).to_have_attribute(
+        "aria-expanded", "false"
+    )
 
     panel.bring_to_front()
     tab_to(panel, "Acknowledge")
@@ -221,20 +167,7 @@ def test_a_press_while_the_service_is_down_arrives_exactly_once(
     session = service.create_session()
     sid = session["session"]["id"]
     url = service.embed("client", session["tokens"]["c-1"])
-    with urllib.request.urlopen(url) as response:
-        page_html = response.read()
-    bundle = BUNDLE.read_bytes()
-    page = context.new_page()
-    # The page and the bundle stay loadable while the service is down (as from a CDN or cache).
-    page.route(
-        re.compile(r".*/embed/client.*"),
-        lambda route: route.fulfill(status=200, content_type="text/html", body=page_html),
-    )
-    page.route(
-        re.compile(r".*/widgets/comfort\.js$"),
-        lambda route: route.fulfill(status=200, content_type="text/javascript", body=bundle),
-    )
-    page.goto(url)
+    page = open_outage_proof_page(context, url)
     status = page.locator("comfort-client [part~=status]")
     expect(status).to_have_text("Connected")
 
@@ -381,7 +314,7 @@ def test_suggested_grounding_opens_with_consent(context: Any, service: Service) 
     expect(panel.get_by_text("Grounding started: Paced breathing")).to_be_visible()
 
 
-def test_478_breathing_warns_and_offers_hold_and_stop(context: Any, service: Service) -> None:
+def test_478_breathing_warns_and_offers_wait_and_stop(context: Any, service: Service) -> None:
     session = service.create_session()
     client = open_widget(context, service, "client", session["tokens"]["c-1"])
     client.get_by_role("button", name="Grounding", exact=True).click()
@@ -389,7 +322,8 @@ def test_478_breathing_warns_and_offers_hold_and_stop(context: Any, service: Ser
     expect(client.get_by_text("Round 1 of 4")).to_be_visible()
     expect(client.get_by_text("Sit comfortably.", exact=False)).to_be_visible()
     circle = client.locator("[part~=breath-circle]")
-    client.get_by_role("button", name="Hold").click()
+    # "Wait", not "Hold": "Hold" is a breathing phase (issue 14).
+    client.get_by_role("button", name="Wait").click()
     assert circle.evaluate("el => getComputedStyle(el).animationPlayState") == "paused"
     client.get_by_role("button", name="Continue").click()
     assert circle.evaluate("el => getComputedStyle(el).animationPlayState") == "running"
@@ -456,21 +390,15 @@ def test_pause_turns_the_camera_off_through_the_adapter_and_resume_restores_only
 ) -> None:
     session = service.create_session()
     client = open_widget(context, service, "client", session["tokens"]["c-1"])
-    install = """(videoOn) => {
-      window.__calls = [];
-      document.querySelector('comfort-client').platformAdapter = {
-        capabilities: {video: true},
-        isLocalVideoOn: async () => videoOn,
-        setLocalVideo: async (on) => { window.__calls.push(on); return {ok: true}; },
-      };
-    }"""
-    client.evaluate(install, True)
+    client.evaluate(INSTALL_CAMERA_ADAPTER, True)
     client.get_by_role("button", name="Pause", exact=True).click()
     client.get_by_role("button", name="Ready to go on").click()
     client.wait_for_function("() => window.__calls.length === 2")
     assert client.evaluate("() => window.__calls") == [False, True]
 
-    client.evaluate(install, False)  # the camera was already off: pause and resume leave it off
+    client.evaluate(
+        INSTALL_CAMERA_ADAPTER, False
+    )  # the camera was already off: pause and resume leave it off
     client.get_by_role("button", name="Pause", exact=True).click()
     client.get_by_role("button", name="Ready to go on").click()
     time.sleep(0.5)

@@ -13,10 +13,11 @@ export const SIGNAL_TYPES = new Set([
   'zone',
   'grounding_started',
   'grounding_finished',
+  'help_now',
 ]);
 
 /** Presses a client may undo with `retract` within 30 s. */
-export const RETRACTABLE_TYPES = new Set(['pause', 'resume', 'keep_going', 'slow_down', 'zone']);
+export const RETRACTABLE_TYPES = new Set(['pause', 'resume', 'keep_going', 'slow_down', 'zone', 'help_now']);
 export const RETRACT_WINDOW_MS = 30_000;
 
 export const EXERCISES = ['box_breathing', 'breathing_478', 'paced_breathing', 'five_senses'];

@@ -16,6 +16,7 @@ export default {
       token_expired: 'This link has expired. Please ask for a new one.',
       session_not_found: 'This session could not be found.',
       session_ended: 'This session has ended.',
+      origin_not_allowed: 'This page is not allowed to connect to the service.',
       default: 'Could not connect.',
     },
     ended: 'This session has ended.',
@@ -35,7 +36,8 @@ export default {
     slowDownHint: 'Slow down, please',
     groundingHint: 'A calming exercise',
     pausedTitle: "It's okay to take a moment.",
-    pausedBody: 'Your therapist has been told. Take all the time you need.',
+    // What the pause has reached is said in the feedback line below it, never ahead of the truth.
+    pausedBody: 'Take all the time you need.',
     zoneLegend: 'How are you right now?',
     zones: {
       too_much: 'Too much',
@@ -56,8 +58,10 @@ export default {
       zone: (zone) => `You said: ${zone}.`,
     },
     queued: 'It will be sent as soon as we are connected.',
+    keptSince: (time) => `Kept on this device since ${time}.`,
     sending: 'Sending…',
     sent: 'Sent to your therapist.',
+    sentLate: (sent, pressed) => `Sent to your therapist at ${sent} (you pressed it at ${pressed}).`,
     seen: 'Your therapist saw this', // contract
     undo: 'Undo',
     undone: 'Undone. Nothing was shown.',
@@ -72,11 +76,17 @@ export default {
       5: 'upset, but I can go on',
       10: 'the most upset I can imagine',
     },
-    zoneQuestion: 'Where are you right now?',
+    // Not "Where are you": that is the location question's (contract §9.2).
+    zoneQuestion: 'How are you right now?',
     send: 'Send', // contract
     notNow: 'Not now',
     close: 'Close',
     checkinThanks: 'Thank you. Your therapist has your answer.',
+    answerKept: 'Your answer is kept on this device.',
+    answerSending: 'Sending your answer…',
+    answerLate: 'Thank you. Your answer arrived after the question had closed; it is kept, and your therapist can see it.',
+    answerClosed: "Your answer could not be delivered: the question had already closed. That's okay — you can tell your therapist any time.",
+    answerNotSent: 'Your answer could not be sent.',
     checkinClosed: "This question has closed. That's okay — you can tell your therapist any time.",
     chooseFirst: 'Choose an answer first.',
     // Grounding.
@@ -104,13 +114,15 @@ export default {
     sitDown: 'Sit comfortably. If you feel light-headed, stop and breathe normally.',
     rateLabel: 'Breaths a minute',
     rateValue: (r) => `${r} breaths a minute`,
-    hold: 'Hold',
+    // Not "Hold": that is a breathing phase. "Wait" freezes the exercise where it is.
+    wait: 'Wait',
     carryOn: 'Continue',
     stop: 'Stop exercise',
     back: 'Back',
     next: 'Next',
     done: 'Done',
-    closeGrounding: 'Close grounding',
+    hideExercises: 'Hide exercises',
+    phaseFor: (phase, seconds) => `${phase} for ${seconds}`,
     wellDone: 'Well done. Take your time before going on.',
     senses: [
       { count: 5, text: 'Look around. Name 5 things you can see.' },
@@ -121,8 +133,59 @@ export default {
     ],
     step: (n, total) => `Step ${n} of ${total}`,
     suggestion: (name) => `Your therapist suggests ${name}. Would you like to try it?`,
+    suggestionEarlier: (name, time) => `Earlier (at ${time}), your therapist suggested ${name}. You can still try it if you like.`,
     startExercise: 'Start',
     motionReduced: 'Animation is off because your device asks for reduced motion.',
+    // The connection, in the client's words (status line, offline notice, refusals).
+    reconnecting: 'Reconnecting…',
+    offlineTitle: 'The connection dropped.',
+    offlineBody: "We're trying to reconnect. Anything you press is kept on this device and sent as soon as we're back.",
+    whatToDo: 'If you need to stop now, say so out loud or turn your camera off.',
+    cameraOff: 'Turn my camera off',
+    cameraOn: 'Turn my camera back on',
+    cameraIsOff: 'Your camera is off.',
+    refused: {
+      invalid_token: 'This link is not valid. Please ask for a new one.',
+      token_expired: 'This link has expired. Please ask your therapist or the clinic for a new one.',
+      session_not_found: 'This session is no longer available. Please ask your therapist or the clinic for a new link.',
+      origin_not_allowed:
+        "This page can't reach your therapist's comfort service yet, so nothing can be sent from here. Please let your therapist or the clinic know.",
+      default: "This can't connect right now. Please let your therapist or the clinic know.",
+    },
+    // Help now and the safety plan (contract §9.2).
+    helpNow: 'Help now', // contract
+    helpHint: 'If you feel unsafe',
+    supportTitle: 'Help and support',
+    emergency: 'If you are in danger right now, call your local emergency number.',
+    resourcesIntro: 'You can also reach:',
+    call: (number) => `Call ${number}`,
+    text: (number) => `Text ${number}`,
+    open: 'Open website',
+    linkName: (visible, label) => `${visible} — ${label}`,
+    helpKept: 'Your request for help is kept on this device and will be sent as soon as we are connected. If you can, say out loud that you need help now.',
+    helpSending: 'Sending your request for help…',
+    helpSent: 'Your request for help was sent to your therapist.',
+    helpSeen: 'Your therapist saw your request for help.',
+    helpNotSent: 'Your request for help could not be sent from here. Please say out loud that you need help now, or use one of the contacts below.',
+    helpTakenBack: 'You took back your request for help.',
+    takeBack: 'Take it back',
+    locationQuestion: 'Where are you right now?', // the name must begin "Where are you" (contract)
+    locationWhy:
+      'Your therapist asks at each session so they could get you help quickly if it were ever needed. A town or an address is enough. Only your therapist sees it.',
+    share: 'Share', // contract
+    skip: 'Skip',
+    locationEmpty: 'Write where you are first, or choose Skip.',
+    locationAgain: 'Tell my therapist where I am',
+    locationKept: 'Where you are is kept on this device. It will be sent as soon as we are connected.',
+    locationSent: 'Where you are was sent to your therapist.',
+    locationNotSent: 'Where you are could not be sent. You can tell your therapist out loud.',
+    youShared: (text) => `You shared: “${text}”`,
+    // The end of the session.
+    closingTitle: 'The session has ended',
+    closingBody: 'Thank you for today. Before you go on with your day, you can take a few slow breaths or try a grounding exercise here.',
+    closingPaused: "The session ended while you had paused. That's okay — take all the time you need here.",
+    closingUnsent: 'Something you pressed at the very end could not be sent. You can tell your therapist next time.',
+    shortcut: 'Shortcut: Alt+Shift+P pauses from anywhere on this page (Option+Shift+P on a Mac).',
   },
 
   therapist: {

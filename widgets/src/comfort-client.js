@@ -10,7 +10,8 @@
  * Events: comfort:signal (a press), comfort:event (a new log event); both bubble and compose.
  */
 import { LitElement, html, css, nothing } from 'lit';
-import { ComfortConnection, tokenClaims } from './connection.js';
+import { tokenClaims } from './connection.js';
+import { ConnectionController } from './connection-controller.js';
 import { stringsForElement } from './locales/index.js';
 import { tokens } from './styles.js';
 import {
@@ -22,14 +23,6 @@ import {
   lastPress,
 } from './state.js';
 import './comfort-grounding.js';
-
-const MODULE_ORIGIN = (() => {
-  try {
-    return new URL(import.meta.url).origin;
-  } catch {
-    return undefined;
-  }
-})();
 
 /** How long a therapist's grounding suggestion is still offered after it was sent. */
 const SUGGESTION_FRESH_MS = 10 * 60_000;
@@ -294,7 +287,13 @@ export class ComfortClient extends LitElement {
     this.token = '';
     this.server = '';
     this.platformAdapter = null;
-    this.connection = null;
+    this._link = new ConnectionController(this, {
+      on: {
+        event: (e) => this._relay('comfort:event', e.detail),
+        signal: (e) => this._relay('comfort:signal', e.detail),
+        rejected: (e) => this._rejected(e.detail),
+      },
+    });
     this._tick = 0;
     this._panel = null; // null | "grounding"
     this._exercise = null;
@@ -304,10 +303,11 @@ export class ComfortClient extends LitElement {
     this._shownCheckin = null; // seq of the check-in on screen (it stays until answered/dismissed)
     this._motionQuery = null;
     this._reducedMotion = false;
-    this._onChange = () => this.requestUpdate();
-    this._onEvent = (e) => this._relay('comfort:event', e.detail);
-    this._onSignal = (e) => this._relay('comfort:signal', e.detail);
-    this._onRejected = (e) => this._rejected(e.detail);
+  }
+
+  /** The live ComfortConnection (read-only; null without a token). */
+  get connection() {
+    return this._link.connection;
   }
 
   connectedCallback() {
@@ -324,49 +324,12 @@ export class ComfortClient extends LitElement {
     this._clock = setInterval(() => {
       this._tick += 1;
     }, 1000);
-    this._open();
   }
 
   disconnectedCallback() {
     super.disconnectedCallback();
     clearInterval(this._clock);
     this._motionQuery?.removeEventListener('change', this._onMotion);
-    this._close();
-  }
-
-  updated(changed) {
-    if ((changed.has('token') || changed.has('server')) && this.isConnected) {
-      const same = this.connection && this.connection.token === this.token && this.connection.server === this._server;
-      if (!same) {
-        this._close();
-        this._open();
-      }
-    }
-  }
-
-  get _server() {
-    return this.server || MODULE_ORIGIN;
-  }
-
-  _open() {
-    if (this.connection || !this.token) return;
-    const conn = new ComfortConnection({ token: this.token, server: this._server });
-    conn.addEventListener('change', this._onChange);
-    conn.addEventListener('event', this._onEvent);
-    conn.addEventListener('signal', this._onSignal);
-    conn.addEventListener('rejected', this._onRejected);
-    this.connection = conn;
-    conn.connect();
-  }
-
-  _close() {
-    if (!this.connection) return;
-    this.connection.removeEventListener('change', this._onChange);
-    this.connection.removeEventListener('event', this._onEvent);
-    this.connection.removeEventListener('signal', this._onSignal);
-    this.connection.removeEventListener('rejected', this._onRejected);
-    this.connection.close();
-    this.connection = null;
   }
 
   _relay(name, detail) {

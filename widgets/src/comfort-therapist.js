@@ -10,7 +10,7 @@
  * Events: comfort:event (each new log event), comfort:signal (each send of this panel).
  */
 import { LitElement, html, css, nothing, svg } from 'lit';
-import { ComfortConnection } from './connection.js';
+import { ConnectionController } from './connection-controller.js';
 import { stringsForElement } from './locales/index.js';
 import { tokens } from './styles.js';
 import {
@@ -25,14 +25,6 @@ import {
   sparklinePoints,
   sudsHistory,
 } from './state.js';
-
-const MODULE_ORIGIN = (() => {
-  try {
-    return new URL(import.meta.url).origin;
-  } catch {
-    return undefined;
-  }
-})();
 
 /** How many feed items to draw; the full log stays in memory and in the REST summary. */
 const FEED_LIMIT = 200;
@@ -277,15 +269,25 @@ export class ComfortTherapist extends LitElement {
     this.token = '';
     this.server = '';
     this.platformAdapter = null;
-    this.connection = null;
+    this._link = new ConnectionController(this, {
+      on: {
+        event: (e) => this._received(e.detail),
+        signal: (e) => this._relay('comfort:signal', e.detail),
+      },
+      opened: (conn) => {
+        this._sound = !!conn.note('sound');
+      },
+    });
     this._now = Date.now();
     this._open = null; // null | "checkin" | "grounding"
     this._target = ''; // '' = all clients
     this._notice = null;
     this._sound = false;
-    this._onChange = () => this.requestUpdate();
-    this._onEvent = (e) => this._received(e.detail);
-    this._onSignal = (e) => this._relay('comfort:signal', e.detail);
+  }
+
+  /** The live ComfortConnection (read-only; null without a token). */
+  get connection() {
+    return this._link.connection;
   }
 
   connectedCallback() {
@@ -293,51 +295,15 @@ export class ComfortTherapist extends LitElement {
     this._clock = setInterval(() => {
       this._now = Date.now();
     }, 15_000);
-    this._openConnection();
   }
 
   disconnectedCallback() {
     super.disconnectedCallback();
     clearInterval(this._clock);
-    this._closeConnection();
-  }
-
-  updated(changed) {
-    if ((changed.has('token') || changed.has('server')) && this.isConnected) {
-      const same = this.connection && this.connection.token === this.token && this.connection.server === this._server;
-      if (!same) {
-        this._closeConnection();
-        this._openConnection();
-      }
-    }
-  }
-
-  get _server() {
-    return this.server || MODULE_ORIGIN;
   }
 
   get _t() {
     return stringsForElement(this);
-  }
-
-  _openConnection() {
-    if (this.connection || !this.token) return;
-    const conn = new ComfortConnection({ token: this.token, server: this._server });
-    conn.addEventListener('change', this._onChange);
-    conn.addEventListener('event', this._onEvent);
-    conn.addEventListener('signal', this._onSignal);
-    this.connection = conn;
-    this._sound = !!conn.note('sound');
-    conn.connect();
-  }
-
-  _closeConnection() {
-    if (!this.connection) return;
-    this.connection.removeEventListener('change', this._onChange);
-    this.connection.removeEventListener('event', this._onEvent);
-    this.connection.removeEventListener('signal', this._onSignal);
-    this.connection.close();
-    this.connection = null;
   }
 
   _relay(name, detail) {

@@ -265,13 +265,13 @@ def test_spanish_acknowledge_and_its_done_state_are_different_words(
     panel = open_widget(context, service, "therapist", session["tokens"]["t-1"], lang="es")
     press(client, "Pausa")
     attention = panel.get_by_role("region", name="Requiere atención")
-    attention.get_by_role("button", name="Marcar como visto").click()
+    attention.get_by_role("button", name="Confirmar", exact=True).click()
     expect(attention.get_by_text("Nada requiere atención.")).to_be_visible()
     feed = panel.get_by_role("region", name="Actividad")
     expect(
-        feed.locator("li[data-seq]").filter(has_text="Pausa").get_by_text("Visto")
+        feed.locator("li[data-seq]").filter(has_text="Pausa").get_by_text("Confirmado")
     ).to_be_visible()
-    expect(panel.get_by_role("button", name="Visto")).to_have_count(0)
+    expect(panel.get_by_role("button", name="Confirmado")).to_have_count(0)
     expect(client.get_by_text("Tu terapeuta lo vio")).to_be_visible()
 
 

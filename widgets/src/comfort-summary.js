@@ -168,12 +168,13 @@ export class ComfortSummary extends LitElement {
       }
       .cues ul {
         display: grid;
-        gap: 2px;
+        grid-template-columns: max-content 1fr;
+        gap: 2px 10px;
       }
       .cues li {
         display: grid;
-        grid-template-columns: 7.5em 1fr;
-        gap: 10px;
+        grid-column: 1 / -1;
+        grid-template-columns: subgrid;
       }
       .cues .sev {
         white-space: nowrap;

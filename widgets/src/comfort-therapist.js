@@ -17,7 +17,7 @@ import { ConnectionController } from './connection-controller.js';
 import { stringsForElement } from './locales/index.js';
 import { tokens } from './styles.js';
 import { EXERCISES, clientStates, sessionClock } from './state.js';
-import { panelView } from './therapist/attention.js';
+import { panelView, rowSeqs } from './therapist/attention.js';
 import { FocusKeeper } from './therapist/focus.js';
 import { panelStyles } from './therapist/styles.js';
 import { renderAttention, renderClients, renderFeed } from './therapist/view.js';
@@ -111,11 +111,15 @@ export class ComfortTherapist extends LitElement {
     if (row.dismissSeqs.length) this._dismiss(row);
   }
 
-  /** "Got it": puts a row away in this tab where the service has no signal to acknowledge. */
-  _dismiss(row) {
+  /**
+   * "Got it": puts a row away in this tab where the service has no signal to acknowledge (and,
+   * once the session has ended, where acknowledging is no longer possible).
+   */
+  _dismiss(row, ended = false) {
     this._focus.keep('#attention-h');
+    const seqs = ended ? rowSeqs(row) : row.dismissSeqs;
     const dismissed = this.connection.note('dismissedCues') || [];
-    this.connection.setNote('dismissedCues', [...new Set([...dismissed, ...row.dismissSeqs])]);
+    this.connection.setNote('dismissedCues', [...new Set([...dismissed, ...seqs])]);
   }
 
   /** Seqs whose acknowledgement is queued or sent but not back in the log yet. */
@@ -186,8 +190,11 @@ export class ComfortTherapist extends LitElement {
     const view = panelView(events, { dismissed: conn.note('dismissedCues') || [], acking });
     const states = clientStates(conn.welcome, events);
     const names = this._names();
+    // After the end nothing can be sent: rows are put away with "Got it", and no actions.
+    const ended = conn.status === 'ended' || events.some((e) => e.type === 'session_ended');
     const ctx = {
       th,
+      ended,
       names,
       clientIds: Object.keys(states),
       now: this._now,
@@ -197,9 +204,9 @@ export class ComfortTherapist extends LitElement {
       acking,
       exerciseName: (ex) => this._exerciseName(ex),
       onAck: (row) => this._acknowledge(row),
-      onDismiss: (row) => this._dismiss(row),
+      onDismiss: (row, afterEnd) => this._dismiss(row, afterEnd),
     };
-    const summary = (this._view || (conn.status === 'ended' ? 'summary' : 'live')) === 'summary';
+    const summary = (this._view || (ended ? 'summary' : 'live')) === 'summary';
     return html`<section
       class="base ${summary ? 'view-summary' : ''}"
       part="base"
@@ -213,7 +220,7 @@ export class ComfortTherapist extends LitElement {
         </div>
         <p class="headline">
           <span role="status" class="status" part="status">${this._statusText(t)}</span>
-          <span class="clock" part="clock">${this._clockText(th, events)}</span>
+          ${ended ? nothing : html`<span class="clock" part="clock">${this._clockText(th, events)}</span>`}
         </p>
       </header>
       ${renderAttention(ctx, view.attention)}
@@ -225,7 +232,7 @@ export class ComfortTherapist extends LitElement {
             .names=${names}
           ></comfort-summary>`
         : html`<div class="layout">
-            <div class="col">${renderClients(ctx, states, events)} ${this._renderActions(th, names)}</div>
+            <div class="col">${renderClients(ctx, states, events)} ${ended ? nothing : this._renderActions(th, names)}</div>
             <div class="col">${renderFeed(ctx, view.feed.slice(0, FEED_LIMIT))}</div>
           </div>`}
       <footer>

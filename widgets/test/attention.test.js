@@ -215,3 +215,9 @@ test('a withdrawn Keep going is no pace at all, as the service says after a relo
   const zone = [event(1, 'zone', { data: { zone: 'too_much' } }), event(2, 'retract', { data: { seq: 1 } })];
   assert.equal(clientStates(welcome(0, {}), zone)['c-1'].zone, null);
 });
+
+test('after the end a signal put away with Got it leaves Needs attention', () => {
+  const events = [event(1, 'pause'), event(2, 'session_ended', { actor: system, data: { by: 'therapist' } })];
+  assert.deepEqual(kinds(panelView(events).attention), ['pause:c-1']);
+  assert.deepEqual(panelView(events, { dismissed: [1] }).attention, []);
+});

@@ -182,6 +182,7 @@ export default {
     noLocation: 'No location shared',
     ago: (minutes) => (minutes < 1 ? 'just now' : `${minutes} min ago`),
     acknowledging: 'Sending…',
+    notAcknowledgedBeforeEnd: 'not acknowledged before the end',
     answeredBy: (names) => `Answered: ${names}`,
     notAnswered: (names) => `No answer: ${names}`,
     checkinClosed: 'closed',

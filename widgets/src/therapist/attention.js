@@ -76,7 +76,8 @@ function timeOf(event) {
  *
  * Args:
  *   events: the session's log as the therapist sees it, in seq order.
- *   options.dismissed: seqs of cues the therapist answered with "Got it" (kept per tab).
+ *   options.dismissed: seqs the therapist put away with "Got it" (kept per tab): cues, and
+ *     signals once the session has ended.
  *   options.acking: seqs with an acknowledgement queued but not yet in the log.
  *
  * Returns {attention: [Row], feed: [Row] (newest first), locations: {clientId: Event}}.
@@ -90,7 +91,10 @@ export function panelView(events, { dismissed = [], acking = [] } = {}) {
   const { bySeq } = index;
   const gone = new Set(dismissed);
   const pendingAck = new Set(acking);
-  const settled = (seq) => index.acknowledged.has(seq) || index.retracted.has(seq) || pendingAck.has(seq);
+  // Put away: acknowledged, withdrawn, an acknowledgement on its way, or (after the session
+  // ended, when nothing can be sent) put away with "Got it".
+  const settled = (seq) =>
+    index.acknowledged.has(seq) || index.retracted.has(seq) || pendingAck.has(seq) || gone.has(seq);
 
   // Cues folded into the row of the event they are about; check-in expiries into their request.
   const hostedCues = new Map(); // host seq -> [cue]

@@ -165,6 +165,7 @@ export const panelStyles = css`
 
   /* ---- Needs attention ---- */
   .attention {
+    container-type: inline-size;
     display: grid;
     gap: 8px;
     padding: 10px;
@@ -247,6 +248,21 @@ export const panelStyles = css`
   .need > .location {
     grid-area: loc;
   }
+  /* Under 300 px (a 320 px panel) the button goes under the words rather than squeeze them. */
+  @container (max-width: 300px) {
+    .need {
+      grid-template-columns: auto minmax(0, 1fr);
+      grid-template-areas:
+        'icon line'
+        'icon meta'
+        'icon loc'
+        'icon act';
+    }
+    .need > button {
+      justify-self: start;
+      margin-top: 4px;
+    }
+  }
   .need.sev-urgent {
     background: var(--_urgent-soft);
     border-color: var(--_urgent);
@@ -264,8 +280,9 @@ export const panelStyles = css`
     gap: 1px;
     min-width: 0;
   }
-  .line {
-    overflow-wrap: anywhere;
+  .line,
+  .location {
+    overflow-wrap: break-word;
   }
   .need .line {
     font-weight: 650;
@@ -283,9 +300,6 @@ export const panelStyles = css`
   }
   .need .meta {
     color: var(--_text);
-  }
-  .location {
-    overflow-wrap: anywhere;
   }
   .need .location {
     font-size: 0.9em;

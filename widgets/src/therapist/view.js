@@ -61,9 +61,9 @@ function attentionRow(ctx, row) {
   const location = ctx.locations[row.clientId];
   const showLocation = row.kind === 'help' || (row.severity === 'urgent' && location);
   const described = `${id} ${id}-meta`;
-  const button = row.ackSeqs.length
+  const button = row.ackSeqs.length && !ctx.ended
     ? html`<button part="acknowledge" aria-describedby=${described} @click=${() => ctx.onAck(row)}>${th.acknowledge}</button>`
-    : html`<button part="dismiss" aria-describedby=${described} @click=${() => ctx.onDismiss(row)}>${th.gotIt}</button>`;
+    : html`<button part="dismiss" aria-describedby=${described} @click=${() => ctx.onDismiss(row, ctx.ended)}>${th.gotIt}</button>`;
   return html`<li
     class="need sev-${row.severity}"
     part="attention-item attention-item-${row.severity}"
@@ -137,6 +137,7 @@ function rowDetails(ctx, row) {
     if (!said.has(rule)) out.push(th.rules[rule] || rule);
   }
   if (row.resumed) out.push(th.resumedAt(formatClock(row.resumed.at, th.locale)));
+  if (ctx.ended && row.ackSeqs.length) out.push(th.notAcknowledgedBeforeEnd);
   return out;
 }
 
@@ -178,11 +179,13 @@ function clientCard(ctx, id, state, events) {
   return html`<li class="client" part="client-row">
     <div class="client-name">
       <strong>${nameOf(ctx, id)}</strong>
-      <span class="small muted"
-        ><span class="dot ${state.connected ? 'online' : ''}" aria-hidden="true"></span>${state.connected
-          ? th.connected
-          : th.away}</span
-      >
+      ${ctx.ended
+        ? nothing
+        : html`<span class="small muted"
+            ><span class="dot ${state.connected ? 'online' : ''}" aria-hidden="true"></span>${state.connected
+              ? th.connected
+              : th.away}</span
+          >`}
     </div>
     <dl class="facts">
       <div>
@@ -259,7 +262,7 @@ function feedRow(ctx, row) {
     side = html`<span class="small muted"><span aria-hidden="true">✓ </span>${th.acknowledged}</span>`;
   } else if (signal && ctx.acking.has(event.seq)) {
     side = html`<span class="small muted" role="status">${th.acknowledging}</span>`;
-  } else if (row.ackSeqs.length) {
+  } else if (row.ackSeqs.length && !ctx.ended) {
     side = html`<button class="quiet" part="acknowledge" aria-describedby=${id} @click=${() => ctx.onAck(row)}>
       ${th.acknowledge}
     </button>`;

@@ -3,6 +3,9 @@
  * ComfortConnection when the element joins the page (and has a token), re-render on each of its
  * "change" events, open a new one when `token` or `server` changes, and close it when the element
  * leaves the page. The element keeps its view; this keeps the socket's set-up and teardown.
+ * When the connection cannot work (contract §9.7) it tells the host page: a `comfort:error`
+ * event (bubbles, composed; detail {code, message}) and one console message for the vendor's
+ * developer.
  *
  *   this._link = new ConnectionController(this, {
  *     on: { event: (e) => …, signal: (e) => …, rejected: (e) => … }, // ComfortConnection events
@@ -36,14 +39,26 @@ export class ConnectionController {
     this.connection = null;
     this._create = create;
     this._opened = opened;
-    this._handlers = Object.entries({ change: null, ...on }).map(([name, handler]) => [
+    this._told = new Set(); // error codes already reported to the developer's console
+    const own = { change: () => host.requestUpdate(), refused: (e) => this._tellHost(e.detail) };
+    this._handlers = [...new Set([...Object.keys(own), ...Object.keys(on)])].map((name) => [
       name,
       (e) => {
-        if (handler) handler.call(host, e);
-        if (name === 'change') host.requestUpdate();
+        on[name]?.call(host, e);
+        own[name]?.(e);
       },
     ]);
     host.addController(this);
+  }
+
+  /** The host page learns why the element cannot work: an event, and one console line. */
+  _tellHost({ code, message }) {
+    this.host.dispatchEvent(
+      new CustomEvent('comfort:error', { detail: { code, message }, bubbles: true, composed: true }),
+    );
+    if (this._told.has(code)) return;
+    this._told.add(code);
+    console.warn(`<${this.host.localName}> ${code}: ${message} (see docs/widgets.md, "Errors")`);
   }
 
   /** The service origin the host asks for, or this module's own. */

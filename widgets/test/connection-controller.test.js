@@ -8,8 +8,10 @@ import { ConnectionController } from '../src/connection-controller.js';
 import { MemoryStorage, fakeIo, token } from './fakes.js';
 
 /** The part of a Lit element a controller sees. */
-class FakeHost {
+class FakeHost extends EventTarget {
   constructor(tok = token()) {
+    super();
+    this.localName = 'comfort-client';
     this.token = tok;
     this.server = 'http://svc';
     this.isConnected = false;
@@ -111,4 +113,26 @@ test('handlers and the opened hook are called with the host as this', () => {
     ['signal', true, 'pause'],
   ]);
   assert.equal(io.sockets.length, 1);
+});
+
+test('a connection that cannot work tells the host page: comfort:error, and one console line', (t) => {
+  const warn = t.mock.method(console, 'warn', () => {});
+  const host = new FakeHost();
+  const { io } = setup(host);
+  const errors = [];
+  host.addEventListener('comfort:error', (e) => errors.push({ ...e.detail, bubbles: e.bubbles, composed: e.composed }));
+  host.connect();
+  const refuse = (code) =>
+    io.sockets[io.sockets.length - 1].fire('connect_error', Object.assign(new Error(code), { data: { code, message: `m-${code}` } }));
+  refuse('token_expired');
+  assert.deepEqual(errors, [{ code: 'token_expired', message: 'm-token_expired', bubbles: true, composed: true }]);
+  assert.equal(warn.mock.callCount(), 1);
+  assert.match(warn.mock.calls[0].arguments[0], /<comfort-client> token_expired: m-token_expired/);
+
+  // The same element on a new token, refused the same way: the event again, the console line not.
+  host.token = token('s-1', 'c-2');
+  host.update();
+  refuse('token_expired');
+  assert.equal(errors.length, 2);
+  assert.equal(warn.mock.callCount(), 1);
 });

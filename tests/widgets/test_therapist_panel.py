@@ -341,6 +341,12 @@ def test_the_summary_view_draws_the_services_summary_with_a_key_and_copies_as_te
         expect(summary.get_by_role("list", name="Key")).to_be_visible()
         panel.emulate_media(media="screen")
 
+        # Live: a new event brings a fresh summary a moment later.
+        press(c1, "Pause")
+        expect(two.get_by_role("definition").nth(2)).to_contain_text("1 ·")
+        expect(one.get_by_role("definition").nth(2)).to_contain_text("1 ·", timeout=10_000)
+        assert len(requests) >= 2
+
         # Needs attention stays on top of the summary; "Live" goes back.
         expect(attention_of(panel)).to_be_visible()
         panel.get_by_role("button", name="Live", exact=True).click()

@@ -8,7 +8,8 @@
  *
  * Attributes: token (a therapist's join token), server (default: this module's origin),
  * session-id (default: the token's `sid`), lang. Properties: log (the panel's log, to fill in
- * what the JSON leaves out), names ({id: display name}), live (refetch as the log grows).
+ * what the JSON leaves out), head (the log's last seq: while the session runs, a new head asks
+ * for the summary again, a moment later), names ({id: display name}).
  */
 import { LitElement, html, css, nothing, svg } from 'lit';
 import { tokenClaims } from './connection.js';
@@ -27,6 +28,7 @@ export class ComfortSummary extends LitElement {
     server: { type: String },
     sessionId: { type: String, attribute: 'session-id' },
     log: { attribute: false },
+    head: { type: Number },
     names: { attribute: false },
     _result: { state: true },
     _loading: { state: true },
@@ -239,8 +241,8 @@ export class ComfortSummary extends LitElement {
     this.server = '';
     this.sessionId = '';
     this.log = [];
+    this.head = 0;
     this.names = {};
-    this.live = false;
     this._result = null;
     this._loading = false;
     this._width = 640;
@@ -267,7 +269,7 @@ export class ComfortSummary extends LitElement {
   updated(changed) {
     if (changed.has('token') || changed.has('server') || changed.has('sessionId')) {
       this.load();
-    } else if (changed.has('log') && this._result?.ok && this._result.summary.session?.state !== 'ended') {
+    } else if (changed.has('head') && this._result?.ok && this._result.summary.session?.state !== 'ended') {
       clearTimeout(this._refresh);
       this._refresh = setTimeout(() => this.load(), REFRESH_AFTER_MS);
     }

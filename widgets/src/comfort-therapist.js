@@ -229,6 +229,7 @@ export class ComfortTherapist extends LitElement {
             .token=${this.token}
             .server=${this.server}
             .log=${events}
+            .head=${conn.lastSeq}
             .names=${names}
           ></comfort-summary>`
         : html`<div class="layout">

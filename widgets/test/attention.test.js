@@ -39,7 +39,7 @@ test('acknowledge is owed for pause, slow down, out-of-window zones and help now
   assert.equal(owesResponse(event(1, 'pause', { actor: therapist })), false);
 });
 
-test('urgent rows come first, then warn rows, each oldest first', () => {
+test('urgent rows come first, help now heading them, then warn rows, each oldest first', () => {
   const events = [
     event(1, 'slow_down'),
     request(2),
@@ -49,7 +49,7 @@ test('urgent rows come first, then warn rows, each oldest first', () => {
     event(6, 'help_now'),
   ];
   const view = panelView(events);
-  assert.deepEqual(kinds(view.attention), ['pause:c-2', 'help:c-1', 'pace:c-1', 'distress:c-2']);
+  assert.deepEqual(kinds(view.attention), ['help:c-1', 'pause:c-2', 'pace:c-1', 'distress:c-2']);
   assert.deepEqual(view.attention.map((r) => r.severity), ['urgent', 'urgent', 'warn', 'warn']);
   assertEachShownOnce(events, view);
 });

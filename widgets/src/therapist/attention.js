@@ -4,7 +4,8 @@
  * touches the DOM or the network; the panel renders these rows and the rules are unit-tested.
  *
  * Needs attention holds what needs the therapist now, one row per client and kind, ordered by
- * severity and then by how long it has waited:
+ * severity (a client's "Help now" — I feel unsafe — heads the urgent rows) and then by how long
+ * it has waited:
  *   urgent  help now · pause (stop signal) · left while in distress · any other urgent cue
  *   warn    high or rising distress · out of window · slow down · time check before the end ·
  *           any other warn cue
@@ -243,7 +244,13 @@ export function panelView(events, { dismissed = [], acking = [] } = {}) {
     if (gone.has(cue.seq)) continue;
     addRow(cueRow(`cue:${cue.data.rule}:${cue.seq}`, cue.data.severity, cue.data.client_id || null, [cue]));
   }
-  attention.sort((a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || a.since - b.since || a.event.seq - b.event.seq);
+  attention.sort(
+    (a, b) =>
+      SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] ||
+      (a.kind === 'help' ? 0 : 1) - (b.kind === 'help' ? 0 : 1) ||
+      a.since - b.since ||
+      a.event.seq - b.event.seq,
+  );
 
   const feed = [];
   const answers = new Map(); // request seq -> {clientId: response}

@@ -298,6 +298,9 @@ export const panelStyles = css`
     font-size: 0.8em;
     color: var(--_muted);
   }
+  time {
+    white-space: nowrap;
+  }
   .need .meta {
     color: var(--_text);
   }

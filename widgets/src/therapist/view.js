@@ -311,7 +311,8 @@ function requestFacts(ctx, row) {
   const answered = to.filter((id) => row.answers[id]);
   const missing = to.filter((id) => !row.answers[id]);
   const parts = [];
-  if (answered.length) parts.push(th.answeredBy(answered.map((id) => nameOf(ctx, id)).join(', ')));
+  const answerer = (id) => (row.answers[id].data?.late ? `${nameOf(ctx, id)} (${th.late.toLowerCase()})` : nameOf(ctx, id));
+  if (answered.length) parts.push(th.answeredBy(answered.map(answerer).join(', ')));
   if (missing.length && (row.expired || row.cues.length)) parts.push(th.notAnswered(missing.map((id) => nameOf(ctx, id)).join(', ')));
   if (row.expired) parts.push(th.checkinClosed);
   return parts.map((p) => html` · ${p}`);

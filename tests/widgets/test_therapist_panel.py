@@ -279,80 +279,75 @@ def test_spanish_acknowledge_and_its_done_state_are_different_words(
 
 
 def test_the_summary_view_draws_the_services_summary_with_a_key_and_copies_as_text(
-    browser: Any, service: Service
+    context: Any, service: Service
 ) -> None:
-    ctx = browser.new_context(viewport={"width": 1280, "height": 800})
-    ctx.set_default_timeout(10_000)
-    try:
-        session, c1, c2, panel = two_clients(service, ctx)
-        press(c2, "Pause")
-        press(c1, "Too much")
-        check_in_suds(panel, [(c1, 8), (c2, 3)])
-        press(c2, "Ready to go on")
-        wait_for_events(service, session["session"]["id"], "cue")
-        ctx.grant_permissions(["clipboard-read", "clipboard-write"], origin=service.url)
-        requests = serve_summary_with_api_key(service, panel)
+    session, c1, c2, panel = two_clients(service, context)
+    press(c2, "Pause")
+    press(c1, "Too much")
+    check_in_suds(panel, [(c1, 8), (c2, 3)])
+    press(c2, "Ready to go on")
+    wait_for_events(service, session["session"]["id"], "cue")
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=service.url)
+    requests = serve_summary_with_api_key(service, panel)
 
-        panel.get_by_role("button", name="Summary", exact=True).click()
-        summary = panel.get_by_role("region", name="Session summary")
-        expect(summary.get_by_text("Live: updates as the session goes on")).to_be_visible()
-        # The therapist's own join token, never the vendor's key, in a header (not the URL).
-        sid = session["session"]["id"]
-        assert requests[0].url == f"{service.url}/api/v1/sessions/{sid}/summary"
-        assert requests[0].headers["authorization"] == f"Bearer {session['tokens']['t-1']}"
+    panel.get_by_role("button", name="Summary", exact=True).click()
+    summary = panel.get_by_role("region", name="Session summary")
+    expect(summary.get_by_text("Live: updates as the session goes on")).to_be_visible()
+    # The therapist's own join token, never the vendor's key, in a header (not the URL).
+    sid = session["session"]["id"]
+    assert requests[0].url == f"{service.url}/api/v1/sessions/{sid}/summary"
+    assert requests[0].headers["authorization"] == f"Bearer {session['tokens']['t-1']}"
 
-        key = summary.get_by_role("list", name="Key")
-        expect(key.get_by_role("listitem")).to_have_count(2)
-        expect(key).to_contain_text("Client 1")
-        expect(key).to_contain_text("Client 2")
-        one = summary.get_by_role("region", name="Client 1")
-        expect(one).to_contain_text("8")
-        expect(one).to_contain_text("Too much")
-        expect(one).to_contain_text("(pressed)")
-        two = summary.get_by_role("region", name="Client 2")
-        expect(two.get_by_role("definition").nth(2)).to_contain_text("1 ·")  # one pause, timed
-        expect(
-            summary.get_by_role("img", name=re.compile("Timeline of the session for 2 clients"))
-        ).to_be_visible()
-        # Each client its own line pattern, marker and pause fill, not only its own colour.
-        looks = panel.locator("comfort-summary").evaluate(
-            """el => [...el.shadowRoot.querySelectorAll('.key li svg')].map(s => ({
-                 dash: s.querySelector('line').getAttribute('stroke-dasharray'),
-                 marker: s.lastElementChild.tagName,
-                 fill: s.querySelector('pattern').lastElementChild.outerHTML
-                   .replace(/#[0-9a-f]{6}/gi, '')}))"""
-        )
-        assert len(looks) == 2
-        for part in ("dash", "marker", "fill"):
-            assert looks[0][part] != looks[1][part], looks
-        expect(summary.get_by_role("region", name="Cues")).to_contain_text("High distress")
+    key = summary.get_by_role("list", name="Key")
+    expect(key.get_by_role("listitem")).to_have_count(2)
+    expect(key).to_contain_text("Client 1")
+    expect(key).to_contain_text("Client 2")
+    one = summary.get_by_role("region", name="Client 1")
+    expect(one).to_contain_text("8")
+    expect(one).to_contain_text("Too much")
+    expect(one).to_contain_text("(pressed)")
+    two = summary.get_by_role("region", name="Client 2")
+    expect(two.get_by_role("definition").nth(2)).to_contain_text("1 ·")  # one pause, timed
+    expect(
+        summary.get_by_role("img", name=re.compile("Timeline of the session for 2 clients"))
+    ).to_be_visible()
+    # Each client its own line pattern, marker and pause fill, not only its own colour.
+    looks = panel.locator("comfort-summary").evaluate(
+        """el => [...el.shadowRoot.querySelectorAll('.key li svg')].map(s => ({
+             dash: s.querySelector('line').getAttribute('stroke-dasharray'),
+             marker: s.lastElementChild.tagName,
+             fill: s.querySelector('pattern').lastElementChild.outerHTML
+               .replace(/#[0-9a-f]{6}/gi, '')}))"""
+    )
+    assert len(looks) == 2
+    for part in ("dash", "marker", "fill"):
+        assert looks[0][part] != looks[1][part], looks
+    expect(summary.get_by_role("region", name="Cues")).to_contain_text("High distress")
 
-        summary.get_by_role("button", name="Copy as text").click()
-        expect(summary.get_by_text("Copied. Paste it into your note.")).to_be_visible()
-        text = panel.evaluate("() => navigator.clipboard.readText()")
-        assert "Session summary (Live" in text
-        assert "Client 1\n  SUDS: 8" in text and "Client 2\n  SUDS: 3" in text
-        assert "Too much" in text and "Pauses: 1" in text
+    summary.get_by_role("button", name="Copy as text").click()
+    expect(summary.get_by_text("Copied. Paste it into your note.")).to_be_visible()
+    text = panel.evaluate("() => navigator.clipboard.readText()")
+    assert "Session summary (Live" in text
+    assert "Client 1\n  SUDS: 8" in text and "Client 2\n  SUDS: 3" in text
+    assert "Too much" in text and "Pauses: 1" in text
 
-        # Printed, the summary is the page: Needs attention and the controls stay off paper.
-        panel.emulate_media(media="print")
-        expect(attention_of(panel)).to_be_hidden()
-        expect(summary.get_by_role("button", name="Print")).to_be_hidden()
-        expect(summary.get_by_role("list", name="Key")).to_be_visible()
-        panel.emulate_media(media="screen")
+    # Printed, the summary is the page: Needs attention and the controls stay off paper.
+    panel.emulate_media(media="print")
+    expect(attention_of(panel)).to_be_hidden()
+    expect(summary.get_by_role("button", name="Print")).to_be_hidden()
+    expect(summary.get_by_role("list", name="Key")).to_be_visible()
+    panel.emulate_media(media="screen")
 
-        # Live: a new event brings a fresh summary a moment later.
-        press(c1, "Pause")
-        expect(two.get_by_role("definition").nth(2)).to_contain_text("1 ·")
-        expect(one.get_by_role("definition").nth(2)).to_contain_text("1 ·", timeout=10_000)
-        assert len(requests) >= 2
+    # Live: a new event brings a fresh summary a moment later.
+    press(c1, "Pause")
+    expect(two.get_by_role("definition").nth(2)).to_contain_text("1 ·")
+    expect(one.get_by_role("definition").nth(2)).to_contain_text("1 ·", timeout=10_000)
+    assert len(requests) >= 2
 
-        # Needs attention stays on top of the summary; "Live" goes back.
-        expect(attention_of(panel)).to_be_visible()
-        panel.get_by_role("button", name="Live", exact=True).click()
-        expect(panel.get_by_role("region", name="Feed")).to_be_visible()
-    finally:
-        ctx.close()
+    # Needs attention stays on top of the summary; "Live" goes back.
+    expect(attention_of(panel)).to_be_visible()
+    panel.get_by_role("button", name="Live", exact=True).click()
+    expect(panel.get_by_role("region", name="Feed")).to_be_visible()
 
 
 def test_the_summary_view_and_a_busy_side_panel_have_no_serious_axe_violation(

@@ -275,11 +275,6 @@ export const panelStyles = css`
     background: var(--_info-soft);
     border-color: var(--_info);
   }
-  .body {
-    display: grid;
-    gap: 1px;
-    min-width: 0;
-  }
   .line,
   .location {
     overflow-wrap: break-word;

@@ -55,9 +55,11 @@ def test_pause_reaches_panel_and_acknowledgement_reaches_client(
     assert [a["data"]["seq"] for a in acks] == [pause[0]["seq"]]
 
 
-def test_each_client_signal_gets_one_acknowledge_button_named_as_the_client_button(
+def test_each_client_signal_is_named_as_the_client_button_with_acknowledge_where_owed(
     context: Any, service: Service
 ) -> None:
+    """Signals are named as the client's buttons (contract §7); Acknowledge is offered only where
+    a response is owed (issue 15): Slow down and an out-of-window zone, not Keep going."""
     session = service.create_session()
     client = open_widget(context, service, "client", session["tokens"]["c-1"])
     panel = open_widget(context, service, "therapist", session["tokens"]["t-1"])
@@ -66,9 +68,11 @@ def test_each_client_signal_gets_one_acknowledge_button_named_as_the_client_butt
         time.sleep(0.2)
     for label in ("Keep going", "Slow down", "Zone: Too much"):
         expect(panel.locator("li[data-seq]").get_by_text(label, exact=True)).to_be_visible()
-    expect(panel.get_by_role("button", name="Acknowledge")).to_have_count(3)
-    panel.get_by_role("button", name="Acknowledge").first.click()
     expect(panel.get_by_role("button", name="Acknowledge")).to_have_count(2)
+    keep_going = panel.locator("li[data-seq]").filter(has_text="Keep going")
+    expect(keep_going.get_by_role("button")).to_have_count(0)
+    panel.get_by_role("button", name="Acknowledge").first.click()
+    expect(panel.get_by_role("button", name="Acknowledge")).to_have_count(1)
 
 
 def test_undo_withdraws_an_accidental_press(context: Any, service: Service) -> None:
@@ -190,6 +194,14 @@ def test_a_press_while_the_service_is_down_arrives_exactly_once(
     assert pauses[0]["id"] in stored
 
 
+def shown_seqs(page: Page) -> list[int]:
+    """The seqs of every panel row and of the events folded into rows (repeats included)."""
+    found = page.locator("comfort-therapist li[data-seqs]").evaluate_all(
+        "els => els.map(el => el.dataset.seqs)"
+    )
+    return [int(seq) for seqs in found for seq in seqs.split()]
+
+
 def feed_items(page: Page) -> list[tuple[str, str]]:
     items = page.locator("comfort-therapist li[data-seq]")
     return [
@@ -214,12 +226,14 @@ def test_a_panel_reload_shows_the_same_history_without_duplicates(
     panel.get_by_role("button", name="Zone", exact=True).click()
     expect(panel.get_by_text("Check-in to All clients: Zone")).to_be_visible()
     shown = [
-        e
+        e["seq"]
         for e in service.events(sid)
-        if e["type"] not in ("acknowledge", "retract")
+        if e["type"] not in ("acknowledge", "retract", "checkin_expired")
         and e["data"].get("participant", {}).get("role") != "therapist"
     ]
-    expect(panel.locator("comfort-therapist li[data-seq]")).to_have_count(len(shown))
+    # Every event is shown once: as a row, or inside the row it is about (a cue on its pause).
+    expect(panel.locator("comfort-therapist li[data-seq]")).not_to_have_count(0)
+    assert sorted(shown_seqs(panel)) == shown
 
     before = feed_items(panel)
     panel.reload()
@@ -229,6 +243,7 @@ def test_a_panel_reload_shows_the_same_history_without_duplicates(
     assert after == before
     seqs = [seq for seq, _ in after]
     assert len(seqs) == len(set(seqs))
+    assert sorted(shown_seqs(panel)) == shown
 
     # A new tab with nothing cached draws the same picture from the service's replay.
     fresh = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -258,22 +273,29 @@ def test_check_in_round_trip(context: Any, service: Service) -> None:
     expect(client.get_by_text("Thank you. Your therapist has your answer.")).to_be_visible()
     expect(form).to_have_count(0)
 
-    row = panel.get_by_role("listitem").filter(has_text="Client 1").first
+    row = panel.locator("[part~=client-row]").filter(has_text="Client 1")
     expect(row.get_by_role("definition").filter(has_text="7")).to_be_visible()
-    expect(panel.get_by_text("Distress answer: 7 of 10")).to_be_visible()
+    # 7 is the default distress_high threshold: the answer waits in Needs attention.
+    attention = panel.get_by_role("region", name="Needs attention")
+    expect(attention.get_by_text("Distress 7 of 10")).to_be_visible()
 
     panel.get_by_role("button", name="Check in").click()
     panel.get_by_role("button", name=SUDS_CHECK_IN).click()
     client.get_by_role("radio", name="3", exact=True).check()
     client.get_by_role("button", name="Send").click()
     expect(row.get_by_role("img", name="Distress trend: 7, 3")).to_be_visible()
+    # A calmer answer is the client's own return: both answers are history in the feed.
+    expect(attention.get_by_text("Nothing needs attention.")).to_be_visible()
+    feed = panel.get_by_role("region", name="Feed")
+    expect(feed.get_by_text("Distress answer: 7 of 10")).to_be_visible()
+    expect(feed.get_by_text("Distress answer: 3 of 10")).to_be_visible()
 
     panel.get_by_role("button", name="Check in").click()
     panel.get_by_role("combobox", name="Ask").select_option(label="Client 1")
     panel.get_by_role("button", name="Zone", exact=True).click()
     client.get_by_role("radio", name="Too much").check()
     client.get_by_role("button", name="Send").click()
-    expect(panel.get_by_text("Zone answer: Too much")).to_be_visible()
+    expect(attention.get_by_text("Zone: Too much")).to_be_visible()
     request = events_of(service, session["session"]["id"], "checkin_request")[-1]
     assert request["data"] == {"instrument": "zone", "to": ["c-1"]}
 

@@ -327,6 +327,14 @@ def main(argv: list[str] | None = None) -> int:
         help="the soak against one service process (default) or the scaled-out deployment",
     )
     parser.add_argument(
+        "--soak-mix",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="change the soak's mix (bench/soak.py MIX), e.g. lifeMinS=20 reconnectMinS=10 for a "
+        "short smoke run",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="py-spy every service process over each latency window (profile-*.txt)",

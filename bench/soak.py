@@ -25,11 +25,11 @@ from .scenarios import System, percentile
 SESSIONS_PER_WORKER = 1000
 MIX = {
     "intervalMs": 2000,
-    "lifeMinS": 180,
-    "lifeMaxS": 420,
+    "lifeMinS": 240,
+    "lifeMaxS": 1200,
     "reconnectMinS": 120,
     "reconnectMaxS": 300,
-    "checkinEveryS": 60,
+    "checkinEveryS": 180,
     "ackPauseShare": 0.6,
     "answerShare": 0.85,
 }

@@ -18,6 +18,15 @@ function loopDelayMonitor() {
   return delay;
 }
 
+// Writes a worker's `result` (with its event-loop delay) to `out`, says `done`, and exits.
+function writeResult(out, result, loopDelay, code) {
+  result.loop_delay_p99_ms = loopDelay.percentile(99) / 1e6;
+  result.loop_delay_max_ms = loopDelay.max / 1e6;
+  require("fs").writeFileSync(out, JSON.stringify(result));
+  emit({ phase: "done" });
+  setTimeout(() => process.exit(code), 200);
+}
+
 // A websocket-only socket.io-client socket with the service's connect auth; no automatic
 // reconnection (the workers reconnect themselves, with their last seq).
 function open(url, token, lastSeq, epoch) {
@@ -49,4 +58,20 @@ async function pool(items, width, fn) {
   await Promise.all(runners);
 }
 
-module.exports = { now, emit, loopDelayMonitor, open, pool };
+// Obeys JSON commands read from stdin, one a line: `handlers[cmd](msg)`; `onClose` when stdin ends.
+function commands(handlers, onClose) {
+  const rl = require("readline").createInterface({ input: process.stdin });
+  rl.on("line", (line) => {
+    let msg;
+    try {
+      msg = JSON.parse(line);
+    } catch {
+      return;
+    }
+    const handler = handlers[msg && msg.cmd];
+    if (handler) handler(msg);
+  });
+  rl.on("close", onClose);
+}
+
+module.exports = { now, emit, loopDelayMonitor, writeResult, open, pool, commands };

@@ -20,8 +20,7 @@
 "use strict";
 
 const fs = require("fs");
-const readline = require("readline");
-const { now, emit, loopDelayMonitor, open, pool } = require("./common");
+const { now, emit, loopDelayMonitor, writeResult, open, pool, commands } = require("./common");
 
 const cfg = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
 const HARD_LIMIT_MS = cfg.hardLimitMs || 600000;
@@ -33,14 +32,10 @@ let finished = false;
 function finish(result, code = 0) {
   if (finished) return;
   finished = true;
-  result.loop_delay_p99_ms = loopDelay.percentile(99) / 1e6;
-  result.loop_delay_max_ms = loopDelay.max / 1e6;
-  fs.writeFileSync(cfg.out, JSON.stringify(result));
   for (const s of sessions) {
     for (const sock of [s.t, s.c]) if (sock) sock.disconnect();
   }
-  emit({ phase: "done" });
-  setTimeout(() => process.exit(code), 200);
+  writeResult(cfg.out, result, loopDelay, code);
 }
 
 const URL_FOR = { t: cfg.urlT || cfg.url, c: cfg.urlC || cfg.url };
@@ -305,19 +300,14 @@ async function main() {
   }
 }
 
-const rl = readline.createInterface({ input: process.stdin });
-rl.on("line", (line) => {
-  let msg;
-  try {
-    msg = JSON.parse(line);
-  } catch {
-    return;
-  }
-  if (msg.cmd === "start") runLatency(msg.at);
-  else if (msg.cmd === "storm") runStorm();
-  else if (msg.cmd === "stop") finish({ mode: cfg.mode, errors });
-});
-rl.on("close", () => finish({ mode: cfg.mode, error: "stdin closed", errors }));
+commands(
+  {
+    start: (msg) => runLatency(msg.at),
+    storm: () => runStorm(),
+    stop: () => finish({ mode: cfg.mode, errors }),
+  },
+  () => finish({ mode: cfg.mode, error: "stdin closed", errors }),
+);
 
 main().catch((err) => {
   emit({ phase: "error", message: String(err) });

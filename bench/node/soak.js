@@ -26,8 +26,7 @@
 "use strict";
 
 const fs = require("fs");
-const readline = require("readline");
-const { now, emit, loopDelayMonitor, open, pool } = require("./common");
+const { now, emit, loopDelayMonitor, writeResult, open, pool, commands } = require("./common");
 
 const cfg = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
 setTimeout(() => finish({ error: "hard time limit" }, 3), cfg.hardLimitMs || 1800000).unref();
@@ -194,16 +193,23 @@ function send(s, role, type, data, onAck) {
 
 // ---- what each side sees -----------------------------------------------------------------------
 
-function onTherapistEvent(s, ev, tag) {
-  if (!ev || typeof ev.seq !== "number") return;
+// Records a delivered event in its role's stream; false for a duplicate (or no event).
+function firstTime(s, role, ev, tag) {
+  if (!ev || typeof ev.seq !== "number") return false;
   trace(s, tag, ev.type, ev.seq);
-  if (s.tSeen.has(ev.seq)) {
-    counts.therapist_duplicates++;
-    s.tDups = (s.tDups || 0) + 1;
-    return;
+  const seen = s[role + "Seen"];
+  if (seen.has(ev.seq)) {
+    counts[role === "t" ? "therapist_duplicates" : "client_duplicates"]++;
+    s[role + "Dups"] = (s[role + "Dups"] || 0) + 1;
+    return false;
   }
-  s.tSeen.add(ev.seq);
-  if (ev.seq > s.tMax) s.tMax = ev.seq;
+  seen.add(ev.seq);
+  if (ev.seq > s[role + "Max"]) s[role + "Max"] = ev.seq;
+  return true;
+}
+
+function onTherapistEvent(s, ev, tag) {
+  if (!firstTime(s, "t", ev, tag)) return;
   if (typeof ev.id === "string" && ev.id.startsWith("L.")) {
     s.received.add(ev.id);
     const t0 = parseFloat(ev.id.split(".", 3).slice(1, 3).join("."));
@@ -226,15 +232,7 @@ function onTherapistEvent(s, ev, tag) {
 }
 
 function onClientEvent(s, ev, tag) {
-  if (!ev || typeof ev.seq !== "number") return;
-  trace(s, tag, ev.type, ev.seq);
-  if (s.cSeen.has(ev.seq)) {
-    counts.client_duplicates++;
-    s.cDups = (s.cDups || 0) + 1;
-    return;
-  }
-  s.cSeen.add(ev.seq);
-  if (ev.seq > s.cMax) s.cMax = ev.seq;
+  if (!firstTime(s, "c", ev, tag)) return;
   if (ev.type === "checkin_request" && running && Math.random() < cfg.answerShare) {
     const suds = ev.data && ev.data.instrument === "suds";
     later(s, rand(1000, 6000), () => {
@@ -525,11 +523,7 @@ function results() {
 function finish(result, code = 0) {
   if (finished) return;
   finished = true;
-  result.loop_delay_p99_ms = loopDelay.percentile(99) / 1e6;
-  result.loop_delay_max_ms = loopDelay.max / 1e6;
-  fs.writeFileSync(cfg.out, JSON.stringify(result));
-  emit({ phase: "done" });
-  setTimeout(() => process.exit(code), 200);
+  writeResult(cfg.out, result, loopDelay, code);
 }
 
 function run(at) {
@@ -574,18 +568,9 @@ async function main() {
   });
 }
 
-const rl = readline.createInterface({ input: process.stdin });
-rl.on("line", (line) => {
-  let msg;
-  try {
-    msg = JSON.parse(line);
-  } catch {
-    return;
-  }
-  if (msg.cmd === "start") run(msg.at);
-  else if (msg.cmd === "stop") finish(results());
-});
-rl.on("close", () => finish({ mode: "soak", error: "stdin closed", counts, errors }));
+commands({ start: (msg) => run(msg.at), stop: () => finish(results()) }, () =>
+  finish({ mode: "soak", error: "stdin closed", counts, errors }),
+);
 
 main().catch((err) => {
   emit({ phase: "error", message: String(err) });

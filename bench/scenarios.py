@@ -50,6 +50,8 @@ class LatencySpec:
     warmup_s: float = 3.0
     measure_s: float = 12.0
     sessions_per_worker: int = 1000
+    # how long after the window a signal may still arrive before it counts as lost
+    grace_s: float = 3.0
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -95,7 +97,7 @@ async def latency(
         intervalMs=spec.interval_s * 1000,
         warmupMs=spec.warmup_s * 1000,
         measureMs=spec.measure_s * 1000,
-        graceMs=3000,
+        graceMs=spec.grace_s * 1000,
         connectWidth=50,
         hardLimitMs=(spec.warmup_s + spec.measure_s + 240) * 1000,
     )
@@ -145,6 +147,7 @@ async def latency(
         "sent": sent,
         "received": len(receive),
         "lost": sum(r["lost"] for r in results),
+        "lost_grace_s": spec.grace_s,
         "duplicates": sum(r.get("duplicates", 0) for r in results),
         "sends_per_s": round(sent / spec.measure_s, 1),
         "errors": errors,

@@ -147,7 +147,7 @@ function runLatency(at) {
   windowEnd = windowStart + cfg.measureMs;
   const startIn = Math.max(0, at - now());
   setTimeout(() => {
-    for (const s of sessions) clientSendLoop(s, windowEnd);
+    for (const s of sessions) if (s.ok) clientSendLoop(s, windowEnd);
   }, startIn);
   // Results after the window and a grace for the last deliveries.
   setTimeout(
@@ -283,6 +283,7 @@ async function main() {
       const w = await connectSocket(s, "t", 0, tracker);
       if (w && typeof w.head_seq === "number" && w.head_seq > s.tMax) s.tMax = w.head_seq;
       await connectSocket(s, "c", 0, null);
+      s.ok = true;
     } catch (err) {
       failed++;
       countError(String(err.message).slice(0, 60));

@@ -147,6 +147,7 @@ function runLatency(at) {
   windowEnd = windowStart + cfg.measureMs;
   const startIn = Math.max(0, at - now());
   setTimeout(() => {
+    // only whole sessions send: a signal whose therapist never connected is not a loss
     for (const s of sessions) if (s.ok) clientSendLoop(s, windowEnd);
   }, startIn);
   // Results after the window and a grace for the last deliveries.

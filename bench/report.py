@@ -135,6 +135,7 @@ ROW_KEYS = (
     "ack_p99_ms",
     "lost",
     "duplicates",
+    "server_log_errors",
     "server_cpu",
     "generator_cpu",
     "rss_load_mb",
@@ -535,7 +536,8 @@ def _soak_md(details: dict[str, Any]) -> list[str]:
         f"minute / median: {_f(soak.get('p99_max_to_median'))}. Sessions created "
         f"{c.get('sessions_created')}, ended {c.get('sessions_ended')}; signals acked "
         f"{c.get('signals_acked')}, lost {c.get('lost')}; duplicates {_soak_duplicates(soak)}, "
-        f"gaps {_soak_gaps(soak)}; reconnects {c.get('reconnects')} (failed "
+        f"gaps {_soak_gaps(soak)} (sessions not checked: {c.get('unverified_sessions')}); "
+        f"reconnects {c.get('reconnects')} (failed "
         f"{c.get('reconnect_failed')}, unexpected disconnects {c.get('unexpected_disconnects')}); "
         f"check-ins {c.get('checkins_requested')} requested, {c.get('checkins_answered')} "
         f"answered; cues: {cues or 'none'}; errors: {soak.get('errors') or 'none'}.",

@@ -91,7 +91,8 @@ def log(message: str) -> None:
 def _log_latency(label: str, row: dict[str, Any]) -> None:
     log(
         f"{label} {row['sessions']}: p50 {row['p50_ms']} p99 {row['p99_ms']} ms, ack p99 "
-        f"{row['ack_p99_ms']} ms, lost {row['lost']}, dup {row['duplicates']}, server "
+        f"{row['ack_p99_ms']} ms, lost {row['lost']}, dup {row['duplicates']}, server log errors "
+        f"{row['server_log_errors']}, server "
         f"{row['server_cpu']}% (all {row['deployment_cpu']}%) generator {row['generator_cpu']}%, "
         f"{row['kb_per_socket_load']} KB/socket under load"
     )

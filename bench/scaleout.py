@@ -186,6 +186,9 @@ class Deployment:
     def server_pids(self) -> list[int]:
         return [self.a.pid, self.b.pid]
 
+    def log_errors(self) -> int:
+        return self.a.log_errors() + self.b.log_errors()
+
     def cpu_groups(self) -> dict[str, Callable[[], list[int]]]:
         groups: dict[str, Callable[[], list[int]]] = {
             "server_therapists": lambda: [self.a.pid],

@@ -42,6 +42,8 @@ class System(Protocol):
 
     def server_pids(self) -> list[int]: ...
 
+    def log_errors(self) -> int: ...
+
 
 @dataclass(frozen=True)
 class LatencySpec:
@@ -86,6 +88,7 @@ async def latency(
     the service's processes over the window.
     """
     pairs = await target.ensure_sessions(spec.sessions)
+    log_errors_before = target.log_errors()
     workers = await generator.spawn(
         target.therapist_url,
         pairs,
@@ -151,6 +154,8 @@ async def latency(
         "duplicates": sum(r.get("duplicates", 0) for r in results),
         "sends_per_s": round(sent / spec.measure_s, 1),
         "errors": errors,
+        # error lines the servers logged meanwhile (python relay: `Cannot publish… giving up`)
+        "server_log_errors": target.log_errors() - log_errors_before,
         "server_cpu": round(sum(v for k, v in cpu.items() if k.startswith("server")), 1),
         "deployment_cpu": round(sum(cpu.values()), 1),
         "cpu": cpu,

@@ -90,6 +90,16 @@ class Target:
     def pid(self) -> int:
         return self.proc.pid
 
+    def log_errors(self) -> int:
+        """Error lines in the server's log so far (the service's JSON `error` records, a relay's
+        `giving up` or a traceback): a scenario reports how many its window added."""
+        path = self.workdir / "server.log"
+        if not path.exists():
+            return 0
+        marks = ('"level":"error"', '"level": "error"', "giving up", "Traceback")
+        with path.open(errors="replace") as f:
+            return sum(1 for line in f if any(mark in line for mark in marks))
+
     def log_tail(self, chars: int = 2000) -> str:
         path = self.workdir / "server.log"
         return path.read_text(errors="replace")[-chars:] if path.exists() else ""

@@ -89,6 +89,7 @@ const counts = {
   therapist_gaps: 0,
   client_gaps: 0,
   lost: 0,
+  unverified_sessions: 0,
 };
 const cues = {};
 const errors = {};
@@ -414,7 +415,13 @@ function close(s) {
   }
   s.timers = [];
   live.delete(s);
-  // Check the streams: 1..max, no gap; every acknowledged signal reached the therapist.
+  // Check the streams: 1..max, no gap; every acknowledged signal reached the therapist. A session
+  // whose therapist is not connected at its close (its reconnect failed) cannot be checked.
+  if (!s.ended && !s.tUp) {
+    counts.unverified_sessions++;
+    for (const sock of [s.t, s.c]) if (sock) sock.disconnect();
+    return;
+  }
   let tGaps = 0;
   for (let q = 1; q <= s.tMax; q++) if (!s.tSeen.has(q)) tGaps++;
   let cGaps = 0;

@@ -5,7 +5,7 @@ PIP := .venv/bin/pip
 STAMP := .make
 WIDGET_SRC := $(shell find widgets/src -type f 2>/dev/null) widgets/package.json widgets/package-lock.json
 
-.PHONY: install lock run test test-only lint format bench bench-full fuzz clean services chromium
+.PHONY: install lock run test test-only lint typecheck format bench bench-full bench-scaleout bench-soak fuzz clean services chromium
 
 install: $(STAMP)/python $(STAMP)/widgets $(STAMP)/js-tests chromium
 
@@ -71,8 +71,12 @@ format: $(STAMP)/python
 	.venv/bin/ruff format service integrations tests bench
 	.venv/bin/ruff check --fix service integrations tests bench
 
+# The client adapters (integrations/*/sdk.js) against the platforms' own SDK types.
+typecheck: $(STAMP)/widgets
+	cd widgets && npm run --silent typecheck
+
 # Lint, type checks and the whole suite. pytest's exit code 5 (no tests ran) fails too.
-test: install lint
+test: install lint typecheck
 	$(MAKE) services
 	$(PY) -m pytest
 
@@ -83,11 +87,21 @@ test-only:
 services:
 	@bash .ci/services.sh
 
+# Quick (~6 min): latency pinned and unpinned, storm, capacity, appends. bench/README.md says more.
 bench: install
 	$(PY) -m bench.run --quick
 
-bench-full: install
+# Every scenario at full size, scale-out and soak included, and the targets in one run (~1 h).
+bench-full: install services
 	$(PY) -m bench.run --full
+
+# Two processes on PostgreSQL + Redis beside both relays on Redis, 1,000 and 2,000 sessions (~15 min).
+bench-scaleout: install services
+	$(PY) -m bench.run --full --only scaleout --results-dir bench/results/scaleout
+
+# 2,000 sessions for 10 minutes with the realistic mix; RSS and p99 per minute (~13 min).
+bench-soak: install
+	$(PY) -m bench.run --full --only soak --results-dir bench/results/soak
 
 fuzz: install
 	HYPOTHESIS_PROFILE=deep $(PY) -m pytest tests -m fuzz -p no:timeout

@@ -69,6 +69,7 @@ from .store import store_for_url
 from .store.base import Store
 from .tenants import TenantRegistry
 from .tokens import TokenIssuer
+from .views import ClientNumbering
 
 __all__ = [
     "AUDIT",
@@ -124,7 +125,7 @@ def create_app(
     sio = create_socket_server(settings, patches)
     writer = SocketWriter(sio, patches, metrics, max_queue=settings.max_socket_queue)
     session_log = SessionLog(store, metrics)
-    hub = Hub(store, writer, metrics, session_log.committed)
+    hub = Hub(store, writer, metrics, session_log.committed, ClientNumbering(secret))
     engine = SessionEngine(
         store, session_log, hub, metrics, catchup_interval_seconds=settings.catchup_interval_seconds
     )

@@ -186,6 +186,15 @@ DATA_MODELS: dict[str, type[_Data]] = {
     "cue": CueData,
 }
 
+SEQ_FIELDS: dict[str, tuple[str, ...]] = {
+    "acknowledge": ("seq",),
+    "retract": ("seq",),
+    "checkin_response": ("checkin_seq",),
+    "checkin_expired": ("checkin_seq",),
+}
+"""The `data` fields that hold a seq, per type a client may see: a client reads and writes them
+in its own numbering (contract §9.1). A cue's `related_seq` is absent: no client sees a cue."""
+
 
 class _Send(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -20,7 +20,7 @@ from ..errors import ComfortError, ConnectRefused, SendError, StoreUnavailable
 from ..events import SENDABLE_TYPES, Event
 from ..metrics import Metrics
 from ..tokens import TokenIssuer
-from ..views import ErrorAck, ErrorDetail, welcome_view
+from ..views import ClientNumbering, ErrorAck, ErrorDetail, welcome_view
 from .hub import Connection, Hub, SessionRuntime
 from .presence import PresenceKeeper
 from .sends import SendPipeline
@@ -109,12 +109,12 @@ class SocketHandlers:
             raise ConnectRefused(
                 "the service cannot reach its store; try again", code="internal"
             ) from None
-        epoch = auth.get("epoch")
-        last_seq = _last_seq(auth)
-        if (epoch is not None and epoch != runtime.record.epoch) or last_seq > runtime.head:
-            last_seq = 0
         eio_sid = self.sio.manager.eio_sid_from_sid(sid, "/")
         conn = Connection(sid, eio_sid, runtime.id, claims.participant_id, role)
+        epoch = auth.get("epoch")
+        last_seq = 0
+        if epoch is None or epoch == runtime.record.epoch:
+            last_seq = ClientNumbering.last_seq(runtime, conn, _last_seq(auth))
         self.connections[sid] = conn
         self.metrics.connects.labels("ok").inc()
         log.info(

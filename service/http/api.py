@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from ..api_models import CreateSessionRequest, EventsQuery, MintTokenRequest
 from ..appkeys import LIFECYCLE, STORE, TENANT_ID, TENANTS, THROTTLE
 from ..errors import InvalidBody, RateLimited, Unauthorized, validation_message
+from ..realtime.hub import SessionRuntime
 from ..summary import (
     FORMATS,
     SummaryQuery,
@@ -106,8 +107,8 @@ async def create_session(request: web.Request) -> web.Response:
 
 async def get_session(request: web.Request) -> web.Response:
     tenant = tenant_of(request)
-    runtime = await request.app[LIFECYCLE].runtime_for(tenant.id, request.match_info["session_id"])
-    return json_response(SessionEnvelope(session=session_view(runtime)))
+    lifecycle, session_id = request.app[LIFECYCLE], request.match_info["session_id"]
+    return _session(await lifecycle.runtime_for(tenant.id, session_id))
 
 
 async def mint_token(request: web.Request) -> web.Response:
@@ -133,7 +134,11 @@ async def list_events(request: web.Request) -> web.Response:
 
 async def end_session(request: web.Request) -> web.Response:
     tenant = tenant_of(request)
-    runtime = await request.app[LIFECYCLE].end_session(tenant.id, request.match_info["session_id"])
+    lifecycle, session_id = request.app[LIFECYCLE], request.match_info["session_id"]
+    return _session(await lifecycle.end_session(tenant.id, session_id))
+
+
+def _session(runtime: SessionRuntime) -> web.Response:
     return json_response(SessionEnvelope(session=session_view(runtime)))
 
 

@@ -1,7 +1,7 @@
 """The pacing engine of one process: folds logged events, keeps timers in the store, fires them.
 
 Each session has a `SessionPacing` that folds the session's events in seq order (from the hub's
-observers, or read from the store to fill a gap, rebuild after a restart or catch up) into a
+`applied` feed, or read from the store to fill a gap, rebuild after a restart or catch up) into a
 `PacingState`. What the fold calls for — timers and vendor deliveries — is saved in the store
 together with the session's pacing cursor, in one transaction. A scheduler claims due timers in
 the store (so one process fires each) and the session logs the cue under its deterministic id.

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Coroutine
-from typing import Any, Protocol
+from typing import Protocol
 
 import structlog
 
+from ..aio import BackgroundTasks
 from ..engine import SessionEngine
 from ..errors import ConnectRefused, StoreUnavailable
 from ..events import EmptyData, Event, ParticipantRef, PresenceData, Role, Via
@@ -109,7 +109,7 @@ class PresenceKeeper:
         # While the process drains, sockets closing are not departures: the grace rule decides.
         self.draining = False
         self._reaper: asyncio.Task[None] | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = BackgroundTasks("presence_task")
         hub.applied.subscribe(self._after_applied)
         hub.dropped.subscribe(counts.forget_session)
         if departures is not None:
@@ -119,13 +119,12 @@ class PresenceKeeper:
         self._reaper = asyncio.create_task(self._reap_after_restart(), name="presence-reaper")
 
     async def stop(self) -> None:
-        tasks = [*self._tasks, *([self._reaper] if self._reaper else [])]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
+        if self._reaper is not None:
+            self._reaper.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._reaper = None
+                await self._reaper
+            self._reaper = None
+        await self._tasks.cancel()
 
     # -- sockets -----------------------------------------------------------------------------
 
@@ -218,7 +217,7 @@ class PresenceKeeper:
         ):
             # A join logged by another process may complete the pair: start the session here
             # too (its fixed id and the store's open-only rule keep it to one start).
-            self._spawn(self._start_quietly(runtime))
+            self._tasks.spawn(self._start_quietly(runtime))
 
     async def _start_quietly(self, runtime: SessionRuntime) -> None:
         with contextlib.suppress(StoreUnavailable):
@@ -227,7 +226,7 @@ class PresenceKeeper:
     # -- departures --------------------------------------------------------------------------
 
     def _departure(self, session_id: str, participant_id: str) -> None:
-        self._spawn(self.departed(session_id, participant_id))
+        self._tasks.spawn(self.departed(session_id, participant_id))
 
     async def departed(self, session_id: str, participant_id: str) -> None:
         """A participant whose connections were all held by processes that died is gone."""
@@ -261,13 +260,3 @@ class PresenceKeeper:
                 continue
             with contextlib.suppress(StoreUnavailable):
                 await self.log_presence(runtime, participant_id, "widget", joined=False)
-
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._finished)
-
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("presence_task_failed", exc_info=task.exception())

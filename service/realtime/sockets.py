@@ -7,14 +7,12 @@ without a connection) is made in one place, `socket_error`; anything unexpected 
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Coroutine
 from typing import Any
 
 import socketio
 import structlog
 
-from ..aio import wait_event
+from ..aio import BackgroundTasks, wait_event
 from ..audit import AuditTrail
 from ..errors import ComfortError, ConnectRefused, SendError, StoreUnavailable
 from ..events import SENDABLE_TYPES, Event
@@ -63,7 +61,7 @@ class SocketHandlers:
         self.metrics = metrics
         self.connections: dict[str, Connection] = {}
         self._addresses: dict[str, str | None] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = BackgroundTasks("socket_task")
         sio.on("connect", self.on_connect)
         sio.on("disconnect", self.on_disconnect)
         sio.on("send", self.on_send)
@@ -125,7 +123,7 @@ class SocketHandlers:
             last_seq=last_seq,
         )
         # The welcome must follow the CONNECT packet, which is sent when this handler returns.
-        self._spawn(self._start(conn, last_seq))
+        self._tasks.spawn(self._start(conn, last_seq))
         return conn
 
     async def _start(self, conn: Connection, last_seq: int) -> None:
@@ -192,7 +190,7 @@ class SocketHandlers:
 
     def _close_when_ended(self, runtime: SessionRuntime, event: Event) -> None:
         if event.type == "session_ended":
-            self._spawn(self._close_ended(runtime))
+            self._tasks.spawn(self._close_ended(runtime))
 
     async def _close_ended(self, runtime: SessionRuntime) -> None:
         # The send that ended the session (and any other in flight) is answered first: its ack
@@ -202,20 +200,6 @@ class SocketHandlers:
             if not await wait_event(runtime.sends_answered, SEND_ANSWER_WAIT_S):
                 break
         await self.hub.close_connections(runtime)
-
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._finished)
-
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error(
-                "socket_task_failed",
-                error=type(task.exception()).__name__,
-                exc_info=task.exception(),
-            )
 
 
 NOT_STORED = "the service could not store the event; send again with the same id"

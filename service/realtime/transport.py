@@ -70,6 +70,7 @@ from engineio import exceptions as eio_exceptions
 from engineio import packet as eio_packet
 from engineio.async_drivers import aiohttp as engineio_aiohttp
 
+from ..aio import BackgroundTasks
 from ..metrics import Metrics
 from ..settings import Settings
 
@@ -266,7 +267,7 @@ class SocketWriter:
         self.direct_writes = 0  # packets written without the socket's writer task
         self._dropping: set[str] = set()
         self._sending: dict[str, int] = {}  # packets handed to tasks, not queued yet (stock path)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = BackgroundTasks("socket_write")
 
     def send_packet(self, eio_sid: str, packet: str) -> bool:
         """Send one encoded Socket.IO packet to one socket, without waiting: at once to an idle
@@ -288,7 +289,7 @@ class SocketWriter:
             except Exception as exc:
                 self.patches.fail("queue", exc)
         self._sending[eio_sid] = self._sending.get(eio_sid, 0) + 1
-        self._spawn(self._send_stock(eio_sid, packet))
+        self._tasks.spawn(self._send_stock(eio_sid, packet))
         return True
 
     @staticmethod
@@ -350,20 +351,10 @@ class SocketWriter:
         self._dropping.add(eio_sid)
         self.metrics.slow_sockets.inc()
         log.warning("slow_socket_closed", queued=queued)
-        self._spawn(self._drop(eio_sid))
+        self._tasks.spawn(self._drop(eio_sid))
 
     async def _drop(self, eio_sid: str) -> None:
         try:
             await self.sio.eio.disconnect(eio_sid)
         finally:
             self._dropping.discard(eio_sid)
-
-    def _spawn(self, work: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._finished)
-
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("socket_write_failed", error=type(task.exception()).__name__)

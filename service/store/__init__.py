@@ -1,4 +1,4 @@
-"""Durable stores behind the `Store` Protocol; `open_store` picks one by URL."""
+"""Durable stores behind the `Store` Protocols (`base.py`); `store_for_url` picks one by URL."""
 
 from __future__ import annotations
 

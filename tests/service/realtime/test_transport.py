@@ -1,8 +1,10 @@
-"""The transport patches (service/realtime/transport.py): each falls back to the stock path on any
-failure, once and said once, and the events still arrive whole and in order.
+"""The transport (service/realtime/transport.py): packets written straight to idle websockets and
+in order, compression refused, origins held to the allowed ones; and each patch falling back to
+the stock path on any failure, once and said once, with every event still arriving in order.
 
 A failure is provoked by breaking, inside the test, the very library call a patch depends on, as
-an upgrade of python-engineio or aiohttp that reshaped it would.
+an upgrade of python-engineio or aiohttp that reshaped it would: those tests run with the patches
+on only; the others with the patches on and off (conftest.py).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from service.realtime import transport
 from service.realtime.transport import TransportPatches
 from service.settings import Settings
 from tests.conftest import LiveServer, ServerFactory
+from tests.service.realtime.support import started
 
 
 async def _pair(server: LiveServer):
@@ -40,10 +43,14 @@ async def _sends_arrive_in_order(server: LiveServer, count: int = 20) -> None:
     assert seqs == sorted(set(seqs)), "in seq order, none twice"
 
 
+ONLY_PATCHED = pytest.mark.parametrize("transport_patches", [True], ids=["patched"])
+
+
 def _failures(logs: list[dict]) -> list[dict]:
     return [entry for entry in logs if entry["event"] == "transport_patch_failed"]
 
 
+@ONLY_PATCHED
 async def test_a_direct_write_that_raises_falls_back_to_the_queue_once(
     server_factory: ServerFactory, monkeypatch: pytest.MonkeyPatch
 ):
@@ -68,6 +75,7 @@ async def test_a_direct_write_that_raises_falls_back_to_the_queue_once(
     assert [(f["patch"], f["error"]) for f in failures] == [("direct_write", "RuntimeError")]
 
 
+@ONLY_PATCHED
 async def test_a_queue_write_that_raises_falls_back_to_engineio_send(
     server_factory: ServerFactory, monkeypatch: pytest.MonkeyPatch
 ):
@@ -87,6 +95,7 @@ async def test_a_queue_write_that_raises_falls_back_to_engineio_send(
     assert [f["patch"] for f in _failures(logs)] == ["queue"]
 
 
+@ONLY_PATCHED
 async def test_a_poll_that_raises_falls_back_to_engineio_poll(
     server_factory: ServerFactory, monkeypatch: pytest.MonkeyPatch
 ):
@@ -124,3 +133,75 @@ def _raises(kind: type[Exception]):
         raise kind("reshaped by an upgrade")
 
     return fail
+
+
+async def test_websockets_refuse_per_message_compression(live_server: LiveServer):
+    """Deflate state costs ~100 KB a socket; the service never negotiates it."""
+    url = live_server.url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket"
+    async with live_server.api.http.ws_connect(url, compress=15) as ws:
+        assert ws.compress == 0
+        opening = await ws.receive_str()
+        assert opening.startswith("0{")
+
+
+async def test_live_events_are_written_straight_to_idle_websockets_in_order(
+    server_factory, transport_patches
+):
+    """A delivered event goes onto an idle websocket at once (aiohttp's frame writer), not
+    through python-engineio's writer task; an upgrade of either library that breaks this
+    falls back to queueing and shows here as no direct writes. With the patches off, every
+    event is queued, in the same order."""
+    server = await server_factory(send_rate=1000.0, send_burst=1000)
+    writer = server.app[WRITER]
+    before = writer.direct_writes
+    created, therapist, (client,) = await started(server)
+    for n in range(30):
+        assert (await client.send("keep_going", id=f"go-{n}"))["ok"]
+    got = await therapist.wait_type("keep_going", count=30)
+    assert [e["id"] for e in got] == [f"go-{n}" for n in range(30)]
+    seqs = [e["seq"] for e in therapist.events]
+    assert seqs == sorted(set(seqs)), "in seq order, none twice"
+    if transport_patches:
+        assert writer.direct_writes - before >= 30
+    else:
+        assert writer.direct_writes == before == 0
+
+
+async def test_an_upgraded_polling_connection_gets_every_event_in_order(server_factory):
+    """Polling first, then the upgrade to a websocket (the browsers' default): packets queued
+    for polling and written directly after the upgrade keep their order."""
+    server = await server_factory(send_rate=1000.0, send_burst=1000)
+    created = await server.create_session()
+    therapist = server.peer(created["tokens"]["t-1"])
+    await therapist.connect(transports=["polling", "websocket"])
+    client = await server.join(created["tokens"]["c-1"])
+    for n in range(40):
+        assert (await client.send("keep_going", id=f"up-{n}"))["ok"]
+    got = await therapist.wait_type("keep_going", count=40)
+    assert [e["id"] for e in got] == [f"up-{n}" for n in range(40)]
+    seqs = [e["seq"] for e in therapist.events]
+    assert seqs == sorted(set(seqs))
+
+
+async def test_socket_handshake_refuses_origins_not_allowed(server_factory):
+    import socketio
+
+    server = await server_factory(allowed_origins=["https://vendor.example"])
+    created = await server.create_session()
+    good = socketio.AsyncClient(reconnection=False)
+    await good.connect(
+        server.url,
+        auth={"token": created["tokens"]["c-1"]},
+        transports=["websocket"],
+        headers={"Origin": "https://vendor.example"},
+    )
+    assert good.connected
+    await good.disconnect()
+    bad = socketio.AsyncClient(reconnection=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await bad.connect(
+            server.url,
+            auth={"token": created["tokens"]["c-1"]},
+            transports=["websocket"],
+            headers={"Origin": "https://evil.example"},
+        )

@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import LiveServer
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SCRIPT = ROOT / "tests" / "js" / "contract_client.cjs"
 
 

@@ -1,6 +1,6 @@
 """Durable appends per second through `append_batch`, on SQLite and PostgreSQL.
 
-Not a test (it gates nothing): `python -m tests.store.bench_append [--seconds 3]` prints a table.
+Not a test (it gates nothing): `python -m bench.append_contention [--seconds 3]` prints a table.
 Every append is acknowledged only after its commit, as in the service:
 
 - `serial`: one sender, one event per batch: the commit latency bound.

@@ -1,4 +1,5 @@
-"""The REST API (contract §2): bodies, errors, tenants and the OpenAPI document."""
+"""The REST API (contract §2, service/http/api.py and the lifecycle behind it): bodies, errors,
+the session's lifecycle, and tenants."""
 
 from __future__ import annotations
 
@@ -6,8 +7,6 @@ import re
 
 import pytest
 
-from service.http.api import ROUTES
-from service.http.openapi import build_openapi
 from tests.conftest import LiveServer
 from tests.support import session_body
 
@@ -173,10 +172,6 @@ async def test_delete_disconnects_sockets(live_server: LiveServer):
     await peer.wait_for(lambda: not peer.client.connected)
 
 
-def _concrete(path: str, sid: str) -> str:
-    return path.replace("{session_id}", sid)
-
-
 async def test_every_session_route_refuses_other_tenants_and_missing_keys(server_factory):
     """The route list comes from the application itself, so a new route is covered too."""
     live_server = await server_factory(auth_failure_limit=10_000)
@@ -208,144 +203,5 @@ async def test_every_session_route_refuses_other_tenants_and_missing_keys(server
     assert status == 200 and body["session"]["state"] == "open"
 
 
-async def test_health_ready_and_metrics(live_server: LiveServer):
-    http = live_server.api.http
-    async with http.get(live_server.url + "/healthz") as r:
-        assert r.status == 200
-    async with http.get(live_server.url + "/readyz") as r:
-        body = await r.json()
-        assert r.status == 200 and body["store"] == "ok" and body["redis"] == "unset"
-    created = await live_server.create_session()
-    peer = await live_server.join(created["tokens"]["c-1"])
-    await peer.send("pause")
-    async with http.get(live_server.url + "/metrics") as r:
-        text = await r.text()
-    assert 'comfort_sends_total{outcome="ok",type="pause"} 1.0' in text
-    assert "comfort_store_append_seconds_bucket" in text
-    assert "comfort_store_append_batch_events_count" in text
-    assert "comfort_events_delivered_total 0.0" not in text
-    assert 'comfort_connections{role="client"} 1.0' in text
-
-
-async def test_errors_for_unknown_paths_are_structured(live_server: LiveServer):
-    status, err = await live_server.api.call("GET", "/api/v1/nothing-here")
-    assert status == 404 and err["error"]["code"] == "not_found"
-    status, err = await live_server.api.call("PUT", "/api/v1/sessions")
-    assert status == 405 and err["error"]["code"]
-
-
-async def test_openapi_is_served_and_matches_the_routes(live_server: LiveServer):
-    async with live_server.api.http.get(live_server.url + "/api/v1/openapi.json") as r:
-        assert r.status == 200
-        doc = await r.json()
-    assert doc["openapi"].startswith("3.1")
-    served = {
-        (r.method.lower(), r.resource.canonical)
-        for r in live_server.app.router.routes()
-        if r.resource is not None
-        and r.resource.canonical.startswith("/api/v1/sessions")
-        and r.method != "HEAD"
-    }
-    documented = {
-        (m, p) for p, ops in doc["paths"].items() if p.startswith("/api/v1/sessions") for m in ops
-    }
-    assert served == documented
-    create = doc["paths"]["/api/v1/sessions"]["post"]["requestBody"]["content"]["application/json"][
-        "schema"
-    ]
-    name = create["$ref"].rsplit("/", 1)[-1]
-    schema = doc["components"]["schemas"][name]
-    assert set(schema["required"]) == {"platform", "external_id", "participants"}
-    assert schema["additionalProperties"] is False
-    for route in ROUTES:
-        op = doc["paths"][route.path][route.method.lower()]
-        assert str(route.status) in op["responses"]
-    assert build_openapi() == doc
-
-
-async def test_platform_client_modules_are_served_as_javascript_and_nothing_else(
-    live_server: LiveServer,
-):
-    http = live_server.api.http
-    async with http.get(live_server.url + "/integrations/jitsi/sdk.js") as r:
-        assert r.status == 200 and r.headers["Content-Type"].startswith("text/javascript")
-        assert "export" in await r.text()
-    for path in (
-        "/integrations/base.py",
-        "/integrations/../service/settings.py",
-        "/integrations/%2e%2e/pyproject.toml",
-        "/integrations/nope.js",
-    ):
-        async with http.get(live_server.url + path) as r:
-            assert r.status == 404, path
-
-
-async def test_api_key_guessing_is_throttled_per_address(live_server: LiveServer):
-    for i in range(10):
-        status, err = await live_server.api.call(
-            "GET", "/api/v1/sessions/x", key=f"guess-{i:02d}-0123456789abcdef"
-        )
-        assert status in (401, 404), err
-    status, err = await live_server.api.call(
-        "GET", "/api/v1/sessions/x", key="guess-final-0123456789abcdef"
-    )
-    assert status == 429 and err["error"]["code"] == "rate_limited"
-    # Even the right key waits until the window has passed.
-    status, err = await live_server.api.call("POST", "/api/v1/sessions", session_body())
-    assert status == 429
-
-
-async def test_cors_answers_only_allowed_origins(server_factory):
-    server = await server_factory(allowed_origins=["https://vendor.example"])
-    http = server.api.http
-    headers = {"Origin": "https://vendor.example", "Access-Control-Request-Method": "POST"}
-    async with http.options(server.url + "/api/v1/sessions", headers=headers) as r:
-        assert (
-            r.status == 204 and r.headers["Access-Control-Allow-Origin"] == "https://vendor.example"
-        )
-    bad = {"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
-    async with http.options(server.url + "/api/v1/sessions", headers=bad) as r:
-        assert "Access-Control-Allow-Origin" not in r.headers
-    async with http.get(server.url + "/healthz", headers={"Origin": "https://evil.example"}) as r:
-        assert "Access-Control-Allow-Origin" not in r.headers
-
-
-async def test_every_json_answer_carries_the_security_headers(live_server: LiveServer):
-    http = live_server.api.http
-    for path in (
-        "/healthz",
-        "/readyz",
-        "/api/v1/openapi.json",
-        "/api/v1/sessions/nope",
-        "/nothing",
-    ):
-        async with http.get(live_server.url + path, headers={"X-Forwarded-Proto": "https"}) as r:
-            assert r.headers["X-Content-Type-Options"] == "nosniff", path
-            assert r.headers["Referrer-Policy"] == "no-referrer", path
-            assert "Strict-Transport-Security" in r.headers, path
-            if r.content_type == "application/json":
-                assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"], path
-
-
-async def test_socket_handshake_refuses_origins_not_allowed(server_factory):
-    import socketio
-
-    server = await server_factory(allowed_origins=["https://vendor.example"])
-    created = await server.create_session()
-    good = socketio.AsyncClient(reconnection=False)
-    await good.connect(
-        server.url,
-        auth={"token": created["tokens"]["c-1"]},
-        transports=["websocket"],
-        headers={"Origin": "https://vendor.example"},
-    )
-    assert good.connected
-    await good.disconnect()
-    bad = socketio.AsyncClient(reconnection=False)
-    with pytest.raises(socketio.exceptions.ConnectionError):
-        await bad.connect(
-            server.url,
-            auth={"token": created["tokens"]["c-1"]},
-            transports=["websocket"],
-            headers={"Origin": "https://evil.example"},
-        )
+def _concrete(path: str, sid: str) -> str:
+    return path.replace("{session_id}", sid)

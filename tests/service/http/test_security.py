@@ -1,0 +1,53 @@
+"""HTTP hardening (service/http/security.py): the API-key throttle, CORS, security headers."""
+
+from __future__ import annotations
+
+from tests.conftest import LiveServer
+from tests.support import session_body
+
+
+async def test_api_key_guessing_is_throttled_per_address(live_server: LiveServer):
+    for i in range(10):
+        status, err = await live_server.api.call(
+            "GET", "/api/v1/sessions/x", key=f"guess-{i:02d}-0123456789abcdef"
+        )
+        assert status in (401, 404), err
+    status, err = await live_server.api.call(
+        "GET", "/api/v1/sessions/x", key="guess-final-0123456789abcdef"
+    )
+    assert status == 429 and err["error"]["code"] == "rate_limited"
+    # Even the right key waits until the window has passed.
+    status, err = await live_server.api.call("POST", "/api/v1/sessions", session_body())
+    assert status == 429
+
+
+async def test_cors_answers_only_allowed_origins(server_factory):
+    server = await server_factory(allowed_origins=["https://vendor.example"])
+    http = server.api.http
+    headers = {"Origin": "https://vendor.example", "Access-Control-Request-Method": "POST"}
+    async with http.options(server.url + "/api/v1/sessions", headers=headers) as r:
+        assert (
+            r.status == 204 and r.headers["Access-Control-Allow-Origin"] == "https://vendor.example"
+        )
+    bad = {"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
+    async with http.options(server.url + "/api/v1/sessions", headers=bad) as r:
+        assert "Access-Control-Allow-Origin" not in r.headers
+    async with http.get(server.url + "/healthz", headers={"Origin": "https://evil.example"}) as r:
+        assert "Access-Control-Allow-Origin" not in r.headers
+
+
+async def test_every_json_answer_carries_the_security_headers(live_server: LiveServer):
+    http = live_server.api.http
+    for path in (
+        "/healthz",
+        "/readyz",
+        "/api/v1/openapi.json",
+        "/api/v1/sessions/nope",
+        "/nothing",
+    ):
+        async with http.get(live_server.url + path, headers={"X-Forwarded-Proto": "https"}) as r:
+            assert r.headers["X-Content-Type-Options"] == "nosniff", path
+            assert r.headers["Referrer-Policy"] == "no-referrer", path
+            assert "Strict-Transport-Security" in r.headers, path
+            if r.content_type == "application/json":
+                assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"], path

@@ -1,0 +1,82 @@
+"""Delivery (service/realtime/hub.py): in seq order, replayed from where a socket left off, never
+skipped nor doubled, each event only to those allowed to see it. Runs with the transport patches
+on and off (conftest.py)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.conftest import LiveServer
+from tests.service.realtime.support import started
+
+
+async def test_reconnect_with_last_seq_gets_exactly_the_missed_events_in_order(
+    live_server: LiveServer,
+):
+    created, therapist, (client,) = await started(live_server)
+    await client.send("keep_going")
+    await therapist.wait_type("keep_going")
+    last_seen = therapist.seqs[-1]
+    await therapist.close()
+    sent = [await client.send(kind) for kind in ("pause", "slow_down", "resume", "keep_going")]
+    back = await live_server.join(
+        created["tokens"]["t-1"], last_seq=last_seen, epoch=created["session"]["epoch"]
+    )
+    await back.wait_for(lambda: sent[-1]["seq"] in back.seqs)
+    replayed = [e for e in back.events if e["actor"]["role"] == "client"]
+    assert [e["seq"] for e in replayed] == [a["seq"] for a in sent]
+    assert back.seqs == sorted(back.seqs) and len(back.seqs) == len(set(back.seqs))
+    assert min(back.seqs) == last_seen + 1
+
+
+async def test_events_stored_during_replay_are_neither_skipped_nor_doubled(live_server: LiveServer):
+    created, therapist, (client,) = await started(live_server)
+    for _ in range(15):
+        await client.send("keep_going")
+    sender = asyncio.ensure_future(asyncio.gather(*(client.send("slow_down") for _ in range(5))))
+    late = await live_server.join(created["tokens"]["t-1"], last_seq=0)
+    acks = await sender
+    head = max(a["seq"] for a in acks)
+    await late.wait_for(lambda: head in late.seqs)
+    assert late.seqs == list(range(1, head + 1))
+
+
+async def test_a_replay_longer_than_the_socket_queue_arrives_whole(server_factory):
+    """Replay is paced by the socket's drain, so a long log never trips the slow-reader bound."""
+    server = await server_factory(max_socket_queue=40, send_rate=1000.0, send_burst=1000)
+    created = await server.create_session()
+    client = await server.join(created["tokens"]["c-1"])
+    acks = []
+    for _ in range(40):
+        acks += await asyncio.gather(*(client.send("keep_going") for _ in range(8)))
+    assert all(a["ok"] for a in acks)
+    head = max(a["seq"] for a in acks)
+    late = await server.join(created["tokens"]["t-1"], last_seq=0)
+    await late.wait_for(lambda: head in late.seqs, timeout=20)
+    assert late.seqs[:head] == list(range(1, head + 1))
+    assert late.client.connected
+
+
+async def test_group_session_clients_never_see_each_other(live_server: LiveServer):
+    created, therapist, clients = await started(live_server, clients=3)
+    c1, c2, c3 = clients
+    for peer, kind in ((c1, "pause"), (c2, "slow_down"), (c3, "keep_going")):
+        assert (await peer.send(kind))["ok"]
+    await therapist.send("checkin_request", {"instrument": "suds", "to": ["c-2"]})
+    await therapist.send("suggest_grounding", {"exercise": "five_senses"})
+    await therapist.wait_type("suggest_grounding")
+    await asyncio.sleep(0.3)
+    for peer, me in ((c1, "c-1"), (c2, "c-2"), (c3, "c-3")):
+        for event in peer.events:
+            actor = event["actor"]
+            if actor["role"] == "client":
+                assert actor["id"] == me
+            if event["type"] in ("participant_joined", "participant_left"):
+                who = event["data"]["participant"]
+                assert who["role"] == "therapist" or who["id"] == me
+            assert event["type"] != "cue"
+            if event["to"] is not None:
+                assert me in event["to"]
+    assert c2.of_type("checkin_request") and not c1.of_type("checkin_request")
+    assert all(p.of_type("suggest_grounding") for p in clients)
+    assert len([e for e in therapist.events if e["actor"]["role"] == "client"]) == 3

@@ -1,0 +1,168 @@
+"""The Socket.IO protocol (contract §3) against a real server with real clients: the welcome,
+what a connection may carry, the end of a session (service/realtime/sockets.py). Runs with the
+transport patches on and off (conftest.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+
+import aiohttp
+import pytest
+import socketio
+
+from tests.conftest import LiveServer
+from tests.service.realtime.support import started
+from tests.support import Api, ServiceProcess
+
+
+async def test_pause_reaches_therapist_and_is_acknowledged(live_server: LiveServer) -> None:
+    created = await live_server.create_session()
+    sid = created["session"]["id"]
+    therapist = await live_server.join(created["tokens"]["t-1"])
+    client = await live_server.join(created["tokens"]["c-1"])
+    await therapist.wait_type("session_started")
+    ack = await client.send("pause")
+    assert ack["ok"] is True and ack["duplicate"] is False
+    pause = (await therapist.wait_type("pause"))[0]
+    assert pause["seq"] == ack["seq"] and pause["actor"] == {"id": "c-1", "role": "client"}
+    ack2 = await therapist.send("acknowledge", {"seq": ack["seq"]})
+    assert ack2["ok"], ack2
+    got = (await client.wait_type("acknowledge"))[0]
+    assert got["to"] == ["c-1"]
+    events = await live_server.api.events(sid)
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert therapist.seqs == sorted(set(therapist.seqs))
+
+
+async def test_welcome_carries_session_participant_epoch_head_and_state(live_server: LiveServer):
+    created = await live_server.create_session(clients=2)
+    therapist = await live_server.join(created["tokens"]["t-1"])
+    welcome = therapist.welcome
+    assert welcome is not None
+    assert welcome["participant"] == {"id": "t-1", "role": "therapist"}
+    assert welcome["epoch"] == created["session"]["epoch"]
+    assert welcome["head_seq"] == 0
+    assert set(welcome["state"]["clients"]) == {"c-1", "c-2"}
+    assert set(welcome["state"]["clients"]["c-1"]) == {
+        "connected",
+        "paused",
+        "pace",
+        "zone",
+        "last_suds",
+        "grounding",
+        "open_checkins",
+        "unacknowledged",
+    }
+    client = await live_server.join(created["tokens"]["c-1"])
+    cw = client.welcome
+    assert cw is not None
+    assert {p["id"] for p in cw["session"]["participants"]} == {"t-1", "c-1"}
+    assert set(cw["state"]["clients"]) == {"c-1"}
+
+
+async def test_state_in_welcome_follows_the_log(live_server: LiveServer):
+    created, therapist, (client,) = await started(live_server)
+    pause = await client.send("pause")
+    await client.send("slow_down")
+    await client.send("zone", {"zone": "too_much"})
+    await therapist.send("acknowledge", {"seq": pause["seq"]})
+    await therapist.wait_type("acknowledge")
+    again = await live_server.join(created["tokens"]["c-1"])
+    state = again.welcome["state"]["clients"]["c-1"]
+    assert state["paused"] is True and state["pace"] == "slow_down" and state["zone"] == "too_much"
+    assert state["connected"] is True
+    assert len(state["unacknowledged"]) == 2 and pause["seq"] not in state["unacknowledged"]
+
+
+async def test_bad_last_seq_or_other_epoch_replays_from_the_start(live_server: LiveServer):
+    created, therapist, (client,) = await started(live_server)
+    await client.send("pause")
+    for auth in (
+        {"last_seq": -3},
+        {"last_seq": "7"},
+        {"last_seq": 10_000},
+        {"last_seq": 2, "epoch": "not-the-epoch"},
+    ):
+        peer = live_server.peer(created["tokens"]["t-1"])
+        peer.welcomed.clear()
+        await peer.client.connect(
+            live_server.url,
+            auth={"token": created["tokens"]["t-1"], **auth},
+            transports=["websocket"],
+        )
+        await asyncio.wait_for(peer.welcomed.wait(), 5)
+        await peer.wait_type("pause")
+        assert peer.seqs[0] == 1, auth
+        await peer.close()
+
+
+async def test_a_participant_may_send_as_soon_as_it_is_connected(live_server: LiveServer):
+    created = await live_server.create_session()
+    therapist = await live_server.join(created["tokens"]["t-1"])
+    client = live_server.peer(created["tokens"]["c-1"])
+    await client.connect(wait=False)
+    ack = await client.send("pause", id=str(uuid.uuid4()))
+    assert ack["ok"]
+    await therapist.wait_type("pause")
+    await client.wait_type("pause")
+
+
+async def test_an_oversize_frame_closes_only_that_connection(live_server: LiveServer):
+    created, therapist, (client,) = await started(live_server)
+    second = await live_server.join(created["tokens"]["c-1"])
+    big = {"id": "big", "type": "pause", "data": {"x": "y" * 70_000}}
+    with pytest.raises(socketio.exceptions.SocketIOError):
+        await second.client.call("send", big, timeout=3)
+    await asyncio.sleep(0.3)
+    assert not second.client.connected
+    assert client.client.connected and therapist.client.connected
+    ack = await client.send("slow_down")
+    assert ack["ok"]
+    await therapist.wait_type("slow_down")
+
+
+async def test_ending_sends_session_ended_then_disconnects_and_refuses(live_server: LiveServer):
+    created, therapist, (client,) = await started(live_server)
+    ack = await therapist.send("end_session")
+    assert ack["ok"]
+    ended = (await client.wait_type("session_ended"))[0]
+    assert ended["data"] == {"by": "therapist"}
+    await asyncio.sleep(0.5)
+    assert not client.client.connected and not therapist.client.connected
+    late = live_server.peer(created["tokens"]["c-1"])
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await late.connect()
+    assert late.connect_error["code"] == "session_ended"
+
+
+@pytest.mark.skipif(__import__("shutil").which("node") is None, reason="node is not installed")
+@pytest.mark.slow  # spawns service processes
+async def test_sigterm_tells_sockets_to_reconnect_rather_than_ending_them(tmp_path: Path):
+    """socket.io clients reconnect after a transport close, never after 'io server disconnect'."""
+    service = await ServiceProcess(tmp_path).start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            created = await Api(service.url, http=http).create()
+        script = Path(__file__).resolve().parents[2] / "js" / "drain_reason.cjs"
+        proc = await asyncio.create_subprocess_exec(
+            "node",
+            str(script),
+            service.url,
+            created["tokens"]["c-1"],
+            stdout=asyncio.subprocess.PIPE,
+        )
+        assert proc.stdout is not None
+        assert (await asyncio.wait_for(proc.stdout.readline(), 10)).strip() == b"welcome"
+        service.terminate()
+        out = (await asyncio.wait_for(proc.stdout.readline(), 15)).decode().strip()
+        assert out == "reason:transport close"
+        await proc.wait()
+        # And no departure was logged for the client: the grace rule decides later.
+        await service.start()
+        async with aiohttp.ClientSession() as http:
+            events = await Api(service.url, http=http).events(created["session"]["id"])
+        assert not [e for e in events if e["type"] == "participant_left"]
+    finally:
+        service.kill()

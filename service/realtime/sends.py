@@ -22,6 +22,7 @@ from ..events import (
     Send,
     SeqData,
     SuggestGroundingData,
+    is_event_id,
     parse_send,
 )
 from ..store.base import AppendOutcome, AppendRequest, AppendResult, SessionLogStore
@@ -110,7 +111,7 @@ class SendPipeline:
     ) -> tuple[int, bool]:
         """The session seq the send is stored at, and whether it was stored before."""
         event_id = payload.get("id") if isinstance(payload, dict) else None
-        if isinstance(event_id, str) and 1 <= len(event_id) <= 128:
+        if is_event_id(event_id):
             first = runtime.ids.get((conn.participant_id, event_id))
             if first is not None:
                 return first, True
@@ -118,7 +119,7 @@ class SendPipeline:
             return await self._store_new(runtime, conn, payload)
         except SendError:
             # A resend of an id stored by another process answers the first seq, not an error.
-            if isinstance(event_id, str) and 1 <= len(event_id) <= 128:
+            if is_event_id(event_id):
                 first = await self.store.find_duplicate(runtime.id, conn.participant_id, event_id)
                 if first is not None:
                     return first, True

@@ -22,7 +22,7 @@ from ..views import ClientNumbering, ErrorAck, ErrorDetail, welcome_view
 from .hub import Connection, Hub, SessionRuntime
 from .presence import PresenceKeeper
 from .sends import SendPipeline
-from .transport import SocketWriter
+from .transport import RefusedPacket, SocketWriter
 
 log = structlog.get_logger(__name__)
 
@@ -177,8 +177,26 @@ class SocketHandlers:
         self.metrics.sends.labels(label if label in SENDABLE_TYPES else "other", outcome).inc()
         return answer
 
-    async def on_unknown(self, event: str, sid: str, *args: Any) -> dict[str, Any]:
-        return error_ack(SendError("unknown socket event; use send", code="unknown_type"))
+    async def on_unknown(self, event: object, sid: str, *args: Any) -> dict[str, Any]:
+        """Any event but `send`, and every packet the decoding boundary refused
+        (`transport.CheckedPacket`): answered when its ack id could be read, otherwise its
+        connection is closed (contract §9.5: nothing goes unanswered)."""
+        if not isinstance(event, RefusedPacket):
+            return error_ack(SendError("unknown socket event; use send", code="unknown_type"))
+        conn = self.connections.get(sid)
+        code = event.error.code
+        self.metrics.sends.labels("other", code).inc()
+        log.info(
+            "socket_packet_refused",
+            session_id=conn.session_id if conn else None,
+            code=code,
+            answered=event.answerable,
+        )
+        if not event.answerable:
+            eio_sid = self.sio.manager.eio_sid_from_sid(sid, "/")
+            if eio_sid is not None:
+                self.writer.drop(eio_sid)
+        return error_ack(event.error)
 
     async def drain(self) -> None:
         """SIGTERM: every socket is told to reconnect elsewhere, without its departure being

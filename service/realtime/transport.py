@@ -48,7 +48,12 @@ Off, a delivered event waits for the socket's writer task (more latency under lo
 costs a task, and an undecodable websocket frame leaves a zombie socket until its ping times out
 (python-engineio's own behaviour).
 
-Not a patch: per-message deflate keeps ~100 KB of zlib state per socket for a few hundred bytes
+Not a patch: the decoding boundary of Socket.IO packets (contract §9.5) is `CheckedPacket`, given
+to python-socketio through its public `serializer` option (a `Packet` subclass with its own
+`decode`, as its docstring allows). It never raises: what cannot be decoded reaches the handlers
+as a `RefusedPacket`, answered or closed (`SocketHandlers.on_unknown`), never a traceback.
+
+Not a patch either: per-message deflate keeps ~100 KB of zlib state per socket for a few hundred bytes
 saved, and python-engineio's aiohttp driver accepts it whatever its options say, so
 `refuse_websocket_compression` drops the client's offer (public aiohttp API) before the
 handshake, in every mode.
@@ -59,7 +64,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -71,6 +78,7 @@ from engineio import packet as eio_packet
 from engineio.async_drivers import aiohttp as engineio_aiohttp
 
 from ..aio import BackgroundTasks
+from ..errors import SendError
 from ..metrics import Metrics
 from ..settings import Settings
 
@@ -160,6 +168,11 @@ async def _poll(patches: TransportPatches, socket: Any) -> list[Any]:
     waits for the first packet."""
     if not patches.poll:
         return await type(socket).poll(socket)  # type: ignore[no-any-return]
+    if socket.closed and socket.queue.empty():
+        # The close packet is out and nothing can follow: the writer closes the websocket now.
+        # python-engineio's poll would wait a heartbeat for a packet, and clients wait for the
+        # server to close (issue 13, finding 12: SIGTERM held ~45 s per idle socket).
+        return []
     try:
         socket.comfort_idle = True
         try:
@@ -196,7 +209,8 @@ def _heartbeat_s(socket: Any) -> float:
 
 
 class _OrjsonCodec:
-    """The JSON codec python-socketio uses for packets: orjson, compact, strict UTF-8."""
+    """The JSON codec of Socket.IO packets: orjson, compact, strict UTF-8 (a lone surrogate, in
+    or out, is an error), nesting at most 1,024 deep."""
 
     @staticmethod
     def dumps(obj: Any, **_: Any) -> str:
@@ -205,6 +219,104 @@ class _OrjsonCodec:
     @staticmethod
     def loads(raw: str | bytes, **_: Any) -> Any:
         return orjson.loads(raw)
+
+
+# -- the decoding boundary of Socket.IO packets (contract §9.5) ------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RefusedPacket:
+    """A Socket.IO packet the service will not take, as its handlers receive it: in place of an
+    EVENT's name (python-socketio hands it to the catch-all handler, `SocketHandlers.on_unknown`)
+    or of a CONNECT's `auth`. `answerable`: its ack id could be read, so it is answered with
+    `error`; otherwise its connection is closed."""
+
+    error: SendError
+    answerable: bool
+
+
+# Socket.IO v5, "Packet encoding" (github.com/socketio/socket.io-protocol, README):
+# <type>[<attachments>-][<namespace>,][<ack id>][<JSON payload>]
+_HEADER = re.compile(r"([0-6])(?:([0-9]+)-)?(?:(/[^,]*)(?:,|$))?([0-9]*)")
+_ACK_ID_DIGITS = 15  # below 2**53: what a JavaScript client can count to
+_RESERVED = frozenset({"connect", "disconnect"})  # python-socketio's own handlers, not events
+
+
+class CheckedPacket(socketio.packet.Packet):  # type: ignore[misc]
+    """python-socketio's packet with a decoder that never raises: the one decoding boundary of
+    socket packets (contract §9.5). A packet that cannot be decoded (not JSON, a lone surrogate
+    escape, nesting over 1,024, an unknown packet type, binary data, an EVENT that is not a list
+    naming an event) becomes a `RefusedPacket`. What decodes is judged by the handlers (a NUL
+    in a send's id, say, is `events.parse_send`'s to refuse).
+
+    Public python-socketio API: `AsyncServer(serializer=<a Packet subclass with its own decode>)`
+    (its docstring); the codec is this class's own (`json`), so no other python-socketio
+    instance of the process is affected. Binary attachments, which this protocol never uses,
+    are ignored when they arrive alone.
+    """
+
+    json = _OrjsonCodec
+    uses_binary_events = False
+    packet_type: int
+    namespace: str | None
+    id: int | None
+    data: Any
+
+    def decode(self, encoded_packet: Any) -> int:
+        self.namespace = self.data = self.id = None
+        if isinstance(encoded_packet, bytes | bytearray):
+            # An attachment with no binary packet before it: nothing to answer, so ignored
+            # (an ACK for no callback is dropped by python-socketio).
+            self.packet_type, self.data = socketio.packet.ACK, []
+            return 0
+        header = _HEADER.match(encoded_packet) if isinstance(encoded_packet, str) else None
+        if header is None:
+            return self._refuse("not a Socket.IO packet", answerable=False)
+        kind, _, namespace, ack_id = header.groups()
+        self.packet_type = int(kind)
+        if namespace:
+            self.namespace = namespace.partition("?")[0]
+        if ack_id:
+            if len(ack_id) > _ACK_ID_DIGITS:
+                return self._refuse("the ack id is too long", answerable=False)
+            self.id = int(ack_id)
+        text = encoded_packet[header.end() :]
+        try:
+            data = self._payload(text) if text else None
+        except ValueError as exc:
+            return self._refuse(str(exc), answerable=self.id is not None)
+        if self.packet_type in (socketio.packet.BINARY_EVENT, socketio.packet.BINARY_ACK):
+            return self._refuse("binary data is not accepted", answerable=self.id is not None)
+        if self.packet_type == socketio.packet.CONNECT_ERROR:
+            return self._refuse("a client does not send connect_error", answerable=False)
+        if self.packet_type == socketio.packet.EVENT:
+            if not isinstance(data, list) or not data:
+                return self._refuse("an event is a list: [name, …]", answerable=self.id is not None)
+            if not isinstance(data[0], str) or data[0] in _RESERVED:
+                error = SendError("unknown socket event; use send", code="unknown_type")
+                self.data = [RefusedPacket(error, answerable=self.id is not None)]
+                return 0
+        self.data = data
+        return 0
+
+    @staticmethod
+    def _payload(text: str) -> Any:
+        """The JSON payload; ValueError if it cannot be decoded."""
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            raise ValueError("the packet is not valid JSON (UTF-8, at most 1,024 deep)") from None
+
+    def _refuse(self, why: str, *, answerable: bool) -> int:
+        error = SendError(f"undecodable packet: {why}")
+        if self.packet_type == socketio.packet.CONNECT:
+            self.id, self.data = None, RefusedPacket(error, False)  # auth: invalid_token
+            return 0
+        self.packet_type = socketio.packet.EVENT
+        self.data = [RefusedPacket(error, answerable)]
+        if not answerable:
+            self.id = None
+        return 0
 
 
 def create_socket_server(settings: Settings, patches: TransportPatches) -> socketio.AsyncServer:
@@ -216,7 +328,7 @@ def create_socket_server(settings: Settings, patches: TransportPatches) -> socke
         async_mode="aiohttp",
         cors_allowed_origins=origins,
         max_http_buffer_size=settings.max_frame_bytes,
-        json=_OrjsonCodec,
+        serializer=CheckedPacket,
         logger=False,
         engineio_logger=False,
         http_compression=False,
@@ -345,13 +457,20 @@ class SocketWriter:
         if sockets:
             log.info("sockets_drained", count=len(sockets))
 
-    def _close_slow(self, eio_sid: str, queued: int) -> None:
+    def drop(self, eio_sid: str) -> None:
+        """Close one connection at the transport level, without waiting (its client may come
+        back and replay what it missed)."""
         if eio_sid in self._dropping:
             return
         self._dropping.add(eio_sid)
+        self._tasks.spawn(self._drop(eio_sid))
+
+    def _close_slow(self, eio_sid: str, queued: int) -> None:
+        if eio_sid in self._dropping:
+            return
         self.metrics.slow_sockets.inc()
         log.warning("slow_socket_closed", queued=queued)
-        self._tasks.spawn(self._drop(eio_sid))
+        self.drop(eio_sid)
 
     async def _drop(self, eio_sid: str) -> None:
         try:

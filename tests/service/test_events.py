@@ -148,3 +148,12 @@ def test_wire_round_trip_is_byte_stable():
     event = _event("zone", Actor("c-1", Role.CLIENT), None, {"zone": "okay"})
     again = Event.from_wire(event.wire)
     assert again.wire == event.wire and again.as_dict() == event.as_dict()
+
+
+def test_a_send_id_holding_nul_is_invalid_payload():
+    """PostgreSQL text cannot hold NUL (tests/faults/test_store_failures_postgres.py)."""
+    for event_id in ("\x00", "a\x00b", "x" * 127 + "\x00"):
+        with pytest.raises(SendError) as refused:
+            parse_send({"id": event_id, "type": "pause"}, Role.CLIENT)
+        assert refused.value.code == "invalid_payload"
+    assert parse_send({"id": "\uffff\u0001\t", "type": "pause"}, Role.CLIENT).id == "\uffff\u0001\t"

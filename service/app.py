@@ -195,8 +195,9 @@ def create_app(
 
     # Start in the order built; stop in reverse. At shutdown, before the cleanup: pacing stops
     # firing, and the sockets are told to reconnect elsewhere.
-    app.on_shutdown.append(_stop_before_cleanup(pacing.stop, sockets.drain))
-    app.cleanup_ctx.append(_opened(store, metrics))
+    shutdown = _ShutdownLog()
+    app.on_shutdown.append(_stop_before_cleanup(shutdown, pacing.stop, sockets.drain))
+    app.cleanup_ctx.append(_opened(store, metrics, shutdown))
     for part in (audit, cluster, engine, presence, pacing):
         if part is not None:
             app.cleanup_ctx.append(_running(part))
@@ -223,7 +224,24 @@ class Running(Protocol):
 CleanupContext = Callable[[web.Application], AsyncIterator[None]]
 
 
-def _opened(store: Store, metrics: Metrics) -> CleanupContext:
+class _ShutdownLog:
+    """`shutdown_started` when the shutdown begins (the listener is closed), and
+    `shutdown_complete` once the store, the last part, has closed."""
+
+    def __init__(self) -> None:
+        self.started: float | None = None
+
+    def start(self, app: web.Application) -> None:
+        self.started = time.perf_counter()
+        log.info("shutdown_started", sockets=len(app[SOCKETS].connections))
+
+    def complete(self) -> None:
+        if self.started is not None:
+            seconds = round(time.perf_counter() - self.started, 3)
+            log.info("shutdown_complete", seconds=seconds)
+
+
+def _opened(store: Store, metrics: Metrics, shutdown: _ShutdownLog) -> CleanupContext:
     async def opened(app: web.Application) -> AsyncIterator[None]:
         started = time.perf_counter()
         await store.open()
@@ -232,6 +250,7 @@ def _opened(store: Store, metrics: Metrics) -> CleanupContext:
         metrics.store_up.set(1)
         yield
         await store.close()
+        shutdown.complete()
 
     return opened
 
@@ -246,10 +265,11 @@ def _running(part: Running) -> CleanupContext:
 
 
 def _stop_before_cleanup(
-    *steps: Callable[[], Awaitable[None]],
+    shutdown: _ShutdownLog, *steps: Callable[[], Awaitable[None]]
 ) -> Callable[[web.Application], Awaitable[None]]:
-    async def shutdown(app: web.Application) -> None:
+    async def stop(app: web.Application) -> None:
+        shutdown.start(app)
         for step in steps:
             await step()
 
-    return shutdown
+    return stop

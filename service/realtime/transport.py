@@ -85,6 +85,7 @@ from ..settings import Settings
 log = structlog.get_logger(__name__)
 
 SOCKETIO_PATH = "socket.io"
+DRAIN_S = 2.0  # how long closing every socket at shutdown may take
 PATCHES = ("websocket", "poll", "queue", "direct_write")
 
 
@@ -447,13 +448,22 @@ class SocketWriter:
         """Close one Socket.IO connection for good (its session ended or was erased)."""
         await self.sio.disconnect(sid)
 
-    async def drain(self) -> None:
-        """On shutdown: close every socket at the transport level, which socket.io clients
-        answer by reconnecting (behind a load balancer: to another process)."""
+    async def drain(self, patience_s: float = DRAIN_S) -> None:
+        """On shutdown: close every socket at the transport level, all at once and for at most
+        `patience_s`, which socket.io clients answer by reconnecting (behind a load balancer:
+        to another process). Each websocket is closed by the service (`_poll`), not left for
+        its client to close; with the patches off, aiohttp's shutdown timeout ends them."""
         sockets = list(self.sio.eio.sockets)
-        for eio_sid in sockets:
+
+        async def close(eio_sid: str) -> None:
             with contextlib.suppress(Exception):
                 await self.sio.eio.disconnect(eio_sid)
+
+        try:
+            async with asyncio.timeout(patience_s):
+                await asyncio.gather(*(close(eio_sid) for eio_sid in sockets))
+        except TimeoutError:
+            log.warning("sockets_drain_timed_out", seconds=patience_s)
         if sockets:
             log.info("sockets_drained", count=len(sockets))
 

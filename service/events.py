@@ -90,6 +90,11 @@ class EmptyData(_Data):
     pass
 
 
+EMPTY = EmptyData()
+"""The data of every event that has none (a pause, a resume, …): one shared instance, so the
+events a session keeps in memory hold no model of their own for it."""
+
+
 class ZoneData(_Data):
     zone: Zone
 
@@ -332,7 +337,8 @@ def parse_send(payload: object, role: Role) -> Send:
     except ValidationError as exc:
         message = validation_message(exc, subject="payload", limit=1, hide=SENDABLE_TYPES)
         raise SendError(message, code="invalid_payload") from None
-    return Send(id=model.id, type=event_type, data=model.data)
+    data = EMPTY if isinstance(model.data, EmptyData) else model.data
+    return Send(id=model.id, type=event_type, data=data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,7 +374,8 @@ class Event:
         """The event's data as its type's model (`isinstance` tells which)."""
         body = self._body
         if body is None:
-            body = self._body = DATA_MODELS[self.type].model_validate(self.data)
+            model = DATA_MODELS[self.type]
+            body = self._body = EMPTY if model is EmptyData else model.model_validate(self.data)
         return body
 
     def as_dict(self) -> dict[str, Any]:

@@ -22,7 +22,7 @@ import structlog
 from ..aio import BackgroundTasks
 from ..engine import SessionEngine
 from ..errors import ConnectRefused, StoreUnavailable
-from ..events import EmptyData, Event, ParticipantRef, PresenceData, Role, Via
+from ..events import EMPTY, Event, ParticipantRef, PresenceData, Role, Via
 from ..feed import Feed
 from ..metrics import Metrics
 from ..store.base import AppendResult, SessionLogStore, SessionStateName
@@ -207,7 +207,7 @@ class PresenceKeeper:
     async def _start(self, runtime: SessionRuntime) -> None:
         # Its fixed id and the store's open-only rule make the start happen once.
         kind = "session_started"
-        await self.engine.append_system(runtime, kind, EmptyData(), event_id=kind)
+        await self.engine.append_system(runtime, kind, EMPTY, event_id=kind)
 
     def _after_applied(self, runtime: SessionRuntime, event: Event) -> None:
         if (

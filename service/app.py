@@ -59,6 +59,7 @@ from .realtime.sends import SendPipeline
 from .realtime.sockets import SocketHandlers
 from .realtime.transport import (
     SOCKETIO_PATH,
+    PendingSockets,
     SocketWriter,
     TransportPatches,
     create_socket_server,
@@ -153,7 +154,26 @@ def create_app(
         grace_seconds=settings.presence_grace_seconds,
     )
     sends = SendPipeline(engine, hub, store, rate=settings.send_rate, burst=settings.send_burst)
-    sockets = SocketHandlers(sio, writer, tokens, hub, presence, sends, audit, metrics)
+    pending = PendingSockets(
+        sio,
+        patches,
+        writer.drop,
+        deadline_s=settings.connect_deadline_seconds,
+        total=settings.max_pending_sockets,
+        per_address=settings.max_pending_sockets_per_address,
+    )
+    sockets = SocketHandlers(
+        sio,
+        writer,
+        tokens,
+        hub,
+        presence,
+        sends,
+        audit,
+        metrics,
+        pending,
+        max_per_participant=settings.max_sockets_per_participant,
+    )
 
     # Vendors and platforms: the sessions' lifecycle, pacing and the vendor outbox.
     lifecycle = SessionLifecycle(store, engine, hub, presence, tokens, audit, erasures=cluster)
@@ -198,7 +218,7 @@ def create_app(
     shutdown = _ShutdownLog()
     app.on_shutdown.append(_stop_before_cleanup(shutdown, pacing.stop, sockets.drain))
     app.cleanup_ctx.append(_opened(store, metrics, shutdown))
-    for part in (audit, cluster, engine, presence, pacing):
+    for part in (audit, cluster, engine, presence, pending, pacing):
         if part is not None:
             app.cleanup_ctx.append(_running(part))
     return app

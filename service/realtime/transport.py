@@ -19,7 +19,9 @@ python-engineio
   `_websocket_handler`), found in `CheckedWebSocket.__init__` to patch it:
 - `AsyncSocket.poll` is replaced on that socket by `_poll`: the same wait without
   `asyncio.wait_for` (on Python 3.11 a task per wait, so every packet cost the socket's writer
-  an extra pass of the loop).
+  an extra pass of the loop); and once the socket is closed and its close packet out, it answers
+  at once, so the writer closes the websocket instead of waiting a heartbeat for the client to
+  (clients wait for the server: SIGTERM and every close waited on each of them).
 - Two attributes are added to the `AsyncSocket`: `comfort_idle` (set by `_poll` while the writer
   waits for its first packet: it holds nothing, so a packet written directly cannot overtake one
   it took from the queue) and `comfort_websocket` (the `CheckedWebSocket` serving it).
@@ -27,6 +29,9 @@ python-engineio
   `AsyncSocket.send` does short of its ping-timeout check (the socket's own ping loop makes
   it): the hub hands a stored event to every recipient in one go, without waiting.
 - `WebSocket._sock`: the driver's `aiohttp.web.WebSocketResponse`, for the direct write below.
+- `AsyncServer.handlers` (what its public `on` writes): python-socketio's `connect` and
+  `disconnect` handlers are read there and wrapped (`PendingSockets`, patch `pending`), to limit
+  and time out the sockets that have not sent Socket.IO's CONNECT (contract §9.5).
 
 aiohttp
 - `WebSocketResponse._writer` and, on that `WebSocketWriter`, `_closing`, `transport` and
@@ -45,16 +50,18 @@ class and poll, and its public `AsyncServer.send`. The state lives on the app's
 `TransportPatches`, never in a module global. `TransportPatches(enabled=False)`
 (`COMFORT_TRANSPORT_PATCHES=false`) starts with every patch off: no private name is touched.
 Off, a delivered event waits for the socket's writer task (more latency under load), each packet
-costs a task, and an undecodable websocket frame leaves a zombie socket until its ping times out
-(python-engineio's own behaviour).
+costs a task, an undecodable websocket frame leaves a zombie socket until its ping times out,
+a closed websocket waits for its client to close it (at shutdown, aiohttp's timeout ends it), and
+sockets that never send CONNECT are neither limited nor timed out (python-engineio's own
+behaviour: they last while they answer pings).
 
 Not a patch: the decoding boundary of Socket.IO packets (contract §9.5) is `CheckedPacket`, given
 to python-socketio through its public `serializer` option (a `Packet` subclass with its own
 `decode`, as its docstring allows). It never raises: what cannot be decoded reaches the handlers
 as a `RefusedPacket`, answered or closed (`SocketHandlers.on_unknown`), never a traceback.
 
-Not a patch either: per-message deflate keeps ~100 KB of zlib state per socket for a few hundred bytes
-saved, and python-engineio's aiohttp driver accepts it whatever its options say, so
+Not a patch either: per-message deflate keeps ~100 KB of zlib state per socket for a few hundred
+bytes saved, and python-engineio's aiohttp driver accepts it whatever its options say, so
 `refuse_websocket_compression` drops the client's offer (public aiohttp API) before the
 handshake, in every mode.
 """
@@ -86,7 +93,7 @@ log = structlog.get_logger(__name__)
 
 SOCKETIO_PATH = "socket.io"
 DRAIN_S = 2.0  # how long closing every socket at shutdown may take
-PATCHES = ("websocket", "poll", "queue", "direct_write")
+PATCHES = ("websocket", "poll", "queue", "direct_write", "pending")
 
 
 class TransportPatches:
@@ -98,7 +105,7 @@ class TransportPatches:
 
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
-        self.websocket = self.poll = self.queue = self.direct_write = enabled
+        self.websocket = self.poll = self.queue = self.direct_write = self.pending = enabled
 
     def fail(self, patch: str, exc: BaseException) -> None:
         """Switch `patch` off, and say so the first time."""
@@ -342,6 +349,117 @@ def create_socket_server(settings: Settings, patches: TransportPatches) -> socke
     )
     patches.install(server)
     return server
+
+
+# -- sockets that have not connected yet (contract §9.5 limits) -------------------------------
+
+
+def socket_address(environ: dict[str, Any]) -> str | None:
+    """The client address of a socket's opening request, as the service sees it."""
+    request = environ.get("aiohttp.request")
+    return getattr(request, "remote", None) or environ.get("REMOTE_ADDR")
+
+
+class PendingSockets:
+    """Engine.IO connections that have not (successfully) sent Socket.IO's CONNECT: each is
+    closed `deadline_s` after it opened, and a new one is refused at the handshake (HTTP 401,
+    `too_many_connections`) while `total` wait, or while `per_address` from its address have
+    waited over `STALE_S` (clients send CONNECT at once; only a socket held open waits that long,
+    so a reconnect storm through one proxy is not refused).
+
+    It follows python-engineio's public `connect` and `disconnect` events (`AsyncServer.on`; a
+    connect handler returning something other than None or True refuses), wrapping the ones
+    python-socketio registered there, which it reads from `AsyncServer.handlers` (the attribute
+    `on` writes; undocumented). If that attribute is not there, the limits are off and
+    `transport_patch_failed` says so (patch `pending`).
+    """
+
+    STALE_S = 1.0
+    SWEEP_S = 0.5
+
+    def __init__(
+        self,
+        sio: socketio.AsyncServer,
+        patches: TransportPatches,
+        close: Callable[[str], None],
+        *,
+        deadline_s: float = 10.0,
+        total: int = 1000,
+        per_address: int = 20,
+    ) -> None:
+        self.sio = sio
+        self.patches = patches
+        self.close = close
+        self.deadline_s, self.total, self.per_address = deadline_s, total, per_address
+        self.opened: dict[str, tuple[float, str | None]] = {}  # eio sid -> (when, address)
+        self._stale: dict[str | None, int] = {}  # per address, as of the last sweep
+        self._sweeper: asyncio.Task[None] | None = None
+        self._install()
+
+    def _install(self) -> None:
+        if not self.patches.pending:
+            return
+        eio = self.sio.eio
+        try:
+            on_connect, on_disconnect = eio.handlers["connect"], eio.handlers["disconnect"]
+        except Exception as exc:
+            self.patches.fail("pending", exc)
+            return
+
+        async def connect(eio_sid: str, environ: dict[str, Any]) -> Any:
+            refused = self.refuse(socket_address(environ))
+            if refused is not None:
+                return refused
+            self.opened[eio_sid] = (asyncio.get_running_loop().time(), socket_address(environ))
+            return await on_connect(eio_sid, environ)
+
+        async def disconnect(eio_sid: str, reason: Any = None) -> Any:
+            self.opened.pop(eio_sid, None)
+            return await on_disconnect(eio_sid, reason)
+
+        eio.on("connect", connect)
+        eio.on("disconnect", disconnect)
+
+    def refuse(self, address: str | None) -> dict[str, str] | None:
+        """Why a new connection from `address` is refused now; None if it is not."""
+        if len(self.opened) >= self.total or self._stale.get(address, 0) >= self.per_address:
+            log.warning("socket_refused_at_handshake", pending=len(self.opened))
+            return {
+                "code": "too_many_connections",
+                "message": "too many connections are waiting to connect; try again shortly",
+            }
+        return None
+
+    def connected(self, eio_sid: str) -> None:
+        """Its CONNECT was accepted: it no longer waits."""
+        self.opened.pop(eio_sid, None)
+
+    async def start(self) -> None:
+        if self.patches.pending:
+            self._sweeper = asyncio.create_task(self._sweep(), name="pending-sockets")
+
+    async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
+
+    async def _sweep(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self.SWEEP_S)
+            now = loop.time()
+            stale: dict[str | None, int] = {}
+            for eio_sid, (opened, address) in list(self.opened.items()):
+                waited = now - opened
+                if waited > self.deadline_s:
+                    log.info("socket_closed_before_connect", waited_s=round(waited, 1))
+                    self.opened.pop(eio_sid, None)
+                    self.close(eio_sid)
+                elif waited > self.STALE_S:
+                    stale[address] = stale.get(address, 0) + 1
+            self._stale = stale
 
 
 @web.middleware

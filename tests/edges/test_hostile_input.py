@@ -188,7 +188,6 @@ async def test_behind_a_trusted_proxy_guessing_locks_out_only_the_guesser(
         assert await get(API_KEY, other) == 404
 
 
-@xfail("one participant may hold any number of sockets")
 async def test_a_sixth_socket_of_one_participant_is_refused_too_many_connections(
     live_server: LiveServer,
 ) -> None:

@@ -7,7 +7,13 @@ python-socketio on aiohttp relaying the service's event shapes (`welcome`, `send
 WebSocket compression as python-engineio offers it), as a vendor would start;
 `--tuned` switches on uvloop, orjson and no compression, the service's own settings.
 
-    python -m bench.baseline_relay --port 8100 [--tuned]
+With `--redis-url`, several relay processes form one deployment through the library's own
+`AsyncRedisManager` (every emit, welcomes included, is published on Redis and each process
+delivers it to its own sockets), as the python-socketio documentation sets it up for scaling out.
+The seq counter stays per process: the scale-out scenario has every sender of a room on one
+process, so it stays gap-free.
+
+    python -m bench.baseline_relay --port 8100 [--tuned] [--redis-url redis://127.0.0.1:6379]
 """
 
 from __future__ import annotations
@@ -22,8 +28,10 @@ import socketio
 from aiohttp import web
 
 
-def build(tuned: bool) -> web.Application:
+def build(tuned: bool, redis_url: str | None = None) -> web.Application:
     options: dict[str, Any] = {"async_mode": "aiohttp", "ping_interval": 25, "ping_timeout": 20}
+    if redis_url:
+        options["client_manager"] = socketio.AsyncRedisManager(redis_url)
     if tuned:
         import orjson
 
@@ -94,12 +102,19 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8100)
     parser.add_argument("--tuned", action="store_true", help="uvloop, orjson, no compression")
+    parser.add_argument("--redis-url", help="scale out through socketio.AsyncRedisManager")
     args = parser.parse_args()
     if args.tuned:
         import uvloop
 
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    web.run_app(build(args.tuned), host=args.host, port=args.port, print=None, access_log=None)
+    web.run_app(
+        build(args.tuned, args.redis_url),
+        host=args.host,
+        port=args.port,
+        print=None,
+        access_log=None,
+    )
 
 
 if __name__ == "__main__":

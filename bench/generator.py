@@ -22,9 +22,8 @@ def ensure_node_modules() -> None:
     """`npm ci` in bench/node when its modules are missing (a fresh clone)."""
     if shutil.which("node") is None or shutil.which("npm") is None:
         raise RuntimeError("the load generator needs Node.js 18+ and npm on PATH")
-    if (NODE_DIR / "node_modules" / "socket.io-client").is_dir() and (
-        NODE_DIR / "node_modules" / "socket.io"
-    ).is_dir():
+    wanted = json.loads((NODE_DIR / "package.json").read_text())["dependencies"]
+    if all((NODE_DIR / "node_modules" / name).is_dir() for name in wanted):
         return
     print("bench: npm ci in bench/node", flush=True)
     subprocess.run(
@@ -83,10 +82,31 @@ class Worker:
         self._reader.cancel()
 
 
+async def start_worker(
+    script: str, config: dict[str, Any], workdir: Path, n: int, pin: bool = True
+) -> Worker:
+    """One `node <script> CONFIG` worker, pinned to the generator's cores if `pin`."""
+    config = {"out": str(workdir / f"worker-{n}.json"), **config}
+    path = workdir / f"worker-{n}.config.json"
+    path.write_text(json.dumps(config))
+    proc = await asyncio.create_subprocess_exec(
+        "node",
+        str(NODE_DIR / script),
+        str(path),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        preexec_fn=pinned(GENERATOR_CPUS if pin else set(), GENERATOR_NOFILE),
+        limit=2**24,
+    )
+    return Worker(proc, config)
+
+
 async def spawn(
-    url: str, pairs: list[Pair], workers: int, mode: str, **options: Any
+    url: str, pairs: list[Pair], workers: int, mode: str, *, pin: bool = True, **options: Any
 ) -> list[Worker]:
-    """Start `workers` generator processes sharing `pairs` (whole sessions per worker)."""
+    """Start `workers` gen.js processes sharing `pairs` (whole sessions per worker), pinned to
+    the generator's cores if `pin`. `options` go into each worker's config (`urlT` and `urlC`
+    send therapists and clients to different processes)."""
     ensure_node_modules()
     workdir = Path(tempfile.mkdtemp(prefix="comfort-bench-gen-"))
     spawned: list[Worker] = []
@@ -99,20 +119,9 @@ async def spawn(
             "mode": mode,
             "url": url,
             "sessions": [{"t": p.therapist, "c": p.client} for p in chunk],
-            "out": str(workdir / f"worker-{n}.json"),
             **options,
         }
-        path = workdir / f"worker-{n}.config.json"
-        path.write_text(json.dumps(config))
-        proc = await asyncio.create_subprocess_exec(
-            "node",
-            str(NODE_DIR / "gen.js"),
-            str(path),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            preexec_fn=pinned(GENERATOR_CPUS, GENERATOR_NOFILE),
-        )
-        spawned.append(Worker(proc, config))
+        spawned.append(await start_worker("gen.js", config, workdir, n, pin))
     return spawned
 
 

@@ -1,5 +1,10 @@
 """The servers under test: the service (`comfort serve`), the bare python-socketio relay and the
-bare Node socket.io relay. Each runs as its own process, pinned to the server's cores."""
+bare Node socket.io relay. Each runs as its own process, pinned to the server's cores unless the
+run is unpinned (server and generator then share every core, as on a real host).
+
+A `Target` is one process; `bench.scaleout.Deployment` is two of them sharing Redis (and, for the
+service, PostgreSQL). Both offer what the scenarios use: `therapist_url` and `client_url`,
+`ensure_sessions`, `pinned`, and `cpu_groups()` (the processes whose CPU a row reports)."""
 
 from __future__ import annotations
 
@@ -13,13 +18,14 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-from .procstat import SERVER_CPUS, pinned
+from .procstat import SERVER_CPUS, pinned, rss_kb
 
 ROOT = Path(__file__).resolve().parent.parent
 NODE_DIR = Path(__file__).resolve().parent / "node"
@@ -57,14 +63,42 @@ class Target:
     workdir: Path
     env: dict[str, str] = field(default_factory=dict)
     pairs: list[Pair] = field(default_factory=list)
+    pinned: bool = True
+    rss_fresh_kb: int = 0  # RSS once ready, before any session or socket
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     @property
+    def therapist_url(self) -> str:
+        return self.url
+
+    @property
+    def client_url(self) -> str:
+        return self.url
+
+    def cpu_groups(self) -> dict[str, Callable[[], list[int]]]:
+        """The processes whose CPU a scenario reports, by name (asked again during the window);
+        the groups named `server…` are the servers' own processes."""
+        return {"server": lambda: [self.pid]}
+
+    def server_pids(self) -> list[int]:
+        return [self.pid]
+
+    @property
     def pid(self) -> int:
         return self.proc.pid
+
+    def log_errors(self) -> int:
+        """Error lines in the server's log so far (the service's JSON `error` records, a relay's
+        `giving up` or a traceback): a scenario reports how many its window added."""
+        path = self.workdir / "server.log"
+        if not path.exists():
+            return 0
+        marks = ('"level":"error"', '"level": "error"', "giving up", "Traceback")
+        with path.open(errors="replace") as f:
+            return sum(1 for line in f if any(mark in line for mark in marks))
 
     def log_tail(self, chars: int = 2000) -> str:
         path = self.workdir / "server.log"
@@ -80,6 +114,7 @@ class Target:
                 with contextlib.suppress(aiohttp.ClientError, OSError):
                     async with http.get(self.url + path) as resp:
                         if resp.status == 200:
+                            self.rss_fresh_kb = rss_kb(self.pid)
                             return
                 await asyncio.sleep(0.1)
         raise RuntimeError(f"{self.kind} did not become ready:\n{self.log_tail()}")
@@ -142,9 +177,21 @@ async def create_sessions(base: str, count: int, width: int = 16) -> list[Pair]:
     return [p for p in pairs if p is not None]
 
 
-def start(kind: str, service_env: dict[str, str] | None = None) -> Target:
-    """Start a fresh server of `kind` on a free port, pinned to the server's cores."""
-    workdir = Path(tempfile.mkdtemp(prefix=f"comfort-bench-{kind}-"))
+def start(
+    kind: str,
+    service_env: dict[str, str] | None = None,
+    *,
+    pin: bool = True,
+    redis_url: str | None = None,
+    database_url: str | None = None,
+    name: str = "",
+) -> Target:
+    """Start a fresh server of `kind` on a free port, pinned to the server's cores if `pin`.
+
+    `redis_url` makes it one process of a deployment (the service's `COMFORT_REDIS_URL`, the
+    relays' Redis adapters); `database_url` is the service's store (default: a fresh SQLite file).
+    """
+    workdir = Path(tempfile.mkdtemp(prefix=f"comfort-bench-{kind}{name}-"))
     port = free_port()
     env = dict(os.environ)
     if kind == SERVICE:
@@ -154,19 +201,25 @@ def start(kind: str, service_env: dict[str, str] | None = None) -> Target:
             COMFORT_HOST="127.0.0.1",
             COMFORT_PORT=str(port),
             COMFORT_DATA_DIR=str(workdir),
-            COMFORT_DATABASE_URL=f"sqlite:///{workdir}/comfort.db",
+            COMFORT_DATABASE_URL=database_url or f"sqlite:///{workdir}/comfort.db",
             COMFORT_SECRET_KEY=SECRET,
             COMFORT_TENANTS_FILE=str(tenants),
             COMFORT_LOG_FORMAT="json",
         )
+        if redis_url:
+            env["COMFORT_REDIS_URL"] = redis_url
         env.update(service_env or {})
         argv = [sys.executable, "-m", "service", "serve"]
     elif kind == PY_RELAY:
         argv = [sys.executable, "-m", "bench.baseline_relay", "--port", str(port)]
         if (service_env or {}).get("BENCH_RELAY_TUNED"):
             argv.append("--tuned")
+        if redis_url:
+            argv += ["--redis-url", redis_url]
     elif kind == NODE_RELAY:
         argv = ["node", str(NODE_DIR / "relay.js"), "--port", str(port)]
+        if redis_url:
+            argv += ["--redis-url", redis_url]
     else:
         raise ValueError(kind)
     # BENCH_SERVICE_ROOT runs the service from another checkout (before/after comparisons).
@@ -179,6 +232,7 @@ def start(kind: str, service_env: dict[str, str] | None = None) -> Target:
         stdout=log,
         stderr=log,
         stdin=subprocess.DEVNULL,
-        preexec_fn=pinned(SERVER_CPUS, SERVER_NOFILE),
+        preexec_fn=pinned(SERVER_CPUS if pin else set(), SERVER_NOFILE),
     )
-    return Target(kind, proc, port, workdir, env={k: v for k, v in env.items() if "COMFORT" in k})
+    comfort_env = {k: v for k, v in env.items() if "COMFORT" in k}
+    return Target(kind, proc, port, workdir, env=comfort_env, pinned=pin)

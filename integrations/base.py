@@ -16,10 +16,16 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar
 
 from multidict import CIMultiDict, CIMultiDictProxy
-from pydantic import BaseModel, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
 
 #: How far a platform's signed timestamp may be from our clock, either way.
 TIMESTAMP_WINDOW_S = 300
@@ -68,13 +74,30 @@ class WebhookRequest:
 
 
 @dataclass(frozen=True)
+class Stay:
+    """One stay of one connection in one room of a meeting, which a join begins and a leave ends.
+
+    Only for platforms whose moves between a meeting's rooms (breakout rooms) arrive as a leave
+    and a join that nothing in the payload ties together (self-hosted Jitsi's `event_sync`):
+    `room` is "" for the main room or the breakout room's id, `connection` the platform's id
+    of the connection (the same across a move), `began_at` the platform's time the stay began
+    (seconds), carried by both its join and its leave. See `integrations/moves.py`.
+    """
+
+    room: str
+    connection: str
+    began_at: float | None
+
+
+@dataclass(frozen=True)
 class PlatformEvent:
     """A lifecycle event of a platform meeting, normalised.
 
     `meeting_key` is compared with the session's `external_id`, `participant_ref` with a
     participant's `platform_ref`; `delivery_key` identifies the delivery for deduplication.
     `host_hint` is the platform's own host/moderator flag, a hint only: roles come from
-    the booking.
+    the booking. `stay`, when set, says which stay a join begins or a leave ends, so that a
+    leave which is half of a move between rooms can be told from a real one.
     """
 
     kind: PlatformEventKind
@@ -82,6 +105,7 @@ class PlatformEvent:
     participant_ref: str | None
     delivery_key: str
     host_hint: bool | None = None
+    stay: Stay | None = None
 
 
 @dataclass(frozen=True)
@@ -227,3 +251,131 @@ def validate_model(model: type[_M], data: object) -> _M:
 def decimal_id(value: int | str) -> str:
     """A numeric platform id (Zoom's meeting id may arrive as a JSON number) as a decimal string."""
     return str(value) if isinstance(value, int) else value.strip()
+
+
+def _identifier(value: object) -> str | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return str(int(value))
+    if isinstance(value, str):
+        return value.strip() or None
+    return None
+
+
+#: An identifier the vendor chose (a JWT's user id, say): a string, or a JSON number read as
+#: its decimal string; anything else (an object, a boolean) is no identifier, never an error.
+Identifier = Annotated[str | None, BeforeValidator(_identifier)]
+
+
+def _or_none(value: object, handler: ValidatorFunctionWrapHandler) -> object:
+    try:
+        return handler(value)
+    except ValidationError:
+        return None
+
+
+#: A number the platform may send, or something else in its place (read as absent).
+OptionalNumber = Annotated[float | None, WrapValidator(_or_none)]
+#: A string the platform may send, or something else in its place (read as absent).
+OptionalText = Annotated[str | None, WrapValidator(_or_none)]
+
+
+def _js_number(value: float) -> str:
+    """A number as JavaScript's `JSON.stringify` writes it (shortest round trip, JS exponents)."""
+    if not math.isfinite(value):
+        return "null"
+    if value == 0:
+        return "0"
+    if value.is_integer() and abs(value) < 2**53:
+        return str(int(value))
+    text = repr(value)
+    if "e" not in text:
+        return text.removesuffix(".0")
+    mantissa, exponent = text.split("e")
+    power = int(exponent)
+    digits = mantissa.replace(".", "").replace("-", "").lstrip("0") or "0"
+    sign = "-" if value < 0 else ""
+    if -7 < power < 21:
+        # JS writes these positionally: place the point by hand.
+        point = power + 1
+        if point <= 0:
+            return f"{sign}0.{'0' * -point}{digits}"
+        if point >= len(digits):
+            return f"{sign}{digits}{'0' * (point - len(digits))}"
+        return f"{sign}{digits[:point]}.{digits[point:]}"
+    return f"{mantissa}e{'+' if power > 0 else '-'}{abs(power)}"
+
+
+_JS_ESCAPES = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\b": "\\b",
+    "\f": "\\f",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+}
+
+
+def _js_string(text: str) -> str:
+    out = ['"']
+    for char in text:
+        code = ord(char)
+        if char in _JS_ESCAPES:
+            out.append(_JS_ESCAPES[char])
+        elif code < 0x20 or 0xD800 <= code <= 0xDFFF:
+            out.append(f"\\u{code:04x}")  # control characters and lone surrogates
+        else:
+            out.append(char)
+    out.append('"')
+    return "".join(out)
+
+
+def _is_array_index(key: str) -> bool:
+    return (
+        key.isascii() and key.isdigit() and (key == "0" or key[0] != "0") and int(key) < 2**32 - 1
+    )
+
+
+def _js_value(value: object) -> str:
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        # JavaScript numbers are doubles: an integer past 2**53 is written as its double is.
+        return str(value) if abs(value) <= 2**53 else _js_number(float(value))
+    if isinstance(value, float):
+        return _js_number(value)
+    if isinstance(value, str):
+        return _js_string(value)
+    if isinstance(value, list):
+        return "[" + ",".join(_js_value(item) for item in value) + "]"
+    if isinstance(value, dict):
+        # A JS object lists its array-index keys first, in numeric order, then the others.
+        indices = sorted((k for k in value if _is_array_index(k)), key=int)
+        keys = indices + [k for k in value if not _is_array_index(k)]
+        return "{" + ",".join(f"{_js_string(k)}:{_js_value(value[k])}" for k in keys) + "}"
+    raise TypeError(type(value).__name__)
+
+
+def json_stringify(body: bytes) -> bytes | None:
+    """The body as `JSON.stringify(JSON.parse(body))` writes it, in UTF-8; None if not JSON.
+
+    Zoom's and Whereby's own verification examples (zoom/webhook-sample `index.js`, Zoom's
+    Rivet, Whereby's "Validating events") sign this re-serialisation rather than the raw
+    bytes; the two are the same for the compact JSON both platforms send, and a request that
+    passes their own verifiers must pass ours.
+    """
+    try:
+        # Strict UTF-8: a body that is not (Node would read it with replacement characters)
+        # is none the platforms send, and is verified over its raw bytes only.
+        data = json.loads(body.decode("utf-8"))
+        return _js_value(data).encode("utf-8", "surrogatepass")
+    except (UnicodeDecodeError, ValueError, TypeError, RecursionError):
+        return None

@@ -185,6 +185,7 @@ def create_app(
         scan_interval_s=options.outbox_scan_s,
         lease_s=options.outbox_lease_s,
         timeout_s=options.outbox_timeout_s,
+        targets=tenants.webhook_targets,
     )
     pacing = PacingEngine(engine, hub, store, tenants, outbox, options, metrics.registry)
 
@@ -231,7 +232,10 @@ def _tenants(
     if tenants is not None:
         return tenants, None
     if settings.tenants_file is not None:
-        return TenantRegistry.from_file(settings.tenants_file), None
+        registry = TenantRegistry.from_file(
+            settings.tenants_file, allow_private_webhooks=settings.allow_private_webhooks
+        )
+        return registry, None
     return TenantRegistry.demo()
 
 

@@ -1,22 +1,42 @@
 """structlog setup: JSON lines off a terminal, the console renderer on one.
 
 Nothing here logs names, tokens or secrets; the processors also drop any key that looks like one,
-as a second line of defence.
+and scrub token-shaped text out of every value, as a second line of defence. The stdlib loggers
+(aiohttp, python-engineio, asyncio) go through the same processors and renderer, so the log is one
+stream of JSON lines. aiohttp's HTTP parser quotes the raw request in its exceptions (a join token
+in the URL, an API key in a header line), and `aiohttp.server` logs them with their traceback:
+those records keep only the exception's class and status (`http_request_rejected`).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import MutableMapping
 from typing import Any
 
 import orjson
 import structlog
+from aiohttp.http_exceptions import HttpProcessingError
 
 _FORBIDDEN_KEYS = frozenset(
     {"token", "api_key", "authorization", "display_name", "secret", "password", "body", "payload"}
 )
+
+# Token-shaped text, whatever key it sits under: a JWT (join tokens), a credential in a query
+# string, an Authorization header's value. Quoted by repr() it may end in a backslash escape.
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+_CREDENTIAL_PARAM = re.compile(
+    r"(?i)\b((?:access_)?token|api_?key|key|secret|password|signature|sig)=[^&\s'\"\\]+"
+)
+_AUTHORIZATION = re.compile(
+    r"(?i)\b(authorization\s*[:=]\s*(?:(?:bearer|basic|token)\s+)?|bearer\s+)[^\s'\"\\,;]+"
+)
+
+# Attributes set on a stdlib record by `_HttpParserErrors`, shown as keys of the log line.
+_RECORD_EXTRAS = ("error", "status")
+_HANDLER_MARK = "_comfort_handler"
 
 
 def _drop_secrets(
@@ -26,6 +46,45 @@ def _drop_secrets(
         if key.lower() in _FORBIDDEN_KEYS:
             event_dict[key] = "[redacted]"
     return event_dict
+
+
+def scrub_text(text: str) -> str:
+    """`text` with anything shaped like a join token, an API key in a query string or an
+    Authorization value replaced by `[redacted]`."""
+    text = _JWT.sub("[redacted]", text)
+    text = _CREDENTIAL_PARAM.sub(r"\1=[redacted]", text)
+    return _AUTHORIZATION.sub(lambda m: m.group(1) + "[redacted]", text)
+
+
+def _scrub_values(
+    _: Any, __: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Runs after exceptions are rendered, so a traceback's text is scrubbed too."""
+    for key, value in event_dict.items():
+        if isinstance(value, str):
+            event_dict[key] = scrub_text(value)
+    return event_dict
+
+
+class _HttpParserErrors(logging.Filter):
+    """A request aiohttp could not parse is logged by its class and status only.
+
+    The parser's exceptions quote the offending bytes (`LineTooLong` the first 100 bytes of the
+    line, `InvalidURLError` and `BadHttpMessage` the request line or header line around the bad
+    byte, both in the C and the pure-Python parser of aiohttp 3.x), and `aiohttp.server` logs
+    them with `logger.exception` from `RequestHandler.handle_error`.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            # The client's mistake, not the service's: a warning, whatever aiohttp chose.
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg, record.args = "http_request_rejected", ()
+            record.exc_info, record.exc_text = None, None
+            record.error = type(exc).__name__
+            record.status = exc.code
+        return True
 
 
 def shared_processors() -> list[Any]:
@@ -42,7 +101,8 @@ def _json_line(event: dict[str, Any], **_: Any) -> str:
 
 
 def configure_logging(fmt: str = "auto", level: str = "info") -> None:
-    """Configure structlog and the stdlib root logger (aiohttp's access log included)."""
+    """Configure structlog, and route the stdlib root logger (aiohttp, python-engineio) through
+    the same processors to standard error."""
     use_console = fmt == "console" or (fmt == "auto" and sys.stderr.isatty())
     renderer: Any = (
         structlog.dev.ConsoleRenderer()
@@ -57,16 +117,35 @@ def configure_logging(fmt: str = "auto", level: str = "info") -> None:
             *shared_processors(),
             structlog.processors.StackInfoRenderer(),
             structlog.processors.format_exc_info,
+            _scrub_values,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
         cache_logger_on_first_use=True,
     )
-    logging.basicConfig(
-        level=max(numeric, logging.WARNING),
-        stream=sys.stderr,
-        format="%(name)s %(levelname)s %(message)s",
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_HttpParserErrors())
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[
+                *shared_processors(),
+                structlog.stdlib.add_logger_name,
+                structlog.stdlib.ExtraAdder(allow=_RECORD_EXTRAS),
+            ],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                _scrub_values,
+                renderer,
+            ],
+        )
     )
+    setattr(handler, _HANDLER_MARK, True)
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, _HANDLER_MARK, False)]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(max(numeric, logging.WARNING))
     # The access log would print query strings, which for /embed pages hold join tokens.
     logging.getLogger("aiohttp.access").setLevel(logging.CRITICAL)

@@ -2,14 +2,18 @@
 
 Urgent cues and session ends become `OutboxItem`s, stored by the pacing engine with its progress
 (so a restart loses none: see `service/pacing`). `OutboxSender` claims due deliveries in the
-store (one process at a time), POSTs each body byte for byte with a fresh `Comfort-Signature`,
-and reschedules failures: the first retry within 10 s, then doubling up to an hour, with jitter,
-for 24 hours. It runs on its own task and its own store connection, off the signal path.
+store (one process at a time), POSTs each body byte for byte, signed afresh at each attempt
+(`Comfort-Signature`, and the Standard Webhooks headers of §9.6), and reschedules failures: the
+first retry within 10 s, then doubling up to an hour, with jitter, for 24 hours. It runs on its
+own task and its own store connection, off the signal path. A URL that breaks the rules of
+contract §9.5 (`service.webhook_targets`: https, a public address, as resolved for this very
+connection) is not posted to: the delivery is recorded failed, no retry.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import hashlib
 import hmac
@@ -27,12 +31,16 @@ from .aio import wait_event
 from .errors import StoreUnavailable
 from .events import CueData, Event
 from .store.base import OutboxClaim, OutboxItem, OutboxStore
-from .tenants import Tenant
+from .tenants import Tenant, standard_webhooks_key
+from .webhook_targets import WebhookTargetRefused, WebhookTargets
 
 log = structlog.get_logger(__name__)
 
 _DELIVERY_NAMESPACE = uuid.UUID("5b0c9a52-8d0e-4c52-9a57-6f1c2f3d8e01")
 SIGNATURE_HEADER = "Comfort-Signature"
+# What `_post` answers instead of an HTTP status when it posts nothing.
+NOT_CONFIGURED = -1  # the tenant has no webhook any more
+REFUSED = -2  # the URL breaks the rules for webhook targets
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,9 +100,29 @@ def outbox_item(
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
-    """The `Comfort-Signature` header value: `t=<unix>,v1=<hex HMAC-SHA256>`."""
+    """The `Comfort-Signature` header value: `t=<unix>,v1=<hex HMAC-SHA256>`, keyed with the
+    secret's UTF-8 bytes as written (a `whsec_` secret too: §8 predates §9.6)."""
     digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
     return f"t={timestamp},v1={digest.hexdigest()}"
+
+
+def sign_standard(secret: str, delivery: str, timestamp: int, body: bytes) -> str:
+    """The `webhook-signature` header value (contract §9.6): `v1,<base64 HMAC-SHA256>` over
+    `"<webhook-id>.<webhook-timestamp>.<raw body>"`, keyed as `standard_webhooks_key` says."""
+    signed = f"{delivery}.{timestamp}.".encode() + body
+    digest = hmac.new(standard_webhooks_key(secret), signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def signature_headers(secret: str, delivery: str, timestamp: int, body: bytes) -> dict[str, str]:
+    """Every header that authenticates one attempt, all of the same moment `timestamp`."""
+    return {
+        SIGNATURE_HEADER: sign(secret, timestamp, body),
+        "Comfort-Delivery": delivery,
+        "webhook-id": delivery,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign_standard(secret, delivery, timestamp, body),
+    }
 
 
 class OutboxSender:
@@ -111,6 +139,7 @@ class OutboxSender:
         lease_s: float = 30.0,
         timeout_s: float = 10.0,
         concurrency: int = 8,
+        targets: WebhookTargets | None = None,
     ) -> None:
         self.store = store
         self.tenant_of = tenant_of
@@ -119,6 +148,7 @@ class OutboxSender:
         self.scan_interval_s = scan_interval_s
         self.lease_s = lease_s
         self.timeout_s = timeout_s
+        self.targets = targets or WebhookTargets()
         self._limit = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
         self._http: aiohttp.ClientSession | None = None
@@ -129,6 +159,7 @@ class OutboxSender:
 
     async def start(self) -> None:
         self._http = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(resolver=self.targets.resolver()),
             timeout=aiohttp.ClientTimeout(total=self.timeout_s),
             headers={"User-Agent": "session-comfort-webhooks/1"},
         )
@@ -201,7 +232,7 @@ class OutboxSender:
             outcome, next_at = "retry", now
         elif status is not None and 200 <= status < 300:
             outcome, next_at = "delivered", None
-        elif status == -1:  # the tenant has no webhook any more: nothing to deliver to
+        elif status in (NOT_CONFIGURED, REFUSED):  # nothing to deliver to, now or later
             outcome, next_at, status = "failed", None, None
         else:
             next_at = self.policy.next_attempt(claim.created_at, claim.attempts + 1, now)
@@ -235,24 +266,44 @@ class OutboxSender:
             raise asyncio.CancelledError
 
     async def _post(self, claim: OutboxClaim) -> int | None:
-        """POST once; the HTTP status, None when no answer came, -1 when not configured."""
+        """POST once; the HTTP status, None when no answer came, or NOT_CONFIGURED, REFUSED."""
         tenant = self.tenant_of(claim.tenant_id)
         if tenant is None or not tenant.webhook_url or tenant.webhook_secret is None:
-            return -1
+            return NOT_CONFIGURED
         assert self._http is not None
         headers = {
             "Content-Type": "application/json",
-            SIGNATURE_HEADER: sign(
-                tenant.webhook_secret.get_secret_value(), int(time.time()), claim.body
+            **signature_headers(
+                tenant.webhook_secret.get_secret_value(), claim.id, int(time.time()), claim.body
             ),
-            "Comfort-Delivery": claim.id,
         }
         try:
+            self.targets.check_url(tenant.webhook_url)
             async with self._http.post(
                 tenant.webhook_url, data=claim.body, headers=headers, allow_redirects=False
             ) as resp:
                 await resp.read()
                 return resp.status
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            log.info("vendor_delivery_unanswered", delivery_id=claim.id, error=type(exc).__name__)
-            return None
+            refused = _refusal(exc)
+            if refused is None:
+                log.info(
+                    "vendor_delivery_unanswered", delivery_id=claim.id, error=type(exc).__name__
+                )
+                return None
+            # The reason names no host or address: the URL stays out of the log.
+            log.warning(
+                "vendor_delivery_refused",
+                delivery_id=claim.id,
+                tenant=claim.tenant_id,
+                reason=refused.reason,
+            )
+            return REFUSED
+
+
+def _refusal(exc: BaseException) -> WebhookTargetRefused | None:
+    """The rule a failed POST broke, when the failure is a refusal: by the check before the
+    POST, or by the resolver (whose error aiohttp wraps in a connector error)."""
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        exc = exc.os_error
+    return exc if isinstance(exc, WebhookTargetRefused) else None

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 import structlog
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 log = structlog.get_logger(__name__)
@@ -55,6 +55,14 @@ class Settings(BaseSettings):
     connect_deadline_seconds: float = Field(default=10.0, gt=0)
     max_pending_sockets: int = Field(default=1000, ge=1)
     max_pending_sockets_per_address: int = Field(default=20, ge=1)
+    # §9.5: /metrics on a listener of its own (the public one answers 404 there) once set; it
+    # binds metrics_host, which defaults to host.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_host: str | None = None
+    # §9.5: the proxies (addresses or CIDRs) whose X-Forwarded-For / Forwarded name the client.
+    trusted_proxies: Annotated[list[IPvAnyNetwork], NoDecode] = Field(default_factory=list)
+    # §9.5: waives the vendor webhook URL rules (https, no private addresses): development only.
+    allow_private_webhooks: bool = False
     data_dir: Path = Path("./var")
     log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
     log_level: str = "info"
@@ -64,6 +72,13 @@ class Settings(BaseSettings):
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
     @field_validator("public_url")
@@ -80,6 +95,16 @@ class Settings(BaseSettings):
                 "store is set: every process of one deployment must share it"
             )
         return self
+
+    @model_validator(mode="after")
+    def _metrics_listener_is_another_port(self) -> Settings:
+        if self.metrics_port is not None and self.metrics_port == self.port:
+            raise ValueError("COMFORT_METRICS_PORT must differ from COMFORT_PORT")
+        return self
+
+    @property
+    def effective_metrics_host(self) -> str:
+        return self.metrics_host or self.host
 
     @property
     def demo_mode(self) -> bool:

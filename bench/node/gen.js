@@ -13,50 +13,32 @@
 //   storm:   on {"cmd": "storm"}: every therapist disconnects, each client sends `signals`
 //            signals, then every therapist reconnects with its last seq; counts the time until
 //            each therapist has every seq up to its client's last ack, gaps and duplicates.
+//   soak:    see soak.js (sessions that live, reconnect, end and are replaced).
+//
+// Therapists connect to `urlT` and clients to `urlC` when they are given (two processes of one
+// deployment, so every signal crosses processes); both default to `url`.
 "use strict";
 
 const fs = require("fs");
-const readline = require("readline");
-const { performance, monitorEventLoopDelay } = require("perf_hooks");
-const { io } = require("socket.io-client");
+const { now, emit, loopDelayMonitor, writeResult, open, pool, commands } = require("./common");
 
 const cfg = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
 const HARD_LIMIT_MS = cfg.hardLimitMs || 600000;
 setTimeout(() => finish({ error: "hard time limit" }, 3), HARD_LIMIT_MS).unref();
 
-const now = () => performance.timeOrigin + performance.now();
-const loopDelay = monitorEventLoopDelay({ resolution: 10 });
-loopDelay.enable();
-
-function emit(obj) {
-  process.stdout.write(JSON.stringify(obj) + "\n");
-}
+const loopDelay = loopDelayMonitor();
 
 let finished = false;
 function finish(result, code = 0) {
   if (finished) return;
   finished = true;
-  result.loop_delay_p99_ms = loopDelay.percentile(99) / 1e6;
-  result.loop_delay_max_ms = loopDelay.max / 1e6;
-  fs.writeFileSync(cfg.out, JSON.stringify(result));
   for (const s of sessions) {
     for (const sock of [s.t, s.c]) if (sock) sock.disconnect();
   }
-  emit({ phase: "done" });
-  setTimeout(() => process.exit(code), 200);
+  writeResult(cfg.out, result, loopDelay, code);
 }
 
-function open(token, lastSeq, epoch) {
-  const auth = { token, last_seq: lastSeq || 0 };
-  if (epoch) auth.epoch = epoch;
-  return io(cfg.url, {
-    transports: ["websocket"],
-    auth,
-    reconnection: false,
-    forceNew: true,
-    timeout: 30000,
-  });
-}
+const URL_FOR = { t: cfg.urlT || cfg.url, c: cfg.urlC || cfg.url };
 
 // One session: therapist and client sockets and what each has seen.
 const sessions = cfg.sessions.map((s, i) => ({
@@ -81,7 +63,7 @@ function countError(code) {
 // Connects one socket and resolves on its `welcome` (or rejects on a refusal or timeout).
 function connectSocket(s, role, lastSeq, onEvent) {
   return new Promise((resolve, reject) => {
-    const sock = open(role === "t" ? s.tToken : s.cToken, lastSeq, s.epoch);
+    const sock = open(URL_FOR[role], role === "t" ? s.tToken : s.cToken, lastSeq, s.epoch);
     s[role] = sock;
     const timer = setTimeout(() => reject(new Error("welcome timeout")), 30000);
     sock.on("welcome", (w) => {
@@ -97,25 +79,18 @@ function connectSocket(s, role, lastSeq, onEvent) {
   });
 }
 
-async function pool(items, width, fn) {
-  let next = 0;
-  const runners = [];
-  for (let k = 0; k < Math.min(width, items.length); k++) {
-    runners.push(
-      (async () => {
-        while (next < items.length) {
-          const item = items[next++];
-          await fn(item);
-        }
-      })(),
-    );
-  }
-  await Promise.all(runners);
-}
-
 // ---- latency ----------------------------------------------------------------------------------
 
-const lat = { receive: [], ack: [], sent: 0, acked: 0, received: 0, pending: new Map() };
+const lat = {
+  receive: [],
+  ack: [],
+  sent: 0,
+  acked: 0,
+  received: 0,
+  duplicates: 0,
+  pending: new Map(),
+  seen: new Set(),
+};
 let windowStart = Infinity;
 let windowEnd = -Infinity;
 
@@ -123,6 +98,11 @@ function onTherapistEventLatency(ev) {
   if (!ev || typeof ev.id !== "string" || ev.id[0] !== "L") return;
   const t0 = parseFloat(ev.id.split(".", 3).slice(1, 3).join("."));
   if (t0 >= windowStart && t0 <= windowEnd) {
+    if (lat.seen.has(ev.id)) {
+      lat.duplicates++;
+      return;
+    }
+    lat.seen.add(ev.id);
     lat.receive.push(now() - t0);
     lat.received++;
     lat.pending.delete(ev.id);
@@ -167,7 +147,8 @@ function runLatency(at) {
   windowEnd = windowStart + cfg.measureMs;
   const startIn = Math.max(0, at - now());
   setTimeout(() => {
-    for (const s of sessions) clientSendLoop(s, windowEnd);
+    // only whole sessions send: a signal whose therapist never connected is not a loss
+    for (const s of sessions) if (s.ok) clientSendLoop(s, windowEnd);
   }, startIn);
   // Results after the window and a grace for the last deliveries.
   setTimeout(
@@ -181,6 +162,7 @@ function runLatency(at) {
         acked: lat.acked,
         received: lat.received,
         lost: lat.pending.size,
+        duplicates: lat.duplicates,
         errors,
         window_s: cfg.measureMs / 1000,
       });
@@ -302,6 +284,7 @@ async function main() {
       const w = await connectSocket(s, "t", 0, tracker);
       if (w && typeof w.head_seq === "number" && w.head_seq > s.tMax) s.tMax = w.head_seq;
       await connectSocket(s, "c", 0, null);
+      s.ok = true;
     } catch (err) {
       failed++;
       countError(String(err.message).slice(0, 60));
@@ -319,19 +302,14 @@ async function main() {
   }
 }
 
-const rl = readline.createInterface({ input: process.stdin });
-rl.on("line", (line) => {
-  let msg;
-  try {
-    msg = JSON.parse(line);
-  } catch {
-    return;
-  }
-  if (msg.cmd === "start") runLatency(msg.at);
-  else if (msg.cmd === "storm") runStorm();
-  else if (msg.cmd === "stop") finish({ mode: cfg.mode, errors });
-});
-rl.on("close", () => finish({ mode: cfg.mode, error: "stdin closed", errors }));
+commands(
+  {
+    start: (msg) => runLatency(msg.at),
+    storm: () => runStorm(),
+    stop: () => finish({ mode: cfg.mode, errors }),
+  },
+  () => finish({ mode: cfg.mode, error: "stdin closed", errors }),
+);
 
 main().catch((err) => {
   emit({ phase: "error", message: String(err) });

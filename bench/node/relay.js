@@ -4,14 +4,21 @@
 // room), and nothing else: no auth (the "token" is `room|participant|role`), no validation, no
 // storage, no replay. A per-room counter gives events a `seq` so the generator can count gaps.
 //
-// Usage: node relay.js --port 8101
+// With --redis-url, several relay processes form one deployment through @socket.io/redis-adapter
+// (node-redis 4 clients, as the adapter's README sets them up): every room emit is published on
+// Redis and each process delivers it to its own members. The seq counter stays per process; the
+// scale-out scenario has every sender of a room on one process, so it stays gap-free.
+//
+// Usage: node relay.js --port 8101 [--redis-url redis://127.0.0.1:6379]
 "use strict";
 
 const http = require("http");
 const { Server } = require("socket.io");
 
 const args = process.argv.slice(2);
-const port = Number(args[args.indexOf("--port") + 1] || 8101);
+const option = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+const port = Number(option("--port") || 8101);
+const redisUrl = option("--redis-url");
 
 const server = http.createServer((req, res) => {
   res.writeHead(req.url === "/healthz" ? 200 : 404, { "content-type": "text/plain" });
@@ -45,6 +52,21 @@ ioServer.on("connection", (socket) => {
   });
 });
 
-server.listen(port, "127.0.0.1", () => {
-  process.stdout.write(`relay listening on 127.0.0.1:${port}\n`);
+async function main() {
+  if (redisUrl) {
+    const { createClient } = require("redis");
+    const { createAdapter } = require("@socket.io/redis-adapter");
+    const pubClient = createClient({ url: redisUrl });
+    const subClient = pubClient.duplicate();
+    await Promise.all([pubClient.connect(), subClient.connect()]);
+    ioServer.adapter(createAdapter(pubClient, subClient));
+  }
+  server.listen(port, "127.0.0.1", () => {
+    process.stdout.write(`relay listening on 127.0.0.1:${port}${redisUrl ? " (redis)" : ""}\n`);
+  });
+}
+
+main().catch((err) => {
+  process.stderr.write(`relay failed: ${err}\n`);
+  process.exit(1);
 });

@@ -9,7 +9,8 @@
 import { OK, attempt, listeners } from "../sdk-common.js";
 
 /**
- * @param {any} call  a `DailyIframe.createFrame()` / `createCallObject()` instance, joined or joining
+ * @param {import("@daily-co/daily-js").DailyCall} call  a `DailyIframe.createFrame()` /
+ *        `createCallObject()` instance, joined or joining
  */
 export function createAdapter(call) {
   const events = listeners();

@@ -5,7 +5,7 @@
 import { createAdapter as createJitsiAdapter } from "../jitsi/sdk.js";
 
 /**
- * @param {any} api  a `JitsiMeetExternalAPI` instance on 8x8.vc
+ * @param {JitsiIFrameApi} api  a `JitsiMeetExternalAPI` instance on 8x8.vc
  */
 export function createAdapter(api) {
   return createJitsiAdapter(api, { platform: "jaas" });

@@ -3,6 +3,12 @@
 `v1` is the base64 HMAC-SHA256 of `{t}.{raw body}` keyed by the endpoint's secret; schemes
 other than v1 are ignored. The meeting is the room part of `fqn` (`<AppID>/<room>`), the
 participant the `id` from the JaaS JWT's user context (`data.id`).
+
+Breakout rooms: a breakout room's events carry the main room's `fqn` with `isBreakout` and
+`breakoutRoomId` (8x8's payload examples), and a move between rooms is a `PARTICIPANT_LEFT`
+with `disconnectReason: "switch_room"` and a `PARTICIPANT_JOINED` in the other room. The
+switch_room leave is no leave; the join is one for someone already present, which logs
+nothing; so a move logs nothing, in whichever order the two arrive.
 """
 
 from __future__ import annotations
@@ -13,7 +19,9 @@ from collections.abc import Mapping
 from pydantic import BaseModel, ConfigDict
 
 from integrations.base import (
+    Identifier,
     InvalidSignature,
+    OptionalText,
     PlatformEvent,
     PlatformEventKind,
     WebhookOutcome,
@@ -37,11 +45,17 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+#: The `disconnectReason` of a leave that is half of a move between the meeting's rooms.
+SWITCH_ROOM = "switch_room"
+
+
 class JaasData(_Model):
-    id: str | None = None
+    id: Identifier = None
     moderator: bool | str | None = None
     isBreakout: bool | None = None
-    conference: str | None = None
+    breakoutRoomId: OptionalText = None
+    disconnectReason: OptionalText = None
+    conference: OptionalText = None
 
 
 class JaasEvent(_Model):
@@ -95,6 +109,11 @@ class JaasAdapter:
             return WebhookOutcome(events=(PlatformEvent(kind, room, None, event.idempotencyKey),))
         if not event.data.id:
             return WebhookOutcome()
+        if (
+            kind is PlatformEventKind.PARTICIPANT_LEFT
+            and event.data.disconnectReason == SWITCH_ROOM
+        ):
+            return WebhookOutcome()  # half of a move between rooms: the client is still here
         return WebhookOutcome(
             events=(
                 PlatformEvent(

@@ -3,7 +3,14 @@
 The component POSTs to `{api_prefix}/events/room/created|room/destroyed|occupant/joined|
 occupant/left` with the headers configured in `api_headers`; we require
 `Authorization: Bearer <bearer_token>`. The path decides the event. The meeting is
-`room_name`, the participant the `id` of the occupant's JWT user context.
+`room_name`, the participant the `id` of the occupant's JWT user context (a JSON number is
+read as its decimal string: with `include_user_info = true` the whole user context is copied
+as the vendor minted it).
+
+Breakout rooms: event_sync names the main room in `room_name` for a breakout room's events
+too, with `is_breakout` and `breakout_room_id`; a move is a leave from one room and a join to
+the other with nothing tying them together, so every occupant event carries its `Stay`
+(room, `occupant_jid`, `joined_at`) for `integrations.moves.MoveTracker`.
 """
 
 from __future__ import annotations
@@ -13,10 +20,14 @@ from collections.abc import Mapping
 from pydantic import BaseModel, ConfigDict
 
 from integrations.base import (
+    Identifier,
     InvalidPayload,
     InvalidSignature,
+    OptionalNumber,
+    OptionalText,
     PlatformEvent,
     PlatformEventKind,
+    Stay,
     WebhookOutcome,
     WebhookRequest,
     bearer_token,
@@ -40,18 +51,26 @@ class _Model(BaseModel):
 
 
 class JitsiOccupant(_Model):
-    occupant_jid: str | None = None
-    id: str | None = None
-    joined_at: int | None = None
-    left_at: int | None = None
+    """event_sync's occupant data; with `include_user_info` any JWT user-context field too."""
+
+    occupant_jid: OptionalText = None
+    id: Identifier = None
+    joined_at: OptionalNumber = None
+    left_at: OptionalNumber = None
+
+    def stay(self, event: JitsiEvent) -> Stay | None:
+        if not self.occupant_jid:
+            return None
+        room = (event.breakout_room_id or "") if event.is_breakout else ""
+        return Stay(room=room, connection=self.occupant_jid, began_at=self.joined_at)
 
 
 class JitsiEvent(_Model):
-    event_name: str | None = None
+    event_name: OptionalText = None
     room_name: str
-    room_jid: str | None = None
+    room_jid: OptionalText = None
     is_breakout: bool | None = None
-    breakout_room_id: str | None = None
+    breakout_room_id: OptionalText = None
     occupant: JitsiOccupant | None = None
 
 
@@ -93,7 +112,15 @@ class JitsiAdapter:
         if event.occupant is None or not event.occupant.id:
             return WebhookOutcome()
         return WebhookOutcome(
-            events=(PlatformEvent(kind, event.room_name, event.occupant.id, delivery_key),)
+            events=(
+                PlatformEvent(
+                    kind,
+                    event.room_name,
+                    event.occupant.id,
+                    delivery_key,
+                    stay=event.occupant.stay(event),
+                ),
+            )
         )
 
 

@@ -11,7 +11,7 @@
 import { OK, UNSUPPORTED, attempt, listeners } from "../sdk-common.js";
 
 /**
- * @param {any} room  a livekit-client `Room`
+ * @param {import("livekit-client").Room} room  a livekit-client `Room`
  * @param {{blurProcessor?: (level: number) => any, topic?: string}} [options]
  */
 export function createAdapter(room, options = {}) {
@@ -28,7 +28,10 @@ export function createAdapter(room, options = {}) {
   const topic = options.topic ?? "comfort";
 
   function cameraTrack() {
-    return room.localParticipant?.getTrackPublication?.("camera")?.track ?? null;
+    // Track.Source.Camera's value; the adapter cannot import livekit-client's enum (the
+    // vendor's page owns that bundle).
+    const camera = /** @type {import("livekit-client").Track.Source} */ ("camera");
+    return room.localParticipant?.getTrackPublication?.(camera)?.track ?? null;
   }
 
   return {

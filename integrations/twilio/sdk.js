@@ -17,8 +17,8 @@ function localTracks(room, kind) {
 }
 
 /**
- * @param {any} room  a twilio-video `Room`
- * @param {{blurProcessor?: (level: number) => any, dataTrack?: any}} [options]
+ * @param {import("twilio-video").Room} room  a twilio-video `Room`
+ * @param {{blurProcessor?: (level: number) => any, dataTrack?: import("twilio-video").LocalDataTrack}} [options]
  */
 export function createAdapter(room, options = {}) {
   const events = listeners();
@@ -82,8 +82,8 @@ export function createAdapter(room, options = {}) {
     },
     on: events.on,
     destroy() {
-      room.off("participantConnected", onConnected);
-      room.off("participantDisconnected", onDisconnected);
+      room.removeListener("participantConnected", onConnected);
+      room.removeListener("participantDisconnected", onDisconnected);
     },
   };
 }

@@ -1,11 +1,11 @@
 """Twilio Video status callbacks: `X-Twilio-Signature` over the URL and sorted form params.
 
 The signed string is the public URL Twilio called (`COMFORT_PUBLIC_URL` + path + query as
-received) followed by every POST parameter, sorted by name, as name+value; the signature
-is its base64 HMAC-SHA1 keyed by the account's auth token (HMAC-SHA256 when Twilio says so
-in `X-Twilio-Webhooks-Signature-Settings`). Like Twilio's own RequestValidator, the URL is
-tried with and without its default port. A JSON body is signed through `bodySHA256` in the
-query instead of its parameters.
+received) followed by every POST parameter, sorted by name, as name+value; the signature is its
+base64 HMAC-SHA1 keyed by the account's auth token (HMAC-SHA256 when Twilio says so in
+`X-Twilio-Webhooks-Signature-Settings`). Like Twilio's own RequestValidator, the URL is tried
+without its port and with it (or with the scheme's default port). A JSON body is signed through
+`bodySHA256` in the query instead of its parameters.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import hashlib
 import hmac
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import parse_qs, urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlparse
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -69,16 +69,20 @@ def _algorithm(request: WebhookRequest) -> str:
 
 
 def _url_variants(url: str) -> list[str]:
-    """The URL as given, and with its default port added or removed (Twilio is inconsistent)."""
-    parts = urlsplit(url)
-    default = 443 if parts.scheme == "https" else 80
-    if parts.port is None:
-        other = parts._replace(netloc=f"{parts.netloc}:{default}")
-    elif parts.port == default:
-        other = parts._replace(netloc=parts.netloc.rsplit(":", 1)[0])
+    """The URL without any port and with its port (or the scheme's default), as RequestValidator.
+
+    twilio-python's `RequestValidator.validate` checks both, "since sig generation on back
+    end is inconsistent": a request to `https://host:1234/x` may be signed over
+    `https://host/x`, and one to `https://host/x` over `https://host:443/x`.
+    """
+    parts = urlparse(url)
+    without_port = parts._replace(netloc=parts.netloc.rsplit(":", 1)[0]) if parts.port else parts
+    if parts.port:
+        with_port = parts
     else:
-        return [url]
-    return [url, urlunsplit(other)]
+        default = 443 if parts.scheme == "https" else 80
+        with_port = parts._replace(netloc=f"{parts.netloc}:{default}")
+    return list(dict.fromkeys([url, without_port.geturl(), with_port.geturl()]))
 
 
 def _signed_string(url: str, params: Mapping[str, list[str]]) -> str:

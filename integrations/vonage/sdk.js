@@ -12,7 +12,9 @@
 import { UNSUPPORTED, attempt, listeners } from "../sdk-common.js";
 
 /**
- * @param {{session: any, publisher: any, OT?: any}} sdk
+ * @param {{session: import("@vonage/client-sdk-video").Session,
+ *   publisher: import("@vonage/client-sdk-video").Publisher,
+ *   OT?: {hasMediaProcessorSupport?: typeof import("@vonage/client-sdk-video").hasMediaProcessorSupport}}} sdk
  */
 export function createAdapter({ session, publisher, OT = globalThis.OT }) {
   const events = listeners();
@@ -49,8 +51,10 @@ export function createAdapter({ session, publisher, OT = globalThis.OT }) {
     sendAppMessage: (msg) =>
       attempt(
         () =>
-          new Promise((resolve, reject) =>
-            session.signal({ type: "comfort", data: JSON.stringify(msg) }, (error) => (error ? reject(error) : resolve())),
+          new Promise(
+            /** @param {(value?: unknown) => void} resolve @param {(error: unknown) => void} reject */
+            (resolve, reject) =>
+              session.signal({ type: "comfort", data: JSON.stringify(msg) }, (error) => (error ? reject(error) : resolve())),
           ),
       ),
     isLocalVideoOn: async () => {

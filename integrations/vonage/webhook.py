@@ -1,10 +1,11 @@
 """Vonage Video API session monitoring callbacks, signed (secure callbacks).
 
-Vonage sends `Authorization: Bearer <JWT>`, signed HS256 with the callback's signature
-secret; its `iat` must be within 300 s and its `payload_hash`, when present, is the hex
-SHA-256 of the raw body. The meeting is the `sessionId`, the participant the connection
-`data` the vendor set when creating the client's token. Vonage has no meeting-ended
-callback, so sessions on Vonage end through the REST API or the therapist.
+Vonage sends "a JWT in the Authorization header" (its secure-callbacks guide), signed HS256 with
+the callback's signature secret; we take it bare or after `Bearer `; its `iat` must be within
+300 s and its `payload_hash`, when present, is the hex SHA-256 of the raw body. The meeting is
+the `sessionId`, the participant the connection `data` the vendor set when creating the client's
+token. Vonage has no meeting-ended callback, so sessions on Vonage end through the REST API or
+the therapist.
 """
 
 from __future__ import annotations
@@ -59,9 +60,9 @@ class VonageAdapter:
     config_keys = ("signature_secret",)
 
     def verify(self, request: WebhookRequest, config: Mapping[str, str]) -> None:
-        token = bearer_token(request)
+        token = bearer_token(request, allow_bare=True)
         if not token:
-            raise InvalidSignature("missing Authorization: Bearer token")
+            raise InvalidSignature("missing Authorization token")
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,

@@ -5,15 +5,21 @@
  * `toggleMicrophone(enabled)` commands (explicit state, so no read-then-toggle is needed);
  * state from its `camera_toggle` events; participant events from `participant_join` /
  * `participant_leave` (the participant's `externalId`, set with the `externalId` attribute,
- * is our `platform_ref`). The element has no runtime blur or data-message command: those
- * are `unsupported` (the `cameraEffect` attribute sets a default blur). A `deny_device`
- * event makes the next camera command answer `denied`. See integrations/sdk-contract.js.
+ * is our `platform_ref`; the element's events also carry `metadata`). The element has no
+ * runtime blur or data-message command: those are `unsupported` (the `cameraEffect` attribute
+ * sets a default blur). A `deny_device_permission` event with `detail.denied` true makes the
+ * next camera command answer `denied`; one with `denied` false (or `grant_device_permission`)
+ * clears it. Names and details from @whereby.com/browser-sdk's `WherebyEmbedElementEventMap`.
+ * See integrations/sdk-contract.js.
  */
 
 import { OK, UNSUPPORTED, attempt, listeners } from "../sdk-common.js";
 
+/** @typedef {import("@whereby.com/browser-sdk/embed").WherebyEmbedElement} WherebyEmbed */
+/** @typedef {Parameters<WherebyEmbed["addEventListener"]>[0]} WherebyEventName */
+
 /**
- * @param {HTMLElement & {toggleCamera?: Function, toggleMicrophone?: Function}} element  the `<whereby-embed>`
+ * @param {WherebyEmbed} element  the `<whereby-embed>`
  */
 export function createAdapter(element) {
   const events = listeners();
@@ -23,17 +29,21 @@ export function createAdapter(element) {
     const p = detail?.participant ?? detail ?? {};
     return { id: String(p.id ?? p.participantId ?? ""), ref: p.externalId ?? p.metadata ?? null, local: false };
   };
-  const handlers = {
-    camera_toggle: (event) => {
+  /** @type {Array<[WherebyEventName, (event: any) => void]>} */
+  const handlers = [
+    ["camera_toggle", (event) => {
       cameraOn = Boolean(event?.detail?.enabled);
-    },
-    deny_device: () => {
-      deviceDenied = true;
-    },
-    participant_join: (event) => events.emit("participant-joined", toParticipant(event?.detail)),
-    participant_leave: (event) => events.emit("participant-left", toParticipant(event?.detail)),
-  };
-  for (const [name, fn] of Object.entries(handlers)) element.addEventListener(name, fn);
+    }],
+    ["deny_device_permission", (event) => {
+      deviceDenied = event?.detail?.denied === true;
+    }],
+    ["grant_device_permission", (event) => {
+      if (event?.detail?.granted === true) deviceDenied = false;
+    }],
+    ["participant_join", (event) => events.emit("participant-joined", toParticipant(event?.detail))],
+    ["participant_leave", (event) => events.emit("participant-left", toParticipant(event?.detail))],
+  ];
+  for (const [name, fn] of handlers) element.addEventListener(name, fn);
 
   function toggle(command, on) {
     if (typeof element[command] !== "function") return Promise.resolve(UNSUPPORTED);
@@ -61,7 +71,7 @@ export function createAdapter(element) {
     isLocalVideoOn: async () => cameraOn,
     on: events.on,
     destroy() {
-      for (const [name, fn] of Object.entries(handlers)) element.removeEventListener(name, fn);
+      for (const [name, fn] of handlers) element.removeEventListener(name, fn);
     },
   };
 }

@@ -1,7 +1,9 @@
 """Whereby Embedded webhooks: `Whereby-Signature: t=…,v1=…`.
 
-`v1` is the hex HMAC-SHA256 of `{t}.{raw body}` keyed by the webhook's secret. The meeting
-is `data.meetingId`, the participant `data.externalId` (set on the room URL by the vendor).
+`v1` is the hex HMAC-SHA256 of `{t}.{body}` keyed by the webhook's secret, the body being the
+raw body or, as Whereby's own example verifier hashes it, `JSON.stringify` of the parsed body
+(the same bytes for the compact JSON Whereby sends). The meeting is `data.meetingId`, the
+participant `data.externalId` (set on the room URL by the vendor).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from integrations.base import (
     decimal_id,
     hmac_sha256,
     json_object,
+    json_stringify,
     parse_signature_header,
     secure_equal,
     validate_model,
@@ -67,9 +70,14 @@ class WherebyAdapter:
         if not timestamp or not signatures:
             raise InvalidSignature("Whereby-Signature lacks t= or v1=")
         check_timestamp(timestamp, request.received_at)
-        message = timestamp.encode() + b"." + request.body
-        expected = hmac_sha256(config["secret"].encode(), message).hex()
-        matches = [secure_equal(candidate.lower(), expected) for candidate in signatures]
+        key = config["secret"].encode()
+        bodies = [request.body]
+        stringified = json_stringify(request.body)
+        if stringified is not None and stringified != request.body:
+            bodies.append(stringified)
+        expected = [hmac_sha256(key, timestamp.encode() + b"." + body).hex() for body in bodies]
+        # Every pair is compared, so timing does not tell which one matched.
+        matches = [secure_equal(c.lower(), e) for c in signatures for e in expected]
         if not any(matches):
             raise InvalidSignature("signature mismatch")
 

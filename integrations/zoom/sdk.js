@@ -5,8 +5,10 @@
  * Every call works only if it is listed in the app's capabilities (in the Zoom Marketplace
  * app and in `config`) and the client has added the app; others answer `unsupported`.
  * Camera and microphone through `setVideoState` / `setAudioState`; state through
- * `getVideoState`. The Apps SDK offers no background blur and no meeting-wide data
- * channel, so those are `unsupported` (the service's socket carries the signals).
+ * `getVideoState`. Blur through `setVirtualBackground({blur: true})` and
+ * `removeVirtualBackground()`; Zoom asks the user to allow each (error 10017 when they do not,
+ * answered `denied`). There is no meeting-wide data channel, so messages are `unsupported`
+ * (the service's socket carries the signals).
  * Participant events come from `onParticipantChange` (hosts and co-hosts receive them);
  * Zoom gives no `customer_key` there, so `ref` is null. See integrations/sdk-contract.js.
  */
@@ -14,24 +16,33 @@
 import { OK, UNSUPPORTED, attempt, listeners } from "../sdk-common.js";
 
 /** The capabilities to pass to `zoomSdk.config` for everything this adapter can do. */
-export const ZOOM_CAPABILITIES = Object.freeze([
-  "getVideoState",
-  "setVideoState",
-  "setAudioState",
-  "onParticipantChange",
-]);
+export const ZOOM_CAPABILITIES = Object.freeze(
+  /** @type {const} */ ([
+    "getVideoState",
+    "setVideoState",
+    "setAudioState",
+    "setVirtualBackground",
+    "removeVirtualBackground",
+    "onParticipantChange",
+  ]),
+);
+
+/** The Apps SDK's error code when the user does not allow an action it asked them about. */
+const USER_DENIED = 10017;
 
 /**
- * @param {any} zoomSdk  the configured Zoom Apps SDK object
- * @param {{capabilities?: string[], unsupportedApis?: string[]}} [config]  what `config` was
+ * @param {typeof import("@zoom/appssdk").default} zoomSdk  the configured Zoom Apps SDK object
+ * @param {{capabilities?: import("@zoom/appssdk").Apis[], unsupportedApis?: string[]}} [config]  what `config` was
  *        asked for, and the `unsupportedApis` its response listed
  */
 export function createAdapter(zoomSdk, config = {}) {
   const events = listeners();
   const asked = new Set(config.capabilities ?? ZOOM_CAPABILITIES);
   const refused = new Set(config.unsupportedApis ?? []);
+  /** @param {import("@zoom/appssdk").Apis} api */
   const has = (api) => asked.has(api) && !refused.has(api) && typeof zoomSdk?.[api] === "function";
 
+  /** @param {import("@zoom/appssdk").Apis} api @param {...any} args */
   function call(api, ...args) {
     if (!has(api)) return Promise.resolve(UNSUPPORTED);
     return attempt(async () => {
@@ -39,6 +50,9 @@ export function createAdapter(zoomSdk, config = {}) {
         await zoomSdk[api](...args);
         return OK;
       } catch (error) {
+        if (error?.code === USER_DENIED || String(error?.code) === String(USER_DENIED)) {
+          return { ok: false, reason: "denied", message: String(error?.message ?? "").slice(0, 200) };
+        }
         // The SDK rejects APIs missing from the app's capabilities or unavailable here.
         if (/not supported|unsupported|not in the list of capabilities|capabilit/i.test(String(error?.message ?? error))) {
           return { ok: false, reason: "unsupported" };
@@ -63,13 +77,14 @@ export function createAdapter(zoomSdk, config = {}) {
     capabilities: {
       video: has("setVideoState"),
       audio: has("setAudioState"),
-      blur: false,
+      blur: has("setVirtualBackground") && has("removeVirtualBackground"),
       appMessage: false,
       participantEvents,
     },
     setLocalVideo: (on) => call("setVideoState", { video: Boolean(on) }),
     setLocalAudio: (on) => call("setAudioState", { audio: Boolean(on) }),
-    setBlur: async () => UNSUPPORTED,
+    setBlur: (level) =>
+      level > 0 ? call("setVirtualBackground", { blur: true }) : call("removeVirtualBackground"),
     sendAppMessage: async () => UNSUPPORTED,
     isLocalVideoOn: async () => {
       if (!has("getVideoState")) return null;

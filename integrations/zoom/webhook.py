@@ -1,9 +1,11 @@
 """Zoom webhooks: `x-zm-signature` v0, `endpoint.url_validation`, meeting participant events.
 
-Zoom signs `v0:{x-zm-request-timestamp}:{raw body}` with HMAC-SHA256 keyed by the app's
-secret token and sends `v0=<hex>`. The URL validation challenge is answered only for a
-correctly signed request whose `plainToken` looks like one of Zoom's, so the endpoint
-never signs arbitrary strings for a caller.
+Zoom signs `v0:{x-zm-request-timestamp}:{body}` with HMAC-SHA256 keyed by the app's secret
+token and sends `v0=<hex>`. The body is the raw body, or what Zoom's own verifiers
+(zoom/webhook-sample, Rivet) hash: `JSON.stringify` of the parsed body, the same bytes for
+Zoom's compact JSON; deliveries are deduplicated by the hash of the latter. The URL
+validation challenge is answered only for a correctly signed request whose `plainToken`
+looks like one of Zoom's, so the endpoint never signs arbitrary strings for a caller.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from integrations.base import (
     decimal_id,
     hmac_sha256,
     json_object,
+    json_stringify,
     secure_equal,
     validate_model,
 )
@@ -85,9 +88,20 @@ class ZoomAdapter:
         if not signature or not timestamp:
             raise InvalidSignature("missing x-zm-signature or x-zm-request-timestamp")
         check_timestamp(timestamp, request.received_at)
-        message = b"v0:" + timestamp.encode() + b":" + request.body
-        expected = "v0=" + hmac_sha256(config["secret_token"].encode(), message).hex()
-        if not secure_equal(signature.strip(), expected):
+        key = config["secret_token"].encode()
+        bodies = [request.body]
+        stringified = json_stringify(request.body)
+        if stringified is not None and stringified != request.body:
+            bodies.append(stringified)
+        # Every candidate is compared, so timing does not tell which one matched.
+        matches = [
+            secure_equal(
+                signature.strip(),
+                "v0=" + hmac_sha256(key, b"v0:" + timestamp.encode() + b":" + body).hex(),
+            )
+            for body in bodies
+        ]
+        if not any(matches):
             raise InvalidSignature("signature mismatch")
 
     def parse(self, request: WebhookRequest, config: Mapping[str, str]) -> WebhookOutcome:
@@ -104,7 +118,7 @@ class ZoomAdapter:
             return WebhookOutcome()
         meeting = validate_model(ZoomMeetingEvent, data).payload.object
         meeting_key = decimal_id(meeting.id)
-        delivery_key = body_sha256(request.body)
+        delivery_key = body_sha256(json_stringify(request.body) or request.body)
         if kind is PlatformEventKind.SESSION_ENDED:
             return WebhookOutcome(events=(PlatformEvent(kind, meeting_key, None, delivery_key),))
         participant = meeting.participant

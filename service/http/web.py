@@ -1,9 +1,12 @@
-"""The browser side of the service (contract §7): the widgets bundle, the embed pages, /demo, and
-the platforms' client adapters (`integrations/<platform>/sdk.js`) as ES modules.
+"""The browser side of the service (contract §7): the widgets bundle, the embed pages, /demo, the
+platforms' client adapters (`integrations/<platform>/sdk.js`) as ES modules, and
+`GET /widgets/origin`, which tells a widget whether its page's origin may connect (§9.7).
 
 Pages carry no inline script: each loads `/widgets/comfort.js` as a module and hands the join
 token to the element as an (escaped) attribute. Every page sends a Content-Security-Policy that
 allows scripts and connections to this origin only and framing by `COMFORT_ALLOWED_ORIGINS`.
+A page speaks the language of `?lang=`, else the browser's (`Accept-Language`), else English,
+and opens with a heading in that language.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import integrations
 
 from ..api_models import CreateSessionRequest
 from ..appkeys import LIFECYCLE, SETTINGS, TENANTS
+from ..settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -40,6 +44,15 @@ INTEGRATIONS_DIR = Path(integrations.__file__).resolve().parent
 # rather than allowed to break the header.
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+$")
 _HOST = re.compile(r"^[A-Za-z0-9.\-\[\]:]+$")
+
+# The languages the widgets speak (widgets/src/locales/), and each page's heading in them.
+LANGUAGES = ("en", "es")
+# The request headers python-engineio's origin check reads.
+_ENGINEIO_HEADERS = ("Origin", "Host", "X-Forwarded-Proto", "X-Forwarded-Host")
+_HEADINGS = {
+    "comfort-client": {"en": "Comfort for this session", "es": "Bienestar para esta sesión"},
+    "comfort-therapist": {"en": "Session comfort panel", "es": "Panel de bienestar en sesión"},
+}
 
 
 @dataclass
@@ -79,6 +92,7 @@ def setup_web(app: web.Application) -> None:
     platforms' client adapters."""
     app[BUNDLE] = BundleCache()
     app.router.add_get("/widgets/comfort.js", widgets_bundle)
+    app.router.add_get("/widgets/origin", origin_check)
     app.router.add_get("/embed/client", embed_client)
     app.router.add_get("/embed/therapist", embed_therapist)
     app.router.add_get("/demo", demo)
@@ -137,33 +151,89 @@ async def integration_module(request: web.Request) -> web.StreamResponse:
     )
 
 
+# ---- the origin check ---------------------------------------------------------------------
+
+
+async def origin_check(request: web.Request) -> web.Response:
+    """Whether the requesting page's origin may open a socket here (contract §9.7).
+
+    A browser hides from the page why a cross-origin handshake failed, so the widget asks this
+    CORS-open route after a failed connection: `{"origin": "<Origin>" | null, "allowed": bool}`.
+    It reveals nothing a page could not learn by trying to connect.
+    """
+    origin = request.headers.get("Origin")
+    allowed = socket_origin_allowed(request.app[SETTINGS], request)
+    response = web.json_response({"origin": origin, "allowed": allowed})
+    response.headers.update(
+        {"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store", "Vary": "Origin"}
+    )
+    return response
+
+
+def socket_origin_allowed(settings: Settings, request: web.Request) -> bool:
+    """The socket server's own rule (python-engineio's CORS check, as `create_socket_server`
+    configures it), so this answer and the handshake agree (a test holds them to it).
+
+    No `Origin` (not a browser): allowed. With `COMFORT_ALLOWED_ORIGINS`: those origins and the
+    public URL, compared exactly. Without: the request's own origin, which python-engineio's
+    aiohttp driver builds from `X-Forwarded-Proto` (default `http`) and the `Host` header, and
+    also from `X-Forwarded-Host` when a proxy sends one.
+    """
+    # python-engineio joins a repeated header's values with "," (its WSGI environ).
+    joined = {
+        name: ",".join(values)
+        for name in _ENGINEIO_HEADERS
+        if (values := request.headers.getall(name, []))
+    }
+    origin = joined.get("Origin")
+    if not origin:
+        return True
+    if settings.allowed_origins:
+        allowed = {*settings.allowed_origins, settings.effective_public_url}
+        return "*" in allowed or origin in allowed
+    host = joined.get("Host")
+    if host is None:
+        return False
+    forwarded_proto = joined.get("X-Forwarded-Proto")
+    forwarded_host = joined.get("X-Forwarded-Host")
+    own = {f"{forwarded_proto if forwarded_proto is not None else 'http'}://{host}"}
+    if forwarded_proto is not None or forwarded_host is not None:
+        scheme = (forwarded_proto if forwarded_proto is not None else "http").split(",")[0].strip()
+        own.add(f"{scheme}://{(forwarded_host or host).split(',')[0].strip()}")
+    return origin in own
+
+
 # ---- pages --------------------------------------------------------------------------------
 
 
 async def embed_client(request: web.Request) -> web.Response:
     """The client widget as a whole page, for side panels and iframes."""
-    return _embed_page(request, "comfort-client", "Comfort")
+    return _embed_page(request, "comfort-client")
 
 
 async def embed_therapist(request: web.Request) -> web.Response:
     """The therapist panel as a whole page, for side panels and iframes."""
-    return _embed_page(request, "comfort-therapist", "Session comfort")
+    return _embed_page(request, "comfort-therapist")
 
 
-def _embed_page(request: web.Request, element: str, title: str) -> web.Response:
+def _embed_page(request: web.Request, element: str) -> web.Response:
     token = request.query.get("token", "")
+    lang = _lang(request) if token else "en"  # the missing-token message is in English
+    title = _HEADINGS[element][lang]
+    heading = f'<h1 class="visually-hidden">{html.escape(title)}</h1>'
     if not token:
         body = _page(
             title,
-            '<main class="single"><p role="alert">This page needs a join token: '
+            f'<main class="single">{heading}<p role="alert">This page needs a join token: '
             "add <code>?token=…</code> to its address.</p></main>",
+            lang="en",
         )
         return _html(request, body, status=400)
     escaped = html.escape(token, quote=True)
     body = _page(
         title,
-        f'<main class="single"><{element} token="{escaped}"></{element}></main>',
-        lang=_lang(request),
+        f'<main class="single">{heading}<{element} token="{escaped}"></{element}></main>',
+        lang=lang,
     )
     return _html(request, body)
 
@@ -221,6 +291,8 @@ _PAGE_STYLE = """
   html, body { margin: 0; background: #f5f8f7; color: #1d2a30;
     font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; }
   main.single { max-width: 960px; margin: 0 auto; padding: 8px; }
+  .visually-hidden { position: absolute; width: 1px; height: 1px; margin: -1px; overflow: hidden;
+    clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
   .demo-head { max-width: 1200px; margin: 0 auto; padding: 16px 16px 0; }
   .demo-head h1 { font-size: 1.3rem; margin: 0 0 4px; }
   .demo-head p { margin: 0; color: #4a5a62; }
@@ -252,9 +324,31 @@ def _page(title: str, content: str, lang: str = "en") -> str:
 
 
 def _lang(request: web.Request) -> str:
-    """`?lang=es` picks the Spanish strings; anything unknown is English."""
-    lang = request.query.get("lang", "en").lower()
-    return lang if lang in {"en", "es"} else "en"
+    """`?lang=es` picks the Spanish strings; without a known `lang`, the browser's preference
+    (`Accept-Language`, by q-value, then order); else English."""
+    asked = request.query.get("lang", "").lower().split("-")[0]
+    if asked in LANGUAGES:
+        return asked
+    return preferred_language(request.headers.get("Accept-Language", ""))
+
+
+def preferred_language(header: str) -> str:
+    """The first of LANGUAGES that an `Accept-Language` header prefers (RFC 9110 §12.5.4)."""
+    best: tuple[float, int, str] | None = None
+    for position, item in enumerate(header.split(",")):
+        tag, _, params = item.strip().partition(";")
+        base = tag.strip().lower().split("-")[0]
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if base in LANGUAGES and quality > 0 and (best is None or (-quality, position) < best[:2]):
+            best = (-quality, position, base)
+    return best[2] if best else "en"
 
 
 def _html(request: web.Request, body: str, status: int = 200) -> web.Response:

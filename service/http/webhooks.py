@@ -29,6 +29,7 @@ from integrations.base import (
     WebhookRequest,
 )
 from integrations.jitsi.webhook import EVENT_PATHS as JITSI_EVENT_PATHS
+from integrations.moves import MoveTracker
 
 from ..errors import InvalidBody, NotFound, TooLarge, Unauthorized
 from ..lifecycle import PlatformOutcome
@@ -73,7 +74,9 @@ def _configured(adapter: PlatformAdapter, config: Mapping[str, str] | None) -> b
     return config is not None and all(config.get(key) for key in adapter.config_keys)
 
 
-async def _receive(request: web.Request, context: WebhookContext, platform: str) -> web.Response:
+async def _receive(
+    request: web.Request, context: WebhookContext, platform: str, moves: MoveTracker
+) -> web.Response:
     tenant_id = request.match_info["tenant"]
     adapter = ADAPTERS.get(platform)
     tenant = context.tenants.get(tenant_id)
@@ -114,9 +117,15 @@ async def _receive(request: web.Request, context: WebhookContext, platform: str)
         bound.warning("platform_webhook_invalid", reason=str(exc))
         raise InvalidBody("the body is not a webhook of this platform") from None
 
-    results: Counter[str] = Counter()
+    results: Counter[PlatformOutcome] = Counter()
+
+    def apply_event(event: PlatformEvent) -> Awaitable[PlatformOutcome]:
+        return context.sessions.apply_platform_event(tenant_id, platform, event)
+
     for event in outcome.events:
-        results[await context.sessions.apply_platform_event(tenant_id, platform, event)] += 1
+        # A leave that may be half of a move between rooms waits for the other half here.
+        applied = await moves.apply(tenant_id, platform, event, apply_event)
+        results[applied or PlatformOutcome.IGNORED] += 1
     counts = {str(kind): results[kind] for kind in PlatformOutcome}
     bound.info("platform_webhook_received", events=len(outcome.events), **counts)
     if outcome.reply is not None:
@@ -126,18 +135,19 @@ async def _receive(request: web.Request, context: WebhookContext, platform: str)
 
 def webhook_routes(context: WebhookContext) -> list[web.RouteDef]:
     """The webhook routes, answering with `context`'s tenants, sessions and public URL."""
+    moves = MoveTracker()  # leaves held a moment in case they are half of a move (Jitsi)
 
     async def platform_webhook(request: web.Request) -> web.Response:
         platform = request.match_info["platform"]
         if platform == "jitsi":
             # Self-hosted Jitsi only posts to its event_sync sub-paths.
             raise _not_found()
-        return await _receive(request, context, platform)
+        return await _receive(request, context, platform, moves)
 
     async def jitsi_event_sync(request: web.Request) -> web.Response:
         if request.match_info["event"].rstrip("/") not in JITSI_EVENT_PATHS:
             raise _not_found()
-        return await _receive(request, context, "jitsi")
+        return await _receive(request, context, "jitsi", moves)
 
     return [
         web.post("/webhooks/{tenant}/jitsi/{event:.+}", jitsi_event_sync),

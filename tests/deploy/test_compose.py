@@ -3,6 +3,7 @@ behind nginx; every variable it sets is one the service reads, with a value it a
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import secrets
 import tomllib
@@ -142,3 +143,41 @@ def test_the_secret_detector_flags_a_generated_key() -> None:
     assert secret_like(secrets.token_urlsafe(32))
     assert secret_like(f"postgresql://comfort:{secrets.token_hex(16)}@postgres/comfort")
     assert not secret_like("REPLACE_WITH_A_RANDOM_SECRET", "https://vendor.example/comfort")
+
+
+def replica_settings(compose: dict[str, Any]) -> Settings:
+    env = compose["services"]["comfort-1"]["environment"]
+    return Settings(
+        **{
+            name.removeprefix("COMFORT_").lower(): interpolate(str(value), env_example())
+            for name, value in env.items()
+        }
+    )
+
+
+def test_metrics_have_their_own_port_that_nothing_publishes_or_proxies(
+    compose: dict[str, Any],
+) -> None:
+    """Contract §9.5: /metrics tells who just pressed Pause, so it stays off the public path."""
+    settings = replica_settings(compose)
+    assert settings.metrics_port is not None and settings.metrics_port != settings.port
+    for name, service in compose["services"].items():
+        for port in service.get("ports", []):
+            assert str(settings.metrics_port) not in str(port).split(":")[-1:], (name, port)
+    conf = (DEPLOY / "nginx" / "nginx.conf").read_text()
+    assert f":{settings.metrics_port}" not in conf, "nginx proxies the service port only"
+    assert re.search(rf"server comfort-1:{settings.port}\b", conf)
+
+
+def test_trusted_proxies_are_nginxs_fixed_address_and_nothing_wider(
+    compose: dict[str, Any],
+) -> None:
+    """Contract §9.5: the service takes the client's address from X-Forwarded-For only when nginx
+    sent it; nginx keeps a fixed address on a fixed range for that."""
+    settings = replica_settings(compose)
+    nginx = ipaddress.ip_address(
+        compose["services"]["nginx"]["networks"]["default"]["ipv4_address"]
+    )
+    (pool,) = compose["networks"]["default"]["ipam"]["config"]
+    assert nginx in ipaddress.ip_network(pool["subnet"])
+    assert [str(n) for n in settings.trusted_proxies] == [f"{nginx}/32"]

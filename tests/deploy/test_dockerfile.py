@@ -51,9 +51,25 @@ def test_the_widgets_are_built_in_a_node_20_stage(stages: list[Stage]) -> None:
 def test_the_project_is_installed_without_dev_extras_into_a_venv(stages: list[Stage]) -> None:
     builders = [s for s in stages if s.image.startswith("python:3.11-slim") and s.all("RUN")]
     installs = [r for s in builders for r in s.all("RUN") if "pip install" in r]
-    assert any(re.search(r"pip install \.(\s|$)", r) for r in installs), installs
+    # The project alone (its dependencies come from the lock), built and installed, not editable.
+    assert any(re.search(r"pip install --no-deps (--\S+ )*\.(\s|$)", r) for r in installs), installs
     assert not any("[dev]" in r or "-e " in r for r in installs), "no dev extras, no editable"
     assert any("venv" in r for s in builders for r in s.all("RUN"))
+
+
+def test_the_dependencies_come_from_the_runtime_lock_with_their_hashes(
+    stages: list[Stage],
+) -> None:
+    """Every pip install in the image is the runtime lock checked against its hashes, or the
+    project without its dependencies: nothing is resolved afresh at build time."""
+    builders = [s for s in stages if s.image.startswith("python:3.11-slim")]
+    commands = [c.strip() for s in builders for run in s.all("RUN") for c in run.split("&&")]
+    installs = [c for c in commands if "pip install" in c]
+    locked = [r for r in installs if "-r requirements/runtime.txt" in r]
+    assert locked and all("--require-hashes" in r for r in locked), installs
+    for run in installs:
+        assert run in locked or "--no-deps" in run, f"resolves afresh: {run}"
+    assert any("requirements/runtime.txt" in c for s in builders for c in s.all("COPY"))
 
 
 def test_the_bundle_lands_where_the_installed_service_looks_for_it(stages: list[Stage]) -> None:

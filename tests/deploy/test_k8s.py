@@ -88,10 +88,16 @@ def test_every_comfort_variable_in_deploy_is_a_real_setting() -> None:
         assert not unknown, f"{path.relative_to(ROOT)}: {sorted(unknown)}"
 
 
+def container_port(name: str) -> dict[str, Any]:
+    (port,) = [p for p in container()["ports"] if p["name"] == name]
+    return port
+
+
 def test_the_deployment_runs_two_replicas_that_probe_healthz_and_readyz() -> None:
     assert deployment()["spec"]["replicas"] >= 2
     c = container()
-    (port,) = c["ports"]
+    assert [p["name"] for p in c["ports"]] == ["http", "metrics"]
+    port = container_port("http")
     assert port["containerPort"] == default_port()
     assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": port["name"]}
     assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": port["name"]}
@@ -162,7 +168,7 @@ def test_the_service_and_ingress_reach_the_pods() -> None:
     labels = deployment()["spec"]["template"]["metadata"]["labels"]
     assert service["spec"]["selector"].items() <= labels.items()
     (port,) = service["spec"]["ports"]
-    assert port["targetPort"] == container()["ports"][0]["name"]
+    assert port["targetPort"] == container_port("http")["name"]
     ingress = k8s_object("Ingress", "comfort")
     for rule in ingress["spec"]["rules"]:
         for path in rule["http"]["paths"]:
@@ -220,3 +226,47 @@ def test_the_purge_cronjob_runs_comfort_purge_with_the_configured_retention() ->
     assert {"secretRef": {"name": "comfort-secrets"}} in c["envFrom"]
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert c["securityContext"]["readOnlyRootFilesystem"] is True
+
+
+def test_metrics_are_served_on_their_own_port_that_no_service_or_ingress_carries() -> None:
+    """Contract §9.5: /metrics tells who just pressed Pause, so it stays off the public path."""
+    metrics_port = int(configmap()["COMFORT_METRICS_PORT"])
+    settings = Settings(metrics_port=metrics_port, port=int(configmap()["COMFORT_PORT"]))
+    assert settings.metrics_port != settings.port
+    port = container_port("metrics")
+    assert port["containerPort"] == metrics_port
+    annotations = deployment()["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/port"] == str(metrics_port)
+    assert annotations["prometheus.io/path"] == "/metrics"
+    # Neither the Service (the ingress's backend) nor the ingress names the metrics port.
+    for service in (o for o in k8s_objects() if o["kind"] == "Service"):
+        for p in service["spec"]["ports"]:
+            assert p.get("targetPort") not in (metrics_port, "metrics"), p
+            assert p["port"] != metrics_port, p
+    for rule in k8s_object("Ingress", "comfort")["spec"]["rules"]:
+        for path in rule["http"]["paths"]:
+            assert path["backend"]["service"]["port"] == {"name": "http"}
+
+
+def test_the_network_policy_admits_the_ingress_on_http_and_monitoring_on_metrics() -> None:
+    policy = k8s_object("NetworkPolicy", "comfort")
+    labels = deployment()["spec"]["template"]["metadata"]["labels"]
+    assert policy["spec"]["podSelector"]["matchLabels"].items() <= labels.items()
+    assert policy["spec"]["policyTypes"] == ["Ingress"]
+    rules = policy["spec"]["ingress"]
+    by_port = {}
+    for rule in rules:
+        sources = rule.get("from")
+        assert sources, "every rule names who may connect: none is open to all"
+        for p in rule["ports"]:
+            by_port[p["port"]] = [s["namespaceSelector"]["matchLabels"] for s in sources]
+    assert set(by_port) == {"http", "metrics"}
+    assert by_port["metrics"] != by_port["http"], "the ingress controller cannot reach metrics"
+
+
+def test_trusted_proxies_are_a_private_range_the_settings_accept() -> None:
+    """Contract §9.5: only from these is X-Forwarded-For believed. Never the whole internet."""
+    settings = Settings(trusted_proxies=configmap()["COMFORT_TRUSTED_PROXIES"])
+    assert settings.trusted_proxies
+    for network in settings.trusted_proxies:
+        assert network.is_private and network.prefixlen >= 8, network

@@ -48,12 +48,40 @@ def directive(text: str, name: str) -> list[str]:
 
 
 SOCKETS = block(ACTIVE, "location /socket.io/")
+SERVER = block(ACTIVE, "server {")
+PROXIED = {
+    header: block(ACTIVE, header)
+    for header in re.findall(r"^\s*(location [^{]+)\{", ACTIVE, re.MULTILINE)
+    if "proxy_pass" in block(ACTIVE, header)
+}
+
+
+def without_blocks(text: str) -> str:
+    """`text` with its nested `{ … }` blocks removed: the directives of this level only."""
+    out, depth = [], 0
+    for char in text:
+        depth += char == "{"
+        if depth == 0:
+            out.append(char)
+        depth -= char == "}"
+    return "".join(out)
+
+
+def headers_sent(location: str) -> dict[str, str]:
+    """The proxy_set_header a location's requests carry. nginx inherits the server's
+    proxy_set_header directives only into a location that sets none of its own."""
+    own = re.findall(r"^\s*proxy_set_header\s+(\S+)\s+([^;]+);", without_blocks(location), re.M)
+    inherited = re.findall(
+        r"^\s*proxy_set_header\s+(\S+)\s+([^;]+);", without_blocks(SERVER), re.MULTILINE
+    )
+    return {name.lower(): value.strip() for name, value in (own or inherited)}
 
 
 def test_socket_io_requests_are_upgraded_to_websockets() -> None:
     assert "proxy_http_version 1.1" in ACTIVE
-    assert directive(SOCKETS, "proxy_set_header Upgrade") == ["$http_upgrade"]
-    (connection,) = directive(SOCKETS, "proxy_set_header Connection")
+    headers = headers_sent(SOCKETS)
+    assert headers["upgrade"] == "$http_upgrade"
+    connection = headers["connection"]
     mapping = block(ACTIVE, f"map $http_upgrade {connection}")
     assert re.search(r"default\s+upgrade;", mapping)
     assert directive(SOCKETS, "proxy_pass") == ["http://comfort"]
@@ -92,6 +120,29 @@ def test_bodies_the_service_accepts_pass_and_forwarding_headers_are_set() -> Non
     assert directive(ACTIVE, "proxy_set_header X-Forwarded-For") == ["$proxy_add_x_forwarded_for"]
     assert directive(ACTIVE, "proxy_set_header X-Forwarded-Proto")
     assert "TLS" in CONF and "ssl_certificate" in CONF, "TLS notes for the operator"
+
+
+def test_every_proxied_request_carries_the_client_address_host_and_scheme() -> None:
+    """Contract §9.5: the service believes nginx's X-Forwarded-For (COMFORT_TRUSTED_PROXIES) and
+    takes its right-most address that is not a trusted proxy: nginx appends the address it sees
+    to what the client sent, and drops a `Forwarded` header the client made up. Socket.IO
+    requests too (a location with a proxy_set_header of its own would inherit none of these)."""
+    assert set(PROXIED) >= {"location /socket.io/ ", "location / "}
+    for name, location in PROXIED.items():
+        headers = headers_sent(location)
+        assert headers.get("x-forwarded-for") == "$proxy_add_x_forwarded_for", name
+        assert headers.get("forwarded") == '""', name
+        assert headers.get("host") == "$host", name
+        assert headers.get("x-forwarded-proto"), name
+
+
+def test_metrics_are_never_proxied() -> None:
+    """Contract §9.5: /metrics is served on the replicas' metrics port, which nginx never names."""
+    assert re.fullmatch(r"\s*return 404;\s*", block(ACTIVE, "location = /metrics"))
+    upstream = block(ACTIVE, "upstream comfort")
+    assert {s.split()[0].rsplit(":", 1)[1] for s in directive(upstream, "server")} == {
+        str(default_port())
+    }
 
 
 def test_the_access_log_never_records_query_strings() -> None:

@@ -281,6 +281,8 @@ class JitsiSigner(PlatformSigner):
 
     def __init__(self) -> None:
         super().__init__({"bearer_token": "TOKEN-" + uuid.uuid4().hex})
+        #: When each participant's current stay began: a leave carries its join's joined_at.
+        self.joined_at: dict[str | None, int] = {}
 
     def build(
         self, action: Action, meeting: str, ref: str | None, delivery_id: str
@@ -299,10 +301,14 @@ class JitsiSigner(PlatformSigner):
                 "all_occupants": [],
             }
             return "jitsi/events/room/destroyed", json.dumps(body).encode()
+        if action == "join":
+            self.joined_at[ref] = _now()
+        # One XMPP connection per participant: the same occupant_jid in its join and leave.
+        connection = hashlib.sha256(f"{ref}".encode()).hexdigest()[:12]
         occupant: dict[str, object] = {
             "name": "Someone",
-            "occupant_jid": f"{delivery_id}@meet.example.com/abc",
-            "joined_at": _now(),
+            "occupant_jid": f"{connection}@meet.example.com/abc",
+            "joined_at": self.joined_at.get(ref, _now()),
         }
         if ref is not None:
             occupant["id"] = ref

@@ -32,6 +32,7 @@ from integrations.base import (
     InvalidPayload,
     InvalidSignature,
     PlatformEventKind,
+    WebhookRequest,
     timestamp_seconds,
 )
 
@@ -203,6 +204,46 @@ def test_jaas_breakout_room_destroyed_does_not_end_the_meeting() -> None:
     assert receive(signer, signed).events == ()
 
 
+def jaas_signed(signer: JaasSigner, body: dict[str, object]) -> Delivery:
+    raw = json.dumps(body).encode()
+    return Delivery("jaas", "jaas", "", signer.sign("jaas", "", raw, url=""), raw)
+
+
+def test_jaas_switch_room_leave_is_no_leave_and_other_reasons_are() -> None:
+    """8x8: `disconnectReason` is "switch_room" when a participant moves between the main
+    room and a breakout room; "left", "kicked", "unknown" and "unrecoverable_error" are leaves."""
+    signer = JaasSigner()
+    body = json.loads(signer.delivery("leave", "room", "c-ref").body)
+    body["data"].update(disconnectReason="switch_room", isBreakout=True, breakoutRoomId="b-1")
+    assert receive(signer, jaas_signed(signer, body)).events == ()
+    for reason in ("left", "kicked", "unknown", "unrecoverable_error", None):
+        body["data"]["disconnectReason"] = reason
+        body["idempotencyKey"] = f"k-{reason}"
+        (event,) = receive(signer, jaas_signed(signer, body)).events
+        assert event.kind is PlatformEventKind.PARTICIPANT_LEFT
+
+
+def test_jaas_breakout_join_is_a_join_to_the_main_rooms_meeting() -> None:
+    """A breakout room's events carry the main room's `fqn` (8x8's payload examples)."""
+    signer = JaasSigner()
+    body = json.loads(signer.delivery("join", "therapyroom7", "c-ref").body)
+    body["data"].update(isBreakout=True, breakoutRoomId="e0f49fd5-c3dc-4f36-9612-8cdab4d8ccfd")
+    (event,) = receive(signer, jaas_signed(signer, body)).events
+    assert (event.kind, event.meeting_key, event.participant_ref) == (
+        PlatformEventKind.PARTICIPANT_JOINED,
+        "therapyroom7",
+        "c-ref",
+    )
+
+
+def test_jaas_numeric_user_id_is_its_decimal_string() -> None:
+    signer = JaasSigner()
+    body = json.loads(signer.delivery("join", "room", "c-ref").body)
+    body["data"]["id"] = 4242
+    (event,) = receive(signer, jaas_signed(signer, body)).events
+    assert event.participant_ref == "4242"
+
+
 # --- Jitsi ------------------------------------------------------------------------------
 
 
@@ -263,6 +304,56 @@ def test_jitsi_breakout_room_destroyed_does_not_end_the_meeting() -> None:
         "jitsi", "jitsi/events/room/destroyed", "", signer.sign("", "", body, url=""), body
     )
     assert receive(signer, delivery).events == ()
+
+
+def jitsi_signed(signer: JitsiSigner, path: str, body: dict[str, object]) -> Delivery:
+    raw = json.dumps(body).encode()
+    return Delivery("jitsi", path, "", signer.sign("", "", raw, url=""), raw)
+
+
+def test_jitsi_include_user_info_with_a_numeric_id_is_accepted() -> None:
+    """event_sync with `include_user_info = true` copies the whole JWT user context into the
+    occupant (mod_event_sync_component.lua, `on_occupant_joined`): the vendor's `id` may be a
+    number, and any other field may be there, of any type."""
+    signer = JitsiSigner()
+    body = json.loads(signer.delivery("join", "room", "c-ref").body)
+    body["occupant"].update(
+        id=123456789,
+        moderator=True,
+        avatar=None,
+        affiliation="owner",
+        features={"recording": "true"},
+        email=["not", "a", "string"],
+        name={"first": "A"},
+    )
+    (event,) = receive(signer, jitsi_signed(signer, "jitsi/events/occupant/joined", body)).events
+    assert event.participant_ref == "123456789"
+
+
+@pytest.mark.parametrize("odd_id", [{"sub": "x"}, True, [1], 1.5, ""])
+def test_jitsi_user_context_id_that_is_no_identifier_is_ignored_not_refused(odd_id: object) -> None:
+    signer = JitsiSigner()
+    body = json.loads(signer.delivery("join", "room", "c-ref").body)
+    body["occupant"]["id"] = odd_id
+    body["occupant"]["joined_at"] = "not a number"
+    delivery = jitsi_signed(signer, "jitsi/events/occupant/joined", body)
+    assert receive(signer, delivery).events == ()
+
+
+def test_jitsi_occupant_events_carry_their_stay_breakout_rooms_by_their_id() -> None:
+    signer = JitsiSigner()
+    joined = json.loads(signer.delivery("join", "room", "c-ref").body)
+    (main,) = receive(signer, jitsi_signed(signer, "jitsi/events/occupant/joined", joined)).events
+    joined.update(is_breakout=True, breakout_room_id="b-1")
+    joined["occupant"]["joined_at"] += 30
+    (breakout,) = receive(
+        signer, jitsi_signed(signer, "jitsi/events/occupant/joined", joined)
+    ).events
+    assert main.stay is not None and breakout.stay is not None
+    assert (main.stay.room, breakout.stay.room) == ("", "b-1")
+    assert main.stay.connection == breakout.stay.connection
+    assert breakout.meeting_key == main.meeting_key == "room"
+    assert breakout.stay.began_at == main.stay.began_at + 30  # type: ignore[operator]
 
 
 # --- Whereby ----------------------------------------------------------------------------
@@ -424,6 +515,36 @@ def test_twilio_default_port_is_accepted_with_or_without_it() -> None:
     adapter.verify(request, signer.config)
 
 
+def twilio_received_at(url: str, delivery: Delivery) -> WebhookRequest:
+    """The delivery as received at `url` (what COMFORT_PUBLIC_URL + path would make)."""
+    return WebhookRequest(
+        "POST", url, "/webhooks/acme/twilio", "", delivery.headers, delivery.body, time.time()
+    )
+
+
+def test_twilio_signature_without_a_non_default_port_is_accepted() -> None:
+    """twilio-python's RequestValidator removes any port (its test
+    `test_validation_removes_port_on_https`): a request to https://host:8443/… may be signed
+    over https://host/…; the URL as received, with its port, still verifies too."""
+    signer = TwilioSigner()
+    received_url = "https://comfort.example.com:8443/webhooks/acme/twilio"
+    for signed_over in ("https://comfort.example.com", "https://comfort.example.com:8443"):
+        delivery = signer.delivery(
+            "join", "room-7", "c-ref", url_base=f"{signed_over}/webhooks/acme"
+        )
+        assert RequestValidator(signer.config["auth_token"]).validate(
+            received_url,
+            dict(parse_qsl(delivery.body.decode())),
+            delivery.headers["X-Twilio-Signature"],
+        )
+        ADAPTERS["twilio"].verify(twilio_received_at(received_url, delivery), signer.config)
+    other_port = signer.delivery(
+        "join", "room-7", "c-ref", url_base="https://comfort.example.com:9999/webhooks/acme"
+    )
+    with pytest.raises(InvalidSignature):
+        ADAPTERS["twilio"].verify(twilio_received_at(received_url, other_port), signer.config)
+
+
 def test_twilio_sequence_number_and_room_sid_make_the_delivery_key() -> None:
     signer = TwilioSigner()
     delivery = signer.delivery("leave", "room-7", "c-ref", delivery_id="abc")
@@ -497,12 +618,24 @@ def test_vonage_token_without_iat_is_refused() -> None:
         receive(signer, vonage_with_token(signer, delivery, token))
 
 
-def test_vonage_bare_token_without_bearer_is_refused() -> None:
+def test_vonage_bare_token_is_accepted_as_well_as_bearer() -> None:
+    """Vonage's secure-callbacks guide says only "a JWT in the Authorization header"."""
     signer = VonageSigner()
     delivery = signer.delivery("join", "2_MX4", "c-ref")
     bare = delivery.with_header("Authorization", signer.token(delivery.body))
+    (event,) = receive(signer, bare).events
+    assert event.participant_ref == "c-ref"
+    (event,) = receive(signer, delivery).events  # Bearer <jwt> still works
+    assert event.participant_ref == "c-ref"
+
+
+@pytest.mark.parametrize("scheme", ["Basic", "Token", "Bearer  x"])
+def test_vonage_token_under_another_scheme_is_refused(scheme: str) -> None:
+    signer = VonageSigner()
+    delivery = signer.delivery("join", "2_MX4", "c-ref")
+    value = f"{scheme} {signer.token(delivery.body)}"
     with pytest.raises(InvalidSignature):
-        receive(signer, bare)
+        receive(signer, delivery.with_header("Authorization", value))
 
 
 def test_vonage_connection_data_is_the_participant_and_session_id_the_meeting() -> None:

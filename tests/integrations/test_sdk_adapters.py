@@ -215,6 +215,75 @@ def test_jitsi_blur_and_endpoint_messages(page: Any) -> None:
     ]
 
 
+def test_jitsi_refs_come_from_the_rooms_info(page: Any) -> None:
+    """participantJoined carries only {id, displayName, formattedDisplayName} (Jitsi
+    handbook and jitsi-meet); the JWT user id is getRoomsInfo()'s userContext.id."""
+    out = run(
+        page,
+        """
+        const { adapter, fake } = await fakes.adapterFor('jitsi');
+        const seen = [];
+        adapter.on('participant-joined', (p) => seen.push(['joined', p.id, p.ref]));
+        adapter.on('participant-left', (p) => seen.push(['left', p.id, p.ref]));
+        fake.joined('j1', { ref: 'c-1' });
+        fake.joined('j2', { ref: 't-1', userContext: { id: 't-1' } });
+        await new Promise((r) => setTimeout(r, 50));
+        fake.left('j1');
+        return seen;
+        """,
+    )
+    assert sorted(out[:2]) == [["joined", "j1", "c-1"], ["joined", "j2", "t-1"]]
+    assert out[2] == ["left", "j1", "c-1"]
+
+
+def test_jitsi_reaches_participants_who_were_there_before_the_adapter(page: Any) -> None:
+    """Someone in the room before createAdapter is messaged too (getRoomsInfo on creation)."""
+    out = run(
+        page,
+        """
+        const { adapter, fake } = await fakes.adapterFor('jitsi', { present: [{ id: 'early', ref: 't-1' }] });
+        const sent = await adapter.sendAppMessage({ type: 'comfort' });
+        return { sent, calls: fake.calls };
+        """,
+    )
+    assert out["sent"] == {"ok": True}
+    assert out["calls"] == [["sendEndpointTextMessage", "early", '{"type":"comfort"}']]
+
+
+def test_jitsi_message_to_an_empty_room_is_not_ok(page: Any) -> None:
+    """Nobody to reach: the command says so rather than reporting ok."""
+    out = run(
+        page,
+        """
+        const { adapter, fake } = await fakes.adapterFor('jitsi');
+        const empty = await adapter.sendAppMessage({ type: 'comfort' });
+        fake.joined('j1', { ref: 'c-1' }); fake.left('j1');
+        const afterLeaving = await adapter.sendAppMessage({ type: 'comfort' });
+        return { empty, afterLeaving, calls: fake.calls };
+        """,
+    )
+    assert out["empty"]["ok"] is False and out["empty"]["reason"] == "error"
+    assert out["afterLeaving"]["ok"] is False
+    assert out["calls"] == []
+
+
+def test_jitsi_a_new_room_is_a_new_set_of_people(page: Any) -> None:
+    """videoConferenceJoined (a breakout move joins another room) relearns who is there."""
+    out = run(
+        page,
+        """
+        const { adapter, fake } = await fakes.adapterFor('jitsi', { present: [{ id: 'a', ref: 'c-1' }] });
+        fake.room.participants = fake.room.participants.filter((p) => p.id !== 'a');
+        fake.room.participants.push({ id: 'b', jid: 'x/b', role: 'participant', displayName: 'B', userContext: { id: 't-1' } });
+        fake.conferenceJoined('me');
+        await new Promise((r) => setTimeout(r, 50));
+        await adapter.sendAppMessage({ type: 'comfort' });
+        return fake.calls;
+        """,
+    )
+    assert out == [["sendEndpointTextMessage", "b", '{"type":"comfort"}']]
+
+
 @pytest.mark.parametrize(
     ("platform", "drive", "expected_ref"),
     [
@@ -223,7 +292,7 @@ def test_jitsi_blur_and_endpoint_messages(page: Any) -> None:
             "fake.joined({session_id: 's1', user_id: 'c-1'}); fake.left({session_id: 's1', user_id: 'c-1'})",
             "c-1",
         ),
-        ("jitsi", "fake.joined('j1', {user: {id: 'c-1'}}); fake.left('j1')", None),
+        ("jitsi", "fake.joined('j1', {ref: 'c-1'}); fake.left('j1')", "c-1"),
         ("livekit", "fake.connected('c-1'); fake.disconnected('c-1')", "c-1"),
         ("twilio", "fake.connected('c-1'); fake.disconnected('c-1')", "c-1"),
         ("vonage", "fake.created('conn1', 'c-1'); fake.destroyed('conn1', 'c-1')", "c-1"),
@@ -246,17 +315,16 @@ def test_participant_events_reach_listeners_until_removed(
         const offJoined = adapter.on('participant-joined', (p) => seen.push(['joined', p.ref]));
         adapter.on('participant-left', (p) => seen.push(['left', p.ref]));
         {drive};
+        await new Promise((r) => setTimeout(r, 50));
         offJoined();
         adapter.destroy();
         {drive};
+        await new Promise((r) => setTimeout(r, 50));
         return seen;
         """,
         platform,
     )
-    if platform == "jitsi":
-        assert out == [["joined", "c-1"], ["left", None]]
-    else:
-        assert out == [["joined", expected_ref], ["left", expected_ref]]
+    assert out == [["joined", expected_ref], ["left", expected_ref]]
 
 
 def test_zoom_calls_outside_the_configured_capabilities_are_unsupported(page: Any) -> None:
@@ -365,18 +433,58 @@ def test_vonage_signal_and_blur_filter(page: Any) -> None:
 
 
 def test_whereby_denied_device_makes_camera_on_denied(page: Any) -> None:
+    """`<whereby-embed>` dispatches deny_device_permission with detail {denied: Boolean}
+    (@whereby.com/browser-sdk WherebyEmbedElementEventMap; docs.whereby.com's event table):
+    denied true makes turning the camera on `denied`; false or a grant clears it."""
     out = run(
         page,
         """
         const { adapter, fake } = await fakes.adapterFor('whereby', { videoOn: false });
         const before = await adapter.isLocalVideoOn();
-        fake.denyDevice();
-        return { before, on: await adapter.setLocalVideo(true), calls: fake.calls };
+        fake.denyDevice(false);
+        const notDenied = await adapter.setLocalVideo(true);
+        await adapter.setLocalVideo(false);
+        fake.denyDevice(true);
+        const on = await adapter.setLocalVideo(true);
+        const calls = [...fake.calls];
+        fake.grantDevice();
+        const granted = await adapter.setLocalVideo(true);
+        return { before, notDenied, on, calls, granted };
         """,
     )
     assert out["before"] is False
+    assert out["notDenied"] == {"ok": True}
     assert out["on"] == {"ok": False, "reason": "denied"}
-    assert out["calls"] == []
+    assert out["calls"] == [["toggleCamera", True], ["toggleCamera", False]]
+    assert out["granted"] == {"ok": True}
+
+
+def test_zoom_blur_through_the_virtual_background(page: Any) -> None:
+    """@zoom/appssdk: setVirtualBackground({blur: true}) blurs, removeVirtualBackground()
+    removes it; the user refusing Zoom's confirmation (error 10017) is `denied`."""
+    out = run(
+        page,
+        """
+        const { adapter, fake } = await fakes.adapterFor('zoom');
+        const caps = adapter.capabilities;
+        const on = await adapter.setBlur(1);
+        const whileOn = fake.background;
+        const off = await adapter.setBlur(0);
+        const refusing = await fakes.adapterFor('zoom', { userDenies: true });
+        const refused = await refusing.adapter.setBlur(1);
+        const without = await fakes.adapterFor('zoom', { capabilities: ['getVideoState', 'setVideoState'] });
+        return { caps, on, whileOn, off, after: fake.background, calls: fake.calls, refused,
+                 withoutCaps: without.adapter.capabilities.blur, withoutBlur: await without.adapter.setBlur(1) };
+        """,
+    )
+    assert out["caps"]["blur"] is True
+    assert out["on"] == {"ok": True} and out["off"] == {"ok": True}
+    assert out["whileOn"] == {"blur": True}
+    assert out["after"] is None
+    assert out["calls"] == ["setVirtualBackground", "removeVirtualBackground"]
+    assert out["refused"]["reason"] == "denied"
+    assert out["withoutCaps"] is False
+    assert out["withoutBlur"] == {"ok": False, "reason": "unsupported"}
 
 
 def test_daily_blur_message_and_sidebar_integration(page: Any) -> None:

@@ -18,6 +18,7 @@ from platform_signers import MEETINGS, SIGNERS, Delivery, JitsiSigner, PlatformS
 from structlog.testing import capture_logs
 from yarl import URL
 
+import integrations.moves
 from integrations.base import PlatformEvent, PlatformEventKind
 from service.http.middleware import errors_middleware
 from service.http.webhooks import WebhookContext, webhook_routes
@@ -83,6 +84,12 @@ class Harness:
             url_base=base,
             **kw,  # type: ignore[arg-type]
         )
+
+
+@pytest.fixture(autouse=True)
+def quick_moves(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Jitsi leaves wait MOVE_HOLD_S for a move's other half (test_moves.py): not 5 s here."""
+    monkeypatch.setattr(integrations.moves, "MOVE_HOLD_S", 0.05)
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from platform_signers import MEETINGS, SIGNERS, Delivery, PlatformSigner
 from structlog.testing import capture_logs
 from yarl import URL
 
+import integrations.moves
 from service.tenants import Tenant, TenantRegistry, hash_key
 from tests.support import Api
 
@@ -58,6 +59,12 @@ def deliver(
     signer: PlatformSigner, action: str, meeting: str, ref: str | None, **kw: Any
 ) -> Delivery:
     return signer.delivery(action, meeting, ref, url_base=f"{PUBLIC_URL}/webhooks/acme", **kw)  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True)
+def quick_moves(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Jitsi leaves wait MOVE_HOLD_S for a move's other half (test_moves.py): not 5 s here."""
+    monkeypatch.setattr(integrations.moves, "MOVE_HOLD_S", 0.05)
 
 
 @pytest.fixture

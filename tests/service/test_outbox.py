@@ -1,92 +1,35 @@
 """Webhooks to the vendor (contract §8): a real local receiver gets correctly signed deliveries of
 urgent cues and session ends, retried under the same id with a byte-identical body after a 500;
-deliveries are durable (found again by a fresh engine) and erased with their session."""
+deliveries are durable (found again by a fresh engine) and erased with their session. The
+receiver listens on loopback over plain HTTP, which the rules of §9.5 refuse: these tenants carry
+the development waiver (COMFORT_ALLOW_PRIVATE_WEBHOOKS), except where the rules are the subject.
+The Standard Webhooks headers (§9.6) are checked with the libraries vendors use in
+test_outbox_standard_webhooks.py."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import base64
 import hashlib
 import hmac
 import itertools
 import socket
 import sqlite3
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
-from aiohttp import web
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import ThreadedResolver
 
 from service.appkeys import PACING
-from service.outbox import RetryPolicy, sign
-from service.tenants import Tenant, TenantRegistry, hash_key
+from service.outbox import RetryPolicy, sign, signature_headers
+from service.webhook_targets import WebhookTargets
+from tests.service.outbox_helpers import SECRET, Receiver, tenants_with_webhook
 from tests.service.pacing_helpers import PacingFactory, cues_of, live_pair
-from tests.support import API_KEY, OTHER_KEY
 
-pytest_plugins = ["tests.service.pacing_fixtures"]
-SECRET = "whsec-test-0123456789"
-
-
-@dataclass
-class Receiver:
-    """A vendor's webhook endpoint: answers the first `fail_first` requests with 500."""
-
-    url: str = ""
-    fail_first: int = 1
-    received: list[tuple[dict[str, str], bytes, float]] = field(default_factory=list)
-    got: asyncio.Event = field(default_factory=asyncio.Event)
-
-    async def handle(self, request: web.Request) -> web.Response:
-        self.received.append((dict(request.headers), await request.read(), time.monotonic()))
-        self.got.set()
-        if len(self.received) <= self.fail_first:
-            return web.Response(status=500)
-        return web.Response(status=204)
-
-    def bodies(self, kind: str | None = None) -> list[dict[str, Any]]:
-        found = [orjson.loads(body) for _, body, _ in self.received]
-        return [b for b in found if kind is None or b["type"] == kind]
-
-    async def wait(self, predicate: Any, timeout: float = 8.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            assert time.monotonic() < deadline, f"receiver got {len(self.received)} requests"
-            self.got.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.got.wait(), 0.2)
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    target = Receiver()
-    app = web.Application()
-    app.router.add_post("/hooks/comfort", target.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    await web.SockSite(runner, sock).start()
-    target.url = f"http://127.0.0.1:{sock.getsockname()[1]}/hooks/comfort"
-    yield target
-    await runner.cleanup()
-
-
-def tenants_with_webhook(url: str) -> TenantRegistry:
-    return TenantRegistry(
-        [
-            Tenant(
-                id="demo",
-                api_key_sha256=hash_key(API_KEY),
-                webhook_url=url,
-                webhook_secret=SECRET,  # type: ignore[arg-type]
-            ),
-            Tenant(id="other", api_key_sha256=hash_key(OTHER_KEY)),
-        ]
-    )
+pytest_plugins = ["tests.service.pacing_fixtures", "tests.service.outbox_fixtures"]
 
 
 def verify(header: str, body: bytes, secret: str = SECRET, tolerance: int = 300) -> bool:
@@ -197,6 +140,31 @@ def test_signature_matches_the_documented_recipe() -> None:
     assert header == f"t=1700000000,v1={expected}"
 
 
+@pytest.mark.parametrize(
+    ("secret", "key"),
+    [
+        ("s3cret ✓", "s3cret ✓".encode()),  # any other secret: its UTF-8 bytes
+        ("whsec_czNjcmV0IGtleQ==", b"s3cret key"),  # whsec_: the base64 after the prefix
+    ],
+)
+def test_standard_webhooks_headers_match_the_contract_recipe(secret: str, key: bytes) -> None:
+    """Contract §9.6: `webhook-signature: v1,<base64 HMAC-SHA256(key, "<webhook-id>.<webhook-
+    timestamp>.<raw body>")>`, beside a `Comfort-Signature` of the same moment that keeps its key
+    (the secret as written, `whsec_` and all)."""
+    body = b'{"id":"dlv_1"}'
+    headers = signature_headers(secret, "dlv_1", 1_700_000_000, body)
+    digest = hmac.new(key, b"dlv_1.1700000000." + body, hashlib.sha256).digest()
+    assert headers == {
+        "Comfort-Signature": sign(secret, 1_700_000_000, body),
+        "Comfort-Delivery": "dlv_1",
+        "webhook-id": "dlv_1",
+        "webhook-timestamp": "1700000000",
+        "webhook-signature": "v1," + base64.b64encode(digest).decode(),
+    }
+    comfort = hmac.new(secret.encode(), b"1700000000." + body, hashlib.sha256).hexdigest()
+    assert headers["Comfort-Signature"] == f"t=1700000000,v1={comfort}"
+
+
 async def test_deliveries_log_no_url_secret_or_body(
     pacing_factory: PacingFactory, receiver: Receiver
 ) -> None:
@@ -216,3 +184,103 @@ async def test_deliveries_log_no_url_secret_or_body(
     text = repr(logs)
     for secret in (SECRET, receiver.url, "127.0.0.1", "paused", "Clara"):
         assert secret not in text, secret
+
+
+class StaticResolver(AbstractResolver):
+    """DNS as a test wants it for the names it gives (no DNS server runs here); the system's
+    lookup (`/etc/hosts`: localhost) for the others."""
+
+    def __init__(self, answers: dict[str, str]) -> None:
+        self.answers = answers
+        self.system = ThreadedResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        if host not in self.answers:
+            return await self.system.resolve(host, port, family)
+        address = self.answers[host]
+        return [
+            {
+                "hostname": host,
+                "host": address,
+                "port": port,
+                "family": family,
+                "proto": 0,
+                "flags": 0,
+            }
+        ]
+
+    async def close(self) -> None:
+        return None
+
+
+def delivery_rows(tmp_path: Path, session_id: str) -> list[tuple[str, int, int | None]]:
+    with sqlite3.connect(tmp_path / "comfort.db") as db:
+        return list(
+            db.execute(
+                "SELECT state, attempts, last_status FROM vendor_outbox WHERE session_id = ?",
+                (session_id,),
+            )
+        )
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://127.0.0.1:{port}/hooks/comfort", "not https"),
+        ("https://127.0.0.1:{port}/hooks/comfort", "is a loopback address"),
+        (
+            "https://[::ffff:127.0.0.1]:{port}/hooks/comfort",
+            "is an IPv6 form of a loopback address",
+        ),
+        ("https://localhost:{port}/hooks/comfort", "resolves to a loopback address"),
+        # Resolved at delivery (no DNS is asked when the tenant is built): DNS rebinding.
+        ("https://hooks.vendor.test:{port}/hooks/comfort", "resolves to a loopback address"),
+    ],
+)
+async def test_a_private_webhook_is_refused_at_delivery_recorded_failed_and_not_retried(
+    pacing_factory: PacingFactory, receiver: Receiver, tmp_path: Path, url: str, reason: str
+) -> None:
+    """Contract §9.5: checked again at each delivery; a refused delivery is recorded as failed
+    and not retried. Nothing reaches the receiver, and the log names neither URL nor address."""
+    from structlog.testing import capture_logs
+
+    receiver.fail_first = 0
+    port = int(receiver.url.rsplit(":", 1)[1].split("/", 1)[0])
+    targets = WebhookTargets(lookup=lambda: StaticResolver({"hooks.vendor.test": "127.0.0.1"}))
+    server = await pacing_factory(tenants=tenants_with_webhook(url.format(port=port), targets))
+    with capture_logs() as logs:
+        sid, therapist, (client,) = await live_pair(server)
+        status, _ = await server.api.call("POST", f"/api/v1/sessions/{sid}/end")
+        assert status == 200
+        deadline = time.monotonic() + 8
+        while delivery_rows(tmp_path, sid) != [("failed", 1, None)]:
+            assert time.monotonic() < deadline, delivery_rows(tmp_path, sid)
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.0)  # several retry intervals of the test policy (0.3 s first)
+    assert delivery_rows(tmp_path, sid) == [("failed", 1, None)], "not retried"
+    assert receiver.received == []
+    (refused,) = [e for e in logs if e["event"] == "vendor_delivery_refused"]
+    assert refused["reason"] == reason and refused["tenant"] == "demo"
+    for leaked in ("127.0.0.1", "localhost", "hooks.vendor.test", "::ffff", str(port)):
+        assert leaked not in repr(logs), leaked
+
+
+async def test_the_waiver_delivers_to_the_address_the_checked_lookup_gave(
+    pacing_factory: PacingFactory, receiver: Receiver
+) -> None:
+    """COMFORT_ALLOW_PRIVATE_WEBHOOKS waives the rules, and the client connects to the address
+    its resolver answered (the one the rules judge): this name resolves nowhere else."""
+    receiver.fail_first = 0
+    port = int(receiver.url.rsplit(":", 1)[1].split("/", 1)[0])
+    targets = WebhookTargets(
+        allow_private=True, lookup=lambda: StaticResolver({"hooks.vendor.test": "127.0.0.1"})
+    )
+    url = f"http://hooks.vendor.test:{port}/hooks/comfort"
+    server = await pacing_factory(tenants=tenants_with_webhook(url, targets))
+    sid, therapist, (client,) = await live_pair(server)
+    await server.api.call("POST", f"/api/v1/sessions/{sid}/end")
+    await receiver.wait(lambda: len(receiver.bodies("session.ended")) == 1)
+    (headers, _, _) = receiver.received[0]
+    assert headers["Host"] == f"hooks.vendor.test:{port}"

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import http.server
 import json
+import re
 import shutil
 import subprocess
+import threading
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -21,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import API_KEY, ServiceProcess
+from tests.support import API_KEY, ServiceProcess, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 WIDGETS = ROOT / "widgets"
@@ -101,10 +104,10 @@ class Service:
         self.process.terminate()
 
 
-def _start_service(data_dir: Path) -> Service:
+def _start_service(data_dir: Path, **env: str) -> Service:
     data_dir.mkdir(parents=True, exist_ok=True)
     service = Service(
-        ServiceProcess(data_dir, env={"COMFORT_DEMO": "1", "COMFORT_LOG_LEVEL": "warning"})
+        ServiceProcess(data_dir, env={"COMFORT_DEMO": "1", "COMFORT_LOG_LEVEL": "warning", **env})
     )
     service.start()
     return service
@@ -124,6 +127,82 @@ def own_service(tmp_path: Path, widgets_bundle: Path) -> Iterator[Service]:
     svc = _start_service(tmp_path / "service")
     yield svc
     svc.stop()
+
+
+@dataclass
+class VendorSite:
+    """A vendor's web server on loopback, serving one page that embeds the widget by script tag.
+    Served for real (not by Playwright's routing) so Chromium's local-network rules see a
+    loopback page calling a loopback service, as a vendor page and a public service would be."""
+
+    port: int
+    html: str = ""
+
+    @property
+    def allowed_origin(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def other_origin(self) -> str:
+        """The same server under another name: an origin the service does not allow."""
+        return f"http://localhost:{self.port}"
+
+
+@pytest.fixture(scope="module")
+def vendor_site() -> Iterator[VendorSite]:
+    site = VendorSite(free_port())
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = site.html.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", site.port), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield site
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def vendor_service(
+    tmp_path_factory: pytest.TempPathFactory, widgets_bundle: Path, vendor_site: VendorSite
+) -> Iterator[Service]:
+    """A service that allows the vendor site's origin only (COMFORT_ALLOWED_ORIGINS)."""
+    svc = _start_service(
+        tmp_path_factory.mktemp("vendor-service"),
+        COMFORT_ALLOWED_ORIGINS=vendor_site.allowed_origin,
+    )
+    yield svc
+    svc.stop()
+
+
+def open_outage_proof_page(context: Any, url: str) -> Any:
+    """Open an embed page whose HTML and bundle stay loadable while the service is down (as from
+    a CDN or the browser's cache), so a test can stop the service and reload."""
+    with urllib.request.urlopen(url) as response:
+        page_html = response.read()
+    bundle = BUNDLE.read_bytes()
+    page = context.new_page()
+    page.route(
+        re.compile(r".*/embed/(client|therapist).*"),
+        lambda route: route.fulfill(status=200, content_type="text/html", body=page_html),
+    )
+    page.route(
+        re.compile(r".*/widgets/comfort\.js$"),
+        lambda route: route.fulfill(status=200, content_type="text/javascript", body=bundle),
+    )
+    page.goto(url)
+    return page
 
 
 @pytest.fixture(scope="module")

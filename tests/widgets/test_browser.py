@@ -7,80 +7,23 @@ from __future__ import annotations
 
 import re
 import time
-import urllib.request
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.widgets.conftest import AXE, BUNDLE, Service
+from tests.widgets.conftest import Service, open_outage_proof_page
+from tests.widgets.helpers import (
+    INSTALL_CAMERA_ADAPTER,
+    SUDS_CHECK_IN,
+    events_of,
+    open_widget,
+    run_axe,
+    tab_to,
+    wait_for_events,
+)
 
 pytestmark = pytest.mark.browser
-
-# The contract's name for the SUDS check-in, with its en dash (contract §7).
-SUDS_CHECK_IN = "Distress (SUDS 0\u201310)"
-
-
-# ---- helpers ------------------------------------------------------------------------------
-
-
-def open_widget(context: Any, service: Service, role: str, token: str, **query: str) -> Page:
-    """Open an embed page and wait until its widget is connected."""
-    page = context.new_page()
-    extra = "".join(f"&{k}={v}" for k, v in query.items())
-    page.goto(service.embed(role, token) + extra)
-    expect(page.locator(f"comfort-{role} [part~=status]").first).to_have_text(
-        re.compile("Connected|Conectado")
-    )
-    return page
-
-
-def events_of(service: Service, session_id: str, kind: str) -> list[dict[str, Any]]:
-    return [e for e in service.events(session_id) if e["type"] == kind]
-
-
-def wait_for_events(
-    service: Service, session_id: str, kind: str, count: int = 1, timeout: float = 10
-) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = events_of(service, session_id, kind)
-        if len(found) >= count or time.monotonic() > deadline:
-            return found
-        time.sleep(0.1)
-
-
-FOCUSED = """() => {
-  let el = document.activeElement;
-  while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;
-  if (!el || el === document.body) return '';
-  const label = el.getAttribute('aria-label') || (el.labels && el.labels[0] && el.labels[0].textContent)
-    || el.textContent || '';
-  return label.replace(/\\s+/g, ' ').trim();
-}"""
-
-
-def tab_to(page: Page, name: str, limit: int = 80) -> None:
-    """Press Tab until the focused control's name is `name` (keyboard only, no clicks)."""
-    seen = []
-    for _ in range(limit):
-        page.keyboard.press("Tab")
-        current = page.evaluate(FOCUSED)
-        seen.append(current)
-        if current == name:
-            return
-    raise AssertionError(f"could not reach {name!r} with Tab; focus went through {seen}")
-
-
-def run_axe(page: Page) -> list[dict[str, Any]]:
-    page.add_script_tag(path=str(AXE))
-    violations = page.evaluate(
-        """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
-             .map(v => ({id: v.id, impact: v.impact, help: v.help,
-                         nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}))"""
-    )
-    return [v for v in violations if v["impact"] in ("serious", "critical")]
-
 
 # ---- the core loop ------------------------------------------------------------------------
 
@@ -112,9 +55,11 @@ def test_pause_reaches_panel_and_acknowledgement_reaches_client(
     assert [a["data"]["seq"] for a in acks] == [pause[0]["seq"]]
 
 
-def test_each_client_signal_gets_one_acknowledge_button_named_as_the_client_button(
+def test_each_client_signal_is_named_as_the_client_button_with_acknowledge_where_owed(
     context: Any, service: Service
 ) -> None:
+    """Signals are named as the client's buttons (contract §7); Acknowledge is offered only where
+    a response is owed (issue 15): Slow down and an out-of-window zone, not Keep going."""
     session = service.create_session()
     client = open_widget(context, service, "client", session["tokens"]["c-1"])
     panel = open_widget(context, service, "therapist", session["tokens"]["t-1"])
@@ -123,9 +68,11 @@ def test_each_client_signal_gets_one_acknowledge_button_named_as_the_client_butt
         time.sleep(0.2)
     for label in ("Keep going", "Slow down", "Zone: Too much"):
         expect(panel.locator("li[data-seq]").get_by_text(label, exact=True)).to_be_visible()
-    expect(panel.get_by_role("button", name="Acknowledge")).to_have_count(3)
-    panel.get_by_role("button", name="Acknowledge").first.click()
     expect(panel.get_by_role("button", name="Acknowledge")).to_have_count(2)
+    keep_going = panel.locator("li[data-seq]").filter(has_text="Keep going")
+    expect(keep_going.get_by_role("button")).to_have_count(0)
+    panel.get_by_role("button", name="Acknowledge").first.click()
+    expect(panel.get_by_role("button", name="Acknowledge")).to_have_count(1)
 
 
 def test_undo_withdraws_an_accidental_press(context: Any, service: Service) -> None:
@@ -171,8 +118,11 @@ def test_every_control_works_from_the_keyboard(context: Any, service: Service) -
     expect(client.get_by_text("Step 2 of 5")).to_be_visible()
     tab_to(client, "Stop exercise")
     client.keyboard.press("Enter")
-    tab_to(client, "Close grounding")
+    tab_to(client, "Hide exercises")
     client.keyboard.press("Enter")
+    expect(client.get_by_role("button", name="Grounding", exact=True)).to_have_attribute(
+        "aria-expanded", "false"
+    )
 
     panel.bring_to_front()
     tab_to(panel, "Acknowledge")
@@ -221,20 +171,7 @@ def test_a_press_while_the_service_is_down_arrives_exactly_once(
     session = service.create_session()
     sid = session["session"]["id"]
     url = service.embed("client", session["tokens"]["c-1"])
-    with urllib.request.urlopen(url) as response:
-        page_html = response.read()
-    bundle = BUNDLE.read_bytes()
-    page = context.new_page()
-    # The page and the bundle stay loadable while the service is down (as from a CDN or cache).
-    page.route(
-        re.compile(r".*/embed/client.*"),
-        lambda route: route.fulfill(status=200, content_type="text/html", body=page_html),
-    )
-    page.route(
-        re.compile(r".*/widgets/comfort\.js$"),
-        lambda route: route.fulfill(status=200, content_type="text/javascript", body=bundle),
-    )
-    page.goto(url)
+    page = open_outage_proof_page(context, url)
     status = page.locator("comfort-client [part~=status]")
     expect(status).to_have_text("Connected")
 
@@ -255,6 +192,14 @@ def test_a_press_while_the_service_is_down_arrives_exactly_once(
     pauses = events_of(service, sid, "pause")
     assert len(pauses) == 1, pauses
     assert pauses[0]["id"] in stored
+
+
+def shown_seqs(page: Page) -> list[int]:
+    """The seqs of every panel row and of the events folded into rows (repeats included)."""
+    found = page.locator("comfort-therapist li[data-seqs]").evaluate_all(
+        "els => els.map(el => el.dataset.seqs)"
+    )
+    return [int(seq) for seqs in found for seq in seqs.split()]
 
 
 def feed_items(page: Page) -> list[tuple[str, str]]:
@@ -281,12 +226,14 @@ def test_a_panel_reload_shows_the_same_history_without_duplicates(
     panel.get_by_role("button", name="Zone", exact=True).click()
     expect(panel.get_by_text("Check-in to All clients: Zone")).to_be_visible()
     shown = [
-        e
+        e["seq"]
         for e in service.events(sid)
-        if e["type"] not in ("acknowledge", "retract")
+        if e["type"] not in ("acknowledge", "retract", "checkin_expired")
         and e["data"].get("participant", {}).get("role") != "therapist"
     ]
-    expect(panel.locator("comfort-therapist li[data-seq]")).to_have_count(len(shown))
+    # Every event is shown once: as a row, or inside the row it is about (a cue on its pause).
+    expect(panel.locator("comfort-therapist li[data-seq]")).not_to_have_count(0)
+    assert sorted(shown_seqs(panel)) == shown
 
     before = feed_items(panel)
     panel.reload()
@@ -296,6 +243,7 @@ def test_a_panel_reload_shows_the_same_history_without_duplicates(
     assert after == before
     seqs = [seq for seq, _ in after]
     assert len(seqs) == len(set(seqs))
+    assert sorted(shown_seqs(panel)) == shown
 
     # A new tab with nothing cached draws the same picture from the service's replay.
     fresh = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -325,22 +273,29 @@ def test_check_in_round_trip(context: Any, service: Service) -> None:
     expect(client.get_by_text("Thank you. Your therapist has your answer.")).to_be_visible()
     expect(form).to_have_count(0)
 
-    row = panel.get_by_role("listitem").filter(has_text="Client 1").first
+    row = panel.locator("[part~=client-row]").filter(has_text="Client 1")
     expect(row.get_by_role("definition").filter(has_text="7")).to_be_visible()
-    expect(panel.get_by_text("Distress answer: 7 of 10")).to_be_visible()
+    # 7 is the default distress_high threshold: the answer waits in Needs attention.
+    attention = panel.get_by_role("region", name="Needs attention")
+    expect(attention.get_by_text("Distress 7 of 10")).to_be_visible()
 
     panel.get_by_role("button", name="Check in").click()
     panel.get_by_role("button", name=SUDS_CHECK_IN).click()
     client.get_by_role("radio", name="3", exact=True).check()
     client.get_by_role("button", name="Send").click()
     expect(row.get_by_role("img", name="Distress trend: 7, 3")).to_be_visible()
+    # A calmer answer is the client's own return: both answers are history in the feed.
+    expect(attention.get_by_text("Nothing needs attention.")).to_be_visible()
+    feed = panel.get_by_role("region", name="Feed")
+    expect(feed.get_by_text("Distress answer: 7 of 10")).to_be_visible()
+    expect(feed.get_by_text("Distress answer: 3 of 10")).to_be_visible()
 
     panel.get_by_role("button", name="Check in").click()
     panel.get_by_role("combobox", name="Ask").select_option(label="Client 1")
     panel.get_by_role("button", name="Zone", exact=True).click()
     client.get_by_role("radio", name="Too much").check()
     client.get_by_role("button", name="Send").click()
-    expect(panel.get_by_text("Zone answer: Too much")).to_be_visible()
+    expect(attention.get_by_text("Zone: Too much")).to_be_visible()
     request = events_of(service, session["session"]["id"], "checkin_request")[-1]
     assert request["data"] == {"instrument": "zone", "to": ["c-1"]}
 
@@ -381,7 +336,7 @@ def test_suggested_grounding_opens_with_consent(context: Any, service: Service) 
     expect(panel.get_by_text("Grounding started: Paced breathing")).to_be_visible()
 
 
-def test_478_breathing_warns_and_offers_hold_and_stop(context: Any, service: Service) -> None:
+def test_478_breathing_warns_and_offers_wait_and_stop(context: Any, service: Service) -> None:
     session = service.create_session()
     client = open_widget(context, service, "client", session["tokens"]["c-1"])
     client.get_by_role("button", name="Grounding", exact=True).click()
@@ -389,7 +344,8 @@ def test_478_breathing_warns_and_offers_hold_and_stop(context: Any, service: Ser
     expect(client.get_by_text("Round 1 of 4")).to_be_visible()
     expect(client.get_by_text("Sit comfortably.", exact=False)).to_be_visible()
     circle = client.locator("[part~=breath-circle]")
-    client.get_by_role("button", name="Hold").click()
+    # "Wait", not "Hold": "Hold" is a breathing phase (issue 14).
+    client.get_by_role("button", name="Wait").click()
     assert circle.evaluate("el => getComputedStyle(el).animationPlayState") == "paused"
     client.get_by_role("button", name="Continue").click()
     assert circle.evaluate("el => getComputedStyle(el).animationPlayState") == "running"
@@ -456,21 +412,15 @@ def test_pause_turns_the_camera_off_through_the_adapter_and_resume_restores_only
 ) -> None:
     session = service.create_session()
     client = open_widget(context, service, "client", session["tokens"]["c-1"])
-    install = """(videoOn) => {
-      window.__calls = [];
-      document.querySelector('comfort-client').platformAdapter = {
-        capabilities: {video: true},
-        isLocalVideoOn: async () => videoOn,
-        setLocalVideo: async (on) => { window.__calls.push(on); return {ok: true}; },
-      };
-    }"""
-    client.evaluate(install, True)
+    client.evaluate(INSTALL_CAMERA_ADAPTER, True)
     client.get_by_role("button", name="Pause", exact=True).click()
     client.get_by_role("button", name="Ready to go on").click()
     client.wait_for_function("() => window.__calls.length === 2")
     assert client.evaluate("() => window.__calls") == [False, True]
 
-    client.evaluate(install, False)  # the camera was already off: pause and resume leave it off
+    client.evaluate(
+        INSTALL_CAMERA_ADAPTER, False
+    )  # the camera was already off: pause and resume leave it off
     client.get_by_role("button", name="Pause", exact=True).click()
     client.get_by_role("button", name="Ready to go on").click()
     time.sleep(0.5)

@@ -3,6 +3,7 @@ and /demo's security headers, token escaping, framing by COMFORT_ALLOWED_ORIGINS
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -147,3 +148,123 @@ def test_widgets_unit_tests_pass() -> None:
     result = subprocess.run([npm, "test"], cwd=WIDGETS, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "# fail 0" in result.stdout
+
+
+# ---- the origin check (contract §9.7) ------------------------------------------------------
+
+
+async def handshake_status(url: str, **headers: str) -> int:
+    """The status of a Socket.IO polling handshake: what a browser's first request gets. An
+    opened Engine.IO session is closed again (a close packet), so the server stops cleanly."""
+    path = url + "/socket.io/?EIO=4&transport=polling"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(path, headers=headers) as resp:
+            status, body = resp.status, await resp.text()
+        if status == 200:
+            sid = json.loads(body[1:])["sid"]  # "0{...}": the Engine.IO open packet
+            async with http.post(f"{path}&sid={sid}", data="1", headers=headers) as closed:
+                assert closed.status == 200
+    return status
+
+
+async def origin_answer(url: str, **headers: str) -> tuple[CIMultiDict[str], dict[str, object]]:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(url + "/widgets/origin", headers=headers) as resp,
+    ):
+        assert resp.status == 200
+        return CIMultiDict(resp.headers), await resp.json()
+
+
+@pytest.mark.parametrize(
+    ("allowed_origins", "headers"),
+    [
+        (["https://vendor.example"], {"Origin": "https://vendor.example"}),
+        (["https://vendor.example"], {"Origin": "https://other.example"}),
+        (["https://vendor.example"], {"Origin": "https://vendor.example/"}),
+        (["https://vendor.example"], {}),
+        ([], {"Origin": "http://{host}"}),
+        ([], {"Origin": "https://{host}"}),
+        ([], {"Origin": "https://{host}", "X-Forwarded-Proto": "https"}),
+        (
+            [],
+            {
+                "Origin": "https://proxy.example",
+                "X-Forwarded-Host": "proxy.example",
+                "X-Forwarded-Proto": "https",
+            },
+        ),
+        ([], {"Origin": "https://vendor.example"}),
+    ],
+)
+async def test_the_origin_check_agrees_with_the_socket_handshake(
+    server_factory: ServerFactory, allowed_origins: list[str], headers: dict[str, str]
+) -> None:
+    """A widget on a refused origin cannot see why its handshake failed (the browser hides it),
+    so it asks GET /widgets/origin; the answer must be the handshake's own verdict."""
+    server = await server_factory(allowed_origins=allowed_origins)
+    host = server.url.removeprefix("http://")
+    sent = {name: value.format(host=host) for name, value in headers.items()}
+    answer_headers, answer = await origin_answer(server.url, **sent)
+    handshake_ok = await handshake_status(server.url, **sent) == 200
+    assert answer == {"origin": sent.get("Origin"), "allowed": handshake_ok}
+    # Readable from any page, never cached (the answer depends on the Origin).
+    assert answer_headers["Access-Control-Allow-Origin"] == "*"
+    assert answer_headers["Cache-Control"] == "no-store"
+    assert answer_headers["Vary"] == "Origin"
+
+
+async def test_the_origin_check_says_no_to_a_page_that_is_not_allowed(
+    server_factory: ServerFactory,
+) -> None:
+    server = await server_factory(allowed_origins=["https://vendor.example"])
+    _, yes = await origin_answer(server.url, Origin="https://vendor.example")
+    _, no = await origin_answer(server.url, Origin="https://evil.example")
+    assert (yes["allowed"], no["allowed"]) == (True, False)
+
+
+# ---- language and headings ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "accept_language", "lang"),
+    [
+        ("", "es-ES,es;q=0.9", "es"),
+        ("", "es-MX", "es"),
+        ("", "en-GB,en;q=0.9,es;q=0.8", "en"),
+        ("", "fr-FR,fr;q=0.9,es;q=0.5,en;q=0.4", "es"),
+        ("", "en;q=0.5, es;q=0.9", "es"),
+        ("", "es;q=0, fr", "en"),
+        ("", "de", "en"),
+        ("", "", "en"),
+        ("", "es;q=oops", "en"),
+        ("&lang=en", "es-ES", "en"),
+        ("&lang=es", "en-US", "es"),
+        ("&lang=fr", "es-ES", "es"),
+    ],
+)
+async def test_embed_pages_speak_the_browsers_language_unless_told(
+    server_factory: ServerFactory, query: str, accept_language: str, lang: str
+) -> None:
+    """Without `lang`, an es-ES browser gets Spanish: the page's `<html lang>` is what the
+    widgets read (issue 14: it was always "en")."""
+    server = await server_factory()
+    for role in ("client", "therapist"):
+        headers = {"Accept-Language": accept_language} if accept_language else {}
+        _, _, body = await get(f"{server.url}/embed/{role}?token=t{query}", **headers)
+        assert f'<html lang="{lang}">' in body
+
+
+@pytest.mark.parametrize(
+    ("role", "heading"),
+    [("client", "Comfort for this session"), ("therapist", "Session comfort panel")],
+)
+async def test_each_embed_page_has_a_heading(
+    server_factory: ServerFactory, role: str, heading: str
+) -> None:
+    server = await server_factory()
+    _, _, body = await get(f"{server.url}/embed/{role}?token=t", **{"Accept-Language": "en"})
+    assert f'<h1 class="visually-hidden">{heading}</h1>' in body
+    assert f"<title>{heading}</title>" in body
+    _, _, spanish = await get(f"{server.url}/embed/{role}?token=t&lang=es")
+    assert '<h1 class="visually-hidden">' in spanish and heading not in spanish

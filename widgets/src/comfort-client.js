@@ -1,38 +1,37 @@
 /**
- * <comfort-client>: the client's widget (contract §7). Pause, Keep going, Slow down,
- * Grounding and a window-of-tolerance choice; answers check-ins; offers a short undo; shows
- * "Your therapist saw this". Calm by design: no red, no countdowns, nothing that expires
- * without the client's say.
+ * <comfort-client>: the client's widget (contract §7, §9.2, §9.4). Pause and Help now, always in
+ * view; Keep going, Slow down, Grounding and a window-of-tolerance choice; answers check-ins;
+ * the location question and the session's resources; a short undo; "Your therapist saw this".
+ * Every press and answer says where it stands — kept on this device, sent, seen — and never
+ * more than is true. Calm by design: no red, no countdowns, nothing that vanishes without a word.
  *
  * Attributes: token, server (default: this module's origin), lang.
- * Property: platformAdapter — optional {setLocalVideo(on), isLocalVideoOn?()}; a pause turns
- * the camera off through it, and "Ready to go on" turns it back on only if the pause did.
- * Events: comfort:signal (a press), comfort:event (a new log event); both bubble and compose.
+ * Property: platformAdapter — optional {setLocalVideo(on), isLocalVideoOn?()} or a privacy
+ * controller {pause(), resume()}; a pause turns the camera off through it, "Ready to go on"
+ * turns it back on only if the pause did, and the offline notice offers it as a button.
+ * Events: comfort:signal (a press), comfort:event (a new log event), comfort:error (it cannot
+ * work: contract §9.7); all bubble and compose. Keyboard: Alt+Shift+P pauses (docs/widgets.md).
  */
-import { LitElement, html, css, nothing } from 'lit';
-import { ComfortConnection, tokenClaims } from './connection.js';
-import { stringsForElement } from './locales/index.js';
+import { LitElement, html, nothing } from 'lit';
+import { tokenClaims } from './connection.js';
+import { ConnectionController } from './connection-controller.js';
+import { langOf, locales, stringsFor } from './locales/index.js';
 import { tokens } from './styles.js';
-import {
-  EXERCISES,
-  RETRACT_WINDOW_MS,
-  ZONES,
-  clientStates,
-  indexLog,
-  lastPress,
-} from './state.js';
+import { clientStyles } from './client-styles.js';
+import { EXERCISES, ZONES, clientStates, indexLog, lastPress } from './state.js';
+import { actionStatus, canUndo, locationText, safetyPlan, sentLate, sharedLocation } from './client-state.js';
 import './comfort-grounding.js';
 
-const MODULE_ORIGIN = (() => {
-  try {
-    return new URL(import.meta.url).origin;
-  } catch {
-    return undefined;
-  }
-})();
-
-/** How long a therapist's grounding suggestion is still offered after it was sent. */
+/** How long a therapist's grounding suggestion counts as fresh; after that it says "earlier". */
 const SUGGESTION_FRESH_MS = 10 * 60_000;
+/** A short drop (a reload, a network blip) does not need a notice. */
+const OFFLINE_NOTICE_AFTER_MS = 3_000;
+
+/** The keyboard shortcut for Pause: Alt+Shift+P (Option+Shift+P), checked against the video
+ * platforms' own lists in docs/widgets.md. `code` is the physical key, so layouts agree. */
+function isPauseShortcut(e) {
+  return e.altKey && e.shiftKey && !e.ctrlKey && !e.metaKey && e.code === 'KeyP';
+}
 
 export class ComfortClient extends LitElement {
   static properties = {
@@ -45,269 +44,44 @@ export class ComfortClient extends LitElement {
     _choice: { state: true },
     _notice: { state: true },
     _reducedMotion: { state: true },
+    _hidden: { state: true },
+    _askLocation: { state: true },
   };
 
-  static styles = [
-    tokens,
-    css`
-      .base {
-        display: grid;
-        gap: var(--_gap);
-        padding: var(--_gap);
-        background: var(--_bg);
-        border-radius: var(--_radius);
-        max-width: 560px;
-        margin-inline: auto;
-      }
-      header {
-        display: flex;
-        justify-content: space-between;
-        align-items: baseline;
-        gap: 8px;
-        flex-wrap: wrap;
-      }
-      h2 {
-        font-size: 1.1em;
-        font-weight: 650;
-      }
-      .status {
-        font-size: 0.875em;
-        color: var(--_muted);
-      }
-      .tile {
-        position: relative;
-        display: grid;
-        align-content: center;
-        justify-items: center;
-        gap: 2px;
-        min-height: 64px;
-        padding: 8px;
-        text-align: center;
-        line-height: 1.2;
-        background: var(--_surface);
-        border: 1.5px solid var(--_border);
-        border-radius: calc(var(--_radius) * 0.7);
-        transition: background-color 120ms ease, border-color 120ms ease;
-      }
-      .tile button {
-        min-height: 0;
-        min-width: 0;
-        padding: 0;
-        border: 0;
-        background: transparent;
-        color: var(--_accent);
-        font-weight: 650;
-        position: static;
-      }
-      .tile button::after {
-        content: '';
-        position: absolute;
-        inset: 0;
-        border-radius: inherit;
-        cursor: pointer;
-      }
-      .tile button:focus-visible {
-        outline: none;
-      }
-      .tile:has(button:focus-visible) {
-        outline: 3px solid var(--_focus);
-        outline-offset: 2px;
-      }
-      .tile:hover {
-        border-color: var(--_accent);
-        background: var(--_accent-soft);
-      }
-      .tile .hint {
-        font-size: 0.78em;
-        color: var(--_muted);
-      }
-      .tile.pause {
-        min-height: 76px;
-        background: var(--_accent);
-        border-color: var(--_accent);
-        border-radius: var(--_radius);
-      }
-      .tile.pause:hover {
-        filter: brightness(1.08);
-      }
-      .tile.pause button {
-        color: var(--_accent-text);
-        font-size: 1.35em;
-      }
-      .tile.pause .hint {
-        color: var(--_accent-text);
-        font-size: 0.85em;
-      }
-      .tiles {
-        display: grid;
-        grid-template-columns: repeat(3, minmax(0, 1fr));
-        gap: 8px;
-      }
-      .zones {
-        display: grid;
-        grid-template-columns: repeat(3, minmax(0, 1fr));
-        gap: 8px;
-      }
-      .zones button {
-        padding: 6px 4px;
-        font-size: 0.95em;
-        line-height: 1.2;
-      }
-      .zones button[aria-pressed='true'] {
-        background: var(--_calm-soft);
-        border-color: var(--_calm);
-        color: var(--_text);
-      }
-      .feedback {
-        display: flex;
-        flex-wrap: wrap;
-        align-items: center;
-        justify-content: space-between;
-        gap: 8px;
-        min-height: 44px;
-      }
-      /* Nothing to say yet: take no room (the live region itself stays in the DOM). */
-      .feedback:has(> p:empty):not(:has(button)) {
-        min-height: 0;
-      }
-      .seen {
-        color: var(--_calm);
-        font-weight: 600;
-      }
-      .paused {
-        background: var(--_calm-soft);
-        border-color: var(--_calm);
-        display: grid;
-        gap: 8px;
-      }
-      .checkin {
-        border-color: var(--_accent);
-        border-width: 2px;
-        display: grid;
-        gap: var(--_gap);
-      }
-      .scale {
-        display: grid;
-        grid-template-columns: repeat(11, minmax(0, 1fr));
-        gap: 4px;
-      }
-      .scale label {
-        display: grid;
-        place-items: center;
-        min-height: 44px;
-        min-width: 24px;
-        border: 1.5px solid var(--_border);
-        border-radius: 10px;
-        background: var(--_surface);
-        font-weight: 600;
-        cursor: pointer;
-        position: relative;
-      }
-      .scale input,
-      .zone-answers input {
-        position: absolute;
-        opacity: 0;
-        inset: 0;
-        width: 100%;
-        height: 100%;
-        margin: 0;
-        cursor: pointer;
-        z-index: 1;
-      }
-      .scale label:has(input:checked),
-      .zone-answers label:has(input:checked) {
-        background: var(--_accent);
-        border-color: var(--_accent);
-        color: var(--_accent-text);
-      }
-      .scale label:has(input:focus-visible),
-      .zone-answers label:has(input:focus-visible) {
-        outline: 3px solid var(--_focus);
-        outline-offset: 2px;
-      }
-      .anchors {
-        display: grid;
-        grid-template-columns: 1fr 1fr 1fr;
-        gap: 8px;
-        font-size: 0.8em;
-        color: var(--_muted);
-        margin-top: 6px;
-      }
-      .anchors span:nth-child(2) {
-        text-align: center;
-      }
-      .anchors span:nth-child(3) {
-        text-align: end;
-      }
-      .zone-answers {
-        display: grid;
-        gap: 8px;
-      }
-      .zone-answers label {
-        position: relative;
-        display: block;
-        padding: 10px 12px;
-        min-height: 44px;
-        border: 1.5px solid var(--_border);
-        border-radius: 10px;
-        background: var(--_surface);
-        cursor: pointer;
-      }
-      .zone-answers .hint {
-        font-size: 0.85em;
-        opacity: 0.85;
-      }
-      .exercises {
-        display: grid;
-        gap: 8px;
-        grid-template-columns: repeat(auto-fit, minmax(200px, 1fr));
-      }
-      .tile.exercise {
-        justify-items: start;
-        text-align: start;
-        padding: 10px 14px;
-      }
-      .panel-head {
-        display: flex;
-        justify-content: space-between;
-        align-items: center;
-        gap: 8px;
-      }
-      h3 {
-        font-size: 1em;
-      }
-      /* Narrow side panels: eleven 24 px targets still fit down to about 300 px. */
-      @container (max-width: 300px) {
-        .tiles,
-        .zones {
-          grid-template-columns: 1fr;
-        }
-        .scale {
-          grid-template-columns: repeat(6, minmax(0, 1fr));
-        }
-      }
-    `,
-  ];
+  static styles = [tokens, clientStyles];
 
   constructor() {
     super();
     this.token = '';
     this.server = '';
     this.platformAdapter = null;
-    this.connection = null;
+    this._link = new ConnectionController(this, {
+      on: {
+        event: (e) => this._relay('comfort:event', e.detail),
+        signal: (e) => this._relay('comfort:signal', e.detail),
+        rejected: (e) => this._rejected(e.detail),
+      },
+    });
     this._tick = 0;
     this._panel = null; // null | "grounding"
     this._exercise = null;
     this._choice = null; // the answer being chosen in an open check-in
     this._notice = null; // {text, at}: a short message about the last action, e.g. "Undone."
-    this._hidden = null; // what pause hid through the platform adapter: null | 'video' | 'controller'
+    this._hidden = null; // what this widget hid through the platform adapter: null | 'video' | 'controller'
+    this._askLocation = false; // the client asked to (re)share where they are
     this._shownCheckin = null; // seq of the check-in on screen (it stays until answered/dismissed)
+    this._lastAction = null; // id of the client's latest press, answer or shared location
+    this._lastHelp = null; // id of the latest help_now
+    this._refusedSends = new Map(); // send id -> {entry, error}, for sends the service refused
+    this._focusNext = null; // a selector to focus after the next render
     this._motionQuery = null;
     this._reducedMotion = false;
-    this._onChange = () => this.requestUpdate();
-    this._onEvent = (e) => this._relay('comfort:event', e.detail);
-    this._onSignal = (e) => this._relay('comfort:signal', e.detail);
-    this._onRejected = (e) => this._rejected(e.detail);
+    this._onKey = (e) => this._shortcut(e);
+  }
+
+  /** The live ComfortConnection (read-only; null without a token). */
+  get connection() {
+    return this._link.connection;
   }
 
   connectedCallback() {
@@ -320,53 +94,38 @@ export class ComfortClient extends LitElement {
       };
       this._motionQuery.addEventListener('change', this._onMotion);
     }
-    // The undo window and "sent" feedback depend on time passing.
+    // The undo window, the offline notice and "sent" feedback depend on time passing.
     this._clock = setInterval(() => {
       this._tick += 1;
     }, 1000);
-    this._open();
+    globalThis.addEventListener?.('keydown', this._onKey);
   }
 
   disconnectedCallback() {
     super.disconnectedCallback();
     clearInterval(this._clock);
     this._motionQuery?.removeEventListener('change', this._onMotion);
-    this._close();
+    globalThis.removeEventListener?.('keydown', this._onKey);
   }
 
-  updated(changed) {
-    if ((changed.has('token') || changed.has('server')) && this.isConnected) {
-      const same = this.connection && this.connection.token === this.token && this.connection.server === this._server;
-      if (!same) {
-        this._close();
-        this._open();
-      }
+  willUpdate() {
+    this._focusedBefore = this.shadowRoot?.activeElement ?? null;
+  }
+
+  /**
+   * Focus never drops to <body>: an action that replaces the focused control says where focus
+   * goes (`_focusNext`); if a render removed the focused control anyway (a check-in closed by
+   * the service, the session ending), focus moves to this screen's fallback.
+   */
+  updated() {
+    const next = this._focusNext;
+    this._focusNext = null;
+    if (next) {
+      this.renderRoot.querySelector(next)?.focus();
+      return;
     }
-  }
-
-  get _server() {
-    return this.server || MODULE_ORIGIN;
-  }
-
-  _open() {
-    if (this.connection || !this.token) return;
-    const conn = new ComfortConnection({ token: this.token, server: this._server });
-    conn.addEventListener('change', this._onChange);
-    conn.addEventListener('event', this._onEvent);
-    conn.addEventListener('signal', this._onSignal);
-    conn.addEventListener('rejected', this._onRejected);
-    this.connection = conn;
-    conn.connect();
-  }
-
-  _close() {
-    if (!this.connection) return;
-    this.connection.removeEventListener('change', this._onChange);
-    this.connection.removeEventListener('event', this._onEvent);
-    this.connection.removeEventListener('signal', this._onSignal);
-    this.connection.removeEventListener('rejected', this._onRejected);
-    this.connection.close();
-    this.connection = null;
+    const before = this._focusedBefore;
+    if (before && !before.isConnected) this.renderRoot.querySelector('[data-focus-fallback]')?.focus();
   }
 
   _relay(name, detail) {
@@ -374,9 +133,9 @@ export class ComfortClient extends LitElement {
   }
 
   _rejected({ entry, error }) {
-    const t = this._t;
-    if (entry.type === 'retract' && error.code === 'forbidden') this._say(t.client.tooLateToUndo);
-    else if (entry.type !== 'checkin_response' || error.code !== 'not_found') this._say(t.client.notSent);
+    this._refusedSends.set(entry.id, { entry, error });
+    if (entry.type === 'retract' && error.code === 'forbidden') this._say(this._t.client.tooLateToUndo);
+    this.requestUpdate();
   }
 
   /** Shows a short message in the feedback line for a few seconds. */
@@ -385,7 +144,21 @@ export class ComfortClient extends LitElement {
   }
 
   get _t() {
-    return stringsForElement(this);
+    return stringsFor(this._lang);
+  }
+
+  /** The language tag in use: a supported one, else English (so dates match the words). */
+  get _lang() {
+    const tag = langOf(this);
+    return locales[String(tag).toLowerCase().split('-')[0]] ? tag : 'en';
+  }
+
+  _time(ms) {
+    try {
+      return new Intl.DateTimeFormat(this._lang, { hour: 'numeric', minute: '2-digit' }).format(new Date(ms));
+    } catch {
+      return new Date(ms).toISOString().slice(11, 16);
+    }
   }
 
   get _me() {
@@ -393,25 +166,68 @@ export class ComfortClient extends LitElement {
     return this.connection?.welcome?.participant?.id ?? tokenClaims(this.token)?.sub ?? null;
   }
 
+  /** Sends only while the session can take it; an ended or refused widget sends nothing. */
+  get _canSend() {
+    const status = this.connection?.status;
+    return !!this.connection && status !== 'ended' && status !== 'refused';
+  }
+
+  /**
+   * The session's safety plan: from the welcome, else as last seen in this tab (so a reload
+   * after the end still shows the resources). Kept without a re-render: this runs in render.
+   */
+  get _safety() {
+    const conn = this.connection;
+    const plan = safetyPlan(conn?.welcome);
+    const notes = conn.memory.data.notes;
+    if (plan && JSON.stringify(notes.safety) !== JSON.stringify(plan)) {
+      notes.safety = plan;
+      conn.memory.save();
+    }
+    return plan || notes.safety || { askLocation: false, resources: [] };
+  }
+
   // ---- actions -------------------------------------------------------------------------
 
-  _press(type, data = {}) {
-    if (!this.connection) return;
+  _send(type, data = {}) {
+    if (!this._canSend) return null;
     this._notice = null;
-    this.connection.send(type, data);
+    return this.connection.send(type, data);
+  }
+
+  _press(type, data = {}) {
+    const entry = this._send(type, data);
+    if (!entry) return;
+    this._lastAction = entry.id;
     if (type === 'pause') this._cameraOff();
     if (type === 'resume') this._cameraRestore();
     // Pause and "Ready to go on" replace each other: keep keyboard focus on the one now shown.
-    if (type === 'pause' || type === 'resume') {
-      const next = type === 'pause' ? 'resume' : 'pause';
-      this.updateComplete.then(() => this.renderRoot.querySelector(`[part~="${next}"]`)?.focus());
-    }
+    if (type === 'pause') this._focusNext = '[part~="resume"]';
+    if (type === 'resume') this._focusNext = '[part~="pause"]';
+  }
+
+  _shortcut(e) {
+    if (!isPauseShortcut(e) || e.defaultPrevented || !this._canSend) return;
+    e.preventDefault();
+    const mine = this._mine();
+    if (mine.paused) this.renderRoot.querySelector('[part~="resume"]')?.focus();
+    else this._press('pause');
+  }
+
+  _helpNow() {
+    const entry = this._send('help_now');
+    if (!entry) return;
+    this._lastHelp = entry.id;
+    // The resources at once, with the state of the request above them.
+    this._focusNext = '#support-title';
+    this.updateComplete.then(() => this.renderRoot.querySelector('#support')?.scrollIntoView?.({ block: 'nearest' }));
   }
 
   /**
    * Pause hides the client's own video through the host's adapter. Two shapes are accepted
    * (integrations/sdk-contract.js): a privacy controller with pause()/resume(), or a platform
-   * adapter with setLocalVideo(on) resolving to a Result {ok}. Only what pause changed is undone.
+   * adapter with setLocalVideo(on) resolving to a Result {ok}. Only what this widget changed
+   * is undone.
    */
   async _cameraOff() {
     const adapter = this.platformAdapter;
@@ -422,7 +238,7 @@ export class ComfortClient extends LitElement {
         this._hidden = 'controller';
         return;
       }
-      if (typeof adapter.setLocalVideo !== 'function' || adapter.capabilities?.video === false) return;
+      if (!hasCamera(adapter)) return;
       // A camera that is already off stays as it is, and resume leaves it off.
       if (typeof adapter.isLocalVideoOn === 'function' && (await adapter.isLocalVideoOn()) === false) return;
       const result = await adapter.setLocalVideo(false);
@@ -445,31 +261,51 @@ export class ComfortClient extends LitElement {
     }
   }
 
-  _undo(press) {
+  _undo(status) {
     if (!this.connection) return;
-    const outcome = this.connection.retract(press.id);
+    const outcome = this.connection.retract(status.id);
     const t = this._t.client;
     if (outcome === 'cancelled') this._say(t.undone);
     else if (outcome === 'retracting') this._say(t.retracted);
-    if (press.type === 'pause') this._cameraRestore();
+    if (status.type === 'pause') this._cameraRestore();
+    this._focusNext = '#feedback';
+  }
+
+  /** Grounding is a disclosure: its tile says whether the exercises are shown (aria-expanded). */
+  _toggleGrounding() {
+    this._panel = this._panel === 'grounding' ? null : 'grounding';
+    if (!this._panel) {
+      this._exercise = null;
+      this._focusNext = '[part~="grounding"]';
+    }
   }
 
   _startExercise(exercise, suggestionSeq) {
     if (suggestionSeq != null) this._dismissSuggestion(suggestionSeq);
     this._panel = 'grounding';
     this._exercise = exercise;
-    this._press('grounding_started', { exercise });
+    this._send('grounding_started', { exercise });
+    this._focusNext = '#grounding-title';
   }
 
   _finishExercise(e) {
     const { exercise, completed, duration_s } = e.detail;
-    this._press('grounding_finished', { exercise, completed, duration_s });
-    if (!completed) this._exercise = null;
+    this._send('grounding_finished', { exercise, completed, duration_s });
+    if (!completed) {
+      this._exercise = null;
+      this._focusNext = '#grounding-title';
+    }
+  }
+
+  _closeExercise() {
+    this._exercise = null;
+    this._focusNext = '#grounding-title';
   }
 
   _dismissSuggestion(seq) {
     const seen = this.connection.note('suggestionsHandled') || [];
     this.connection.setNote('suggestionsHandled', [...seen, seq]);
+    this._focusNext ??= '#feedback';
   }
 
   _answer(checkin) {
@@ -478,9 +314,9 @@ export class ComfortClient extends LitElement {
       return;
     }
     const value = checkin.data.instrument === 'suds' ? Number(this._choice) : this._choice;
-    this.connection.send('checkin_response', { checkin_seq: checkin.seq, value });
+    const entry = this._send('checkin_response', { checkin_seq: checkin.seq, value });
+    if (entry) this._lastAction = entry.id;
     this._finishCheckin(checkin.seq);
-    this._say(this._t.client.checkinThanks);
   }
 
   _finishCheckin(seq) {
@@ -488,6 +324,45 @@ export class ComfortClient extends LitElement {
     this.connection.setNote('checkinsHandled', [...done, seq]);
     this._shownCheckin = null;
     this._choice = null;
+    this._focusNext = '#feedback';
+  }
+
+  _shareLocation(form) {
+    const text = locationText(form.querySelector('input')?.value);
+    if (!text) {
+      this._say(this._t.client.locationEmpty);
+      return;
+    }
+    const entry = this._send('location_shared', { text });
+    if (!entry) return;
+    this._lastAction = entry.id;
+    this._closeLocation();
+  }
+
+  _closeLocation() {
+    this.connection.setNote('locationAsked', true);
+    this._askLocation = false;
+    this._focusNext = '#feedback';
+  }
+
+  // ---- what the view is made of ------------------------------------------------------------
+
+  _mine() {
+    const conn = this.connection;
+    const me = this._me;
+    return optimistic((me && clientStates(conn.welcome, conn.events)[me]) || {}, conn.pendingPresses());
+  }
+
+  _status(id, index) {
+    const conn = this.connection;
+    return actionStatus(id, {
+      outbox: conn.outbox,
+      acked: conn.memory.data.acked,
+      events: conn.events,
+      index,
+      online: conn.status === 'online',
+      rejected: this._refusedSends,
+    });
   }
 
   // ---- view ----------------------------------------------------------------------------
@@ -500,52 +375,68 @@ export class ComfortClient extends LitElement {
         <p role="status" class="status" part="status">${t.connection.noToken}</p>
       </section>`;
     }
-    const me = this._me;
-    const events = conn.events;
-    const index = indexLog(events);
-    const mine = optimistic((me && clientStates(conn.welcome, events)[me]) || {}, conn.pendingPresses());
-    const paused = !!mine?.paused;
-    // Ended, or refused for good (bad or expired link): controls would only mislead.
-    const ended = conn.status === 'ended' || conn.status === 'refused';
+    if (conn.status === 'refused') return this._renderRefused(t);
+    const index = indexLog(conn.events);
+    const mine = this._mine();
+    if (conn.status === 'ended') return this._renderClosing(t, mine);
+    const paused = !!mine.paused;
     const checkin = this._currentCheckin(mine, index);
-    const suggestion = this._currentSuggestion(events);
-    const press = lastPress(events, conn.outbox, me, index);
+    const suggestion = this._currentSuggestion(conn.events);
+    const zoneAsked = checkin && !checkin.closed && checkin.data.instrument === 'zone';
     return html`<section class="base" part="base" aria-labelledby="comfort-title">
       <header>
         <h2 id="comfort-title">${t.client.title}</h2>
         <p role="status" class="status" part="status">${this._statusText(t)}</p>
       </header>
-      ${ended
-        ? nothing
-        : html`
-            ${checkin ? this._renderCheckin(t, checkin, index) : nothing}
-            ${suggestion && !this._exercise ? this._renderSuggestion(t, suggestion) : nothing}
-            ${paused ? this._renderPaused(t) : this._renderPauseButton(t)}
-            <div class="feedback" part="feedback">${this._renderFeedback(t, press)}</div>
-            ${this._panel === 'grounding' ? this._renderGrounding(t) : this._renderChoices(t, mine)}
-            <p class="muted small">${t.client.intro}</p>
-          `}
+      <div class="bar" part="bar">
+        ${paused ? this._renderResumeTile(t) : this._renderPauseTile(t)} ${this._renderHelpTile(t)}
+      </div>
+      ${this._renderOffline(t)} ${paused ? this._renderPaused(t) : nothing}
+      <div class="feedback" part="feedback">${this._renderFeedback(t, index)}</div>
+      ${this._renderLocationQuestion(t)} ${checkin ? this._renderCheckin(t, checkin) : nothing}
+      ${suggestion && !this._exercise ? this._renderSuggestion(t, suggestion) : nothing}
+      ${this._renderChoices(t)} ${this._panel === 'grounding' ? this._renderGrounding(t, { live: true }) : nothing}
+      ${zoneAsked ? nothing : this._renderZones(t, mine)} ${this._renderSupport(t, index, { live: true })}
+      <p class="muted small">${t.client.intro}</p>
+      <p class="muted small" id="shortcut-hint">${t.client.shortcut}</p>
     </section>`;
   }
 
   _statusText(t) {
     const conn = this.connection;
     const dot = html`<span class="dot ${conn.status === 'online' ? 'online' : ''}" aria-hidden="true"></span>`;
-    if (conn.status === 'refused') {
-      const code = conn.error?.code;
-      return html`${dot}${t.connection.refused[code] || t.connection.refused.default}`;
-    }
+    if (conn.status === 'offline') return html`${dot}${t.client.reconnecting}`;
     return html`${dot}${t.connection[conn.status] || t.connection.connecting}`;
   }
 
-  _renderPauseButton(t) {
+  _renderPauseTile(t) {
     // The hint sits beside the button, not inside it, so the accessible name is exactly "Pause";
     // the button's ::after stretches over the whole tile, so the tile is one big target.
     return html`<div class="tile pause" part="pause-tile">
-      <button part="button pause" aria-describedby="pause-hint" @click=${() => this._press('pause')}>
+      <button
+        part="button pause"
+        aria-describedby="pause-hint"
+        aria-keyshortcuts="Alt+Shift+P"
+        @click=${() => this._press('pause')}
+      >
         ${t.client.pause}
       </button>
       <span class="hint" id="pause-hint">${t.client.pauseHint}</span>
+    </div>`;
+  }
+
+  _renderResumeTile(t) {
+    return html`<div class="tile resume" part="pause-tile">
+      <button part="button resume" @click=${() => this._press('resume')}>${t.client.resume}</button>
+    </div>`;
+  }
+
+  _renderHelpTile(t) {
+    return html`<div class="tile help" part="help-tile">
+      <button part="button help" aria-describedby="help-hint" aria-controls="support" @click=${() => this._helpNow()}>
+        ${t.client.helpNow}
+      </button>
+      <span class="hint" id="help-hint">${t.client.helpHint}</span>
     </div>`;
   }
 
@@ -553,79 +444,128 @@ export class ComfortClient extends LitElement {
     return html`<div class="card paused" part="paused">
       <p><strong>${t.client.pausedTitle}</strong></p>
       <p>${t.client.pausedBody}</p>
-      <div class="row">
-        <button class="primary" part="button resume" @click=${() => this._press('resume')}>${t.client.resume}</button>
-      </div>
     </div>`;
   }
 
-  _renderChoices(t, mine) {
+  /** While the connection is down: what is kept, and what to do meanwhile (issue 14). */
+  _renderOffline(t) {
+    const conn = this.connection;
+    if (conn.status !== 'offline') return nothing;
+    const long = conn.offlineSince != null && Date.now() - conn.offlineSince >= OFFLINE_NOTICE_AFTER_MS;
+    if (!long && !conn.outbox.length) return nothing;
     const c = t.client;
-    const tile = (type, label, hint, extra = {}) => html`<div class="tile" part="tile">
-      <button
-        part="button ${type}"
-        aria-describedby="hint-${type}"
-        aria-expanded=${extra.expanded === undefined ? nothing : String(extra.expanded)}
-        @click=${extra.onClick || (() => this._press(type))}
-      >
-        ${label}
-      </button>
-      <span class="hint" id="hint-${type}">${hint}</span>
+    return html`<div class="card notice" part="offline">
+      <p><strong>${c.offlineTitle}</strong></p>
+      <p>${c.offlineBody}</p>
+      <p>${c.whatToDo}</p>
+      ${this._renderCameraControl(t)}
     </div>`;
-    return html`
-      <div class="tiles">
-        ${tile('keep_going', c.keepGoing, c.keepGoingHint)}
-        ${tile('slow_down', c.slowDown, c.slowDownHint)}
-        ${tile('grounding', c.grounding, c.groundingHint, {
-          expanded: false,
-          onClick: () => {
-            this._panel = 'grounding';
-          },
-        })}
-      </div>
-      <fieldset part="zone">
-        <legend>${c.zoneLegend}</legend>
-        <div class="zones">
-          ${ZONES.map(
-            (zone) => html`<button
-              part="button zone-${zone}"
-              aria-pressed=${String(mine?.zone === zone)}
-              aria-describedby="zone-hint-${zone}"
-              @click=${() => this._press('zone', { zone })}
-            >
-              ${c.zones[zone]}
-            </button>`,
-          )}
-        </div>
-        ${ZONES.map((zone) => html`<span class="visually-hidden" id="zone-hint-${zone}">${c.zoneHints[zone]}</span>`)}
-      </fieldset>
-    `;
   }
 
-  _renderFeedback(t, press) {
-    // One live region that stays in the DOM, so screen readers hear each change politely.
+  _renderCameraControl(t) {
+    const adapter = this.platformAdapter;
+    const controller = adapter && typeof adapter.pause === 'function' && typeof adapter.resume === 'function';
+    if (!adapter || (!controller && !hasCamera(adapter))) return nothing;
+    const c = t.client;
+    return this._hidden
+      ? html`<p>${c.cameraIsOff}</p>
+          <div class="row">
+            <button part="button camera" @click=${() => this._cameraRestore()}>${c.cameraOn}</button>
+          </div>`
+      : html`<div class="row">
+          <button part="button camera" @click=${() => this._cameraOff()}>${c.cameraOff}</button>
+        </div>`;
+  }
+
+  /** One live region that stays in the DOM, so screen readers hear each change politely. */
+  _renderFeedback(t, index) {
     const c = t.client;
     const notice = this._notice && Date.now() - this._notice.at < 8000 ? this._notice.text : null;
-    let text = nothing;
-    let canUndo = false;
-    if (notice) {
-      text = notice;
-    } else if (press) {
-      const what =
-        press.type === 'zone' ? c.pressed.zone(c.zones[press.data.zone] || press.data.zone) : c.pressed[press.type];
-      let state;
-      if (press.status === 'queued') state = this.connection.status === 'online' ? c.sending : c.queued;
-      else if (press.status === 'retracted') state = c.retracted;
-      else if (press.seen) state = html`<span class="seen">✓ ${c.seen}</span>`;
-      else state = c.sent;
-      text = html`${what} ${state}`;
-      const sentAt = this.connection.ackedAt(press.id) || press.atMs || 0;
-      canUndo = press.status !== 'retracted' && Date.now() - sentAt < RETRACT_WINDOW_MS;
+    const status = notice ? null : this._feedbackStatus(index);
+    const text = notice ?? (status ? this._describe(c, status) : '');
+    const undo = status && status.type !== 'checkin_response' && status.type !== 'location_shared' && canUndo(status, Date.now());
+    return html`<p role="status" id="feedback" tabindex="-1" data-focus-fallback>${text}</p>
+      ${undo ? html`<button class="quiet" part="undo" @click=${() => this._undo(status)}>${c.undo}</button>` : nothing}`;
+  }
+
+  /** The client's latest action this page knows of; after a reload, its latest press in the log. */
+  _feedbackStatus(index) {
+    const status = this._status(this._lastAction, index);
+    if (status) return status;
+    const conn = this.connection;
+    const notHelp = (e) => e.type !== 'help_now';
+    const press = lastPress(conn.events.filter(notHelp), conn.outbox.filter(notHelp), this._me, index);
+    return press ? this._status(press.id, index) : null;
+  }
+
+  _describe(c, status) {
+    if (status.type === 'checkin_response') return this._describeAnswer(c, status);
+    if (status.type === 'location_shared') {
+      if (status.state === 'queued') return c.locationKept;
+      if (status.state === 'sending') return c.sending;
+      if (status.state === 'rejected') return c.locationNotSent;
+      return c.locationSent;
     }
-    return html`<p role="status">${text}</p>
-      ${canUndo
-        ? html`<button class="quiet" part="undo" @click=${() => this._undo(press)}>${c.undo}</button>`
-        : nothing}`;
+    const data = status.data || {};
+    const what = status.type === 'zone' ? c.pressed.zone(c.zones[data.zone] || data.zone) : c.pressed[status.type] || '';
+    switch (status.state) {
+      case 'queued':
+        return `${what} ${c.keptSince(this._time(status.pressedAt))} ${c.queued}`;
+      case 'sending':
+        return `${what} ${c.sending}`;
+      case 'rejected':
+        return `${what} ${c.notSent}`;
+      case 'retracted':
+        return `${what} ${c.retracted}`;
+      case 'seen':
+        return html`${what} <span class="seen">✓ ${c.seen}</span>`;
+      default:
+        return sentLate(status)
+          ? `${what} ${c.sentLate(this._time(status.storedAt), this._time(status.pressedAt))}`
+          : `${what} ${c.sent}`;
+    }
+  }
+
+  _describeAnswer(c, status) {
+    switch (status.state) {
+      case 'queued':
+        return `${c.answerKept} ${c.queued}`;
+      case 'sending':
+        return c.answerSending;
+      case 'rejected':
+        return status.error?.code === 'not_found' ? c.answerClosed : c.answerNotSent;
+      default:
+        return status.late ? c.answerLate : c.checkinThanks;
+    }
+  }
+
+  _renderChoices(t) {
+    const c = t.client;
+    const open = this._panel === 'grounding';
+    return html`<div class="tiles">
+      ${tile('keep_going', c.keepGoing, c.keepGoingHint, () => this._press('keep_going'))}
+      ${tile('slow_down', c.slowDown, c.slowDownHint, () => this._press('slow_down'))}
+      ${tile('grounding', c.grounding, c.groundingHint, () => this._toggleGrounding(), {
+        expanded: open,
+        controls: 'grounding-panel',
+      })}
+    </div>`;
+  }
+
+  _renderZones(t, mine) {
+    const c = t.client;
+    // The hints are visible, so "Shut down" reads as a feeling, not as ending the session.
+    return html`<fieldset part="zone">
+      <legend>${c.zoneLegend}</legend>
+      <div class="zones">
+        ${ZONES.map((zone) =>
+          tile(`zone-${zone}`, c.zones[zone], c.zoneHints[zone], () => this._press('zone', { zone }), {
+            pressed: mine?.zone === zone,
+            className: 'zone',
+          }),
+        )}
+      </div>
+    </fieldset>`;
   }
 
   _currentCheckin(mine, index) {
@@ -730,35 +670,35 @@ export class ComfortClient extends LitElement {
       if (e.type === 'suggest_grounding') suggestion = e;
     }
     if (!suggestion || handled.has(suggestion.seq) || suggestion.seq < lastOwnGrounding) return null;
-    if (Date.now() - Date.parse(suggestion.at) > SUGGESTION_FRESH_MS) return null;
     return suggestion;
   }
 
   _renderSuggestion(t, suggestion) {
     const c = t.client;
     const exercise = suggestion.data.exercise;
+    const name = c.exercises[exercise] || exercise;
+    // An old suggestion is not dropped silently: it says it is from earlier, and when.
+    const at = Date.parse(suggestion.at);
+    const text = Date.now() - at > SUGGESTION_FRESH_MS ? c.suggestionEarlier(name, this._time(at)) : c.suggestion(name);
     return html`<div class="card checkin" part="suggestion" role="group" aria-labelledby="suggestion-text">
-      <p id="suggestion-text">${c.suggestion(c.exercises[exercise] || exercise)}</p>
+      <p id="suggestion-text">${text}</p>
       <div class="row">
-        <button class="primary" @click=${() => this._startExercise(exercise, suggestion.seq)}>
-          ${c.startExercise}
-        </button>
+        <button class="primary" @click=${() => this._startExercise(exercise, suggestion.seq)}>${c.startExercise}</button>
         <button class="quiet" @click=${() => this._dismissSuggestion(suggestion.seq)}>${c.notNow}</button>
       </div>
     </div>`;
   }
 
-  _renderGrounding(t) {
+  /** The exercises; in a live session they are logged, after the end they just run here. */
+  _renderGrounding(t, { live }) {
     const c = t.client;
-    const close = () => {
-      this._panel = null;
-      this._exercise = null;
-      this.updateComplete.then(() => this.renderRoot.querySelector('[part~="grounding"]')?.focus());
-    };
-    return html`<section class="card" part="grounding-panel" aria-labelledby="grounding-title">
+    const title = this._exercise ? c.exercises[this._exercise] : c.groundingTitle;
+    return html`<section class="card panel" part="grounding-panel" id="grounding-panel" aria-labelledby="grounding-title">
       <div class="panel-head">
-        <h3 id="grounding-title">${c.groundingTitle}</h3>
-        ${this._exercise ? nothing : html`<button class="quiet" @click=${close}>${c.closeGrounding}</button>`}
+        <h3 id="grounding-title" tabindex="-1">${title}</h3>
+        ${live && !this._exercise
+          ? html`<button class="quiet" @click=${() => this._toggleGrounding()}>${c.hideExercises}</button>`
+          : nothing}
       </div>
       ${this._exercise
         ? html`<comfort-grounding
@@ -767,21 +707,185 @@ export class ComfortClient extends LitElement {
             .strings=${c}
             ?reduced-motion=${this._reducedMotion}
             @grounding-finish=${this._finishExercise}
-            @grounding-close=${close}
+            @grounding-close=${this._closeExercise}
           ></comfort-grounding>`
         : html`<p class="muted small">${c.groundingIntro}</p>
             <div class="exercises">
-              ${EXERCISES.map(
-                (ex) => html`<div class="tile exercise" part="tile">
-                  <button aria-describedby="ex-hint-${ex}" @click=${() => this._startExercise(ex)}>
-                    ${c.exercises[ex]}
-                  </button>
-                  <span class="hint" id="ex-hint-${ex}">${c.exerciseHints[ex]}</span>
-                </div>`,
+              ${EXERCISES.map((ex) =>
+                tile(`exercise-${ex}`, c.exercises[ex], c.exerciseHints[ex], () => this._startExercise(ex), {
+                  className: 'exercise',
+                  part: 'tile',
+                }),
               )}
             </div>`}
     </section>`;
   }
+
+  /** The location question shows at the session's start (ask_location) and when asked again. */
+  get _locationAsked() {
+    const conn = this.connection;
+    if (!this._safety.askLocation) return false;
+    return this._askLocation || !(conn.note('locationAsked') || sharedLocation(conn.events, this._me));
+  }
+
+  _renderLocationQuestion(t) {
+    const c = t.client;
+    if (!this._locationAsked) return nothing;
+    return html`<form
+      class="card location"
+      part="location"
+      @submit=${(e) => {
+        e.preventDefault();
+        this._shareLocation(e.currentTarget);
+      }}
+    >
+      <label for="location-input">${c.locationQuestion}</label>
+      <p class="muted small" id="location-why">${c.locationWhy}</p>
+      <input id="location-input" type="text" maxlength="200" autocomplete="off" aria-describedby="location-why" />
+      <div class="row">
+        <button class="primary" type="submit">${c.share}</button>
+        <button type="button" class="quiet" @click=${() => this._closeLocation()}>${c.skip}</button>
+      </div>
+    </form>`;
+  }
+
+  /** Help and support: the state of a help request, the session's resources, the location. */
+  _renderSupport(t, index, { live }) {
+    const c = t.client;
+    const safety = this._safety;
+    const help = live ? this._status(this._lastHelp, index) : null;
+    const shared = sharedLocation(this.connection.events, this._me);
+    return html`<section class="card support" part="support" id="support" aria-labelledby="support-title">
+      <h3 id="support-title" tabindex="-1">${c.supportTitle}</h3>
+      <p role="status">${help ? this._describeHelp(c, help) : ''}</p>
+      ${help && canUndo(help, Date.now())
+        ? html`<div class="row">
+            <button class="quiet" part="undo-help" @click=${() => this._undo(help)}>${c.takeBack}</button>
+          </div>`
+        : nothing}
+      <p>${c.emergency}</p>
+      ${safety.resources.length
+        ? html`<p>${c.resourcesIntro}</p>
+            <ul class="resources">
+              ${safety.resources.map(
+                (r, i) => html`<li>
+                  <span class="label" id="resource-${i}">${r.label}</span>
+                  <span class="links">
+                    ${r.links.map((link) => {
+                      const visible = link.kind === 'open' ? c.open : c[link.kind](link.text);
+                      const external = link.kind === 'open';
+                      return html`<a
+                        href=${link.href}
+                        aria-label=${c.linkName(visible, r.label)}
+                        target=${external ? '_blank' : nothing}
+                        rel=${external ? 'noopener noreferrer' : nothing}
+                        >${visible}</a
+                      >`;
+                    })}
+                  </span>
+                </li>`,
+              )}
+            </ul>`
+        : nothing}
+      ${shared ? html`<p class="small">${c.youShared(shared.data?.text ?? '')}</p>` : nothing}
+      ${live && safety.askLocation && !this._locationAsked
+        ? html`<div class="row">
+            <button
+              class="quiet"
+              @click=${() => {
+                this._askLocation = true;
+                this._focusNext = '#location-input';
+              }}
+            >
+              ${c.locationAgain}
+            </button>
+          </div>`
+        : nothing}
+    </section>`;
+  }
+
+  _describeHelp(c, status) {
+    switch (status.state) {
+      case 'queued':
+        return c.helpKept;
+      case 'sending':
+        return c.helpSending;
+      case 'rejected':
+        return c.helpNotSent;
+      case 'retracted':
+        return c.helpTakenBack;
+      case 'seen':
+        return c.helpSeen;
+      default:
+        return c.helpSent;
+    }
+  }
+
+  /** The ended session: never a blank — a closing word, the exercises and the resources. */
+  _renderClosing(t, mine) {
+    const c = t.client;
+    const unsent = [...this._refusedSends.values()].some(({ error }) => error.code === 'session_ended');
+    return html`<section class="base" part="base" aria-labelledby="comfort-title">
+      <header>
+        <h2 id="comfort-title">${c.title}</h2>
+        <p role="status" class="status" part="status">${t.connection.ended}</p>
+      </header>
+      <div class="card closing" part="closing">
+        <h3 id="closing-title" tabindex="-1" data-focus-fallback>${c.closingTitle}</h3>
+        ${mine.paused ? html`<p>${c.closingPaused}</p>` : nothing}
+        <p>${c.closingBody}</p>
+        ${unsent ? html`<p>${c.closingUnsent}</p>` : nothing}
+      </div>
+      ${this._renderGrounding(t, { live: false })} ${this._renderSupport(t, indexLog(this.connection.events), { live: false })}
+    </section>`;
+  }
+
+  /**
+   * A refused connection: what happened in the client's words, what to do; nothing to press.
+   * The session's resources, if this tab saw them before (a link that expired mid-session).
+   */
+  _renderRefused(t) {
+    const c = t.client;
+    const code = this.connection.error?.code;
+    const known = this._safety.resources.length > 0;
+    return html`<section class="base" part="base" aria-labelledby="comfort-title">
+      <header>
+        <h2 id="comfort-title">${c.title}</h2>
+      </header>
+      <div class="card notice" part="refused">
+        <p role="status" class="refusal" part="status" tabindex="-1" data-focus-fallback>
+          ${c.refused[code] || c.refused.default}
+        </p>
+        <p>${c.whatToDo}</p>
+        ${known ? nothing : html`<p>${c.emergency}</p>`} ${this._renderCameraControl(t)}
+      </div>
+      ${known ? this._renderSupport(t, indexLog(this.connection.events), { live: false }) : nothing}
+    </section>`;
+  }
+}
+
+/**
+ * A tile: a button whose accessible name is exactly its label, with its hint beside it (not
+ * inside, so names stay exact) and the whole tile as its target.
+ */
+function tile(type, label, hint, onClick, { expanded, controls, pressed, className = '', part = 'tile' } = {}) {
+  return html`<div class="tile ${className}" part=${part}>
+    <button
+      part="button ${type}"
+      aria-describedby="hint-${type}"
+      aria-expanded=${expanded === undefined ? nothing : String(expanded)}
+      aria-controls=${controls ?? nothing}
+      aria-pressed=${pressed === undefined ? nothing : String(pressed)}
+      @click=${onClick}
+    >
+      ${label}
+    </button>
+    <span class="hint" id="hint-${type}">${hint}</span>
+  </div>`;
+}
+
+function hasCamera(adapter) {
+  return typeof adapter.setLocalVideo === 'function' && adapter.capabilities?.video !== false;
 }
 
 /** The client's own state with its not-yet-logged presses applied, so the view answers at once. */

@@ -1,8 +1,10 @@
 /**
  * <comfort-grounding>: one grounding exercise, guided (used inside <comfort-client>).
- * Breathing exercises animate a circle that can be held and stopped at any time (WCAG 2.2.2)
- * and stays still under prefers-reduced-motion, where the words carry the rhythm instead;
- * 5-4-3-2-1 senses is a set of gentle steps at the client's own pace.
+ * Breathing exercises animate a circle that can be made to wait and stopped at any time
+ * (WCAG 2.2.2) and stays still under prefers-reduced-motion, where the words carry the rhythm
+ * instead; each new phase is announced in a live region ("Breathe in for 4"). 5-4-3-2-1 senses
+ * is a set of gentle steps at the client's own pace. Focus never drops to <body> when a
+ * control it was on goes away (the exercise finishing by itself, say).
  *
  * It fires non-bubbling `grounding-finish` events (detail {exercise, completed, duration_s})
  * to its parent; the parent sends the log events.
@@ -136,6 +138,15 @@ export class ComfortGrounding extends LitElement {
     clearInterval(this._timer);
   }
 
+  willUpdate() {
+    this._focusedBefore = this.shadowRoot?.activeElement ?? null;
+  }
+
+  updated() {
+    const before = this._focusedBefore;
+    if (before && !before.isConnected) this.renderRoot.querySelector('button')?.focus();
+  }
+
   get breathing() {
     return this.exercise && this.exercise !== 'five_senses';
   }
@@ -202,7 +213,7 @@ export class ComfortGrounding extends LitElement {
         <div class="circle" part="breath-circle" data-phase=${p.phase} style=${styleMap(circleStyle)}></div>
         <span class="phase">${t.phases[p.phase]}<span class="count">${p.remaining}</span></span>
       </div>
-      <p class="visually-hidden">${t.phases[p.phase]}</p>
+      <p class="visually-hidden" role="status">${t.phaseFor(t.phases[p.phase], Math.round(p.phaseSeconds))}</p>
       <p class="muted small">${t.cycle(p.round, p.rounds)}</p>
       ${this.reducedMotion ? html`<p class="muted small">${t.motionReduced}</p>` : nothing}
       ${this.exercise === 'paced_breathing'
@@ -221,7 +232,7 @@ export class ComfortGrounding extends LitElement {
           /></label>`
         : nothing}
       <div class="row">
-        <button @click=${this._toggleHold}>${this._running ? t.hold : t.carryOn}</button>
+        <button @click=${this._toggleHold}>${this._running ? t.wait : t.carryOn}</button>
         <button @click=${() => this._finish(false)}>${t.stop}</button>
       </div>
     </div>`;

@@ -9,7 +9,13 @@
  *   "event"     detail: a log event this connection had not seen before;
  *   "signal"    detail: {id, type, data} — a press was queued;
  *   "rejected"  detail: {entry, error} — the service refused a send (it will not be retried);
- *   "acked"     detail: {entry, seq, duplicate}.
+ *   "acked"     detail: {entry, seq, duplicate};
+ *   "refused"   detail: {code, message} — the connection cannot work and is not retried: the
+ *               service refused it (contract §3) or this page's origin is not allowed (§9.7).
+ *
+ * Browsers hide why a cross-origin handshake failed, so after a transport failure the
+ * connection asks the service's `GET /widgets/origin` (CORS-open) whether this page's origin
+ * is allowed, once per outage (docs/protocol.md).
  */
 import { io as defaultIo } from 'socket.io-client';
 
@@ -17,6 +23,8 @@ import { io as defaultIo } from 'socket.io-client';
 const RETRYABLE = new Set(['internal', 'rate_limited']);
 /** Connection refusals after which reconnecting cannot help. */
 const FINAL_REFUSALS = new Set(['invalid_token', 'token_expired', 'session_not_found', 'session_ended']);
+/** Where the service says whether the requesting page's origin may connect. */
+const ORIGIN_CHECK_PATH = '/widgets/origin';
 const ACK_TIMEOUT_MS = 10_000;
 const RETRY_DELAY_MS = 1_500;
 
@@ -134,15 +142,25 @@ export class SessionMemory {
  * A participant's live link to one session.
  *
  * Options: token, server (origin URL), storage (a Storage; sessionStorage by default),
- * io (the socket.io-client factory; replaceable in tests), now (clock, for tests).
+ * io (the socket.io-client factory; replaceable in tests), now (clock, for tests), fetch (for
+ * the origin check; globalThis.fetch by default).
  */
 export class ComfortConnection extends EventTarget {
-  constructor({ token, server, storage, io = defaultIo, now = () => Date.now() } = {}) {
+  constructor({
+    token,
+    server,
+    storage,
+    io = defaultIo,
+    now = () => Date.now(),
+    // Called as a plain function: window.fetch throws "Illegal invocation" as a method of another object.
+    fetch = (...args) => globalThis.fetch(...args),
+  } = {}) {
     super();
     this.token = token;
     this.server = server;
     this.io = io;
     this.now = now;
+    this.fetch = fetch;
     const store = storage !== undefined ? storage : globalThis.sessionStorage;
     this.memory = new SessionMemory(store, storageKeyFor(token));
     this.status = token ? 'idle' : 'refused';
@@ -155,6 +173,10 @@ export class ComfortConnection extends EventTarget {
     this.attempts = new Set();
     this.retractWhenAcked = new Set();
     this.closed = false;
+    /** When the connection was last lost (ms), while it is offline; null otherwise. */
+    this.offlineSince = null;
+    this.originChecked = false;
+    this.checkingOrigin = false;
   }
 
   // ---- reading -------------------------------------------------------------------------
@@ -187,6 +209,19 @@ export class ComfortConnection extends EventTarget {
   ackedAt(id) {
     const acked = this.memory.data.acked[id];
     return acked ? acked.t : null;
+  }
+
+  /** Local time (ms) when a press was made on this device, if known (outbox or acked). */
+  pressedAt(id) {
+    const queued = this.outbox.find((entry) => entry.id === id);
+    if (queued) return queued.t;
+    const acked = this.memory.data.acked[id];
+    return acked ? (acked.pressed ?? null) : null;
+  }
+
+  /** True while a press is on its way: emitted and not yet answered. */
+  isInflight(id) {
+    return this.inflight.has(id);
   }
 
   /**
@@ -258,6 +293,8 @@ export class ComfortConnection extends EventTarget {
   onConnect() {
     this.status = 'online';
     this.error = null;
+    this.offlineSince = null;
+    this.originChecked = false; // a later outage asks again
     this.changed();
     this.flush();
   }
@@ -289,24 +326,68 @@ export class ComfortConnection extends EventTarget {
   onConnectError(err) {
     const code = err && err.data && err.data.code;
     if (code && FINAL_REFUSALS.has(code)) {
-      this.status = code === 'session_ended' ? 'ended' : 'refused';
-      this.error = { code, message: err.data.message };
-      this.changed();
+      this.refuse(code, err.data.message);
       return;
     }
     // A refusal with another code, or a transport failure: socket.io retries transport
     // failures itself; a server refusal it does not, so try again after a pause.
-    this.status = 'offline';
+    this.goOffline();
     this.changed();
     if (code && this.socket && !this.closed) {
       clearTimeout(this.retryTimer);
       this.retryTimer = setTimeout(() => this.socket && !this.closed && this.socket.connect(), 3000);
     }
+    if (!code) this.checkOrigin();
+  }
+
+  /** Gives up for good: reconnecting cannot help (a bad link, an ended session, a refused origin). */
+  refuse(code, message) {
+    if (this.status === 'refused' || (this.status === 'ended' && this.error)) return;
+    this.status = code === 'session_ended' ? 'ended' : 'refused';
+    this.error = { code, message: message || code };
+    this.offlineSince = null;
+    clearTimeout(this.retryTimer);
+    // Stop socket.io's own reconnection attempts (they would only be refused again).
+    this.socket?.disconnect();
+    this.changed();
+    this.dispatchEvent(new CustomEvent('refused', { detail: { ...this.error } }));
+  }
+
+  goOffline() {
+    if (this.status !== 'offline') this.offlineSince = this.now();
+    this.status = 'offline';
+  }
+
+  /**
+   * After a transport failure, asks the service whether this page's origin may connect
+   * (a refused origin looks like any network failure to the page). Once per outage; a
+   * network failure of the check itself is asked again on the next failure.
+   */
+  async checkOrigin() {
+    if (this.originChecked || this.checkingOrigin || typeof this.fetch !== 'function') return;
+    this.checkingOrigin = true;
+    try {
+      const url = new URL(ORIGIN_CHECK_PATH, this.server);
+      const response = await this.fetch(url.href, { mode: 'cors', credentials: 'omit', cache: 'no-store' });
+      this.originChecked = true; // any answer, even from an older service without the route
+      const body = response.ok ? await response.json() : null;
+      if (!this.closed && this.status !== 'online' && body && body.allowed === false) {
+        const origin = body.origin || globalThis.location?.origin || 'this page';
+        this.refuse(
+          'origin_not_allowed',
+          `The Comfort service at ${url.origin} does not allow connections from ${origin}: add it to COMFORT_ALLOWED_ORIGINS.`,
+        );
+      }
+    } catch {
+      /* the service is unreachable: an ordinary outage, asked again on the next failure */
+    } finally {
+      this.checkingOrigin = false;
+    }
   }
 
   onDisconnect(reason) {
     for (const finish of [...this.attempts]) finish('disconnected');
-    if (this.status !== 'ended' && this.status !== 'refused') this.status = 'offline';
+    if (this.status !== 'ended' && this.status !== 'refused') this.goOffline();
     this.changed();
     // socket.io does not reconnect by itself after a server-side disconnect; the service does
     // that when a session ends or is deleted (then the reconnect is refused and we stop), but
@@ -405,7 +486,13 @@ export class ComfortConnection extends EventTarget {
         if (ack.ok) {
           finish('ok');
           this.settle(entry);
-          this.memory.data.acked[entry.id] = { seq: ack.seq, t: this.now(), type: entry.type, data: entry.data };
+          this.memory.data.acked[entry.id] = {
+            seq: ack.seq,
+            t: this.now(),
+            pressed: entry.t,
+            type: entry.type,
+            data: entry.data,
+          };
           this.memory.save();
           this.dispatchEvent(new CustomEvent('acked', { detail: { entry, seq: ack.seq, duplicate: !!ack.duplicate } }));
           if (this.retractWhenAcked.delete(entry.id)) this.send('retract', { seq: ack.seq });

@@ -13,10 +13,11 @@ export const SIGNAL_TYPES = new Set([
   'zone',
   'grounding_started',
   'grounding_finished',
+  'help_now',
 ]);
 
 /** Presses a client may undo with `retract` within 30 s. */
-export const RETRACTABLE_TYPES = new Set(['pause', 'resume', 'keep_going', 'slow_down', 'zone']);
+export const RETRACTABLE_TYPES = new Set(['pause', 'resume', 'keep_going', 'slow_down', 'zone', 'help_now']);
 export const RETRACT_WINDOW_MS = 30_000;
 
 export const EXERCISES = ['box_breathing', 'breathing_478', 'paced_breathing', 'five_senses'];
@@ -112,14 +113,56 @@ export function clientStates(welcome, events) {
   }
   const headSeq = welcome ? welcome.head_seq || 0 : 0;
   const ids = () => Object.keys(clients);
+  const marks = {};
   for (const event of events) {
+    // Followed over the whole log: a retract after the snapshot may undo a press before it.
+    const undone = followMarks(marks, event);
     if (event.seq <= headSeq) continue;
-    applyEvent(clients, event, ids);
+    applyEvent(clients, event, ids, undone);
   }
   return clients;
 }
 
-function applyEvent(clients, event, ids) {
+/**
+ * Which event set each client's `paused`, `pace` and `zone`, as the service keeps them
+ * (service/session.py): a retract undoes one of these only when it withdraws the event that
+ * set it, and then leaves it empty (a withdrawn "Keep going" is no pace at all, not the pace
+ * before it). Returns, for a retract, which of the three it undid.
+ */
+function followMarks(marks, event) {
+  const actor = event.actor || {};
+  if (actor.role !== 'client') return null;
+  const mark = (marks[actor.id] ||= { pause: null, pace: null, zone: null });
+  const data = event.data || {};
+  switch (event.type) {
+    case 'pause':
+      mark.pause = event.seq;
+      break;
+    case 'resume':
+      mark.pause = null;
+      break;
+    case 'keep_going':
+    case 'slow_down':
+      mark.pace = event.seq;
+      break;
+    case 'zone':
+      mark.zone = event.seq;
+      break;
+    case 'checkin_response':
+      if (typeof data.value === 'string') mark.zone = event.seq;
+      break;
+    case 'retract': {
+      const undone = { pause: mark.pause === data.seq, pace: mark.pace === data.seq, zone: mark.zone === data.seq };
+      for (const key of Object.keys(undone)) if (undone[key]) mark[key] = null;
+      return undone;
+    }
+    default:
+      break;
+  }
+  return null;
+}
+
+function applyEvent(clients, event, ids, undone) {
   const data = event.data || {};
   const actor = event.actor || {};
   const own = actor.role === 'client' ? (clients[actor.id] ||= blankClient()) : null;
@@ -160,9 +203,9 @@ function applyEvent(clients, event, ids) {
     case 'retract':
       if (own) {
         removeUnack(data.seq);
-        // Undoing an accidental pause un-pauses (the next welcome is authoritative anyway).
-        const last = own.lastPauseSeq;
-        if (last === data.seq) own.paused = false;
+        if (undone?.pause) own.paused = false;
+        if (undone?.pace) own.pace = null;
+        if (undone?.zone) own.zone = null;
       }
       break;
     case 'checkin_request':
@@ -185,7 +228,6 @@ function applyEvent(clients, event, ids) {
     default:
       break;
   }
-  if (own && event.type === 'pause') own.lastPauseSeq = event.seq;
 }
 
 /** One client's SUDS answers in log order (for the trend line). */

@@ -14,12 +14,18 @@ export const tokens = css`
     --_text: var(--comfort-text, #1d2a30);
     --_muted: var(--comfort-muted, #4a5a62);
     --_border: var(--comfort-border, #c6d4d6);
+    /* Boundaries of controls (buttons, tiles, inputs): at least 3:1 against white, the
+       background and the soft fills (WCAG 1.4.11); --_border stays for decorative lines. */
+    --_control-border: var(--comfort-control-border, #6e8087);
     --_accent: var(--comfort-accent, #2d6a78);
     --_accent-text: var(--comfort-accent-text, #ffffff);
     --_accent-soft: var(--comfort-accent-soft, #e2eff0);
     --_calm: var(--comfort-calm, #3f7a5a);
     --_calm-soft: var(--comfort-calm-soft, #e5f2ea);
     --_focus: var(--comfort-focus, #1b5fa8);
+    /* The focus ring is drawn with a band of this colour inside it, so it stands out against
+       the control it surrounds even when that control is as dark as the ring (the Pause tile). */
+    --_focus-gap: var(--comfort-focus-gap, #ffffff);
     --_radius: var(--comfort-radius, 14px);
     --_gap: var(--comfort-gap, 12px);
     --_font-size: var(--comfort-font-size, 1rem);
@@ -71,7 +77,7 @@ export const tokens = css`
     min-width: 44px;
     padding: 8px 16px;
     border-radius: calc(var(--_radius) * 0.7);
-    border: 1.5px solid var(--_border);
+    border: 1.5px solid var(--_control-border);
     background: var(--_surface);
     color: var(--_accent);
     font-weight: 600;
@@ -104,6 +110,7 @@ export const tokens = css`
   [tabindex]:focus-visible {
     outline: 3px solid var(--_focus);
     outline-offset: 2px;
+    box-shadow: 0 0 0 2px var(--_focus-gap);
   }
   button[disabled] {
     opacity: 0.55;

@@ -226,3 +226,117 @@ test('a press is announced as a signal with its id, type and data', () => {
   const entry = conn.send('zone', { zone: 'too_much' });
   assert.deepEqual(seen, [{ id: entry.id, type: 'zone', data: { zone: 'too_much' } }]);
 });
+
+/** A fetch double for GET /widgets/origin. */
+function originAnswer(body, { ok = true, fail = false } = {}) {
+  const calls = [];
+  const fetch = async (url, init) => {
+    calls.push({ url, init });
+    if (fail) throw new TypeError('Failed to fetch');
+    return { ok, json: async () => body };
+  };
+  fetch.calls = calls;
+  return fetch;
+}
+
+function openWith(fetch) {
+  const io = fakeIo();
+  const conn = new ComfortConnection({ token: token(), server: 'http://svc', storage: new MemoryStorage(), io, fetch });
+  conn.connect();
+  return { conn, socket: io.sockets[0] };
+}
+
+const transportError = () => new Error('xhr poll error'); // what socket.io-client reports: no data
+
+/** The socket fails to connect the way an unreachable or refusing transport does. */
+async function transportFails(socket) {
+  socket.fire('connect_error', transportError());
+  await flush();
+}
+
+test('a refused origin is learned from the service, said once, and stops the retries', async () => {
+  const fetch = originAnswer({ origin: 'https://vendor.example', allowed: false });
+  const { conn, socket } = openWith(fetch);
+  const refusals = [];
+  conn.addEventListener('refused', (e) => refusals.push(e.detail));
+  socket.fire('connect_error', transportError());
+  assert.equal(conn.status, 'offline', 'until the service answers, it is an ordinary outage');
+  await flush();
+  assert.equal(fetch.calls[0].url, 'http://svc/widgets/origin');
+  assert.equal(fetch.calls[0].init.credentials, 'omit');
+  assert.equal(conn.status, 'refused');
+  assert.equal(conn.error.code, 'origin_not_allowed');
+  assert.match(conn.error.message, /https:\/\/vendor\.example.*COMFORT_ALLOWED_ORIGINS/);
+  assert.deepEqual(refusals.map((r) => r.code), ['origin_not_allowed']);
+  assert.equal(socket.disconnectCalls, 1, "socket.io's own reconnection is stopped");
+  await transportFails(socket);
+  assert.equal(fetch.calls.length, 1);
+  assert.equal(refusals.length, 1, 'said once');
+});
+
+test('an allowed origin is an ordinary outage, asked about once per outage', async () => {
+  const fetch = originAnswer({ origin: 'https://vendor.example', allowed: true });
+  const { conn, socket } = openWith(fetch);
+  await transportFails(socket);
+  await transportFails(socket);
+  assert.equal(conn.status, 'offline');
+  assert.equal(fetch.calls.length, 1);
+  socket.serverAccept();
+  socket.serverDrop();
+  await transportFails(socket);
+  assert.equal(fetch.calls.length, 2, 'a new outage asks again');
+  assert.equal(conn.status, 'offline');
+});
+
+test('an unreachable service is an outage, and the origin is asked again on the next failure', async () => {
+  const fetch = originAnswer(null, { fail: true });
+  const { conn, socket } = openWith(fetch);
+  await transportFails(socket);
+  await transportFails(socket);
+  assert.equal(conn.status, 'offline');
+  assert.equal(fetch.calls.length, 2);
+});
+
+test('a service refusal never asks about the origin; each final refusal is announced', async () => {
+  const fetch = originAnswer({ allowed: false });
+  const { conn, socket } = openWith(fetch);
+  const refusals = [];
+  conn.addEventListener('refused', (e) => refusals.push(e.detail));
+  socket.fire('connect_error', Object.assign(new Error('x'), { data: { code: 'session_ended', message: 'ended' } }));
+  await flush();
+  assert.equal(fetch.calls.length, 0);
+  assert.equal(conn.status, 'ended');
+  assert.deepEqual(refusals, [{ code: 'session_ended', message: 'ended' }]);
+  assert.equal(socket.disconnectCalls, 1);
+});
+
+test('a press keeps the time it was made, also once acked', async () => {
+  let now = 1_000;
+  const io = fakeIo();
+  const conn = new ComfortConnection({ token: token(), server: 'http://svc', storage: new MemoryStorage(), io, now: () => now });
+  conn.connect();
+  const entry = conn.send('pause');
+  assert.equal(conn.pressedAt(entry.id), 1_000);
+  now = 90_000;
+  io.sockets[0].serverAccept();
+  await flush();
+  io.sockets[0].answer(io.sockets[0].sent[0], null, { ok: true, seq: 3, duplicate: false });
+  await flush();
+  assert.equal(conn.pressedAt(entry.id), 1_000);
+  assert.equal(conn.ackedAt(entry.id), 90_000);
+});
+
+test('the offline time is kept while offline and cleared on connect', () => {
+  let now = 5;
+  const io = fakeIo();
+  const conn = new ComfortConnection({ token: token(), server: 'http://svc', storage: new MemoryStorage(), io, now: () => now });
+  conn.connect();
+  io.sockets[0].serverAccept();
+  assert.equal(conn.offlineSince, null);
+  io.sockets[0].serverDrop();
+  now = 9;
+  io.sockets[0].fire('connect_error', transportError());
+  assert.equal(conn.offlineSince, 5, 'from the first moment it was lost');
+  io.sockets[0].serverAccept();
+  assert.equal(conn.offlineSince, null);
+});

@@ -29,6 +29,7 @@ export class FakeSocket {
     this.sent = []; // {event, payload, ack}
     this.authSeen = [];
     this.connectCalls = 0;
+    this.disconnectCalls = 0;
   }
   on(event, handler) {
     const list = this.handlers.get(event) || [];
@@ -52,6 +53,7 @@ export class FakeSocket {
     this.connectCalls += 1;
   }
   disconnect() {
+    this.disconnectCalls += 1;
     this.connected = false;
   }
   /** The server accepts the connection (auth is read as socket.io-client would). */

@@ -1,6 +1,11 @@
 // Small fakes of each platform SDK's documented client surface (commands, events, quirks),
 // recording what the adapters ask of them. `make(platform, opts)` returns
 // {adapterArgs, fake}: pass adapterArgs to createAdapter, inspect and drive `fake`.
+// The event and command names the Jitsi and Whereby fakes dispatch are typed with the SDKs'
+// own names (checked by `npm run typecheck`, integrations/tsconfig.json).
+/** @typedef {Parameters<import("@whereby.com/browser-sdk/embed").WherebyEmbedElement["addEventListener"]>[0]} WherebyEventName */
+/** @typedef {Parameters<JitsiIFrameApi["addListener"]>[0]} JitsiEventName */
+/** @typedef {Parameters<JitsiIFrameApi["executeCommand"]>[0]} JitsiCommandName */
 
 class Emitter {
   constructor() {
@@ -54,21 +59,50 @@ function fakeDaily(opts) {
 }
 
 function fakeJitsi(opts) {
-  // The IFrame API: toggleVideo/toggleAudio flip the state, then report it by event.
+  // The IFrame API: toggleVideo/toggleAudio flip the state, then report it by event;
+  // participantJoined carries {id, displayName, formattedDisplayName} only (the JWT id is
+  // in getRoomsInfo()'s userContext); participants may be there before the adapter.
   const e = new Emitter();
+  const room = { isMainRoom: true, id: "room@conference.meet", jid: "room@conference.meet/me", participants: [] };
+  const person = (id, ref) => ({
+    id, jid: `room@conference.meet/${id}`, role: "participant", displayName: "Someone",
+    userContext: ref === undefined ? undefined : { id: ref },
+  });
+  room.participants.push(person("me", "me-ref"));
+  for (const p of opts.present ?? []) room.participants.push(person(p.id, p.ref));
   const fake = {
     calls: [],
     videoMuted: !(opts.videoOn ?? true),
     audioMuted: false,
     broken: false,
     denyCamera: Boolean(opts.denyCamera),
-    joined(id, extra = {}) { e.emit("participantJoined", { id, displayName: "Someone", ...extra }); },
-    left(id) { e.emit("participantLeft", { id }); },
+    room,
+    /** @param {string} id @param {{ref?: string, userContext?: object}} [extra] */
+    joined(id, extra = {}) {
+      room.participants.push(person(id, extra.ref));
+      const event = { id, displayName: "Someone", formattedDisplayName: "Someone" };
+      /** @type {JitsiEventName} */ const name = "participantJoined";
+      e.emit(name, extra.userContext ? { ...event, userContext: extra.userContext } : event);
+    },
+    left(id) {
+      room.participants = room.participants.filter((p) => p.id !== id);
+      /** @type {JitsiEventName} */ const name = "participantLeft";
+      e.emit(name, { id });
+    },
+    conferenceJoined(localId = "me") {
+      /** @type {JitsiEventName} */ const name = "videoConferenceJoined";
+      e.emit(name, { roomName: "room", id: localId, displayName: "Me", breakoutRoom: false });
+    },
     listenerCount: (n) => e.count(n),
   };
   const api = {
     async isVideoMuted() { if (fake.broken) throw new Error("boom"); return fake.videoMuted; },
     async isAudioMuted() { return fake.audioMuted; },
+    async getRoomsInfo() { return { rooms: [JSON.parse(JSON.stringify(room))] }; },
+    getParticipantsInfo() {
+      return room.participants.map((p) => ({ participantId: p.id, displayName: p.displayName }));
+    },
+    /** @param {JitsiCommandName} name */
     executeCommand(name, ...args) {
       fake.calls.push([name, ...args]);
       if (fake.broken) throw new Error("boom");
@@ -81,7 +115,9 @@ function fakeJitsi(opts) {
         setTimeout(() => e.emit("audioMuteStatusChanged", { muted: fake.audioMuted }), 20);
       }
     },
+    /** @param {JitsiEventName} name */
     addListener(name, fn) { e.add(name, fn); },
+    /** @param {JitsiEventName} name */
     removeListener(name, fn) { e.remove(name, fn); },
   };
   return { adapterArgs: [api], fake };
@@ -95,6 +131,8 @@ function fakeZoom(opts) {
     audio: true,
     broken: false,
     rejectWith: null,
+    userDenies: Boolean(opts.userDenies),
+    background: null,
     change(participants) { e.emit("onParticipantChange", { participants }); },
     listenerCount: (n) => e.count(n),
   };
@@ -108,6 +146,13 @@ function fakeZoom(opts) {
     async setVideoState({ video }) { guard("setVideoState"); fake.video = video; return { message: "success" }; },
     async getVideoState() { return { video: fake.video }; },
     async setAudioState({ audio }) { guard("setAudioState"); fake.audio = audio; return { message: "success" }; },
+    async setVirtualBackground(options) {
+      guard("setVirtualBackground");
+      if (fake.userDenies) throw Object.assign(new Error("The user did not allow it."), { code: 10017 });
+      fake.background = options;
+      return { message: "success" };
+    },
+    async removeVirtualBackground() { guard("removeVirtualBackground"); fake.background = null; return { message: "success" }; },
     onParticipantChange(fn) { e.add("onParticipantChange", fn); },
     addEventListener(name, fn) { e.add(name, fn); },
     removeEventListener(name, fn) { e.remove(name, fn); },
@@ -186,8 +231,9 @@ function fakeTwilio(opts) {
       videoTracks: new Map(opts.noTracks ? [] : [["MT1", { track: fake.videoTrack }]]),
       audioTracks: new Map(opts.noTracks ? [] : [["MT2", { track: fake.audioTrack }]]),
     },
+    // twilio-video's Room is an EventEmitter (tsdef/Room.d.ts).
     on(name, fn) { e.add(name, fn); return room; },
-    off(name, fn) { e.remove(name, fn); return room; },
+    removeListener(name, fn) { e.remove(name, fn); return room; },
   };
   const options = {};
   if (opts.withData) options.dataTrack = { send(text) { if (fake.broken) throw new Error("boom"); fake.sent.push(text); } };
@@ -253,7 +299,7 @@ class FakeWherebyEmbed extends HTMLElement {
 if (!customElements.get("whereby-embed")) customElements.define("whereby-embed", FakeWherebyEmbed);
 
 function fakeWhereby(opts) {
-  const element = document.createElement("whereby-embed");
+  const element = /** @type {FakeWherebyEmbed} */ (document.createElement("whereby-embed"));
   if (opts.videoOn === false) element.setAttribute("video", "off");
   document.body.append(element);
   const fake = {
@@ -262,7 +308,15 @@ function fakeWhereby(opts) {
     set broken(v) { element.broken = v; },
     joined(externalId) { element.dispatchEvent(new CustomEvent("participant_join", { detail: { participant: { id: "p-" + externalId, externalId } } })); },
     left(externalId) { element.dispatchEvent(new CustomEvent("participant_leave", { detail: { participant: { id: "p-" + externalId, externalId } } })); },
-    denyDevice() { element.dispatchEvent(new CustomEvent("deny_device", { detail: { deviceKind: "video" } })); },
+    /** @param {boolean} [denied] */
+    denyDevice(denied = true) {
+      /** @type {WherebyEventName} */ const name = "deny_device_permission";
+      element.dispatchEvent(new CustomEvent(name, { detail: { denied } }));
+    },
+    grantDevice() {
+      /** @type {WherebyEventName} */ const name = "grant_device_permission";
+      element.dispatchEvent(new CustomEvent(name, { detail: { granted: true } }));
+    },
   };
   return { adapterArgs: [element], fake };
 }

@@ -15,11 +15,18 @@ export function stringsFor(tag) {
 
 /** Returns the strings for an element, reading `lang` up the tree (across shadow roots). */
 export function stringsForElement(element) {
+  return stringsFor(langOf(element));
+}
+
+/**
+ * The BCP 47 tag an element speaks: its nearest `lang` attribute (its own, then its
+ * ancestors', across shadow roots), else the browser's language.
+ */
+export function langOf(element) {
   let node = element;
   while (node) {
-    if (node.getAttribute && node.getAttribute('lang')) return stringsFor(node.getAttribute('lang'));
+    if (node.getAttribute && node.getAttribute('lang')) return node.getAttribute('lang');
     node = node.parentNode || node.host;
   }
-  const nav = typeof navigator !== 'undefined' ? navigator.language : 'en';
-  return stringsFor(nav);
+  return typeof navigator !== 'undefined' ? navigator.language : 'en';
 }

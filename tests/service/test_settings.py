@@ -1,0 +1,55 @@
+"""service/settings.py: the §9.5 settings are read from the environment as the contract writes
+them, and a wrong value stops the service with the setting's name instead of being ignored."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+from pydantic import ValidationError
+
+from service.settings import Settings
+
+
+def test_trusted_proxies_are_comma_separated_addresses_or_cidrs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COMFORT_TRUSTED_PROXIES", " 172.29.0.10, 10.244.0.0/16,fd00::/8 ,")
+    assert Settings().trusted_proxies == [
+        ipaddress.ip_network("172.29.0.10/32"),
+        ipaddress.ip_network("10.244.0.0/16"),
+        ipaddress.ip_network("fd00::/8"),
+    ]
+    monkeypatch.delenv("COMFORT_TRUSTED_PROXIES")
+    assert Settings().trusted_proxies == [], "none by default: no forwarded address is believed"
+
+
+@pytest.mark.parametrize("value", ["10.1.2.3/8", "proxy.internal", "10.0.0.0/33", "*"])
+def test_a_trusted_proxy_that_is_not_an_address_or_cidr_is_refused(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    """A typo must not silently trust nothing (or, worse, more than meant)."""
+    monkeypatch.setenv("COMFORT_TRUSTED_PROXIES", value)
+    with pytest.raises(ValidationError, match="trusted_proxies"):
+        Settings()
+
+
+def test_the_metrics_listener_binds_its_own_port_on_the_service_host_by_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COMFORT_HOST", "0.0.0.0")
+    monkeypatch.setenv("COMFORT_METRICS_PORT", "9090")
+    settings = Settings()
+    assert (settings.metrics_port, settings.effective_metrics_host) == (9090, "0.0.0.0")
+    monkeypatch.setenv("COMFORT_METRICS_HOST", "127.0.0.1")
+    assert Settings().effective_metrics_host == "127.0.0.1"
+    assert Settings(metrics_port=None).metrics_port is None
+    monkeypatch.setenv("COMFORT_METRICS_PORT", "8080")
+    with pytest.raises(ValidationError, match="COMFORT_METRICS_PORT must differ"):
+        Settings(port=8080)
+
+
+def test_private_webhooks_are_refused_unless_waived(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().allow_private_webhooks is False
+    monkeypatch.setenv("COMFORT_ALLOW_PRIVATE_WEBHOOKS", "1")
+    assert Settings().allow_private_webhooks is True

@@ -1,0 +1,489 @@
+"""The therapist panel with two clients in headless Chromium against a real service (issue 15;
+contract §7, §9.2-§9.4, §9.7): what needs the therapist sits first, in *Needs attention*, within
+the first 400 px of a 380 x 800 side panel, urgent before warn; each thing is one row, cleared by
+acknowledging or by the client's own return to okay; informational signals carry no
+Acknowledge; no event is shown twice; the panel equals what a reload shows; the Summary view
+draws the service's JSON summary with a key, prints and copies as text.
+
+Tests that need service support not yet in the service (issue 15's service side: the
+`disconnected_in_distress` grace, `help_now`/`location_shared`, late answers, the summary route
+authorised by a join token) are written out and skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import re
+import time
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, Route, expect
+
+from tests.support import Peer
+from tests.widgets.conftest import Service
+from tests.widgets.test_browser import (
+    SUDS_CHECK_IN,
+    events_of,
+    feed_items,
+    open_widget,
+    run_axe,
+    shown_seqs,
+    wait_for_events,
+)
+
+pytestmark = pytest.mark.browser
+
+SIDE_PANEL = {"width": 380, "height": 800}
+SUMMARY_ROUTE = re.compile(r".*/api/v1/sessions/[^/]+/summary$")
+NEEDS_SERVICE = "needs service support: "
+
+
+@pytest.fixture
+def side_panel(browser: Any) -> Any:
+    """A browser profile whose pages are 380 x 800, the size of Zoom's and Daily's side panels."""
+    ctx = browser.new_context(viewport=SIDE_PANEL)
+    ctx.set_default_timeout(10_000)
+    yield ctx
+    ctx.close()
+
+
+def two_clients(
+    service: Service, context: Any, **settings: Any
+) -> tuple[dict[str, Any], Page, Page, Page]:
+    body: dict[str, Any] = {"settings": {"cues": settings}} if settings else {}
+    session = service.create_session(clients=2, **body)
+    c1 = open_widget(context, service, "client", session["tokens"]["c-1"])
+    c2 = open_widget(context, service, "client", session["tokens"]["c-2"])
+    panel = open_widget(context, service, "therapist", session["tokens"]["t-1"])
+    return session, c1, c2, panel
+
+
+def press(page: Page, name: str) -> None:
+    page.get_by_role("button", name=name, exact=True).click()
+    time.sleep(0.15)  # presses are sent one at a time; keep the log's order the pressing order
+
+
+def check_in_suds(panel: Page, answers: list[tuple[Page, int]]) -> None:
+    panel.get_by_role("button", name="Check in").click()
+    panel.get_by_role("button", name=SUDS_CHECK_IN).click()
+    for client, value in answers:
+        client.get_by_role("radio", name=str(value), exact=True).check()
+        client.get_by_role("button", name="Send").click()
+        expect(client.get_by_text("Thank you. Your therapist has your answer.")).to_be_visible()
+
+
+def attention_of(panel: Page) -> Any:
+    return panel.get_by_role("region", name="Needs attention")
+
+
+def attention_row(panel: Page, client: str, what: str) -> Any:
+    return attention_of(panel).locator("li[data-key]").filter(has_text=client).filter(has_text=what)
+
+
+def send_as(service: Service, token: str, kind: str, data: Any) -> dict[str, Any]:
+    """Send one event over a real Socket.IO connection, as the token's participant. `data` may
+    be a function of the events that participant sees (in its own numbering, contract §9.1)."""
+
+    async def run() -> dict[str, Any]:
+        peer = await Peer(service.url, token).connect()
+        try:
+            await asyncio.sleep(0.3)  # the replay arrives after the welcome
+            return await peer.send(kind, data(peer.events) if callable(data) else data)
+        finally:
+            await peer.close()
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, run()).result()
+
+
+def serve_summary_with_api_key(service: Service, page: Page) -> list[Any]:
+    """Answer the panel's summary request with the service's real JSON summary, read with the
+    vendor API key: the token-authorised route is not in the service yet (see the skipped test
+    below). Returns the requests the panel made."""
+    seen: list[Any] = []
+
+    def fulfil(route: Route) -> None:
+        seen.append(route.request)
+        sid = route.request.url.rsplit("/", 2)[-2]
+        body = json.dumps(service.call("GET", f"/api/v1/sessions/{sid}/summary"))
+        route.fulfill(status=200, content_type="application/json", body=body)
+
+    page.route(SUMMARY_ROUTE, fulfil)
+    return seen
+
+
+# ---- Needs attention ------------------------------------------------------------------------
+
+
+def test_a_suds_8_needs_attention_within_the_first_400_px_of_a_side_panel(
+    side_panel: Any, service: Service
+) -> None:
+    session, c1, c2, panel = two_clients(service, side_panel)
+    press(c1, "Keep going")
+    press(c2, "Grounding")
+    press(c2, "Box breathing")
+    press(c2, "Stop exercise")
+    press(c2, "Pause")
+    check_in_suds(panel, [(c1, 8), (c2, 3)])
+    wait_for_events(service, session["session"]["id"], "cue")
+
+    distress = attention_row(panel, "Client 1", "Distress 8 of 10")
+    expect(distress).to_be_visible()
+    expect(distress.get_by_text("Attention")).to_be_visible()  # a word, not colour alone
+    box = distress.bounding_box()
+    assert box is not None and box["y"] + box["height"] <= 400, box
+    assert panel.evaluate("() => window.scrollY") == 0
+
+    # Urgent before warn: the pause of Client 2 comes first, the calm answer not at all.
+    pause = attention_row(panel, "Client 2", "Pause")
+    expect(pause.get_by_text("Urgent")).to_be_visible()
+    pause_box = pause.bounding_box()
+    assert pause_box is not None and pause_box["y"] < box["y"]
+    expect(attention_of(panel).locator("li[data-key]")).to_have_count(2)
+    expect(attention_of(panel).get_by_text("3 of 10")).to_have_count(0)
+
+
+def test_no_event_is_shown_twice_with_two_clients_and_their_cues(
+    context: Any, service: Service
+) -> None:
+    """Answers and their cues, pauses and their reminders: one row each, across a reload."""
+    session, c1, c2, panel = two_clients(service, context, pause_unacknowledged={"after_s": 1})
+    sid = session["session"]["id"]
+    check_in_suds(panel, [(c1, 2), (c2, 4)])
+    press(c2, "Pause")
+    press(c1, "Too much")
+    check_in_suds(panel, [(c1, 8), (c2, 4)])
+    wait_for_events(service, sid, "cue", count=4)  # distress high + rising, out of window, pause
+
+    expected = sorted(
+        e["seq"]
+        for e in service.events(sid)
+        if e["type"] not in ("acknowledge", "retract", "checkin_expired")
+        and e["data"].get("participant", {}).get("role") != "therapist"
+    )
+    assert sorted(shown_seqs(panel)) == expected
+    expect(panel.get_by_text("Distress 8 of 10")).to_have_count(1)
+    expect(panel.get_by_text("Distress answer: 8 of 10")).to_have_count(0)  # not in the feed too
+    expect(panel.get_by_text("High distress")).to_have_count(0)  # the row says it already
+
+    before = feed_items(panel)
+    panel.reload()
+    expect(panel.locator("comfort-therapist [part~=status]")).to_have_text("Connected")
+    expect(panel.locator("comfort-therapist li[data-seq]")).to_have_count(len(before))
+    assert feed_items(panel) == before
+    assert sorted(shown_seqs(panel)) == expected
+
+
+def test_acknowledge_only_where_a_response_is_owed_and_focus_stays_in_the_panel(
+    context: Any, service: Service
+) -> None:
+    session, c1, _c2, panel = two_clients(service, context)
+    press(c1, "Pause")
+    press(c1, "Ready to go on")
+    press(c1, "Keep going")
+    press(c1, "Grounding")
+    press(c1, "5-4-3-2-1 senses")
+    press(c1, "Stop exercise")
+    wait_for_events(service, session["session"]["id"], "grounding_finished")
+
+    feed = panel.get_by_role("region", name="Feed")
+    for label in ("Ready to go on", "Keep going", "Grounding started", "Grounding finished"):
+        row = feed.locator("li[data-seq]").filter(has_text=label)
+        expect(row).to_have_count(1)
+        expect(row.get_by_role("button")).to_have_count(0)
+    # One button in the whole panel's rows: the pause's, still owed after the resume.
+    expect(panel.locator("li[data-seq]").get_by_role("button")).to_have_count(1)
+    pause = attention_row(panel, "Client 1", "Pause")
+    expect(pause.get_by_text(re.compile("Ready to go on since"))).to_be_visible()
+
+    pause.get_by_role("button", name="Acknowledge").focus()
+    panel.keyboard.press("Enter")
+    expect(attention_of(panel).get_by_text("Nothing needs attention.")).to_be_visible()
+    expect(panel.get_by_role("heading", name="Needs attention")).to_be_focused()
+    pause_seq = events_of(service, session["session"]["id"], "pause")[0]["seq"]
+    acks = wait_for_events(service, session["session"]["id"], "acknowledge")
+    assert [a["data"]["seq"] for a in acks] == [pause_seq]
+
+
+def test_the_clients_own_return_to_okay_clears_its_row(context: Any, service: Service) -> None:
+    session, c1, c2, panel = two_clients(service, context)
+    press(c1, "Too much")
+    press(c2, "Slow down")
+    expect(attention_row(panel, "Client 1", "Zone: Too much")).to_be_visible()
+    expect(attention_row(panel, "Client 2", "Slow down")).to_be_visible()
+
+    press(c1, "Okay")
+    press(c2, "Keep going")
+    expect(attention_of(panel).get_by_text("Nothing needs attention.")).to_be_visible()
+    # Still not acknowledged on the service: the feed keeps a quiet Acknowledge for the client.
+    feed = panel.get_by_role("region", name="Feed")
+    expect(feed.get_by_role("button", name="Acknowledge")).to_have_count(2)
+    zone = events_of(service, session["session"]["id"], "zone")[0]
+    feed.locator(f'li[data-seq="{zone["seq"]}"]').get_by_role("button").click()
+    acks = wait_for_events(service, session["session"]["id"], "acknowledge")
+    assert [a["data"]["seq"] for a in acks] == [zone["seq"]]
+    expect(feed.get_by_role("button", name="Acknowledge")).to_have_count(1)
+
+
+def test_got_it_and_withdrawals_stay_as_they_are_after_a_reload(
+    context: Any, service: Service
+) -> None:
+    """A withdrawn Keep going is no pace (not "Keep going", not the pace before it), live and
+    after a reload; a distress row put away with Got it stays away in this tab."""
+    session, c1, _c2, panel = two_clients(service, context)
+    press(c1, "Slow down")
+    panel.get_by_role("button", name="Acknowledge").click()
+    press(c1, "Keep going")
+    c1.get_by_role("button", name="Undo").click()
+    wait_for_events(service, session["session"]["id"], "retract")
+    check_in_suds(panel, [(c1, 9)])
+    attention_row(panel, "Client 1", "Distress 9 of 10").get_by_role(
+        "button", name="Got it"
+    ).click()
+
+    card = panel.locator("[part~=client-row]").filter(has_text="Client 1")
+    pace = card.get_by_role("definition").nth(1)
+    expect(pace).to_have_text("—")
+    before = feed_items(panel)
+    expect(attention_of(panel).get_by_text("Nothing needs attention.")).to_be_visible()
+
+    panel.reload()
+    expect(panel.locator("comfort-therapist [part~=status]")).to_have_text("Connected")
+    expect(pace).to_have_text("—")
+    expect(attention_of(panel).get_by_text("Nothing needs attention.")).to_be_visible()
+    assert feed_items(panel) == before
+
+
+def test_spanish_acknowledge_and_its_done_state_are_different_words(
+    context: Any, service: Service
+) -> None:
+    session = service.create_session()
+    client = open_widget(context, service, "client", session["tokens"]["c-1"], lang="es")
+    panel = open_widget(context, service, "therapist", session["tokens"]["t-1"], lang="es")
+    press(client, "Pausa")
+    attention = panel.get_by_role("region", name="Requiere atención")
+    attention.get_by_role("button", name="Confirmar", exact=True).click()
+    expect(attention.get_by_text("Nada requiere atención.")).to_be_visible()
+    feed = panel.get_by_role("region", name="Actividad")
+    expect(
+        feed.locator("li[data-seq]").filter(has_text="Pausa").get_by_text("Confirmado")
+    ).to_be_visible()
+    expect(panel.get_by_role("button", name="Confirmado")).to_have_count(0)
+    expect(client.get_by_text("Tu terapeuta lo vio")).to_be_visible()
+
+
+# ---- the Summary view -----------------------------------------------------------------------
+
+
+def test_the_summary_view_draws_the_services_summary_with_a_key_and_copies_as_text(
+    context: Any, service: Service
+) -> None:
+    session, c1, c2, panel = two_clients(service, context)
+    press(c2, "Pause")
+    press(c1, "Too much")
+    check_in_suds(panel, [(c1, 8), (c2, 3)])
+    press(c2, "Ready to go on")
+    wait_for_events(service, session["session"]["id"], "cue")
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=service.url)
+    requests = serve_summary_with_api_key(service, panel)
+
+    panel.get_by_role("button", name="Summary", exact=True).click()
+    summary = panel.get_by_role("region", name="Session summary")
+    expect(summary.get_by_text("Live: updates as the session goes on")).to_be_visible()
+    # The therapist's own join token, never the vendor's key, in a header (not the URL).
+    sid = session["session"]["id"]
+    assert requests[0].url == f"{service.url}/api/v1/sessions/{sid}/summary"
+    assert requests[0].headers["authorization"] == f"Bearer {session['tokens']['t-1']}"
+
+    key = summary.get_by_role("list", name="Key")
+    expect(key.get_by_role("listitem")).to_have_count(2)
+    expect(key).to_contain_text("Client 1")
+    expect(key).to_contain_text("Client 2")
+    one = summary.get_by_role("region", name="Client 1")
+    expect(one).to_contain_text("8")
+    expect(one).to_contain_text("Too much")
+    expect(one).to_contain_text("(pressed)")
+    two = summary.get_by_role("region", name="Client 2")
+    expect(two.get_by_role("definition").nth(2)).to_contain_text("1 ·")  # one pause, timed
+    expect(
+        summary.get_by_role("img", name=re.compile("Timeline of the session for 2 clients"))
+    ).to_be_visible()
+    # Each client its own line pattern, marker and pause fill, not only its own colour.
+    looks = panel.locator("comfort-summary").evaluate(
+        """el => [...el.shadowRoot.querySelectorAll('.key li svg')].map(s => ({
+             dash: s.querySelector('line').getAttribute('stroke-dasharray'),
+             marker: s.lastElementChild.tagName,
+             fill: s.querySelector('pattern').lastElementChild.outerHTML
+               .replace(/#[0-9a-f]{6}/gi, '')}))"""
+    )
+    assert len(looks) == 2
+    for part in ("dash", "marker", "fill"):
+        assert looks[0][part] != looks[1][part], looks
+    expect(summary.get_by_role("region", name="Cues")).to_contain_text("High distress")
+
+    summary.get_by_role("button", name="Copy as text").click()
+    expect(summary.get_by_text("Copied. Paste it into your note.")).to_be_visible()
+    text = panel.evaluate("() => navigator.clipboard.readText()")
+    assert "Session summary (Live" in text
+    assert "Client 1\n  SUDS: 8" in text and "Client 2\n  SUDS: 3" in text
+    assert "Too much" in text and "Pauses: 1" in text
+
+    # Printed, the summary is the page: Needs attention and the controls stay off paper.
+    panel.emulate_media(media="print")
+    expect(attention_of(panel)).to_be_hidden()
+    expect(summary.get_by_role("button", name="Print")).to_be_hidden()
+    expect(summary.get_by_role("list", name="Key")).to_be_visible()
+    panel.emulate_media(media="screen")
+
+    # Live: a new event brings a fresh summary a moment later.
+    press(c1, "Pause")
+    expect(two.get_by_role("definition").nth(2)).to_contain_text("1 ·")
+    expect(one.get_by_role("definition").nth(2)).to_contain_text("1 ·", timeout=10_000)
+    assert len(requests) >= 2
+
+    # Needs attention stays on top of the summary; "Live" goes back.
+    expect(attention_of(panel)).to_be_visible()
+    panel.get_by_role("button", name="Live", exact=True).click()
+    expect(panel.get_by_role("region", name="Feed")).to_be_visible()
+
+
+def test_the_summary_view_and_a_busy_side_panel_have_no_serious_axe_violation(
+    browser: Any, service: Service
+) -> None:
+    ctx = browser.new_context(bypass_csp=True, viewport=SIDE_PANEL)
+    ctx.set_default_timeout(10_000)
+    try:
+        session, c1, c2, panel = two_clients(service, ctx)
+        press(c2, "Pause")
+        press(c1, "Shut down")
+        check_in_suds(panel, [(c1, 8), (c2, 2)])
+        wait_for_events(service, session["session"]["id"], "cue", count=2)
+        problems = {"busy side panel": run_axe(panel)}
+        serve_summary_with_api_key(service, panel)
+        panel.get_by_role("button", name="Summary", exact=True).click()
+        expect(panel.get_by_role("list", name="Key")).to_be_visible()
+        problems["summary"] = run_axe(panel)
+        assert {k: v for k, v in problems.items() if v} == {}
+    finally:
+        ctx.close()
+
+
+@pytest.mark.skip(reason=NEEDS_SERVICE + "the summary route authorised by a therapist's join token")
+def test_the_summary_opens_with_a_therapist_token_and_not_with_a_client_token(
+    context: Any, service: Service
+) -> None:
+    session, c1, _c2, panel = two_clients(service, context)
+    press(c1, "Pause")
+    panel.get_by_role("button", name="Summary", exact=True).click()
+    summary = panel.get_by_role("region", name="Session summary")
+    expect(summary.get_by_role("list", name="Key")).to_contain_text("Client 1")
+
+    sid = session["session"]["id"]
+    fetch = """async ([sid, token]) => (await fetch(`/api/v1/sessions/${sid}/summary`,
+                 {headers: {Authorization: `Bearer ${token}`}})).status"""
+    assert panel.evaluate(fetch, [sid, session["tokens"]["t-1"]]) == 200
+    assert panel.evaluate(fetch, [sid, session["tokens"]["c-1"]]) in (401, 403)
+    other = service.create_session()
+    assert panel.evaluate(fetch, [sid, other["tokens"]["t-1"]]) in (401, 403, 404)
+
+    # A panel given a client's token cannot open it either, and says so.
+    page = context.new_page()
+    page.goto(service.embed("therapist", session["tokens"]["c-1"]))
+    page.get_by_role("button", name="Summary", exact=True).click()
+    expect(page.get_by_text("This link cannot open the summary.")).to_be_visible()
+
+
+# ---- with issue 15's service side -----------------------------------------------------------
+
+
+@pytest.mark.skip(reason=NEEDS_SERVICE + "disconnected_in_distress waits grace_s (contract §9.3)")
+def test_a_reload_while_paused_raises_no_urgent_cue(context: Any, service: Service) -> None:
+    session, c1, _c2, panel = two_clients(
+        service,
+        context,
+        pause_unacknowledged={"enabled": False},
+        disconnected_in_distress={"grace_s": 3},
+    )
+    press(c1, "Pause")
+    c1.reload()
+    expect(c1.locator("comfort-client [part~=status]")).to_have_text("Connected")
+    time.sleep(5)  # past the grace
+    assert [
+        c
+        for c in events_of(service, session["session"]["id"], "cue")
+        if c["data"]["rule"] == "disconnected_in_distress"
+    ] == []
+    expect(attention_of(panel).get_by_text("Left while in distress")).to_have_count(0)
+
+
+@pytest.mark.skip(reason=NEEDS_SERVICE + "disconnected_in_distress waits grace_s (contract §9.3)")
+def test_a_drop_longer_than_the_grace_is_urgent_and_clears_when_the_client_is_back(
+    browser: Any, context: Any, service: Service
+) -> None:
+    session = service.create_session(
+        clients=2, settings={"cues": {"disconnected_in_distress": {"grace_s": 2}}}
+    )
+    away = browser.new_context()
+    try:
+        c1 = open_widget(away, service, "client", session["tokens"]["c-1"])
+        panel = open_widget(context, service, "therapist", session["tokens"]["t-1"])
+        press(c1, "Pause")
+        panel.get_by_role("button", name="Acknowledge").click()
+        away.close()
+        row = attention_row(panel, "Client 1", "Left while in distress")
+        expect(row).to_be_visible(timeout=15_000)
+        expect(row.get_by_text("Urgent")).to_be_visible()
+        expect(row.get_by_text("while paused")).to_be_visible()
+        expect(attention_of(panel).locator("li[data-key]").first).to_contain_text(
+            "Left while in distress"
+        )
+        open_widget(context, service, "client", session["tokens"]["c-1"])
+        expect(attention_of(panel).get_by_text("Nothing needs attention.")).to_be_visible()
+    finally:
+        away.close()
+
+
+@pytest.mark.skip(reason=NEEDS_SERVICE + "help_now and location_shared (contract §9.2)")
+def test_help_now_comes_first_with_the_clients_location(context: Any, service: Service) -> None:
+    session, _c1, c2, panel = two_clients(service, context)
+    press(c2, "Slow down")
+    token = session["tokens"]["c-1"]
+    assert send_as(service, token, "location_shared", {"text": "Home — 12 Rue de l'Été"})["ok"]
+    assert send_as(service, token, "help_now", {})["ok"]
+    rows = attention_of(panel).locator("li[data-key]")
+    expect(rows.first).to_contain_text("Client 1")
+    expect(rows.first).to_contain_text("Help now")
+    expect(rows.first.get_by_text("Urgent")).to_be_visible()
+    expect(rows.first).to_contain_text("Location: Home — 12 Rue de l'Été")
+    card = panel.locator("[part~=client-row]").filter(has_text="Client 1")
+    expect(card).to_contain_text("Home — 12 Rue de l'Été")
+    rows.first.get_by_role("button", name="Acknowledge").click()
+    expect(rows.first).to_contain_text("Client 2")
+    help_now = events_of(service, session["session"]["id"], "help_now")[0]
+    acks = wait_for_events(service, session["session"]["id"], "acknowledge")
+    assert [a["data"]["seq"] for a in acks] == [help_now["seq"]]
+
+
+@pytest.mark.skip(reason=NEEDS_SERVICE + "late answers stored with late: true (contract §9.4)")
+def test_a_late_answer_is_marked_late(context: Any, service: Service) -> None:
+    session, _c1, _c2, panel = two_clients(service, context, checkin_unanswered={"after_s": 1})
+    sid = session["session"]["id"]
+    panel.get_by_role("button", name="Check in").click()
+    panel.get_by_role("button", name=SUDS_CHECK_IN).click()
+    request = wait_for_events(service, sid, "checkin_request")[0]
+    wait_for_events(service, sid, "checkin_expired", timeout=15)
+    assert request["data"]["instrument"] == "suds"
+
+    def answer(seen: list[dict[str, Any]]) -> dict[str, Any]:
+        # The client's own numbering (§9.1): the request's position in its stream.
+        mine = next(e for e in seen if e["type"] == "checkin_request")
+        return {"checkin_seq": mine["seq"], "value": 8}
+
+    assert send_as(service, session["tokens"]["c-1"], "checkin_response", answer)["ok"]
+    row = attention_row(panel, "Client 1", "Distress 8 of 10")
+    expect(row.get_by_text("Late")).to_be_visible()
+    stored = events_of(service, sid, "checkin_response")[0]
+    assert stored["data"]["late"] is True

@@ -1,0 +1,353 @@
+/**
+ * How the therapist panel draws its rows: Needs attention, the clients and the feed. Pure
+ * template functions of the rows from attention.js and a context (strings, names, clock and
+ * the two actions), so the element keeps only wiring. Severity is always an icon of its own
+ * shape, a word and a colour, never colour alone.
+ */
+import { html, nothing, svg } from 'lit';
+import { repeat } from 'lit/directives/repeat.js';
+import { isPanelSignal, rowSeqs } from './attention.js';
+import { sparklinePoints, sudsHistory } from '../state.js';
+
+/** Glyphs inside the severity shapes (a circle for urgent, a triangle for warn). */
+export const ICONS = { urgent: '!!', warn: '!', info: 'i' };
+
+export function formatClock(at, locale, seconds = false) {
+  const d = new Date(at);
+  if (Number.isNaN(d.getTime())) return '';
+  const options = { hour: '2-digit', minute: '2-digit' };
+  if (seconds) options.second = '2-digit';
+  return d.toLocaleTimeString(locale || [], options);
+}
+
+function severityIcon(severity) {
+  return html`<span class="sev-icon ${severity}" aria-hidden="true">${ICONS[severity]}</span>`;
+}
+
+function nameOf(ctx, id) {
+  return ctx.names[id] || id || '';
+}
+
+function timeEl(ctx, at) {
+  return html`<time datetime=${at}>${formatClock(at, ctx.th.locale)}</time>`;
+}
+
+// ---- Needs attention ---------------------------------------------------------------------
+
+/** The region that holds, first and only there, what needs the therapist now (contract §9.7). */
+export function renderAttention(ctx, rows) {
+  const th = ctx.th;
+  return html`<section
+    class="attention ${rows.length ? 'busy' : 'calm'} ${rows.some((r) => r.severity === 'urgent') ? 'has-urgent' : ''}"
+    part="attention"
+    aria-labelledby="attention-h"
+  >
+    <div class="attention-head">
+      <h3 id="attention-h" tabindex="-1">${th.attentionHeading}</h3>
+      ${rows.length ? html`<span class="count" aria-hidden="true">${rows.length}</span>` : nothing}
+    </div>
+    ${rows.length
+      ? html`<ul class="needs">
+          ${repeat(rows, (row) => row.key, (row) => attentionRow(ctx, row))}
+        </ul>`
+      : html`<p class="all-clear"><span aria-hidden="true">✓ </span>${th.nothingNeedsAttention}</p>`}
+  </section>`;
+}
+
+function attentionRow(ctx, row) {
+  const th = ctx.th;
+  const id = `att-${row.key.replace(/[^\w-]/g, '_')}`;
+  const minutes = Math.max(0, Math.floor((ctx.now - row.since) / 60_000));
+  const location = ctx.locations[row.clientId];
+  const showLocation = row.kind === 'help' || (row.severity === 'urgent' && location);
+  const described = `${id} ${id}-meta`;
+  const button = row.ackSeqs.length && !ctx.ended
+    ? html`<button part="acknowledge" aria-describedby=${described} @click=${() => ctx.onAck(row)}>${th.acknowledge}</button>`
+    : html`<button part="dismiss" aria-describedby=${described} @click=${() => ctx.onDismiss(row, ctx.ended)}>${th.gotIt}</button>`;
+  return html`<li
+    class="need sev-${row.severity}"
+    part="attention-item attention-item-${row.severity}"
+    data-key=${row.key}
+    data-seq=${row.event.seq}
+    data-seqs=${rowSeqs(row).join(' ')}
+  >
+    ${severityIcon(row.severity)}
+    <p class="line" id=${id}>
+      ${row.clientId ? html`<strong class="who">${nameOf(ctx, row.clientId)}</strong>` : nothing}
+      <span class="what">${rowTitle(ctx, row)}</span>
+    </p>
+    ${button}
+    <p class="meta" id="${id}-meta">
+      <span class="sev-word">${th.severity[row.severity]}</span> · ${timeEl(ctx, row.event.at)}${minutes >= 1
+        ? html` · ${th.ago(minutes)}`
+        : nothing}${rowDetails(ctx, row).map((d) => html` · ${d}`)}
+    </p>
+    ${showLocation
+      ? html`<p class="location">
+          <span class="label">${th.location}:</span>
+          ${location ? html`<span class="place">${location.data?.text}</span>` : html`<span class="muted">${th.noLocation}</span>`}
+        </p>`
+      : nothing}
+  </li>`;
+}
+
+function rowTitle(ctx, row) {
+  const th = ctx.th;
+  const rows = th.rows;
+  const count = row.members.length > 1 && isPanelSignal(row.event) ? ` ${th.times(row.members.length)}` : '';
+  switch (row.kind) {
+    case 'help':
+      return rows.help + count;
+    case 'pause':
+      return rows.pause + count;
+    case 'pace':
+      return rows.pace + count;
+    case 'zone':
+      return rows.zone(zoneName(th, zoneOf(row.event)));
+    case 'distress':
+      return rows.distress(row.event.data?.value);
+    case 'left':
+      return rows.left;
+    case 'time':
+      return rows.time;
+    default:
+      return th.rules[row.event.data?.rule] || row.event.data?.message || row.event.data?.rule || '';
+  }
+}
+
+/** Short facts after the time: the cues folded in, an answer's lateness, a resume. */
+function rowDetails(ctx, row) {
+  const th = ctx.th;
+  const out = [];
+  if (row.kind === 'zone' && row.event.type === 'checkin_response') out.push(th.byCheckIn);
+  if (row.kind === 'distress') {
+    const rising = row.cues.find((c) => c.data?.rule === 'distress_rising' && lastOf(c.data.related_seq) === row.event.seq);
+    const previous = rising && ctx.bySeq.get(rising.data.related_seq[0]);
+    if (previous && typeof previous.data?.value === 'number') out.push(th.roseFrom(previous.data.value));
+  }
+  if (row.late) out.push(lateTag(th));
+  if (row.kind === 'left') {
+    const related = ctx.bySeq.get(row.event.data?.related_seq?.[0]);
+    if (related) out.push(th.leftContext[related.type] || th.leftContext.distress);
+  }
+  // The row already says what these cues say (a pause waiting, a distress answer, a zone).
+  const said = new Set(['pause_unacknowledged', 'distress_high', 'distress_rising', 'out_of_window', 'help_requested']);
+  for (const cue of row.cues) {
+    const rule = cue.data?.rule;
+    if (!said.has(rule)) out.push(th.rules[rule] || rule);
+  }
+  if (row.resumed) out.push(th.resumedAt(formatClock(row.resumed.at, th.locale)));
+  if (ctx.ended && row.ackSeqs.length) out.push(th.notAcknowledgedBeforeEnd);
+  return out;
+}
+
+function lastOf(list) {
+  return list && list.length ? list[list.length - 1] : undefined;
+}
+
+function lateTag(th) {
+  return html`<span class="tag late" title=${th.lateHint}
+    >${th.late}<span class="visually-hidden"> (${th.lateHint})</span></span
+  >`;
+}
+
+function zoneOf(event) {
+  return event.type === 'zone' ? event.data?.zone : event.data?.value;
+}
+
+function zoneName(th, zone) {
+  return th.zoneValues[zone] || zone;
+}
+
+// ---- clients -----------------------------------------------------------------------------
+
+export function renderClients(ctx, states, events) {
+  const th = ctx.th;
+  return html`<section class="clients-section" aria-labelledby="clients-h" part="clients">
+    <h3 id="clients-h">${th.clientsHeading}</h3>
+    <ul class="clients">
+      ${Object.entries(states).map(([id, state]) => clientCard(ctx, id, state, events))}
+    </ul>
+  </section>`;
+}
+
+function clientCard(ctx, id, state, events) {
+  const th = ctx.th;
+  const none = th.sudsNone;
+  const suds = sudsHistory(events, id);
+  const location = ctx.locations[id];
+  return html`<li class="client" part="client-row">
+    <div class="client-name">
+      <strong>${nameOf(ctx, id)}</strong>
+      ${ctx.ended
+        ? nothing
+        : html`<span class="small muted"
+            ><span class="dot ${state.connected ? 'online' : ''}" aria-hidden="true"></span>${state.connected
+              ? th.connected
+              : th.away}</span
+          >`}
+    </div>
+    <dl class="facts">
+      <div>
+        <dt>${th.paused}</dt>
+        <dd>
+          ${state.paused
+            ? html`<span class="badge sev-urgent">${severityIcon('urgent')}${th.paused}</span>`
+            : html`<span class="muted">${th.notPaused}</span>`}
+        </dd>
+      </div>
+      <div>
+        <dt>${th.pace}</dt>
+        <dd>${th.paceValues[state.pace] ?? none}</dd>
+      </div>
+      <div>
+        <dt>${th.zone}</dt>
+        <dd>
+          ${state.zone && state.zone !== 'okay'
+            ? html`<span class="badge sev-warn">${severityIcon('warn')}${zoneName(th, state.zone)}</span>`
+            : th.zoneValues[state.zone] ?? none}
+        </dd>
+      </div>
+      <div>
+        <dt>${th.suds}</dt>
+        <dd>${state.last_suds ?? none} ${suds.length > 1 ? trend(th, suds) : nothing}</dd>
+      </div>
+      <div>
+        <dt>${th.grounding}</dt>
+        <dd>${state.grounding ? ctx.exerciseName(state.grounding) : th.groundingNone}</dd>
+      </div>
+    </dl>
+    ${location
+      ? html`<p class="location small"><span class="label">${th.location}:</span> <span class="place">${location.data?.text}</span></p>`
+      : nothing}
+  </li>`;
+}
+
+function trend(th, values) {
+  const recent = values.slice(-12);
+  const points = sparklinePoints(recent);
+  const last = points.split(' ').pop().split(',');
+  return html`<svg class="trend" viewBox="0 0 80 24" role="img" aria-label=${th.sudsTrend(recent)}>
+    ${svg`<polyline points=${points}></polyline><circle cx=${last[0]} cy=${last[1]} r="2.5"></circle>`}
+  </svg>`;
+}
+
+// ---- the feed ----------------------------------------------------------------------------
+
+export function renderFeed(ctx, rows) {
+  const th = ctx.th;
+  return html`<section class="feed-section" aria-labelledby="feed-h" part="feed">
+    <h3 id="feed-h">${th.feedHeading}</h3>
+    ${rows.length
+      ? html`<ul class="feed">
+          ${repeat(rows, (row) => row.key, (row) => feedRow(ctx, row))}
+        </ul>`
+      : html`<p class="muted small">${th.feedEmpty}</p>`}
+  </section>`;
+}
+
+function feedRow(ctx, row) {
+  const th = ctx.th;
+  const { event } = row;
+  const signal = isPanelSignal(event);
+  const withdrawn = signal && ctx.index.retracted.has(event.seq);
+  const acked = signal && ctx.index.acknowledged.has(event.seq);
+  const actor = event.actor || {};
+  const who = actor.role === 'client' || actor.role === 'therapist' ? nameOf(ctx, actor.id) : '';
+  const id = `item-${event.seq}`;
+  let side = nothing;
+  if (withdrawn) {
+    side = html`<span class="small muted">${th.withdrawn}</span>`;
+  } else if (acked) {
+    side = html`<span class="small muted"><span aria-hidden="true">✓ </span>${th.acknowledged}</span>`;
+  } else if (signal && ctx.acking.has(event.seq)) {
+    side = html`<span class="small muted" role="status">${th.acknowledging}</span>`;
+  } else if (row.ackSeqs.length && !ctx.ended) {
+    side = html`<button class="quiet" part="acknowledge" aria-describedby=${id} @click=${() => ctx.onAck(row)}>
+      ${th.acknowledge}
+    </button>`;
+  }
+  const loud = row.severity !== 'info';
+  const about = event.type === 'cue' && event.data?.client_id ? nameOf(ctx, event.data.client_id) : '';
+  return html`<li
+    class="item sev-${row.severity} ${withdrawn ? 'withdrawn' : ''}"
+    part="feed-item feed-item-${row.severity}"
+    tabindex="-1"
+    data-seq=${event.seq}
+    data-seqs=${rowSeqs(row).join(' ')}
+  >
+    ${loud ? severityIcon(row.severity) : html`<span class="bullet" aria-hidden="true"></span>`}
+    <p id=${id} class="line">
+      ${loud ? html`<span class="sev-word">${th.severity[row.severity]}</span> ` : nothing}<span class="what"
+        >${describe(ctx, event)}</span
+      >${row.cues.map((c) => cueTag(ctx, c, row))}${row.late ? html` ${lateTag(th)}` : nothing}
+      <span class="meta">· ${who || about ? html`${who || about} · ` : nothing}${timeEl(ctx, event.at)}${requestFacts(ctx, row)}</span>
+    </p>
+    ${side}
+  </li>`;
+}
+
+function cueTag(ctx, cue, row) {
+  const th = ctx.th;
+  const severity = cue.data?.severity || 'info';
+  const rule = cue.data?.rule;
+  // A check-in's cues name who did not answer; the request row says that already.
+  if (rule === 'checkin_unanswered' || row.event.type === 'checkin_request') return nothing;
+  let words = th.rules[rule] || rule;
+  if (rule === 'distress_rising') {
+    const previous = ctx.bySeq.get(cue.data.related_seq?.[0]);
+    if (previous && typeof previous.data?.value === 'number') words = `${words} (${th.roseFrom(previous.data.value)})`;
+  }
+  return html` <span class="tag sev-${severity}"
+    ><span aria-hidden="true">${severity === 'urgent' ? '‼ ' : severity === 'warn' ? '▲ ' : ''}</span>${words}</span
+  >`;
+}
+
+/** Who answered a check-in, who did not, and whether it closed. */
+function requestFacts(ctx, row) {
+  if (row.event.type !== 'checkin_request') return nothing;
+  const th = ctx.th;
+  const to = row.event.to || row.event.data?.to || ctx.clientIds;
+  const answered = to.filter((id) => row.answers[id]);
+  const missing = to.filter((id) => !row.answers[id]);
+  const parts = [];
+  const answerer = (id) => (row.answers[id].data?.late ? `${nameOf(ctx, id)} (${th.late.toLowerCase()})` : nameOf(ctx, id));
+  if (answered.length) parts.push(th.answeredBy(answered.map(answerer).join(', ')));
+  if (missing.length && (row.expired || row.cues.length)) parts.push(th.notAnswered(missing.map((id) => nameOf(ctx, id)).join(', ')));
+  if (row.expired) parts.push(th.checkinClosed);
+  return parts.map((p) => html` · ${p}`);
+}
+
+/** Names a log event as the client's button does (contract §7), in the panel's words. */
+export function describe(ctx, event) {
+  const th = ctx.th;
+  const data = event.data || {};
+  const whoTo = (to) => (to && to.length ? to.map((id) => nameOf(ctx, id)).join(', ') : th.everyone);
+  if (isPanelSignal(event)) {
+    const label = th.signals[event.type];
+    if (event.type === 'zone') return label(zoneName(th, data.zone));
+    if (event.type === 'grounding_started') return label(ctx.exerciseName(data.exercise));
+    if (event.type === 'grounding_finished') return label(ctx.exerciseName(data.exercise), data.completed);
+    return label || event.type;
+  }
+  const ev = th.events;
+  switch (event.type) {
+    case 'checkin_request':
+      return ev.checkin_request(th.instruments[data.instrument] || data.instrument, whoTo(event.to || data.to));
+    case 'checkin_response':
+      return typeof data.value === 'number'
+        ? ev.checkin_response_suds(data.value)
+        : ev.checkin_response_zone(zoneName(th, data.value));
+    case 'suggest_grounding':
+      return ev.suggest_grounding(ctx.exerciseName(data.exercise), whoTo(event.to || data.to));
+    case 'participant_joined':
+    case 'participant_left':
+      return `${ev[event.type]}: ${nameOf(ctx, data.participant?.id)}`;
+    case 'location_shared':
+      return ev.location_shared(data.text || '');
+    case 'cue':
+      return th.rules[data.rule] || data.message || data.rule;
+    default:
+      return typeof ev[event.type] === 'string' ? ev[event.type] : event.type;
+  }
+}

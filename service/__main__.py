@@ -12,8 +12,12 @@ import argparse
 import asyncio
 import gc
 import getpass
+import os
 import sys
+import threading
 from collections.abc import Sequence
+
+import structlog
 
 from . import __version__
 from .logconfig import configure_logging
@@ -61,15 +65,49 @@ def cmd_serve(args: argparse.Namespace) -> int:
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
+    deadline = _ShutdownDeadline(SHUTDOWN_DEADLINE_S)
+    app.on_shutdown.insert(0, deadline.arm)
     web.run_app(
         app,
         host=settings.host,
         port=settings.port,
         access_log=None,
         print=None,
-        shutdown_timeout=10,
+        # Requests still running once the sockets are closed get this long, then as long
+        # again once cancelled (aiohttp); well inside the deadline.
+        shutdown_timeout=HANDLERS_S,
     )
+    deadline.disarm()
     return 0
+
+
+SHUTDOWN_DEADLINE_S = 9.0  # SIGTERM to exit, whatever hangs (rolling deploys wait 10 s)
+HANDLERS_S = 2.0
+
+
+class _ShutdownDeadline:
+    """One deadline for the whole shutdown: armed when it starts; if the process is still
+    shutting down when it passes (a store that does not answer, a task that will not end), it
+    says so in the log and exits at once. Committed events are durable; a send that was not yet
+    acked is sent again by its client (contract §4)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._timer: threading.Timer | None = None
+
+    async def arm(self, _: object) -> None:
+        self._timer = threading.Timer(self.seconds, self._exit)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def _exit(self) -> None:
+        structlog.get_logger(__name__).error("shutdown_deadline_passed", seconds=self.seconds)
+        sys.stderr.flush()
+        os._exit(1)
 
 
 def cmd_token(args: argparse.Namespace) -> int:

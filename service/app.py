@@ -59,6 +59,7 @@ from .realtime.sends import SendPipeline
 from .realtime.sockets import SocketHandlers
 from .realtime.transport import (
     SOCKETIO_PATH,
+    PendingSockets,
     SocketWriter,
     TransportPatches,
     create_socket_server,
@@ -69,6 +70,7 @@ from .store import store_for_url
 from .store.base import Store
 from .tenants import TenantRegistry
 from .tokens import TokenIssuer
+from .views import ClientNumbering
 
 __all__ = [
     "AUDIT",
@@ -124,7 +126,7 @@ def create_app(
     sio = create_socket_server(settings, patches)
     writer = SocketWriter(sio, patches, metrics, max_queue=settings.max_socket_queue)
     session_log = SessionLog(store, metrics)
-    hub = Hub(store, writer, metrics, session_log.committed)
+    hub = Hub(store, writer, metrics, session_log.committed, ClientNumbering(secret))
     engine = SessionEngine(
         store, session_log, hub, metrics, catchup_interval_seconds=settings.catchup_interval_seconds
     )
@@ -152,7 +154,26 @@ def create_app(
         grace_seconds=settings.presence_grace_seconds,
     )
     sends = SendPipeline(engine, hub, store, rate=settings.send_rate, burst=settings.send_burst)
-    sockets = SocketHandlers(sio, writer, tokens, hub, presence, sends, audit, metrics)
+    pending = PendingSockets(
+        sio,
+        patches,
+        writer.drop,
+        deadline_s=settings.connect_deadline_seconds,
+        total=settings.max_pending_sockets,
+        per_address=settings.max_pending_sockets_per_address,
+    )
+    sockets = SocketHandlers(
+        sio,
+        writer,
+        tokens,
+        hub,
+        presence,
+        sends,
+        audit,
+        metrics,
+        pending,
+        max_per_participant=settings.max_sockets_per_participant,
+    )
 
     # Vendors and platforms: the sessions' lifecycle, pacing and the vendor outbox.
     lifecycle = SessionLifecycle(store, engine, hub, presence, tokens, audit, erasures=cluster)
@@ -195,9 +216,10 @@ def create_app(
 
     # Start in the order built; stop in reverse. At shutdown, before the cleanup: pacing stops
     # firing, and the sockets are told to reconnect elsewhere.
-    app.on_shutdown.append(_stop_before_cleanup(pacing.stop, sockets.drain))
-    app.cleanup_ctx.append(_opened(store, metrics))
-    for part in (audit, cluster, engine, presence, pacing):
+    shutdown = _ShutdownLog()
+    app.on_shutdown.append(_stop_before_cleanup(shutdown, pacing.stop, sockets.drain))
+    app.cleanup_ctx.append(_opened(store, metrics, shutdown))
+    for part in (audit, cluster, engine, presence, pending, pacing):
         if part is not None:
             app.cleanup_ctx.append(_running(part))
     return app
@@ -226,7 +248,24 @@ class Running(Protocol):
 CleanupContext = Callable[[web.Application], AsyncIterator[None]]
 
 
-def _opened(store: Store, metrics: Metrics) -> CleanupContext:
+class _ShutdownLog:
+    """`shutdown_started` when the shutdown begins (the listener is closed), and
+    `shutdown_complete` once the store, the last part, has closed."""
+
+    def __init__(self) -> None:
+        self.started: float | None = None
+
+    def start(self, app: web.Application) -> None:
+        self.started = time.perf_counter()
+        log.info("shutdown_started", sockets=len(app[SOCKETS].connections))
+
+    def complete(self) -> None:
+        if self.started is not None:
+            seconds = round(time.perf_counter() - self.started, 3)
+            log.info("shutdown_complete", seconds=seconds)
+
+
+def _opened(store: Store, metrics: Metrics, shutdown: _ShutdownLog) -> CleanupContext:
     async def opened(app: web.Application) -> AsyncIterator[None]:
         started = time.perf_counter()
         await store.open()
@@ -235,6 +274,7 @@ def _opened(store: Store, metrics: Metrics) -> CleanupContext:
         metrics.store_up.set(1)
         yield
         await store.close()
+        shutdown.complete()
 
     return opened
 
@@ -249,10 +289,11 @@ def _running(part: Running) -> CleanupContext:
 
 
 def _stop_before_cleanup(
-    *steps: Callable[[], Awaitable[None]],
+    shutdown: _ShutdownLog, *steps: Callable[[], Awaitable[None]]
 ) -> Callable[[web.Application], Awaitable[None]]:
-    async def shutdown(app: web.Application) -> None:
+    async def stop(app: web.Application) -> None:
+        shutdown.start(app)
         for step in steps:
             await step()
 
-    return shutdown
+    return stop

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeGuard
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -215,6 +215,15 @@ DATA_MODELS: dict[str, type[_Data]] = {
     "cue": CueData,
 }
 
+SEQ_FIELDS: dict[str, tuple[str, ...]] = {
+    "acknowledge": ("seq",),
+    "retract": ("seq",),
+    "checkin_response": ("checkin_seq",),
+    "checkin_expired": ("checkin_seq",),
+}
+"""The `data` fields that hold a seq, per type a client may see: a client reads and writes them
+in its own numbering (contract §9.1). A cue's `related_seq` is absent: no client sees a cue."""
+
 
 class _Send(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -327,6 +336,12 @@ class Send:
     data: _Data
 
 
+def is_event_id(value: object) -> TypeGuard[str]:
+    """A send's `id`: 1-128 characters, none of them NUL (PostgreSQL text cannot hold it, and an
+    append that fails takes the other appends of its commit down with it)."""
+    return isinstance(value, str) and 1 <= len(value) <= 128 and "\x00" not in value
+
+
 def parse_send(payload: object, role: Role) -> Send:
     """Validate a raw `send` payload from a participant of `role`.
 
@@ -341,8 +356,8 @@ def parse_send(payload: object, role: Role) -> Send:
             f"unknown keys: {', '.join(sorted(map(str, extra)))}", code="invalid_payload"
         )
     event_id, event_type = payload.get("id"), payload.get("type")
-    if not isinstance(event_id, str) or not 1 <= len(event_id) <= 128:
-        raise SendError("id: a string of 1-128 characters", code="invalid_payload")
+    if not is_event_id(event_id):
+        raise SendError("id: a string of 1-128 characters, without NUL", code="invalid_payload")
     if not isinstance(event_type, str):
         raise SendError("type: a string", code="invalid_payload")
     if event_type not in ALL_TYPES:

@@ -1,11 +1,15 @@
 """The session aggregate: state folded from a session's log, and the checks a send must pass.
 
 Everything here is pure: `SessionState.apply(event)` moves the state on by one logged event, and
-`SessionState.check_send(...)` says whether a send may be stored, given the log so far.
+`SessionState.check_send(...)` says whether a send may be stored, given the log so far. The fold
+also keeps each client's own numbering (contract §9.1): the session seqs it may see, in order
+(`ClientStream`), so a position means the same in every process, after a restart and a replay.
 """
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -26,6 +30,7 @@ from .events import (
     SuggestGroundingData,
     Zone,
     ZoneData,
+    visible_to_client,
 )
 
 UNACKNOWLEDGED_TYPES = frozenset({"pause", "slow_down", "zone", "help_now"})
@@ -72,6 +77,34 @@ class ClientState:
     unacknowledged: list[int] = field(default_factory=list)
 
 
+class ClientStream:
+    """The events one client may see, as its own numbering (contract §9.1): position p (1, 2, 3…)
+    is the p-th visible event of the session's log. Visible seqs only ever join at the end, so a
+    position, once given, never changes. One machine integer per visible event."""
+
+    __slots__ = ("seqs",)
+
+    def __init__(self) -> None:
+        self.seqs = array("q")
+
+    @property
+    def head(self) -> int:
+        """The client's head: how many events of the log so far it may see."""
+        return len(self.seqs)
+
+    def position(self, seq: int) -> int | None:
+        """The client's position of session seq `seq`; None if it may not see that event."""
+        seqs = self.seqs
+        if seqs and seqs[-1] == seq:  # the event just applied: the live path
+            return len(seqs)
+        index = bisect_left(seqs, seq)
+        return index + 1 if index < len(seqs) and seqs[index] == seq else None
+
+    def seq_at(self, position: int) -> int | None:
+        """The session seq at the client's `position`; None beyond its head (or below 1)."""
+        return self.seqs[position - 1] if 1 <= position <= len(self.seqs) else None
+
+
 @dataclass(slots=True)
 class SessionState:
     """The state of one session as its log says, up to `head_seq`."""
@@ -87,19 +120,34 @@ class SessionState:
     connected: dict[str, bool] = field(default_factory=dict)
     on_platform: dict[str, bool] = field(default_factory=dict)
     joins: dict[str, int] = field(default_factory=dict)
+    # Each client's own numbering (contract §9.1).
+    streams: dict[str, ClientStream] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for cid in self.client_ids:
             self.clients.setdefault(cid, ClientState())
+            self.streams.setdefault(cid, ClientStream())
 
     # -- folding the log -------------------------------------------------------------------
 
     def apply(self, event: Event) -> None:
         """Move the state on by one logged event (events arrive in seq order)."""
         self.head_seq = max(self.head_seq, event.seq)
+        self._number(event)
         handler = _APPLY.get(event.type)
         if handler is not None:
             handler(self, event)
+
+    def _number(self, event: Event) -> None:
+        """Give the event the next position in the stream of each client that may see it."""
+        if event.actor.role is Role.CLIENT:  # seen by its sender alone among the clients
+            stream = self.streams.get(event.actor.id)
+            if stream is not None:
+                stream.seqs.append(event.seq)
+            return
+        for cid, stream in self.streams.items():
+            if visible_to_client(event, cid):
+                stream.seqs.append(event.seq)
 
     def _client(self, client_id: str) -> ClientState | None:
         return self.clients.get(client_id)

@@ -47,6 +47,14 @@ class Settings(BaseSettings):
     # Extension: false runs python-engineio and aiohttp without the patches of
     # service/realtime/transport.py (no private name touched; slower under load).
     transport_patches: bool = True
+    # §9.5: one participant's connections on one process; one more is `too_many_connections`.
+    max_sockets_per_participant: int = Field(default=5, ge=1)
+    # Extension: a socket must send Socket.IO's CONNECT this soon after it opens, or is closed;
+    # at most this many wait for theirs at once, and this many per client address once they
+    # have waited a second (a client sends CONNECT at once: only a holder waits that long).
+    connect_deadline_seconds: float = Field(default=10.0, gt=0)
+    max_pending_sockets: int = Field(default=1000, ge=1)
+    max_pending_sockets_per_address: int = Field(default=20, ge=1)
     # §9.5: /metrics on a listener of its own (the public one answers 404 there) once set; it
     # binds metrics_host, which defaults to host.
     metrics_port: int | None = Field(default=None, ge=1, le=65535)

@@ -3,20 +3,25 @@ document is generated from, and the functions that build them from a loaded sess
 
 REST answers (contract §2), the socket's `welcome` and acks (§3) and error envelopes are all made
 here; nothing else hand-builds them, so the document and the wire cannot disagree
-(tests/service/test_views.py checks the one against the other).
+(tests/service/test_views.py checks the one against the other). What a client is sent, and the
+numbers it sends, cross `ClientNumbering`: a client's own numbering (§9.1).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import Any, Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict
 
 from .api_models import Platform
-from .events import Event, Exercise, Role, Zone
+from .errors import SendError
+from .events import SEQ_FIELDS, Event, Exercise, Role, Send, Zone
 from .realtime.hub import Connection, SessionRuntime
 from .safety import SafetyPlan, stored_safety
-from .session import SessionState
+from .session import ClientStream, SessionState
 from .store.base import rfc3339
 
 
@@ -156,7 +161,8 @@ class ErrorAck(_Out):
 
 
 def session_view(runtime: SessionRuntime, for_client: str | None = None) -> SessionOut:
-    """The contract's `Session`; a client sees only the therapists and itself."""
+    """The contract's `Session`; a client sees only the therapists and itself, and its own head
+    (contract §9.1)."""
     record = runtime.record
     connected = runtime.state.connected
     return SessionOut(
@@ -178,18 +184,25 @@ def session_view(runtime: SessionRuntime, for_client: str | None = None) -> Sess
             for p in record.participants
             if for_client is None or p.role == Role.THERAPIST.value or p.id == for_client
         ],
-        head_seq=runtime.head,
+        head_seq=(
+            runtime.head if for_client is None else ClientNumbering.head(runtime, for_client)
+        ),
         epoch=record.epoch,
         settings=SessionSettingsOut(safety=stored_safety(record.settings)),
     )
 
 
 def state_view(state: SessionState, client_id: str | None = None) -> StateOut:
-    """The contract's `State`; for a client, only its own entry."""
+    """The contract's `State`; for a client, only its own entry, in its own numbering."""
     ids = (client_id,) if client_id is not None else state.client_ids
     clients = {}
     for cid in ids:
         client = state.clients[cid]
+        open_checkins, unacknowledged = list(client.open_checkins), list(client.unacknowledged)
+        if client_id is not None:  # a client reads them in its own numbering (§9.1)
+            stream = state.streams[cid]
+            open_checkins = ClientNumbering.positions(stream, open_checkins)
+            unacknowledged = ClientNumbering.positions(stream, unacknowledged)
         clients[cid] = ClientStateOut(
             connected=client.connected,
             paused=client.paused,
@@ -197,8 +210,8 @@ def state_view(state: SessionState, client_id: str | None = None) -> StateOut:
             zone=client.zone,
             last_suds=client.last_suds,
             grounding=client.grounding,
-            open_checkins=list(client.open_checkins),
-            unacknowledged=list(client.unacknowledged),
+            open_checkins=open_checkins,
+            unacknowledged=unacknowledged,
         )
     return StateOut(clients=clients)
 
@@ -206,11 +219,12 @@ def state_view(state: SessionState, client_id: str | None = None) -> StateOut:
 def welcome_view(runtime: SessionRuntime, conn: Connection) -> Welcome:
     """The `welcome` a socket gets on connect: the session as its participant may see it."""
     client = conn.participant_id if conn.role is Role.CLIENT else None
+    session = session_view(runtime, for_client=client)
     return Welcome(
-        session=session_view(runtime, for_client=client),
+        session=session,
         participant=ParticipantSelf(id=conn.participant_id, role=conn.role.value),
         epoch=runtime.record.epoch,
-        head_seq=runtime.head,
+        head_seq=session.head_seq,
         state=state_view(runtime.state, client),
     )
 
@@ -224,3 +238,129 @@ def events_view(runtime: SessionRuntime, events: list[Event]) -> EventsResponse:
     return EventsResponse(
         events=[event_view(e) for e in events], head_seq=runtime.head, epoch=runtime.record.epoch
     )
+
+
+# -- a client's own numbering (contract §9.1) -------------------------------------------------
+
+
+class ClientNumbering:
+    """The one boundary between the session's seqs and a client's own positions (contract §9.1).
+
+    Every number a client is sent or sends crosses here: its events, welcome head and state (out,
+    `event_packet`, `head`, `positions`), its acks (`ack`), and its connect `last_seq` and the
+    seqs in its sends (in, `last_seq`, `session_send`). The positions themselves come from the
+    fold (`session.ClientStream`); this class only translates. Therapists, REST, summaries and
+    vendor webhooks never pass through it: they keep the session's seqs.
+
+    The `id` of every event a client sees but did not send is replaced with an opaque one keyed
+    by the service's secret (the same in every process and replay), so no id, whatever its
+    format (`checkin_expired:<seq>`, a platform's, a therapist client's), tells a client anything
+    of the session's numbering.
+
+    Args:
+        secret: the service's secret key (`Settings.resolved_secret_key`).
+    """
+
+    def __init__(self, secret: str) -> None:
+        self._key = hmac.new(secret.encode(), b"comfort: client event ids", hashlib.sha256).digest()
+
+    # -- out ---------------------------------------------------------------------------------
+
+    def event_packet(
+        self, runtime: SessionRuntime, client_id: str, event: Event, position: int
+    ) -> str:
+        """The Socket.IO packet of `event` for the client `client_id`, at its `position`."""
+        wire = self.event_wire(runtime, client_id, event, position)
+        return '2["event",' + wire.decode() + "]"
+
+    def event_wire(
+        self, runtime: SessionRuntime, client_id: str, event: Event, position: int
+    ) -> bytes:
+        """`event` as the client `client_id` sees it: its position for `seq`, positions in its
+        data, and an opaque `id` unless the client sent it."""
+        own = event.actor.role is Role.CLIENT and event.actor.id == client_id
+        fields = SEQ_FIELDS.get(event.type)
+        if own and fields is None:
+            # Only the seq differs from the stored encoding: splice it (the live path's common
+            # case, a client's own signal coming back to it).
+            wire = event.wire
+            prefix = b'{"seq":%d,' % event.seq
+            if wire.startswith(prefix):
+                return b'{"seq":%d,' % position + wire[len(prefix) :]
+        shown = event.as_dict()
+        shown["seq"] = position
+        if not own:
+            shown["id"] = self.opaque_id(runtime.id, event)
+        if fields is not None:
+            stream = runtime.state.streams[client_id]
+            data = dict(event.data)
+            for name in fields:
+                seq = data.get(name)
+                if isinstance(seq, int):
+                    # Always one the client may see (its own signal, a check-in addressed to
+                    # it); 0, which is no position, rather than a session seq otherwise.
+                    data[name] = stream.position(seq) or 0
+            shown["data"] = data
+        return orjson.dumps(shown)
+
+    def opaque_id(self, session_id: str, event: Event) -> str:
+        """An id for `event` that reveals nothing, the same wherever and whenever it is made."""
+        name = f"{session_id}\0{event.actor.id}\0{event.id}".encode()
+        return "ev_" + hmac.new(self._key, name, hashlib.sha256).hexdigest()[:24]
+
+    @staticmethod
+    def head(runtime: SessionRuntime, client_id: str) -> int:
+        """The client's head: how many events of the log so far it may see."""
+        return runtime.state.streams[client_id].head
+
+    @staticmethod
+    def positions(stream: ClientStream, seqs: list[int]) -> list[int]:
+        """The client's positions of `seqs` (events it may see)."""
+        return [p for p in map(stream.position, seqs) if p is not None]
+
+    @staticmethod
+    def ack(runtime: SessionRuntime, conn: Connection, seq: int, duplicate: bool) -> SendAck:
+        """The ack of a send stored at `seq` (applied here already), in the sender's numbering.
+
+        Raises:
+            SendError: `not_found` if this process cannot place it (the session was erased).
+        """
+        if conn.role is not Role.CLIENT:
+            return SendAck(seq=seq, duplicate=duplicate)
+        position = runtime.state.streams[conn.participant_id].position(seq)
+        if position is None:
+            raise SendError("the session no longer exists", code="not_found")
+        return SendAck(seq=position, duplicate=duplicate)
+
+    # -- in ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def last_seq(runtime: SessionRuntime, conn: Connection, last_seq: int) -> int:
+        """The session seq a connecting socket has seen up to, from its `last_seq`; 0 (replay
+        everything) when it is above the participant's head (contract §3)."""
+        if conn.role is not Role.CLIENT:
+            return last_seq if last_seq <= runtime.head else 0
+        if last_seq == 0:
+            return 0
+        seq = runtime.state.streams[conn.participant_id].seq_at(last_seq)
+        return 0 if seq is None else seq
+
+    @staticmethod
+    def session_send(runtime: SessionRuntime, conn: Connection, send: Send) -> Send:
+        """A client's send with the seqs in its data (positions) made the session's.
+
+        Raises:
+            SendError: `not_found` for a position the client has not been given.
+        """
+        fields = SEQ_FIELDS.get(send.type)
+        if conn.role is not Role.CLIENT or fields is None:
+            return send
+        stream = runtime.state.streams[conn.participant_id]
+        update: dict[str, int] = {}
+        for name in fields:
+            position = getattr(send.data, name)
+            seq = stream.seq_at(position)
+            if seq is None:
+                raise SendError(f"no event with seq {position}", code="not_found")
+            update[name] = seq
+        return Send(id=send.id, type=send.type, data=send.data.model_copy(update=update))

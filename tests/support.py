@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -183,6 +184,79 @@ class Peer:
     async def close(self) -> None:
         with contextlib.suppress(Exception):
             await self.client.disconnect()
+
+
+def visible_to(event: dict[str, Any], client: str) -> bool:
+    """Contract §3, "who sees what", written from the contract, independently of the service."""
+    if event["type"] == "cue":
+        return False
+    if event["actor"]["id"] == client:
+        return True
+    if event["actor"]["role"] == "client":
+        return False
+    if event["type"] in ("participant_joined", "participant_left"):
+        who = event["data"]["participant"]
+        return bool(who["id"] == client or who["role"] == "therapist")
+    return event["to"] is None or client in event["to"]
+
+
+def own_stream(log: list[dict[str, Any]], client: str) -> list[dict[str, Any]]:
+    """The session's events a client sees, in order: position p is the p-th (contract §9.1)."""
+    return [event for event in log if visible_to(event, client)]
+
+
+# Contract §9.1: the numbers inside data that a client reads and writes in its own numbering.
+SEQ_FIELDS = {
+    "acknowledge": "seq",
+    "retract": "seq",
+    "checkin_response": "checkin_seq",
+    "checkin_expired": "checkin_seq",
+}
+OPAQUE_ID = re.compile(r"ev_[0-9a-f]{24}")
+
+
+def expected_view(log: list[dict[str, Any]], client: str) -> list[dict[str, Any]]:
+    """The client's events as contract §9.1 says it sees them, from the session's log: its
+    positions for `seq` and the seqs in `data` (ids as stored: `assert_seen_as` compares them)."""
+    stream = own_stream(log, client)
+    position = {event["seq"]: p for p, event in enumerate(stream, 1)}
+    view = []
+    for p, event in enumerate(stream, 1):
+        data = dict(event["data"])
+        field = SEQ_FIELDS.get(event["type"])
+        if field is not None:
+            data[field] = position[data[field]]
+        view.append({**event, "seq": p, "data": data})
+    return view
+
+
+def assert_seen_as(got: dict[str, Any], want: dict[str, Any], client: str) -> None:
+    """A client received `want` (an entry of `expected_view`): every field as §9.1 says, its own
+    events under the ids it sent, any other under an opaque id that is not the stored one."""
+    if want["actor"]["id"] == client:
+        assert got["id"] == want["id"], (client, got, want)
+    else:
+        assert OPAQUE_ID.fullmatch(got["id"]) and got["id"] != want["id"], (client, got)
+    assert {**got, "id": None} == {**want, "id": None}, (client, got, want)
+
+
+async def session_seq(therapist: Peer, client: Peer, position: int) -> int:
+    """The session seq of the event a client sent and knows at `position` of its own numbering
+    (contract §9.1), as the therapist sees it: matched by the event's id, which a client sees
+    only for the events it sent."""
+    await client.wait_for(lambda: position in client.seqs)
+    event_id = next(e["id"] for e in client.events if e["seq"] == position)
+    await therapist.wait_for(lambda: any(e["id"] == event_id for e in therapist.events))
+    return int(next(e["seq"] for e in therapist.events if e["id"] == event_id))
+
+
+async def next_position(client: Peer, kind: str, send: Any) -> int:
+    """Await `send` (a therapist's send of `kind` addressed to the client), then the client's
+    position of it: the next event of that type the client receives."""
+    seen = len(client.of_type(kind))
+    ack = await send
+    assert ack["ok"], ack
+    return int((await client.wait_type(kind, seen + 1))[seen]["seq"])
 
 
 class ServiceProcess:

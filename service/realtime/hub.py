@@ -6,8 +6,10 @@ events); a per-session pump applies them to the state and sends each to the live
 to see it, strictly in seq order, through the `PacketWriter`. A gap in the seqs is filled from
 the store first, so no socket ever skips an event. A socket that connects is replayed what it
 missed under the same lock, then joins the live set: nothing stored meanwhile is skipped or sent
-twice. After each event is applied, `applied` announces it (presence, the socket protocol,
-pacing); `dropped` announces a session erased here or elsewhere.
+twice. A therapist's packet is encoded once per event and shared; a client's is its own (its own
+numbering, contract §9.1: `views.ClientNumbering`). After each event is applied, `applied`
+announces it (presence, the socket protocol, pacing); `dropped` announces a session erased here or
+elsewhere.
 """
 
 from __future__ import annotations
@@ -18,13 +20,16 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from ..events import Event, Role, visible_to_client
+from ..events import Event, Role
 from ..feed import Feed
 from ..metrics import Metrics
 from ..session import SessionState, parse_time
 from ..store.base import SessionLogStore, SessionRecord, SessionStateName
+
+if TYPE_CHECKING:
+    from ..views import ClientNumbering
 
 RECENT_EVENTS = 256
 READ_PAGE = 1000
@@ -46,7 +51,8 @@ class PacketWriter(Protocol):
 
 
 def event_packet(event: Event) -> str:
-    """The Socket.IO EVENT packet for `event`, encoded once and shared by every recipient."""
+    """The Socket.IO EVENT packet for `event` as stored, encoded once and shared by every
+    therapist."""
     return '2["event",' + event.wire.decode() + "]"
 
 
@@ -63,9 +69,6 @@ class Connection:
     live: bool = False
     counted: bool = False  # presence counted this socket (see PresenceKeeper.connected)
     connected_at: float = field(default_factory=time.monotonic)
-
-    def may_see(self, event: Event) -> bool:
-        return self.role is Role.THERAPIST or visible_to_client(event, self.participant_id)
 
 
 class SessionRuntime:
@@ -128,9 +131,11 @@ class Hub:
         writer: PacketWriter,
         metrics: Metrics,
         committed: Feed[[list[tuple[str, Event]]]],
+        numbering: ClientNumbering,
     ) -> None:
         self.store = store
         self.writer = writer
+        self.numbering = numbering
         self._send_packet = writer.send_packet
         self._delivered = metrics.delivered.inc
         self.runtimes: dict[str, SessionRuntime] = {}
@@ -273,16 +278,34 @@ class Hub:
         if event.seq != runtime.head + 1:
             return
         runtime._apply(event)
-        packet: str | None = None
+        seq = event.seq
+        packet: str | None = None  # the therapists'
+        own: dict[str, str | None] = {}  # each client's, None if it may not see the event
         for conn in list(runtime.connections.values()):
-            if not conn.live or event.seq <= conn.cursor:
+            if not conn.live or seq <= conn.cursor:
                 continue
-            conn.cursor = event.seq
-            if conn.may_see(event):
+            conn.cursor = seq
+            if conn.role is Role.THERAPIST:
                 packet = packet or event_packet(event)
-                if self._send_packet(conn.eio_sid, packet):
-                    self._delivered()
+                sent = self._send_packet(conn.eio_sid, packet)
+            else:
+                client = conn.participant_id
+                if client in own:
+                    client_packet = own[client]
+                else:
+                    client_packet = own[client] = self._client_packet(runtime, client, event)
+                sent = client_packet is not None and self._send_packet(conn.eio_sid, client_packet)
+            if sent:
+                self._delivered()
         self.applied.emit(runtime, event)
+
+    def _client_packet(self, runtime: SessionRuntime, client_id: str, event: Event) -> str | None:
+        """The client's packet of an applied event; None if it may not see it."""
+        stream = runtime.state.streams.get(client_id)
+        position = stream.position(event.seq) if stream is not None else None
+        if position is None:
+            return None
+        return self.numbering.event_packet(runtime, client_id, event, position)
 
     # -- connections -------------------------------------------------------------------------
 
@@ -307,20 +330,28 @@ class Hub:
             page = await self.store.read_events(runtime.id, conn.cursor, REPLAY_PAGE)
             if not page:
                 break
-            if not await self._send_page(conn, page):
+            if not await self._send_page(runtime, conn, page):
                 return  # the socket stopped reading; it is being closed and will come back
         async with runtime.lock:
             await self._replay(runtime, conn)
             conn.live = True
 
-    async def _send_page(self, conn: Connection, page: list[Event]) -> bool:
+    async def _send_page(
+        self, runtime: SessionRuntime, conn: Connection, page: list[Event]
+    ) -> bool:
         for event in page:
             if event.seq <= conn.cursor:
                 continue
-            if conn.may_see(event):
+            if event.seq > runtime.head:
+                break  # not applied here yet (a client's position is not known): sent live
+            if conn.role is Role.THERAPIST:
+                packet: str | None = event_packet(event)
+            else:
+                packet = self._client_packet(runtime, conn.participant_id, event)
+            if packet is not None:
                 if not await self.writer.writable(conn.eio_sid):
                     return False
-                self._send_packet(conn.eio_sid, event_packet(event))
+                self._send_packet(conn.eio_sid, packet)
             conn.cursor = event.seq
         return True
 
@@ -335,7 +366,7 @@ class Hub:
                 )
                 if not page:
                     break
-            if not await self._send_page(conn, page):
+            if not await self._send_page(runtime, conn, page):
                 break
         conn.cursor = runtime.head
 

@@ -2,8 +2,9 @@
 
 In the contract's order: a resent id is answered with its first seq (before anything else is
 checked or charged); the payload is validated (`events.parse_send`); the sender's token bucket
-is charged; the session must not have ended; the folded state must allow it
-(`SessionState.check_send`); then it is appended through the engine and answered once durable.
+is charged; the session must not have ended; a client's positions become session seqs
+(`ClientNumbering.session_send`); the folded state must allow it (`SessionState.check_send`);
+then it is appended through the engine and answered once durable, a client in its own numbering.
 A therapist's `end_session` then ends the session.
 """
 
@@ -19,13 +20,15 @@ from ..events import (
     CheckinRequestData,
     CheckinResponseData,
     LoggedCheckinResponseData,
+    Role,
     Send,
     SeqData,
     SuggestGroundingData,
+    is_event_id,
     parse_send,
 )
 from ..store.base import AppendOutcome, AppendRequest, AppendResult, SessionLogStore
-from ..views import SendAck
+from ..views import ClientNumbering, SendAck
 from .hub import Connection, Hub, SessionRuntime
 
 # Sends checked against state that they change themselves: one at a time per session, each
@@ -87,7 +90,10 @@ class SendPipeline:
             raise SendError("the session no longer exists", code="not_found")
         runtime.sends_in_flight += 1
         try:
-            return await self._answer(runtime, conn, payload)
+            seq, duplicate = await self._answer(runtime, conn, payload)
+            if conn.role is Role.CLIENT and seq > runtime.head:
+                await self._applied_through(runtime, seq)  # to know its position
+            return ClientNumbering.ack(runtime, conn, seq, duplicate)
         finally:
             # The socket layer queues the ack as soon as this returns, without waiting, so
             # whoever waits on `sends_answered` acts after the ack is on its way.
@@ -95,25 +101,35 @@ class SendPipeline:
             if not runtime.sends_in_flight:
                 runtime.sends_answered.set()
 
-    async def _answer(self, runtime: SessionRuntime, conn: Connection, payload: object) -> SendAck:
+    async def _applied_through(self, runtime: SessionRuntime, seq: int) -> None:
+        """Wait until `seq` is applied here, so its position is known: this process's own
+        commit is being delivered, or another process stored it (read from the store)."""
+        await self.engine.settled(runtime)
+        if seq > runtime.head:
+            await self.hub.catch_up(runtime, seq)
+
+    async def _answer(
+        self, runtime: SessionRuntime, conn: Connection, payload: object
+    ) -> tuple[int, bool]:
+        """The session seq the send is stored at, and whether it was stored before."""
         event_id = payload.get("id") if isinstance(payload, dict) else None
-        if isinstance(event_id, str) and 1 <= len(event_id) <= 128:
+        if is_event_id(event_id):
             first = runtime.ids.get((conn.participant_id, event_id))
             if first is not None:
-                return SendAck(seq=first, duplicate=True)
+                return first, True
         try:
             return await self._store_new(runtime, conn, payload)
         except SendError:
             # A resend of an id stored by another process answers the first seq, not an error.
-            if isinstance(event_id, str) and 1 <= len(event_id) <= 128:
+            if is_event_id(event_id):
                 first = await self.store.find_duplicate(runtime.id, conn.participant_id, event_id)
                 if first is not None:
-                    return SendAck(seq=first, duplicate=True)
+                    return first, True
             raise
 
     async def _store_new(
         self, runtime: SessionRuntime, conn: Connection, payload: object
-    ) -> SendAck:
+    ) -> tuple[int, bool]:
         send = parse_send(payload, conn.role)
         bucket_key = (runtime.id, conn.participant_id)
         bucket = self._buckets.get(bucket_key)
@@ -123,6 +139,7 @@ class SendPipeline:
             raise SendError("sending too fast; wait a moment", code="rate_limited")
         if runtime.ended:
             raise SendError("the session has ended", code="session_ended")
+        send = ClientNumbering.session_send(runtime, conn, send)  # a position stays put
         if send.type in STATEFUL_SENDS:
             async with runtime.send_lock:
                 runtime.state.check_send(conn.participant_id, conn.role, send, datetime.now(UTC))
@@ -134,7 +151,7 @@ class SendPipeline:
         if send.type == "end_session" and result.outcome is AppendOutcome.STORED:
             await self.engine.end_session(runtime, by="therapist")
         assert result.seq is not None  # stored, or a duplicate of a stored one
-        return SendAck(seq=result.seq, duplicate=result.outcome is AppendOutcome.DUPLICATE)
+        return result.seq, result.outcome is AppendOutcome.DUPLICATE
 
     async def _append(self, runtime: SessionRuntime, conn: Connection, send: Send) -> AppendResult:
         body = send.data

@@ -18,11 +18,11 @@ from ..errors import ComfortError, ConnectRefused, SendError, StoreUnavailable
 from ..events import SENDABLE_TYPES, Event
 from ..metrics import Metrics
 from ..tokens import TokenIssuer
-from ..views import ErrorAck, ErrorDetail, welcome_view
+from ..views import ClientNumbering, ErrorAck, ErrorDetail, welcome_view
 from .hub import Connection, Hub, SessionRuntime
 from .presence import PresenceKeeper
 from .sends import SendPipeline
-from .transport import SocketWriter
+from .transport import PendingSockets, RefusedPacket, SocketWriter, socket_address
 
 log = structlog.get_logger(__name__)
 
@@ -50,6 +50,9 @@ class SocketHandlers:
         sends: SendPipeline,
         audit: AuditTrail,
         metrics: Metrics,
+        pending: PendingSockets,
+        *,
+        max_per_participant: int = 5,
     ) -> None:
         self.sio = sio
         self.writer = writer
@@ -59,7 +62,10 @@ class SocketHandlers:
         self.sends = sends
         self.audit = audit
         self.metrics = metrics
+        self.pending = pending
+        self.max_per_participant = max_per_participant
         self.connections: dict[str, Connection] = {}
+        self._held: dict[tuple[str, str], int] = {}  # (session, participant) -> connections
         self._addresses: dict[str, str | None] = {}
         self._tasks = BackgroundTasks("socket_task")
         sio.on("connect", self.on_connect)
@@ -69,8 +75,7 @@ class SocketHandlers:
         hub.applied.subscribe(self._close_when_ended)
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        request = environ.get("aiohttp.request")
-        address = getattr(request, "remote", None) or environ.get("REMOTE_ADDR")
+        address = socket_address(environ)
         try:
             conn = await self._admit(sid, auth)
         except Exception as exc:
@@ -107,12 +112,20 @@ class SocketHandlers:
             raise ConnectRefused(
                 "the service cannot reach its store; try again", code="internal"
             ) from None
-        epoch = auth.get("epoch")
-        last_seq = _last_seq(auth)
-        if (epoch is not None and epoch != runtime.record.epoch) or last_seq > runtime.head:
-            last_seq = 0
+        held = (runtime.id, claims.participant_id)
+        if self._held.get(held, 0) >= self.max_per_participant:
+            raise ConnectRefused(
+                f"at most {self.max_per_participant} connections per participant",
+                code="too_many_connections",
+            )
+        self._held[held] = self._held.get(held, 0) + 1
         eio_sid = self.sio.manager.eio_sid_from_sid(sid, "/")
+        self.pending.connected(eio_sid)
         conn = Connection(sid, eio_sid, runtime.id, claims.participant_id, role)
+        epoch = auth.get("epoch")
+        last_seq = 0
+        if epoch is None or epoch == runtime.record.epoch:
+            last_seq = ClientNumbering.last_seq(runtime, conn, _last_seq(auth))
         self.connections[sid] = conn
         self.metrics.connects.labels("ok").inc()
         log.info(
@@ -147,6 +160,11 @@ class SocketHandlers:
         conn = self.connections.pop(sid, None)
         if conn is None:
             return
+        held = (conn.session_id, conn.participant_id)
+        if self._held.get(held, 0) > 1:
+            self._held[held] -= 1
+        else:
+            self._held.pop(held, None)
         log.info(
             "socket_disconnected", session_id=conn.session_id, participant_id=conn.participant_id
         )
@@ -177,8 +195,26 @@ class SocketHandlers:
         self.metrics.sends.labels(label if label in SENDABLE_TYPES else "other", outcome).inc()
         return answer
 
-    async def on_unknown(self, event: str, sid: str, *args: Any) -> dict[str, Any]:
-        return error_ack(SendError("unknown socket event; use send", code="unknown_type"))
+    async def on_unknown(self, event: object, sid: str, *args: Any) -> dict[str, Any]:
+        """Any event but `send`, and every packet the decoding boundary refused
+        (`transport.CheckedPacket`): answered when its ack id could be read, otherwise its
+        connection is closed (contract §9.5: nothing goes unanswered)."""
+        if not isinstance(event, RefusedPacket):
+            return error_ack(SendError("unknown socket event; use send", code="unknown_type"))
+        conn = self.connections.get(sid)
+        code = event.error.code
+        self.metrics.sends.labels("other", code).inc()
+        log.info(
+            "socket_packet_refused",
+            session_id=conn.session_id if conn else None,
+            code=code,
+            answered=event.answerable,
+        )
+        if not event.answerable:
+            eio_sid = self.sio.manager.eio_sid_from_sid(sid, "/")
+            if eio_sid is not None:
+                self.writer.drop(eio_sid)
+        return error_ack(event.error)
 
     async def drain(self) -> None:
         """SIGTERM: every socket is told to reconnect elsewhere, without its departure being

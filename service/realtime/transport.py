@@ -19,7 +19,9 @@ python-engineio
   `_websocket_handler`), found in `CheckedWebSocket.__init__` to patch it:
 - `AsyncSocket.poll` is replaced on that socket by `_poll`: the same wait without
   `asyncio.wait_for` (on Python 3.11 a task per wait, so every packet cost the socket's writer
-  an extra pass of the loop).
+  an extra pass of the loop); and once the socket is closed and its close packet out, it answers
+  at once, so the writer closes the websocket instead of waiting a heartbeat for the client to
+  (clients wait for the server: SIGTERM and every close waited on each of them).
 - Two attributes are added to the `AsyncSocket`: `comfort_idle` (set by `_poll` while the writer
   waits for its first packet: it holds nothing, so a packet written directly cannot overtake one
   it took from the queue) and `comfort_websocket` (the `CheckedWebSocket` serving it).
@@ -27,6 +29,9 @@ python-engineio
   `AsyncSocket.send` does short of its ping-timeout check (the socket's own ping loop makes
   it): the hub hands a stored event to every recipient in one go, without waiting.
 - `WebSocket._sock`: the driver's `aiohttp.web.WebSocketResponse`, for the direct write below.
+- `AsyncServer.handlers` (what its public `on` writes): python-socketio's `connect` and
+  `disconnect` handlers are read there and wrapped (`PendingSockets`, patch `pending`), to limit
+  and time out the sockets that have not sent Socket.IO's CONNECT (contract §9.5).
 
 aiohttp
 - `WebSocketResponse._writer` and, on that `WebSocketWriter`, `_closing`, `transport` and
@@ -45,11 +50,18 @@ class and poll, and its public `AsyncServer.send`. The state lives on the app's
 `TransportPatches`, never in a module global. `TransportPatches(enabled=False)`
 (`COMFORT_TRANSPORT_PATCHES=false`) starts with every patch off: no private name is touched.
 Off, a delivered event waits for the socket's writer task (more latency under load), each packet
-costs a task, and an undecodable websocket frame leaves a zombie socket until its ping times out
-(python-engineio's own behaviour).
+costs a task, an undecodable websocket frame leaves a zombie socket until its ping times out,
+a closed websocket waits for its client to close it (at shutdown, aiohttp's timeout ends it), and
+sockets that never send CONNECT are neither limited nor timed out (python-engineio's own
+behaviour: they last while they answer pings).
 
-Not a patch: per-message deflate keeps ~100 KB of zlib state per socket for a few hundred bytes
-saved, and python-engineio's aiohttp driver accepts it whatever its options say, so
+Not a patch: the decoding boundary of Socket.IO packets (contract §9.5) is `CheckedPacket`, given
+to python-socketio through its public `serializer` option (a `Packet` subclass with its own
+`decode`, as its docstring allows). It never raises: what cannot be decoded reaches the handlers
+as a `RefusedPacket`, answered or closed (`SocketHandlers.on_unknown`), never a traceback.
+
+Not a patch either: per-message deflate keeps ~100 KB of zlib state per socket for a few hundred
+bytes saved, and python-engineio's aiohttp driver accepts it whatever its options say, so
 `refuse_websocket_compression` drops the client's offer (public aiohttp API) before the
 handshake, in every mode.
 """
@@ -59,7 +71,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -71,13 +85,15 @@ from engineio import packet as eio_packet
 from engineio.async_drivers import aiohttp as engineio_aiohttp
 
 from ..aio import BackgroundTasks
+from ..errors import SendError
 from ..metrics import Metrics
 from ..settings import Settings
 
 log = structlog.get_logger(__name__)
 
 SOCKETIO_PATH = "socket.io"
-PATCHES = ("websocket", "poll", "queue", "direct_write")
+DRAIN_S = 2.0  # how long closing every socket at shutdown may take
+PATCHES = ("websocket", "poll", "queue", "direct_write", "pending")
 
 
 class TransportPatches:
@@ -89,7 +105,7 @@ class TransportPatches:
 
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
-        self.websocket = self.poll = self.queue = self.direct_write = enabled
+        self.websocket = self.poll = self.queue = self.direct_write = self.pending = enabled
 
     def fail(self, patch: str, exc: BaseException) -> None:
         """Switch `patch` off, and say so the first time."""
@@ -160,6 +176,11 @@ async def _poll(patches: TransportPatches, socket: Any) -> list[Any]:
     waits for the first packet."""
     if not patches.poll:
         return await type(socket).poll(socket)  # type: ignore[no-any-return]
+    if socket.closed and socket.queue.empty():
+        # The close packet is out and nothing can follow: the writer closes the websocket now.
+        # python-engineio's poll would wait a heartbeat for a packet, and clients wait for the
+        # server to close (issue 13, finding 12: SIGTERM held ~45 s per idle socket).
+        return []
     try:
         socket.comfort_idle = True
         try:
@@ -196,7 +217,8 @@ def _heartbeat_s(socket: Any) -> float:
 
 
 class _OrjsonCodec:
-    """The JSON codec python-socketio uses for packets: orjson, compact, strict UTF-8."""
+    """The JSON codec of Socket.IO packets: orjson, compact, strict UTF-8 (a lone surrogate, in
+    or out, is an error), nesting at most 1,024 deep."""
 
     @staticmethod
     def dumps(obj: Any, **_: Any) -> str:
@@ -205,6 +227,104 @@ class _OrjsonCodec:
     @staticmethod
     def loads(raw: str | bytes, **_: Any) -> Any:
         return orjson.loads(raw)
+
+
+# -- the decoding boundary of Socket.IO packets (contract §9.5) ------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RefusedPacket:
+    """A Socket.IO packet the service will not take, as its handlers receive it: in place of an
+    EVENT's name (python-socketio hands it to the catch-all handler, `SocketHandlers.on_unknown`)
+    or of a CONNECT's `auth`. `answerable`: its ack id could be read, so it is answered with
+    `error`; otherwise its connection is closed."""
+
+    error: SendError
+    answerable: bool
+
+
+# Socket.IO v5, "Packet encoding" (github.com/socketio/socket.io-protocol, README):
+# <type>[<attachments>-][<namespace>,][<ack id>][<JSON payload>]
+_HEADER = re.compile(r"([0-6])(?:([0-9]+)-)?(?:(/[^,]*)(?:,|$))?([0-9]*)")
+_ACK_ID_DIGITS = 15  # below 2**53: what a JavaScript client can count to
+_RESERVED = frozenset({"connect", "disconnect"})  # python-socketio's own handlers, not events
+
+
+class CheckedPacket(socketio.packet.Packet):  # type: ignore[misc]
+    """python-socketio's packet with a decoder that never raises: the one decoding boundary of
+    socket packets (contract §9.5). A packet that cannot be decoded (not JSON, a lone surrogate
+    escape, nesting over 1,024, an unknown packet type, binary data, an EVENT that is not a list
+    naming an event) becomes a `RefusedPacket`. What decodes is judged by the handlers (a NUL
+    in a send's id, say, is `events.parse_send`'s to refuse).
+
+    Public python-socketio API: `AsyncServer(serializer=<a Packet subclass with its own decode>)`
+    (its docstring); the codec is this class's own (`json`), so no other python-socketio
+    instance of the process is affected. Binary attachments, which this protocol never uses,
+    are ignored when they arrive alone.
+    """
+
+    json = _OrjsonCodec
+    uses_binary_events = False
+    packet_type: int
+    namespace: str | None
+    id: int | None
+    data: Any
+
+    def decode(self, encoded_packet: Any) -> int:
+        self.namespace = self.data = self.id = None
+        if isinstance(encoded_packet, bytes | bytearray):
+            # An attachment with no binary packet before it: nothing to answer, so ignored
+            # (an ACK for no callback is dropped by python-socketio).
+            self.packet_type, self.data = socketio.packet.ACK, []
+            return 0
+        header = _HEADER.match(encoded_packet) if isinstance(encoded_packet, str) else None
+        if header is None:
+            return self._refuse("not a Socket.IO packet", answerable=False)
+        kind, _, namespace, ack_id = header.groups()
+        self.packet_type = int(kind)
+        if namespace:
+            self.namespace = namespace.partition("?")[0]
+        if ack_id:
+            if len(ack_id) > _ACK_ID_DIGITS:
+                return self._refuse("the ack id is too long", answerable=False)
+            self.id = int(ack_id)
+        text = encoded_packet[header.end() :]
+        try:
+            data = self._payload(text) if text else None
+        except ValueError as exc:
+            return self._refuse(str(exc), answerable=self.id is not None)
+        if self.packet_type in (socketio.packet.BINARY_EVENT, socketio.packet.BINARY_ACK):
+            return self._refuse("binary data is not accepted", answerable=self.id is not None)
+        if self.packet_type == socketio.packet.CONNECT_ERROR:
+            return self._refuse("a client does not send connect_error", answerable=False)
+        if self.packet_type == socketio.packet.EVENT:
+            if not isinstance(data, list) or not data:
+                return self._refuse("an event is a list: [name, …]", answerable=self.id is not None)
+            if not isinstance(data[0], str) or data[0] in _RESERVED:
+                error = SendError("unknown socket event; use send", code="unknown_type")
+                self.data = [RefusedPacket(error, answerable=self.id is not None)]
+                return 0
+        self.data = data
+        return 0
+
+    @staticmethod
+    def _payload(text: str) -> Any:
+        """The JSON payload; ValueError if it cannot be decoded."""
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            raise ValueError("the packet is not valid JSON (UTF-8, at most 1,024 deep)") from None
+
+    def _refuse(self, why: str, *, answerable: bool) -> int:
+        error = SendError(f"undecodable packet: {why}")
+        if self.packet_type == socketio.packet.CONNECT:
+            self.id, self.data = None, RefusedPacket(error, False)  # auth: invalid_token
+            return 0
+        self.packet_type = socketio.packet.EVENT
+        self.data = [RefusedPacket(error, answerable)]
+        if not answerable:
+            self.id = None
+        return 0
 
 
 def create_socket_server(settings: Settings, patches: TransportPatches) -> socketio.AsyncServer:
@@ -216,7 +336,7 @@ def create_socket_server(settings: Settings, patches: TransportPatches) -> socke
         async_mode="aiohttp",
         cors_allowed_origins=origins,
         max_http_buffer_size=settings.max_frame_bytes,
-        json=_OrjsonCodec,
+        serializer=CheckedPacket,
         logger=False,
         engineio_logger=False,
         http_compression=False,
@@ -229,6 +349,117 @@ def create_socket_server(settings: Settings, patches: TransportPatches) -> socke
     )
     patches.install(server)
     return server
+
+
+# -- sockets that have not connected yet (contract §9.5 limits) -------------------------------
+
+
+def socket_address(environ: dict[str, Any]) -> str | None:
+    """The client address of a socket's opening request, as the service sees it."""
+    request = environ.get("aiohttp.request")
+    return getattr(request, "remote", None) or environ.get("REMOTE_ADDR")
+
+
+class PendingSockets:
+    """Engine.IO connections that have not (successfully) sent Socket.IO's CONNECT: each is
+    closed `deadline_s` after it opened, and a new one is refused at the handshake (HTTP 401,
+    `too_many_connections`) while `total` wait, or while `per_address` from its address have
+    waited over `STALE_S` (clients send CONNECT at once; only a socket held open waits that long,
+    so a reconnect storm through one proxy is not refused).
+
+    It follows python-engineio's public `connect` and `disconnect` events (`AsyncServer.on`; a
+    connect handler returning something other than None or True refuses), wrapping the ones
+    python-socketio registered there, which it reads from `AsyncServer.handlers` (the attribute
+    `on` writes; undocumented). If that attribute is not there, the limits are off and
+    `transport_patch_failed` says so (patch `pending`).
+    """
+
+    STALE_S = 1.0
+    SWEEP_S = 0.5
+
+    def __init__(
+        self,
+        sio: socketio.AsyncServer,
+        patches: TransportPatches,
+        close: Callable[[str], None],
+        *,
+        deadline_s: float = 10.0,
+        total: int = 1000,
+        per_address: int = 20,
+    ) -> None:
+        self.sio = sio
+        self.patches = patches
+        self.close = close
+        self.deadline_s, self.total, self.per_address = deadline_s, total, per_address
+        self.opened: dict[str, tuple[float, str | None]] = {}  # eio sid -> (when, address)
+        self._stale: dict[str | None, int] = {}  # per address, as of the last sweep
+        self._sweeper: asyncio.Task[None] | None = None
+        self._install()
+
+    def _install(self) -> None:
+        if not self.patches.pending:
+            return
+        eio = self.sio.eio
+        try:
+            on_connect, on_disconnect = eio.handlers["connect"], eio.handlers["disconnect"]
+        except Exception as exc:
+            self.patches.fail("pending", exc)
+            return
+
+        async def connect(eio_sid: str, environ: dict[str, Any]) -> Any:
+            refused = self.refuse(socket_address(environ))
+            if refused is not None:
+                return refused
+            self.opened[eio_sid] = (asyncio.get_running_loop().time(), socket_address(environ))
+            return await on_connect(eio_sid, environ)
+
+        async def disconnect(eio_sid: str, reason: Any = None) -> Any:
+            self.opened.pop(eio_sid, None)
+            return await on_disconnect(eio_sid, reason)
+
+        eio.on("connect", connect)
+        eio.on("disconnect", disconnect)
+
+    def refuse(self, address: str | None) -> dict[str, str] | None:
+        """Why a new connection from `address` is refused now; None if it is not."""
+        if len(self.opened) >= self.total or self._stale.get(address, 0) >= self.per_address:
+            log.warning("socket_refused_at_handshake", pending=len(self.opened))
+            return {
+                "code": "too_many_connections",
+                "message": "too many connections are waiting to connect; try again shortly",
+            }
+        return None
+
+    def connected(self, eio_sid: str) -> None:
+        """Its CONNECT was accepted: it no longer waits."""
+        self.opened.pop(eio_sid, None)
+
+    async def start(self) -> None:
+        if self.patches.pending:
+            self._sweeper = asyncio.create_task(self._sweep(), name="pending-sockets")
+
+    async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
+
+    async def _sweep(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self.SWEEP_S)
+            now = loop.time()
+            stale: dict[str | None, int] = {}
+            for eio_sid, (opened, address) in list(self.opened.items()):
+                waited = now - opened
+                if waited > self.deadline_s:
+                    log.info("socket_closed_before_connect", waited_s=round(waited, 1))
+                    self.opened.pop(eio_sid, None)
+                    self.close(eio_sid)
+                elif waited > self.STALE_S:
+                    stale[address] = stale.get(address, 0) + 1
+            self._stale = stale
 
 
 @web.middleware
@@ -335,23 +566,39 @@ class SocketWriter:
         """Close one Socket.IO connection for good (its session ended or was erased)."""
         await self.sio.disconnect(sid)
 
-    async def drain(self) -> None:
-        """On shutdown: close every socket at the transport level, which socket.io clients
-        answer by reconnecting (behind a load balancer: to another process)."""
+    async def drain(self, patience_s: float = DRAIN_S) -> None:
+        """On shutdown: close every socket at the transport level, all at once and for at most
+        `patience_s`, which socket.io clients answer by reconnecting (behind a load balancer:
+        to another process). Each websocket is closed by the service (`_poll`), not left for
+        its client to close; with the patches off, aiohttp's shutdown timeout ends them."""
         sockets = list(self.sio.eio.sockets)
-        for eio_sid in sockets:
+
+        async def close(eio_sid: str) -> None:
             with contextlib.suppress(Exception):
                 await self.sio.eio.disconnect(eio_sid)
+
+        try:
+            async with asyncio.timeout(patience_s):
+                await asyncio.gather(*(close(eio_sid) for eio_sid in sockets))
+        except TimeoutError:
+            log.warning("sockets_drain_timed_out", seconds=patience_s)
         if sockets:
             log.info("sockets_drained", count=len(sockets))
+
+    def drop(self, eio_sid: str) -> None:
+        """Close one connection at the transport level, without waiting (its client may come
+        back and replay what it missed)."""
+        if eio_sid in self._dropping:
+            return
+        self._dropping.add(eio_sid)
+        self._tasks.spawn(self._drop(eio_sid))
 
     def _close_slow(self, eio_sid: str, queued: int) -> None:
         if eio_sid in self._dropping:
             return
-        self._dropping.add(eio_sid)
         self.metrics.slow_sockets.inc()
         log.warning("slow_socket_closed", queued=queued)
-        self._tasks.spawn(self._drop(eio_sid))
+        self.drop(eio_sid)
 
     async def _drop(self, eio_sid: str) -> None:
         try:

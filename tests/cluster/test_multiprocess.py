@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 
 from tests.cluster.conftest import Deployment, restart_redis
-from tests.support import Api, Peer
+from tests.support import Api, Peer, assert_seen_as, expected_view
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
 
@@ -170,3 +170,48 @@ async def test_the_session_starts_when_the_pair_meets_across_processes(deploymen
         assert [e["type"] for e in events].count("session_started") == 1
         await therapist.close()
         await client.close()
+
+
+async def test_a_client_keeps_its_own_numbering_across_processes(deployment: Deployment):
+    """Contract §9.1 with §4.2: c-2 reads its own positions on process A while c-1 signals on B,
+    reconnects to B with the position it last saw and gets exactly what followed, and a resend on
+    B answers the position A gave; the same events keep the same ids on both."""
+    a, b = await deployment(2)
+    async with aiohttp.ClientSession() as http:
+        api = Api(a.url, http=http)
+        created = await _session(api, clients=2)
+        sid = created["session"]["id"]
+        therapist = await Peer(a.url, created["tokens"]["t-1"]).connect()
+        c1 = await Peer(b.url, created["tokens"]["c-1"]).connect()
+        c2 = await Peer(a.url, created["tokens"]["c-2"]).connect()
+        await therapist.wait_type("session_started", timeout=10)
+        first = await c2.send("zone", {"zone": "okay"}, id="c2-first")
+        for _ in range(3):
+            assert (await c1.send("pause"))["ok"]
+        second = await c2.send("keep_going")
+        assert second["seq"] == first["seq"] + 1, "c-1's pauses on B do not show in c-2's numbers"
+        await therapist.send("checkin_request", {"instrument": "suds"})
+        await c2.wait_type("checkin_request", timeout=10)
+        last = c2.seqs[-1]
+        assert c2.seqs == list(range(1, last + 1))
+        seen = list(c2.events)
+        await c2.close()
+        await c1.send("slow_down")
+        await therapist.send("suggest_grounding", {"exercise": "five_senses", "to": ["c-2"]})
+        back = await Peer(b.url, created["tokens"]["c-2"]).connect(
+            last_seq=last, epoch=created["session"]["epoch"]
+        )
+        await back.wait_type("suggest_grounding", timeout=10)
+        log = await api.events(sid)
+        expected = expected_view(log, "c-2")
+        assert back.seqs[0] == last + 1 and back.seqs == list(range(last + 1, back.seqs[-1] + 1))
+        for got in back.events:
+            assert_seen_as(got, expected[got["seq"] - 1], "c-2")
+        again = await back.send("zone", {"zone": "okay"}, id="c2-first")
+        assert again == {"ok": True, "seq": first["seq"], "duplicate": True}
+        # From 0 on B: the events A gave, with the same positions and ids.
+        full = await Peer(b.url, created["tokens"]["c-2"]).connect()
+        await full.wait_for(lambda: len(full.events) >= last, timeout=10)
+        assert full.events[:last] == seen
+        for p in (therapist, c1, back, full):
+            await p.close()

@@ -15,7 +15,7 @@ import pytest
 
 from tests.cluster.conftest import PG_ADMIN, pg_database  # noqa: F401 (fixture)
 from tests.faults.resending import FAST, ResendingClient, all_events
-from tests.support import Api, ServiceProcess
+from tests.support import Api, Peer, ServiceProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(90)]
 
@@ -88,4 +88,35 @@ async def test_terminated_connections_fail_sends_with_internal_and_heal_without_
                 f"transport_failures={sender.failures}"
             )
     finally:
+        service.kill()
+
+
+async def test_a_send_whose_id_holds_nul_is_refused_before_it_can_fail_a_shared_commit(
+    tmp_path: Path,
+    pg_database: str,  # noqa: F811
+) -> None:
+    """PostgreSQL text cannot hold NUL: such an id reaching the store failed the whole commit,
+    other sessions' sends in it included, and its resend did it again. It is `invalid_payload`
+    (service/events.py `is_event_id`), and the sends beside it are stored."""
+    service = ServiceProcess(tmp_path, env={**FAST, "COMFORT_DATABASE_URL": pg_database})
+    await service.start()
+    peers: list[Peer] = []
+    try:
+        async with aiohttp.ClientSession() as http:
+            api = Api(service.url, http=http)
+            first, second = await api.create(), await api.create()
+            bad = await Peer(service.url, first["tokens"]["c-1"]).connect()
+            good = await Peer(service.url, second["tokens"]["c-1"]).connect()
+            peers += [bad, good]
+            for _ in range(3):
+                refused, stored = await asyncio.gather(
+                    bad.send("pause", id="nul\x00id"), good.send("keep_going")
+                )
+                assert refused["ok"] is False, refused
+                assert refused["error"]["code"] == "invalid_payload", refused
+                assert stored["ok"] is True, stored
+            assert (await bad.send("pause", id="clean"))["ok"]
+    finally:
+        for peer in peers:
+            await peer.close()
         service.kill()

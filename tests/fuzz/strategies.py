@@ -4,6 +4,8 @@ wrong key) so the fuzzer gets past the first check as often as it fails at it.""
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 from hypothesis import strategies as st
@@ -11,9 +13,8 @@ from hypothesis import strategies as st
 SCALARS = (
     st.none()
     | st.booleans()
-    # Within 64 bits: the in-process test clients share the service's orjson codec (a
-    # class attribute of python-socketio), which cannot encode more; the raw-frame tests send
-    # bigger numbers as text.
+    # Within 64 bits, so that any JSON codec can carry them; `FULL_JSON` (raw frames) goes
+    # beyond.
     | st.integers(min_value=-(2**63), max_value=2**63 - 1)
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=40)
@@ -86,3 +87,56 @@ def send_payloads(draw: st.DrawFn) -> Any:
     if draw(st.integers(0, 15)) == 0:
         payload[draw(st.text(max_size=8))] = draw(JSON)
     return payload
+
+
+# -- all of Unicode, raw (contract §9.5: a packet that cannot be decoded is still answered) ---
+
+NONCHARACTERS = [chr(c) for c in range(0xFDD0, 0xFDF0)] + [
+    chr(plane << 16 | low) for plane in range(17) for low in (0xFFFE, 0xFFFF)
+]
+# Every code point, lone surrogates (category Cs) included, which `st.text()` leaves out by
+# default; and the ones that break stores and codecs, often.
+ANY_CHARACTER = (
+    st.characters(codec=None, categories=None)
+    | st.integers(0xD800, 0xDFFF).map(chr)
+    | st.sampled_from(["\x00", *NONCHARACTERS])
+)
+ANY_TEXT = st.text(ANY_CHARACTER, max_size=40)
+FULL_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | ANY_TEXT,
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(ANY_TEXT, inner, max_size=5),
+    max_leaves=20,
+)
+
+
+def json_text(value: Any, *, ascii_only: bool) -> str:
+    """JSON as a client writes it: every lone surrogate as an escape (`\\ud83d`), which is what a
+    browser's `JSON.stringify` sends; everything else escaped or as is; NaN and Infinity as the
+    literals Python writes (not JSON)."""
+    text = json.dumps(value, ensure_ascii=ascii_only)
+    return re.sub("[\ud800-\udfff]", lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+@st.composite
+def raw_send_frames(draw: st.DrawFn, ack_id: int) -> str:
+    """A text frame `42<ack id>[…]`: a `send` (near-valid or anything) in full Unicode, written
+    with JSON escapes, sometimes nested thousands deep, truncated, or with a raw escape spliced
+    into it; under the frame size limit."""
+    payload = draw(send_payloads() | FULL_JSON)
+    if isinstance(payload, dict) and draw(st.booleans()):
+        payload["id"] = draw(ANY_TEXT)
+    body = json_text(["send", payload], ascii_only=draw(st.booleans()))
+    shape = draw(st.sampled_from(["as is", "deep", "truncated", "escape"]))
+    if shape == "deep":
+        depth = draw(st.integers(1, 3000))
+        body = '["send",' + "[" * depth + "]" * depth + "]"
+    elif shape == "truncated":
+        body = body[: draw(st.integers(0, len(body)))]
+    elif shape == "escape":
+        at = draw(st.integers(0, len(body)))
+        escape = draw(
+            st.sampled_from(["\\ud83d", "\\udc00", "\\u0000", "\\uffff", "\\ud83d\\ude00"])
+            | st.integers(0, 0xFFFF).map(lambda c: f"\\u{c:04x}")
+        )
+        body = body[:at] + escape + body[at:]
+    return f"42{ack_id}{body}"

@@ -22,7 +22,9 @@ pytestmark = pytest.mark.timeout(90)
 
 
 async def test_three_hundred_connections_all_get_their_events(server_factory: Any) -> None:
-    server: LiveServer = await server_factory()
+    # One participant's 300 connections: an operator may allow that many (contract §9.5's
+    # default, 5, refuses the sixth: tests/edges).
+    server: LiveServer = await server_factory(max_sockets_per_participant=300)
     created = await server.create_session()
     therapist = await server.join(created["tokens"]["t-1"])
     started = time.monotonic()
@@ -34,10 +36,8 @@ async def test_three_hundred_connections_all_get_their_events(server_factory: An
     ack = await therapist.send("checkin_request", {"instrument": "suds"})
     assert ack["ok"], ack
     deadline = time.monotonic() + 10
-    for peer in crowd:
-        await peer.wait_for(
-            lambda p=peer: ack["seq"] in p.seqs, timeout=deadline - time.monotonic()
-        )
+    for peer in crowd:  # each reads it at its own position (contract §9.1)
+        await peer.wait_type("checkin_request", timeout=deadline - time.monotonic())
     fanout_seconds = time.monotonic() - started - connect_seconds
     async with server.api.http.get(server.url + "/healthz") as resp:  # type: ignore[union-attr]
         assert resp.status == 200
@@ -60,9 +60,12 @@ async def test_a_send_flood_is_rate_limited_for_its_sender_only(server_factory: 
     assert set(codes) == {"rate_limited"}
     assert flooder.client.connected
     started = time.monotonic()
-    ack = await calm.send("pause")
+    ack = await calm.send("pause", id="calm-pause")
     assert ack["ok"], "another participant is not limited by the flood"
-    await therapist.wait_for(lambda: ack["seq"] in therapist.seqs, timeout=2)
+    # Matched by id: the client's ack is in its own numbering, the therapist's in the session's.
+    await therapist.wait_for(
+        lambda: any(e["id"] == "calm-pause" for e in therapist.events), timeout=2
+    )
     assert time.monotonic() - started < 2
 
 

@@ -38,7 +38,10 @@ class Scene:
         """The other client still sends, the therapist still receives, the service is up."""
         ack = await self.bystander.send("keep_going", id=f"bystander-{tag}")
         assert ack["ok"], ack
-        await self.therapist.wait_for(lambda: ack["seq"] in self.therapist.seqs, timeout=5)
+        # By id: the bystander's ack is in its own numbering, the therapist's the session's.
+        await self.therapist.wait_for(
+            lambda: any(e["id"] == f"bystander-{tag}" for e in self.therapist.events), timeout=5
+        )
         async with self.http.get(self.server.url + "/healthz") as resp:
             assert resp.status == 200
 

@@ -1,7 +1,8 @@
 """Guarantee 5 for `send` (contract §3): every payload shape, from either role, against a real
 server: the ack is always structured (`ok` with a seq, or a listed error code with a message),
 never `internal`; the connection and the service stay up; every stored event was acked, once,
-and the log stays gap-free."""
+at the seq its sender reads it by (a client's own position, contract §9.1), and the log stays
+gap-free."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from tests.fuzz.harness import (
 )
 from tests.fuzz.profiles import FUZZ
 from tests.fuzz.strategies import send_payloads
+from tests.support import own_stream
 
 pytestmark = pytest.mark.fuzz
 
@@ -39,7 +41,8 @@ class Rooms:
     def __init__(self, service: FuzzService) -> None:
         self.service = service
         self.room: Room | None = None
-        self.acked: dict[str, set[tuple[str, int]]] = {}
+        # Per room: (sender, event id, the seq its ack gave).
+        self.acked: dict[str, set[tuple[str, str, int]]] = {}
         self.cases = 0
 
     def current(self) -> Room:
@@ -59,7 +62,15 @@ def rooms(service: FuzzService) -> Iterator[Rooms]:
         assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
         sends = [e for e in events if e["actor"]["role"] != "system"]
         assert len({(e["actor"]["id"], e["id"]) for e in sends}) == len(sends), "an id twice"
-        assert {(e["actor"]["id"], e["seq"]) for e in sends} == acked, "stored without an ack"
+        stored = set()
+        for event in sends:
+            sender = event["actor"]["id"]
+            if event["actor"]["role"] == "client":  # acked at its own position (§9.1)
+                seq = [e["id"] for e in own_stream(events, sender)].index(event["id"]) + 1
+            else:
+                seq = event["seq"]
+            stored.add((sender, event["id"], seq))
+        assert stored == acked, "stored without an ack, or acked at another seq"
     print(f"\nfuzz send: cases={rooms.cases} rooms={len(rooms.acked)}")
 
 
@@ -86,7 +97,8 @@ def test_every_send_payload_gets_a_structured_ack(
     rooms.cases += 1
     check_ack(ack)
     if ack["ok"] and not ack["duplicate"]:
-        rooms.acked[room.id].add((peer.welcome["participant"]["id"], ack["seq"]))  # type: ignore[index]
+        sender = peer.welcome["participant"]["id"]  # type: ignore[index]
+        rooms.acked[room.id].add((sender, payload["id"], ack["seq"]))
     ended = not ack["ok"] and ack["error"]["code"] == "session_ended"
     if not ended and not (
         ack["ok"] and isinstance(payload, dict) and payload.get("type") == "end_session"
@@ -105,7 +117,7 @@ def test_a_resent_id_answers_its_first_seq_whatever_it_carries(
     first = service.call(client.send("keep_going", id="fixed-id-" + room.id))
     assert first["ok"], first
     if not first["duplicate"]:
-        rooms.acked[room.id].add(("c-1", first["seq"]))
+        rooms.acked[room.id].add(("c-1", "fixed-id-" + room.id, first["seq"]))
     if isinstance(payload, dict):
         payload = {**payload, "id": "fixed-id-" + room.id}
     again = service.call(client.send("", raw=payload))

@@ -203,3 +203,12 @@ def test_a_client_s_location_and_help_are_seen_by_it_and_the_therapists_only():
     for kind, data in (("location_shared", {"text": "home"}), ("help_now", {})):
         assert visible_to_client(_event(kind, c1, None, data), "c-1")
         assert not visible_to_client(_event(kind, c1, None, data), "c-2")
+
+
+def test_a_send_id_holding_nul_is_invalid_payload():
+    """PostgreSQL text cannot hold NUL (tests/faults/test_store_failures_postgres.py)."""
+    for event_id in ("\x00", "a\x00b", "x" * 127 + "\x00"):
+        with pytest.raises(SendError) as refused:
+            parse_send({"id": event_id, "type": "pause"}, Role.CLIENT)
+        assert refused.value.code == "invalid_payload"
+    assert parse_send({"id": "\uffff\u0001\t", "type": "pause"}, Role.CLIENT).id == "\uffff\u0001\t"

@@ -86,3 +86,32 @@ def test_checkins_open_answer_and_expire():
     )
     with pytest.raises(SendError):
         state.check_send("c-1", Role.CLIENT, wrong, parse_time(T0))
+
+
+def test_each_client_s_stream_numbers_only_the_events_it_may_see():
+    """Contract §9.1: position p of a client is the p-th event of the log visible to it."""
+    system = Actor("system", Role.SYSTEM)
+    state = fold(
+        ("pause", CLIENT, {}, None),  # 1: c-1 only
+        ("pause", Actor("c-2", Role.CLIENT), {}, None),  # 2: c-2 only
+        ("acknowledge", THERAPIST, {"seq": 2}, ("c-2",)),  # 3: c-2 only
+        (
+            "cue",
+            system,
+            {
+                "rule": "r",
+                "severity": "warn",
+                "client_id": "c-1",
+                "related_seq": [1],
+                "message": "m",
+            },
+            None,
+        ),  # 4: nobody
+        ("suggest_grounding", THERAPIST, {"exercise": "five_senses"}, None),  # 5: both
+    )
+    one, two = state.streams["c-1"], state.streams["c-2"]
+    assert list(one.seqs) == [1, 5] and list(two.seqs) == [2, 3, 5]
+    assert (one.head, two.head) == (2, 3)
+    assert [one.position(s) for s in range(1, 6)] == [1, None, None, None, 2]
+    assert [two.position(s) for s in range(1, 6)] == [None, 1, 2, None, 3]
+    assert [two.seq_at(p) for p in range(0, 5)] == [None, 2, 3, 5, None]

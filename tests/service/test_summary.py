@@ -12,17 +12,16 @@ from fhir.resources.R4B.bundle import Bundle
 
 from tests.conftest import LiveServer
 from tests.service.pacing_helpers import cues_of, live_pair
-from tests.support import OTHER_KEY, Peer
+from tests.support import OTHER_KEY, Peer, next_position, session_seq
 
 pytest_plugins = ["tests.service.pacing_fixtures"]
 SVG = "{http://www.w3.org/2000/svg}"
 
 
 async def _request(therapist: Peer, client: Peer, instrument: str) -> int:
-    sent = await therapist.send("checkin_request", {"instrument": instrument})
-    assert sent["ok"], sent
-    await client.wait_for(lambda: any(e["seq"] == sent["seq"] for e in client.events))
-    return int(sent["seq"])
+    """A new check-in; the client's position of it (its own numbering, contract §9.1)."""
+    sent = therapist.send("checkin_request", {"instrument": instrument})
+    return await next_position(client, "checkin_request", sent)
 
 
 async def _played_session(server: LiveServer) -> tuple[str, dict[str, Any]]:
@@ -34,14 +33,14 @@ async def _played_session(server: LiveServer) -> tuple[str, dict[str, Any]]:
     for value in (2, 5, 8):
         req = await _request(therapist, client, "suds")
         ack = await client.send("checkin_response", {"checkin_seq": req, "value": value})
-        sent["suds"].append((ack["seq"], value))
+        sent["suds"].append((await session_seq(therapist, client, ack["seq"]), value))
     signal = await client.send("zone", {"zone": "too_much"})
-    sent["zones"].append((signal["seq"], "too_much"))
+    sent["zones"].append((await session_seq(therapist, client, signal["seq"]), "too_much"))
     oops = await client.send("zone", {"zone": "shut_down"})
     assert (await client.send("retract", {"seq": oops["seq"]}))["ok"]
     req = await _request(therapist, client, "zone")
     answer = await client.send("checkin_response", {"checkin_seq": req, "value": "okay"})
-    sent["zones"].append((answer["seq"], "okay"))
+    sent["zones"].append((await session_seq(therapist, client, answer["seq"]), "okay"))
     await client.send("pause")
     await asyncio.sleep(0.4)
     await client.send("resume")

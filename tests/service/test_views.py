@@ -12,10 +12,11 @@ import pytest
 import socketio
 from pydantic import BaseModel
 
-from service.events import DATA_MODELS
+from service.events import DATA_MODELS, SEQ_FIELDS, SYSTEM_ACTOR, Event
 from service.http.openapi import build_openapi
-from service.views import ErrorAck, ErrorDetail, SendAck, Welcome
+from service.views import ClientNumbering, ErrorAck, ErrorDetail, SendAck, Welcome
 from tests.conftest import LiveServer
+from tests.support import next_position, session_seq
 
 
 def _schema_of(name: str) -> jsonschema_rs.Validator:
@@ -167,17 +168,21 @@ async def test_every_logged_event_s_data_is_exactly_its_type_s_model(live_server
         "grounding_finished", {"exercise": "box_breathing", "completed": True, "duration_s": 64.5}
     )
     await client.send("retract", {"seq": pause["seq"]})
-    await therapist.send("acknowledge", {"seq": pause["seq"]})
+    await therapist.send("acknowledge", {"seq": await session_seq(therapist, client, pause["seq"])})
     await therapist.send("suggest_grounding", {"exercise": "five_senses", "to": ["c-1"]})
-    suds = await therapist.send("checkin_request", {"instrument": "suds"})
-    await client.send("checkin_response", {"checkin_seq": suds["seq"], "value": 9})
-    zone = await therapist.send("checkin_request", {"instrument": "zone"})
-    await client.send("checkin_response", {"checkin_seq": zone["seq"], "value": "okay"})
+    suds = therapist.send("checkin_request", {"instrument": "suds"})
+    suds_position = await next_position(client, "checkin_request", suds)
+    await client.send("checkin_response", {"checkin_seq": suds_position, "value": 9})
+    zone = therapist.send("checkin_request", {"instrument": "zone"})
+    zone_position = await next_position(client, "checkin_request", zone)
+    await client.send("checkin_response", {"checkin_seq": zone_position, "value": "okay"})
     await client.send("help_now")
     await client.send("location_shared", {"text": "At home, in the kitchen"})
-    unanswered = await therapist.send("checkin_request", {"instrument": "suds"})
+    asked = asyncio.ensure_future(therapist.send("checkin_request", {"instrument": "suds"}))
+    unanswered_position = await next_position(client, "checkin_request", asked)
+    unanswered = asked.result()  # left unanswered until it expires, then answered late
     await therapist.wait_type("checkin_expired", timeout=10)
-    late = await client.send("checkin_response", {"checkin_seq": unanswered["seq"], "value": 4})
+    late = await client.send("checkin_response", {"checkin_seq": unanswered_position, "value": 4})
     assert late["ok"], late
     await client.close()
     await therapist.wait_type("participant_left")
@@ -193,3 +198,28 @@ async def test_every_logged_event_s_data_is_exactly_its_type_s_model(live_server
         model = DATA_MODELS[event["type"]]
         data = event["data"]
         assert model.model_validate(data).model_dump(mode="json", exclude_none=True) == data
+
+
+def test_every_seq_in_the_data_a_client_may_see_is_in_its_own_numbering():
+    """Contract §9.1: a type whose data holds a seq is translated for clients (`SEQ_FIELDS`);
+    a type added later with such a field fails here until it is listed. Cues, which no client
+    sees, keep the session's."""
+    for kind, model in DATA_MODELS.items():
+        named = {name for name in model.model_fields if "seq" in name}
+        if kind == "cue":
+            continue
+        assert named == set(SEQ_FIELDS.get(kind, ())), kind
+
+
+def test_an_opaque_event_id_is_stable_and_reveals_nothing():
+    numbering = ClientNumbering("a-secret-key-for-the-test-0123456789")
+    expired = Event(9, "checkin_expired:7", "checkin_expired", "t", SYSTEM_ACTOR, None, {})
+    opaque = numbering.opaque_id("ses_a", expired)
+    assert opaque == ClientNumbering("a-secret-key-for-the-test-0123456789").opaque_id(
+        "ses_a", expired
+    )
+    assert "checkin" not in opaque and len(opaque) == len("ev_") + 24
+    assert opaque != numbering.opaque_id("ses_b", expired)
+    assert opaque != ClientNumbering("another-secret-key-0123456789abcdef").opaque_id(
+        "ses_a", expired
+    )

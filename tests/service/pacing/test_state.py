@@ -9,7 +9,7 @@ from typing import Any
 
 from tests.conftest import LiveServer
 from tests.service.pacing_helpers import cues_of, live_pair, quiet_for
-from tests.support import Peer
+from tests.support import Peer, next_position, session_seq
 
 pytest_plugins = ["tests.service.pacing_fixtures"]
 
@@ -19,12 +19,12 @@ QUICK_PAUSE = {"pause_unacknowledged": {"after_s": 0.5}}
 async def _answer(
     therapist: Peer, client: Peer, instrument: str, value: Any, client_id: str = "c-1"
 ) -> int:
-    request = await therapist.send("checkin_request", {"instrument": instrument, "to": [client_id]})
-    assert request["ok"], request
-    await client.wait_for(lambda: any(e["seq"] == request["seq"] for e in client.events))
-    answer = await client.send("checkin_response", {"checkin_seq": request["seq"], "value": value})
+    """The client answers a new check-in; the answer's session seq (as cues name it)."""
+    request = therapist.send("checkin_request", {"instrument": instrument, "to": [client_id]})
+    position = await next_position(client, "checkin_request", request)
+    answer = await client.send("checkin_response", {"checkin_seq": position, "value": value})
     assert answer["ok"], answer
-    return int(answer["seq"])
+    return await session_seq(therapist, client, answer["seq"])
 
 
 async def test_unacknowledged_pause_fires_one_urgent_cue_after_after_s(
@@ -41,7 +41,7 @@ async def test_unacknowledged_pause_fires_one_urgent_cue_after_after_s(
     assert cue["data"]["rule"] == "pause_unacknowledged"
     assert cue["data"]["severity"] == "urgent"
     assert cue["data"]["client_id"] == "c-1"
-    assert cue["data"]["related_seq"] == [pause["seq"]]
+    assert cue["data"]["related_seq"] == [await session_seq(therapist, client, pause["seq"])]
     assert cue["data"]["message"] and len(cue["data"]["message"]) < 120
     await quiet_for(1.0)
     assert len(cues_of(therapist)) == 1
@@ -51,8 +51,8 @@ async def test_unacknowledged_pause_fires_one_urgent_cue_after_after_s(
 async def test_acknowledged_or_retracted_pause_fires_nothing(pacing_server: LiveServer) -> None:
     _, therapist, (client,) = await live_pair(pacing_server, QUICK_PAUSE)
     first = await client.send("pause")
-    await therapist.wait_for(lambda: any(e["seq"] == first["seq"] for e in therapist.events))
-    assert (await therapist.send("acknowledge", {"seq": first["seq"]}))["ok"]
+    seq = await session_seq(therapist, client, first["seq"])
+    assert (await therapist.send("acknowledge", {"seq": seq}))["ok"]
     second = await client.send("pause")
     assert (await client.send("retract", {"seq": second["seq"]}))["ok"]
     await quiet_for(1.5)
@@ -97,8 +97,8 @@ async def test_out_of_window_from_signal_and_answer(pacing_server: LiveServer) -
     answer = await _answer(therapist, client, "zone", "too_much")
     await therapist.wait_for(lambda: len(cues_of(therapist, "out_of_window")) >= 2)
     related = sorted(c["data"]["related_seq"][0] for c in cues_of(therapist, "out_of_window"))
-    assert related == [signal["seq"], answer]
-    assert okay["seq"] not in related
+    assert related == [await session_seq(therapist, client, signal["seq"]), answer]
+    assert await session_seq(therapist, client, okay["seq"]) not in related
 
 
 async def test_repeated_pause_counts_unretracted_pauses_in_the_window(
@@ -116,7 +116,10 @@ async def test_repeated_pause_counts_unretracted_pauses_in_the_window(
     third = await client.send("pause")
     (cue,) = await therapist.wait_type("cue")
     assert cue["data"]["rule"] == "repeated_pause"
-    assert cue["data"]["related_seq"] == [second["seq"], third["seq"]]
+    assert cue["data"]["related_seq"] == [
+        await session_seq(therapist, client, second["seq"]),
+        await session_seq(therapist, client, third["seq"]),
+    ]
     await quiet_for(0.5)
     assert len(cues_of(therapist)) == 1
 
@@ -128,8 +131,9 @@ async def test_checkin_unanswered_cues_each_silent_client_then_expires(
     _, therapist, clients = await live_pair(pacing_server, cues, clients=2)
     c1, c2 = clients
     request = await therapist.send("checkin_request", {"instrument": "suds"})
-    await c1.wait_for(lambda: any(e["seq"] == request["seq"] for e in c1.events))
-    assert (await c1.send("checkin_response", {"checkin_seq": request["seq"], "value": 3}))["ok"]
+    (asked_c1,) = await c1.wait_type("checkin_request")
+    (asked_c2,) = await c2.wait_type("checkin_request")
+    assert (await c1.send("checkin_response", {"checkin_seq": asked_c1["seq"], "value": 3}))["ok"]
     (expired,) = await therapist.wait_type("checkin_expired", timeout=5)
     assert expired["data"] == {"checkin_seq": request["seq"]}
     assert expired["to"] is None  # the request's `to`: every client
@@ -138,12 +142,13 @@ async def test_checkin_unanswered_cues_each_silent_client_then_expires(
     assert unanswered[0]["data"]["related_seq"] == [request["seq"]]
     assert unanswered[0]["data"]["severity"] == "info"
     assert unanswered[0]["seq"] < expired["seq"]
-    await c2.wait_type("checkin_expired")
+    (expired_c2,) = await c2.wait_type("checkin_expired")
+    assert expired_c2["data"] == {"checkin_seq": asked_c2["seq"]}, "in c-2's own numbering"
     # v1.1 (§9.4): stored, marked late (tests/service/pacing/test_late_answers.py has the rest).
-    late = await c2.send("checkin_response", {"checkin_seq": request["seq"], "value": 5})
+    late = await c2.send("checkin_response", {"checkin_seq": asked_c2["seq"], "value": 5})
     assert late["ok"] is True
-    await therapist.wait_for(lambda: late["seq"] in therapist.seqs)
-    (stored,) = [e for e in therapist.events if e["seq"] == late["seq"]]
+    late_seq = await session_seq(therapist, c2, late["seq"])
+    (stored,) = [e for e in therapist.events if e["seq"] == late_seq]
     assert stored["data"] == {"checkin_seq": request["seq"], "value": 5, "late": True}
     assert cues_of(c1) == [] and cues_of(c2) == []
 
@@ -161,13 +166,14 @@ async def test_checkin_answered_by_all_or_rule_off_never_expires(
     _, therapist2, (client2,) = await live_pair(
         pacing_server, {"checkin_unanswered": {"enabled": False, "after_s": 0.3}}
     )
-    request = await therapist2.send("checkin_request", {"instrument": "zone"})
+    request = therapist2.send("checkin_request", {"instrument": "zone"})
+    position = await next_position(client2, "checkin_request", request)
     await quiet_for(1.0)
     assert therapist2.of_type("checkin_expired") == []
-    late = await client2.send("checkin_response", {"checkin_seq": request["seq"], "value": "okay"})
+    late = await client2.send("checkin_response", {"checkin_seq": position, "value": "okay"})
     assert late["ok"] is True
-    await therapist2.wait_for(lambda: late["seq"] in therapist2.seqs)
-    (stored,) = [e for e in therapist2.events if e["seq"] == late["seq"]]
+    late_seq = await session_seq(therapist2, client2, late["seq"])
+    (stored,) = [e for e in therapist2.events if e["seq"] == late_seq]
     assert "late" not in stored["data"]  # a request that never expires is never answered late
 
 
@@ -179,11 +185,12 @@ async def test_disconnected_while_paused_is_urgent(pacing_server: LiveServer) ->
     }
     _, therapist, (client,) = await live_pair(pacing_server, cues)
     pause = await client.send("pause")
+    pause_seq = await session_seq(therapist, client, pause["seq"])
     await client.close()
     (cue,) = await therapist.wait_type("cue")
     assert cue["data"]["rule"] == "disconnected_in_distress"
     assert cue["data"]["severity"] == "urgent"
-    assert cue["data"]["related_seq"] == [pause["seq"]]
+    assert cue["data"]["related_seq"] == [pause_seq]
 
 
 async def test_disconnected_soon_after_distress_and_not_otherwise(
@@ -284,7 +291,7 @@ async def test_disconnected_in_distress_from_a_platform_leave(pacing_server: Liv
     await therapist.wait_for(lambda: len(cues_of(therapist)) == 1)
     (cue,) = cues_of(therapist)
     assert cue["data"]["rule"] == "disconnected_in_distress"
-    assert cue["data"]["related_seq"] == [pause["seq"]]
+    assert cue["data"]["related_seq"] == [await session_seq(therapist, client, pause["seq"])]
     assert "video call" in cue["data"]["message"]
     await client.close()  # the widget leaves too, in the same pause: still one cue
     await therapist.wait_for(

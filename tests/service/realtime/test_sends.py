@@ -142,11 +142,16 @@ async def test_retract_own_signal_within_the_window_only(live_server: LiveServer
     created, therapist, (c1, c2) = await started(live_server, clients=2)
     pause = await c1.send("pause")
     other = await c2.send("pause")
-    assert (await c2.send("retract", {"seq": pause["seq"]}))["error"]["code"] == "forbidden"
+    # A client names events by its own positions (§9.1): another client's signal has none, so
+    # what it can try is an event it sees but did not signal (a presence event, say).
+    await c2.wait_type("session_started")
+    not_a_signal = c2.of_type("session_started")[0]["seq"]
+    assert (await c2.send("retract", {"seq": not_a_signal}))["error"]["code"] == "forbidden"
     assert (await c2.send("retract", {"seq": 10_000}))["error"]["code"] == "not_found"
     assert (await c1.send("retract", {"seq": pause["seq"]}))["ok"]
-    ack = await therapist.send("checkin_request", {"instrument": "suds", "to": ["c-1"]})
-    answered = await c1.send("checkin_response", {"checkin_seq": ack["seq"], "value": 4})
+    await therapist.send("checkin_request", {"instrument": "suds", "to": ["c-1"]})
+    (request,) = await c1.wait_type("checkin_request")
+    answered = await c1.send("checkin_response", {"checkin_seq": request["seq"], "value": 4})
     res = await c1.send("retract", {"seq": answered["seq"]})
     assert res["ok"] is False and res["error"]["code"] == "forbidden"
     assert other["ok"]
@@ -156,8 +161,8 @@ async def test_retract_own_signal_within_the_window_only(live_server: LiveServer
 
 async def test_checkin_is_answered_once_with_a_value_of_its_instrument(live_server: LiveServer):
     created, therapist, (client,) = await started(live_server)
-    req = await therapist.send("checkin_request", {"instrument": "suds"})
-    await client.wait_type("checkin_request")
+    await therapist.send("checkin_request", {"instrument": "suds"})
+    (req,) = await client.wait_type("checkin_request")
     assert (await client.send("checkin_response", {"checkin_seq": req["seq"], "value": 11}))[
         "error"
     ]["code"] == "invalid_payload"
@@ -167,7 +172,8 @@ async def test_checkin_is_answered_once_with_a_value_of_its_instrument(live_serv
     assert (await client.send("checkin_response", {"checkin_seq": req["seq"], "value": 6}))["ok"]
     again = await client.send("checkin_response", {"checkin_seq": req["seq"], "value": 5})
     assert again["ok"] is False and again["error"]["code"] == "not_found"
-    zone = await therapist.send("checkin_request", {"instrument": "zone"})
+    await therapist.send("checkin_request", {"instrument": "zone"})
+    zone = (await client.wait_type("checkin_request", 2))[-1]
     assert (
         await client.send("checkin_response", {"checkin_seq": zone["seq"], "value": "shut_down"})
     )["ok"]
@@ -178,10 +184,12 @@ async def test_checkin_is_answered_once_with_a_value_of_its_instrument(live_serv
 
 async def test_acknowledge_is_addressed_to_the_signal_sender(live_server: LiveServer):
     created, therapist, (c1, c2) = await started(live_server, clients=2)
-    pause = await c1.send("pause")
+    sent = await c1.send("pause")
+    (pause,) = await therapist.wait_type("pause")  # the therapist names it by the session's seq
     ack = await therapist.send("acknowledge", {"seq": pause["seq"]})
     assert ack["ok"]
-    await c1.wait_type("acknowledge")
+    (seen,) = await c1.wait_type("acknowledge")
+    assert seen["data"]["seq"] == sent["seq"], "the client reads it in its own numbering"
     assert (await therapist.send("acknowledge", {"seq": 9999}))["error"]["code"] == "not_found"
     await asyncio.sleep(0.2)
     assert not c2.of_type("acknowledge")

@@ -12,7 +12,9 @@ import aiohttp
 import pytest
 import socketio
 
-from tests.conftest import LiveServer
+from service.app import SIO
+from tests.conftest import LiveServer, ServerFactory
+from tests.fuzz.rawsocket import RawSocket
 from tests.service.realtime.support import started
 from tests.support import Api, ServiceProcess
 
@@ -23,11 +25,12 @@ async def test_pause_reaches_therapist_and_is_acknowledged(live_server: LiveServ
     therapist = await live_server.join(created["tokens"]["t-1"])
     client = await live_server.join(created["tokens"]["c-1"])
     await therapist.wait_type("session_started")
-    ack = await client.send("pause")
+    ack = await client.send("pause", id="the-pause")
     assert ack["ok"] is True and ack["duplicate"] is False
     pause = (await therapist.wait_type("pause"))[0]
-    assert pause["seq"] == ack["seq"] and pause["actor"] == {"id": "c-1", "role": "client"}
-    ack2 = await therapist.send("acknowledge", {"seq": ack["seq"]})
+    assert pause["id"] == "the-pause" and pause["actor"] == {"id": "c-1", "role": "client"}
+    # The therapist names it by the session's seq; the client's ack, by its own (§9.1).
+    ack2 = await therapist.send("acknowledge", {"seq": pause["seq"]})
     assert ack2["ok"], ack2
     got = (await client.wait_type("acknowledge"))[0]
     assert got["to"] == ["c-1"]
@@ -166,3 +169,51 @@ async def test_sigterm_tells_sockets_to_reconnect_rather_than_ending_them(tmp_pa
         assert not [e for e in events if e["type"] == "participant_left"]
     finally:
         service.kill()
+
+
+async def test_a_participant_holds_at_most_max_connections_and_one_closed_frees_a_slot(
+    server_factory: ServerFactory,
+) -> None:
+    """Contract §9.5: `COMFORT_MAX_SOCKETS_PER_PARTICIPANT` connections per participant on one
+    process; one more is refused `too_many_connections`; others are not affected."""
+    server = await server_factory(max_sockets_per_participant=3)
+    created = await server.create_session(clients=2)
+    held = [await server.join(created["tokens"]["c-1"]) for _ in range(3)]
+    fourth = server.peer(created["tokens"]["c-1"])
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await fourth.connect()
+    assert fourth.connect_error["code"] == "too_many_connections", fourth.connect_error
+    assert isinstance(fourth.connect_error["message"], str)
+    # Another participant, and the same one in another session, are counted apart.
+    assert (await server.join(created["tokens"]["c-2"])).welcome is not None
+    other = await server.create_session()
+    assert (await server.join(other["tokens"]["c-1"])).welcome is not None
+    await held[0].close()
+    for _ in range(50):  # the server sees the disconnect a moment later
+        again = server.peer(created["tokens"]["c-1"])
+        try:
+            await again.connect()
+            break
+        except socketio.exceptions.ConnectionError:
+            await asyncio.sleep(0.05)
+    assert again.welcome is not None, "a closed connection frees its slot"
+
+
+async def test_a_connection_that_misses_its_ping_frees_its_slot(
+    server_factory: ServerFactory,
+) -> None:
+    server = await server_factory(max_sockets_per_participant=2)
+    # Short heartbeats for this test only (python-engineio reads them per socket as it opens).
+    server.app[SIO].eio.ping_interval, server.app[SIO].eio.ping_timeout = 0.3, 0.3
+    created = await server.create_session()
+    token = created["tokens"]["c-1"]
+    async with aiohttp.ClientSession() as http:
+        silent = [await RawSocket.open(http, server.url, token) for _ in range(2)]  # never pong
+        refused = server.peer(token)
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await refused.connect()
+        assert refused.connect_error["code"] == "too_many_connections"
+        await asyncio.sleep(1.5)  # past a ping and its timeout: both are closed as gone
+        assert (await server.join(token)).welcome is not None
+        for raw in silent:
+            await raw.close()

@@ -1,0 +1,137 @@
+"""Sockets that open but never send Socket.IO's CONNECT (service/realtime/transport.py
+`PendingSockets`, contract §9.5 limits, issue 13 finding 8): each is closed at the CONNECT
+deadline; while too many wait, from one address or in all, new ones are refused at the handshake
+(`too_many_connections`); clients from elsewhere, and clients that CONNECT at once, are not held
+up. With the transport patches off these limits are off (python-engineio's own behaviour), so
+every test here runs patched only."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+
+from tests.conftest import LiveServer, ServerFactory
+from tests.fuzz.rawsocket import RawSocket
+
+HANDSHAKE = "/socket.io/?EIO=4&transport=websocket"
+
+
+@pytest.fixture(params=[True], ids=["patched"])
+def transport_patches(request: pytest.FixtureRequest) -> bool:
+    return bool(request.param)
+
+
+@pytest.fixture
+async def from_elsewhere() -> AsyncIterator[aiohttp.ClientSession]:
+    """A client with another address (127.0.0.2: all of 127/8 is loopback on Linux)."""
+    connector = aiohttp.TCPConnector(local_addr=("127.0.0.2", 0))
+    async with aiohttp.ClientSession(connector=connector) as http:
+        yield http
+
+
+async def opened(http: aiohttp.ClientSession, url: str, count: int) -> list[RawSocket]:
+    """`count` websockets that open (Engine.IO) and never send CONNECT."""
+    return [await RawSocket.open(http, url, None) for _ in range(count)]
+
+
+async def handshake_status(http: aiohttp.ClientSession, url: str) -> tuple[int, str]:
+    """Open one more, as a websocket: 101 once upgraded, else the refusal's status, and the body
+    python-engineio answers a polling handshake with then (the same hook refuses both)."""
+    try:
+        ws = await http.ws_connect(url + HANDSHAKE)
+    except aiohttp.WSServerHandshakeError as refused:
+        async with http.get(url + "/socket.io/?EIO=4&transport=polling") as polling:
+            return refused.status, f"{polling.status} {await polling.text()}"
+    await ws.close()
+    return 101, ""
+
+
+async def test_a_socket_that_never_connects_is_closed_at_the_deadline(
+    server_factory: ServerFactory,
+) -> None:
+    server: LiveServer = await server_factory(connect_deadline_seconds=1.0)
+    async with aiohttp.ClientSession() as http:
+        idle = (await opened(http, server.url, 1))[0]
+        started = time.monotonic()
+        with pytest.raises(ConnectionResetError):
+            while True:  # answers pings; never connects
+                await idle.next_text(timeout=5)
+        waited = time.monotonic() - started
+        assert 0.9 <= waited < 3.0, waited
+        assert "1" in idle.texts, "the Engine.IO close packet came first"
+        # A socket that connects in time is not touched by the deadline.
+        created = await server.create_session()
+        peer = await server.join(created["tokens"]["c-1"])
+        await asyncio.sleep(1.6)
+        assert peer.client.connected and (await peer.send("keep_going"))["ok"]
+
+
+async def test_one_address_holding_sockets_open_is_refused_and_others_are_not(
+    server_factory: ServerFactory, from_elsewhere: aiohttp.ClientSession
+) -> None:
+    """Issue 13: 400 websockets that never sent CONNECT were kept. Here: 30 from one address,
+    at most 5 may wait there; the next is refused, a client from elsewhere connects, and once
+    the deadline has closed them the address may open again."""
+    server: LiveServer = await server_factory(
+        connect_deadline_seconds=3.0, max_pending_sockets_per_address=5
+    )
+    created = await server.create_session()
+    async with aiohttp.ClientSession() as http:
+        held = await opened(http, server.url, 30)
+        await asyncio.sleep(1.7)  # they have waited over a second: held open, not connecting
+        status, body = await handshake_status(http, server.url)
+        assert status == 401 and "too_many_connections" in body, (status, body)
+        # Someone else is not held up by them.
+        other = await RawSocket.open(from_elsewhere, server.url, created["tokens"]["c-1"])
+        assert await other.alive()
+        # The deadline closes them all; the address may open sockets again.
+        await asyncio.sleep(2.5)
+        closed = [raw.ws.closed or await _closed_soon(raw) for raw in held]
+        assert all(closed), closed
+        assert (await handshake_status(http, server.url))[0] == 101
+        for raw in (*held, other):
+            await raw.close()
+
+
+async def test_a_burst_that_connects_at_once_is_not_refused(
+    server_factory: ServerFactory,
+) -> None:
+    """A reconnect storm through one proxy: many sockets from one address, each sending CONNECT
+    right away, are never refused by the per-address limit."""
+    server: LiveServer = await server_factory(max_pending_sockets_per_address=2)
+    created = await server.create_session(clients=2)
+    peers = await asyncio.gather(
+        *(server.join(created["tokens"][name]) for name in ("t-1", "c-1", "c-2") for _ in range(4))
+    )
+    assert all(peer.welcome is not None for peer in peers)
+
+
+async def test_no_more_than_the_total_may_wait_at_once(
+    server_factory: ServerFactory, from_elsewhere: aiohttp.ClientSession
+) -> None:
+    server: LiveServer = await server_factory(max_pending_sockets=8, connect_deadline_seconds=2.0)
+    async with aiohttp.ClientSession() as http:
+        held = await opened(http, server.url, 4) + await opened(from_elsewhere, server.url, 4)
+        status, body = await handshake_status(from_elsewhere, server.url)
+        assert status == 401 and "too_many_connections" in body, (status, body)
+        # Connected sockets do not count: one that connects frees its place.
+        created = await server.create_session()
+        await held[0].ws.send_str('40{"token":"' + created["tokens"]["c-1"] + '"}')
+        assert (await held[0].next_text()).startswith("40{")
+        assert (await handshake_status(from_elsewhere, server.url))[0] == 101
+        for raw in held:
+            await raw.close()
+
+
+async def _closed_soon(raw: RawSocket) -> bool:
+    try:
+        while True:
+            await raw.next_text(timeout=2)
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False

@@ -91,7 +91,9 @@ if (process.argv.includes('--watch')) {
   const ctx = await esbuild.context(bundle);
   await ctx.watch();
 } else {
-  await esbuild.build(bundle);
+  // A warning here has meant a part of the widgets left out (an import dropped): fail instead.
+  const built = await esbuild.build(bundle);
+  if (built.warnings.length) throw new Error(`dist/comfort.js built with ${built.warnings.length} warning(s)`);
   await buildAdapters();
   buildAdapterTypes();
   buildManifest();

@@ -57,10 +57,14 @@ def test_the_package_is_publishable_and_says_its_licence() -> None:
     assert "dependencies" not in PACKAGE
     assert all(v == {"optional": True} for v in PACKAGE["peerDependenciesMeta"].values())
     adapters = {
-        s.split("/")[2] for s in PACKAGE["exports"] if re.fullmatch(r"\./integrations/\w+/sdk\.js", s)
+        s.split("/")[2]
+        for s in PACKAGE["exports"]
+        if re.fullmatch(r"\./integrations/\w+/sdk\.js", s)
     }
     assert sorted(adapters) == PLATFORMS
-    assert PACKAGE["customElements"].removeprefix("./") in export_targets()["./custom-elements.json"]
+    assert (
+        PACKAGE["customElements"].removeprefix("./") in export_targets()["./custom-elements.json"]
+    )
 
 
 def test_the_tarball_holds_what_exports_names_and_nothing_of_the_sources(

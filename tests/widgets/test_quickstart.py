@@ -216,41 +216,41 @@ def test_the_npm_package_bundled_into_a_vendor_app(
     wait_for_log(page, logs, "pressed pause")
 
 
-def test_react_19_uses_the_element_directly(
-    context: Any, vendor_service: Service, vendor_site: VendorSite, npm_package: NpmPackage
-) -> None:
-    service = vendor_service
-    session = service.create_session()
-    logs = console_of(context)
-    source = quickstart("react", service, session["tokens"]["c-1"])
-    app = bundle(npm_package, "react-app.jsx", source, "--jsx=automatic")
-    page = open_app(context, vendor_site, vendor_site.allowed_origin, app)
-    expect(status(page)).to_have_text("Connected")
-    pause_button(page).click()
-    wait_for_events(service, session["session"]["id"], "pause")
-    wait_for_log(page, logs, "pressed pause")
-    assert not [m for m in logs("error") if "React" in m or "Minified" in m], logs("error")
-
-
-def test_vue_uses_the_element_directly(
-    context: Any, vendor_service: Service, vendor_site: VendorSite, npm_package: NpmPackage
-) -> None:
-    service = vendor_service
-    session = service.create_session()
-    logs = console_of(context)
-    source = quickstart("vue", service, session["tokens"]["c-1"])
-    app = bundle(
-        npm_package,
+FRAMEWORKS = {
+    "react": ("react-app.jsx", ["--jsx=automatic"]),
+    "vue": (
         "vue-app.js",
-        source,
-        "--alias:vue=vue/dist/vue.esm-bundler.js",
-        "--define:__VUE_OPTIONS_API__=true",
-        "--define:__VUE_PROD_DEVTOOLS__=false",
-        "--define:__VUE_PROD_HYDRATION_MISMATCH_DETAILS__=false",
-    )
+        [
+            "--alias:vue=vue/dist/vue.esm-bundler.js",  # the full build compiles templates
+            "--define:__VUE_OPTIONS_API__=true",
+            "--define:__VUE_PROD_DEVTOOLS__=false",
+            "--define:__VUE_PROD_HYDRATION_MISMATCH_DETAILS__=false",
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("framework", ["react", "vue"])
+def test_react_19_and_vue_use_the_elements_directly(
+    context: Any,
+    vendor_service: Service,
+    vendor_site: VendorSite,
+    npm_package: NpmPackage,
+    framework: str,
+) -> None:
+    service = vendor_service
+    session = service.create_session()
+    logs = console_of(context)
+    name, flags = FRAMEWORKS[framework]
+    source = quickstart(framework, service, session["tokens"]["c-1"])
+    app = bundle(npm_package, name, source, *flags)
     page = open_app(context, vendor_site, vendor_site.allowed_origin, app)
     expect(status(page)).to_have_text("Connected")
     pause_button(page).click()
-    expect(page.get_by_text("Pressed: pause")).to_be_visible()
     wait_for_events(service, session["session"]["id"], "pause")
-    assert not [m for m in logs("warning") if "Vue warn" in m], logs("warning")
+    if framework == "react":
+        wait_for_log(page, logs, "pressed pause")
+        assert not [m for m in logs("error") if "React" in m or "Minified" in m], logs("error")
+    else:
+        expect(page.get_by_text("Pressed: pause")).to_be_visible()
+        assert not [m for m in logs("warning") if "Vue warn" in m], logs("warning")

@@ -3,7 +3,9 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 PIP := .venv/bin/pip
 STAMP := .make
-WIDGET_SRC := $(shell find widgets/src -type f 2>/dev/null) widgets/package.json widgets/package-lock.json
+WIDGET_SRC := $(shell find widgets/src widgets/types -type f 2>/dev/null) \
+	$(wildcard integrations/*.js integrations/*/sdk.js integrations/*/*.d.ts widgets/*.mjs) \
+	widgets/package.json widgets/package-lock.json widgets/tsconfig.types.json
 
 .PHONY: install lock run test test-only lint typecheck format bench bench-full bench-scaleout bench-soak fuzz clean services chromium
 

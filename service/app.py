@@ -193,8 +193,9 @@ def create_app(
     app = web.Application(
         middlewares=[
             request_audit(metrics, audit, tenants),
-            errors_middleware,
+            # Outside the errors middleware, so error answers get the same CORS headers.
             cors_middleware({*settings.allowed_origins, settings.effective_public_url}),
+            errors_middleware,
             refuse_websocket_compression,
         ],
         client_max_size=MAX_BODY_BYTES,

@@ -11,6 +11,7 @@ import { OK, attempt, listeners } from "../sdk-common.js";
 /**
  * @param {import("@daily-co/daily-js").DailyCall} call  a `DailyIframe.createFrame()` /
  *        `createCallObject()` instance, joined or joining
+ * @returns {import("../sdk-contract.js").PlatformClientAdapter}
  */
 export function createAdapter(call) {
   const events = listeners();

@@ -6,7 +6,10 @@
 
 import { UNSUPPORTED, listeners } from "../sdk-common.js";
 
-/** @param {unknown} [_sdk]  ignored */
+/**
+ * @param {unknown} [_sdk]  ignored
+ * @returns {import("../sdk-contract.js").PlatformClientAdapter}
+ */
 export function createAdapter(_sdk) {
   const events = listeners();
   return {

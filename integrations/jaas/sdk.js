@@ -6,6 +6,7 @@ import { createAdapter as createJitsiAdapter } from "../jitsi/sdk.js";
 
 /**
  * @param {JitsiIFrameApi} api  a `JitsiMeetExternalAPI` instance on 8x8.vc
+ * @returns {import("../sdk-contract.js").PlatformClientAdapter}
  */
 export function createAdapter(api) {
   return createJitsiAdapter(api, { platform: "jaas" });

@@ -76,6 +76,7 @@ async function roomParticipants(api, localId) {
 /**
  * @param {JitsiIFrameApi} api  a `JitsiMeetExternalAPI` instance
  * @param {{platform?: string}} [options]  `platform: "jaas"` when used through JaaS
+ * @returns {import("../sdk-contract.js").PlatformClientAdapter}
  */
 export function createAdapter(api, options = {}) {
   const events = listeners();

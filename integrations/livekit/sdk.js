@@ -13,6 +13,7 @@ import { OK, UNSUPPORTED, attempt, listeners } from "../sdk-common.js";
 /**
  * @param {import("livekit-client").Room} room  a livekit-client `Room`
  * @param {{blurProcessor?: (level: number) => any, topic?: string}} [options]
+ * @returns {import("../sdk-contract.js").PlatformClientAdapter}
  */
 export function createAdapter(room, options = {}) {
   const events = listeners();

@@ -19,6 +19,7 @@ function localTracks(room, kind) {
 /**
  * @param {import("twilio-video").Room} room  a twilio-video `Room`
  * @param {{blurProcessor?: (level: number) => any, dataTrack?: import("twilio-video").LocalDataTrack}} [options]
+ * @returns {import("../sdk-contract.js").PlatformClientAdapter}
  */
 export function createAdapter(room, options = {}) {
   const events = listeners();

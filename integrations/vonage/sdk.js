@@ -15,6 +15,7 @@ import { UNSUPPORTED, attempt, listeners } from "../sdk-common.js";
  * @param {{session: import("@vonage/client-sdk-video").Session,
  *   publisher: import("@vonage/client-sdk-video").Publisher,
  *   OT?: {hasMediaProcessorSupport?: typeof import("@vonage/client-sdk-video").hasMediaProcessorSupport}}} sdk
+ * @returns {import("../sdk-contract.js").PlatformClientAdapter}
  */
 export function createAdapter({ session, publisher, OT = globalThis.OT }) {
   const events = listeners();

@@ -20,6 +20,7 @@ import { OK, UNSUPPORTED, attempt, listeners } from "../sdk-common.js";
 
 /**
  * @param {WherebyEmbed} element  the `<whereby-embed>`
+ * @returns {import("../sdk-contract.js").PlatformClientAdapter}
  */
 export function createAdapter(element) {
   const events = listeners();

@@ -34,6 +34,7 @@ const USER_DENIED = 10017;
  * @param {typeof import("@zoom/appssdk").default} zoomSdk  the configured Zoom Apps SDK object
  * @param {{capabilities?: import("@zoom/appssdk").Apis[], unsupportedApis?: string[]}} [config]  what `config` was
  *        asked for, and the `unsupportedApis` its response listed
+ * @returns {import("../sdk-contract.js").PlatformClientAdapter}
  */
 export function createAdapter(zoomSdk, config = {}) {
   const events = listeners();

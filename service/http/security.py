@@ -51,13 +51,31 @@ class AuthThrottle:
             stamps.popleft()
 
 
+# Public code: the widgets bundle and the platforms' adapter modules (contract §7, §9.7), and the
+# origin check a refused page must be able to read.
+PUBLIC_PREFIXES = ("/widgets/", "/integrations/")
+
+
 def cors_middleware(allowed_origins: Collection[str]) -> Middleware:
-    """CORS for the REST API: only `allowed_origins` (`COMFORT_ALLOWED_ORIGINS` and the service's
-    own public URL) are told yes."""
+    """CORS (contract §9.7), on every answer of these paths, errors included (`create_app` puts
+    this middleware outside `errors_middleware`, so it sees the envelope, never an exception).
+
+    - The REST API (`/api/`): only `allowed_origins` (`COMFORT_ALLOWED_ORIGINS` and the
+      service's own public URL) are told yes, by name, with `Vary: Origin`.
+    - The modules under `/widgets/` and `/integrations/`: `*`, which includes every allowed
+      origin. They are public code, and a page whose origin is not allowed yet must still load
+      the widget, or nothing could tell its developer `origin_not_allowed` (the socket, not the
+      module, is held to `COMFORT_ALLOWED_ORIGINS`).
+    """
     allowed = frozenset(allowed_origins)
 
     @web.middleware
     async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.startswith(PUBLIC_PREFIXES):
+            response = await handler(request)
+            response.headers["Access-Control-Allow-Origin"] = "*"
+            response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+            return response
         if not request.path.startswith("/api/"):
             return await handler(request)
         origin = request.headers.get("Origin")

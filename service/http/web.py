@@ -1,10 +1,12 @@
 """The browser side of the service (contract §7): the widgets bundle, the embed pages, /demo, the
-platforms' client adapters (`integrations/<platform>/sdk.js`) as ES modules, and
-`GET /widgets/origin`, which tells a widget whether its page's origin may connect (§9.7).
+platforms' client adapters (`/integrations/<platform>/sdk.js`, built self-contained by
+widgets/build.mjs), and `GET /widgets/origin`, which tells a widget whether its page's origin may
+connect (§9.7). CORS for all of them is `security.cors_middleware`'s.
 
 Pages carry no inline script: each loads `/widgets/comfort.js` as a module and hands the join
 token to the element as an (escaped) attribute. Every page sends a Content-Security-Policy that
-allows scripts and connections to this origin only and framing by `COMFORT_ALLOWED_ORIGINS`.
+allows scripts from this origin, connections to it and to `COMFORT_PUBLIC_URL` (never to the
+request's `Host`), and framing by `COMFORT_ALLOWED_ORIGINS`.
 A page speaks the language of `?lang=`, else the browser's (`Accept-Language`), else English,
 and opens with a heading in that language.
 """
@@ -17,11 +19,10 @@ import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import structlog
 from aiohttp import web
-
-import integrations
 
 from ..api_models import CreateSessionRequest
 from ..appkeys import LIFECYCLE, SETTINGS, TENANTS
@@ -38,7 +39,14 @@ BUNDLE_CANDIDATES = (
     _SERVICE_DIR / "static" / "comfort.js",
     _SERVICE_DIR.parent / "widgets" / "dist" / "comfort.js",
 )
-INTEGRATIONS_DIR = Path(integrations.__file__).resolve().parent
+# The platforms' client adapters as built by `npm run build` (widgets/build.mjs): each one a
+# self-contained ES module (contract §9.7), the same files the npm package ships.
+ADAPTER_DIRS = (
+    _SERVICE_DIR / "static" / "integrations",
+    _SERVICE_DIR.parent / "widgets" / "dist" / "integrations",
+)
+# What may be asked for under /integrations/: each platform's sdk.js, and sdk-contract.js.
+_ADAPTER_PATH = re.compile(r"^(?:[a-z]+/sdk|sdk-contract)\.js$")
 
 # An origin as a browser writes it (scheme://host[:port]); anything else is left out of the CSP
 # rather than allowed to break the header.
@@ -103,25 +111,12 @@ def setup_web(app: web.Application) -> None:
 
 
 async def widgets_bundle(request: web.Request) -> web.StreamResponse:
-    """Serve the ES module; revalidated on every load (ETag + no-cache), so a rebuild shows."""
+    """Serve the ES module; revalidated on every load (ETag + no-cache), so a rebuild shows.
+    CORS: `security.cors_middleware` (any origin may load the module, contract §9.7)."""
     bundle = request.app[BUNDLE].get()
     if bundle is None:
-        return web.Response(
-            status=503,
-            text="The widgets bundle is not built. Run `make install` "
-            "(it runs `npm ci && npm run build` in widgets/).\n",
-            content_type="text/plain",
-            headers={"Cache-Control": "no-store", "Retry-After": "30"},
-        )
-    headers = {
-        "ETag": bundle.etag,
-        "Cache-Control": "no-cache",
-        "Vary": "Accept-Encoding",
-        # Any origin may load the module (vendors embed it on their own pages); the socket it
-        # opens is still held to COMFORT_ALLOWED_ORIGINS by the service.
-        "Access-Control-Allow-Origin": "*",
-        "Cross-Origin-Resource-Policy": "cross-origin",
-    }
+        return _not_built()
+    headers = {"ETag": bundle.etag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
     if bundle.etag in _etags(request.headers.get("If-None-Match", "")):
         return web.Response(status=304, headers=headers)
     response = web.Response(body=bundle.body, headers=headers)
@@ -131,19 +126,32 @@ async def widgets_bundle(request: web.Request) -> web.StreamResponse:
     return response
 
 
+def _not_built() -> web.Response:
+    return web.Response(
+        status=503,
+        text="The widgets bundle is not built. Run `make install` "
+        "(it runs `npm ci && npm run build` in widgets/).\n",
+        content_type="text/plain",
+        headers={"Cache-Control": "no-store", "Retry-After": "30"},
+    )
+
+
 def _etags(header: str) -> set[str]:
     return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
 
 
 async def integration_module(request: web.Request) -> web.StreamResponse:
-    """The platforms' client adapters (`integrations/<platform>/sdk.js`) as ES modules."""
+    """The platforms' client adapters (`/integrations/<platform>/sdk.js`, and
+    `/integrations/sdk-contract.js`): the built, self-contained modules, as the npm package
+    ships them."""
     relative = request.match_info["path"]
-    target = (INTEGRATIONS_DIR / relative).resolve()
-    if (
-        not relative.endswith(".js")
-        or not target.is_relative_to(INTEGRATIONS_DIR)
-        or not target.is_file()
-    ):
+    if not _ADAPTER_PATH.match(relative):
+        raise web.HTTPNotFound(reason="no such module")
+    built = next((d for d in ADAPTER_DIRS if (d / "sdk-contract.js").is_file()), None)
+    if built is None:
+        return _not_built()
+    target = built / relative
+    if not target.is_file():
         raise web.HTTPNotFound(reason="no such module")
     return web.FileResponse(
         target,
@@ -164,9 +172,8 @@ async def origin_check(request: web.Request) -> web.Response:
     origin = request.headers.get("Origin")
     allowed = socket_origin_allowed(request.app[SETTINGS], request)
     response = web.json_response({"origin": origin, "allowed": allowed})
-    response.headers.update(
-        {"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store", "Vary": "Origin"}
-    )
+    # Readable from any page (`security.cors_middleware`), never cached: it depends on Origin.
+    response.headers.update({"Cache-Control": "no-store", "Vary": "Origin"})
     return response
 
 
@@ -363,16 +370,11 @@ def page_headers(request: web.Request) -> dict[str, str]:
     settings = request.app[SETTINGS]
     ancestors = [o for o in settings.allowed_origins if _ORIGIN.match(o)]
     frame_ancestors = " ".join(ancestors) if ancestors else "'self'"
-    connect = ["'self'"]
-    host = request.host
-    if _HOST.match(host):
-        # CSP level 3 lets 'self' cover ws(s) of this host; older engines need it spelled out.
-        connect += [f"ws://{host}", f"wss://{host}"]
     policy = "; ".join(
         [
             "default-src 'none'",
             "script-src 'self'",
-            f"connect-src {' '.join(connect)}",
+            f"connect-src {' '.join(connect_sources(settings))}",
             # Inline styles: the page's own <style> and Lit's fallback for engines without
             # constructable stylesheets. Scripts stay strictly 'self'.
             "style-src 'self' 'unsafe-inline'",
@@ -393,6 +395,19 @@ def page_headers(request: web.Request) -> dict[str, str]:
     if _is_https(request):
         headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
     return headers
+
+
+def connect_sources(settings: Settings) -> list[str]:
+    """Where an embed page may connect (contract §9.7): its own origin and the service as
+    `COMFORT_PUBLIC_URL` names it, HTTP and WebSocket alike (CSP level 3 lets 'self' cover
+    ws(s) of the page's own host; older engines need it spelled out). Never the request's `Host`,
+    which the client chooses."""
+    sources = ["'self'"]
+    public = urlsplit(settings.effective_public_url)
+    if public.scheme in ("http", "https") and _HOST.match(public.netloc):
+        socket_scheme = "wss" if public.scheme == "https" else "ws"
+        sources += [f"{public.scheme}://{public.netloc}", f"{socket_scheme}://{public.netloc}"]
+    return sources
 
 
 def _is_https(request: web.Request) -> bool:

@@ -1,7 +1,8 @@
 """The client SDK adapters (integrations/*/sdk.js) in headless Chromium, over SDK fakes.
 
 The fakes (browser/fakes.js) implement each SDK's documented surface and quirks; the
-adapters are loaded as plain ES modules, unbundled, as the service will serve them.
+adapters are loaded as the service serves them and the npm package ships them: the
+self-contained modules `npm run build` makes (widgets/dist/integrations/, contract §9.7).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 FAKES = Path(__file__).resolve().parent / "browser"
+BUILT = ROOT / "widgets" / "dist" / "integrations"
 ORIGIN = "http://comfort.test"
 PLATFORMS = ["zoom", "daily", "jaas", "jitsi", "whereby", "livekit", "twilio", "vonage", "generic"]
 CHROMIUM_ARGS = [
@@ -39,7 +41,7 @@ def _serve(route: Any) -> None:
         )
         return
     if path.startswith("/integrations/"):
-        file = ROOT / path.lstrip("/")
+        file = BUILT / path.removeprefix("/integrations/")
     elif path.startswith("/fakes/"):
         file = FAKES / path.removeprefix("/fakes/")
     else:
@@ -54,6 +56,8 @@ def _serve(route: Any) -> None:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    if not (BUILT / "sdk-contract.js").is_file():
+        pytest.fail("widgets/dist/integrations is missing: run `make install`")
     playwright_api = pytest.importorskip("playwright.sync_api")
     if not Path("/usr/bin/chromium").exists():
         pytest.skip("no /usr/bin/chromium")

@@ -18,7 +18,7 @@ import threading
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +137,8 @@ class VendorSite:
 
     port: int
     html: str = ""
+    # Other files of the site by path (e.g. "/app.js"): (content type, body).
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
 
     @property
     def allowed_origin(self) -> str:
@@ -154,9 +156,11 @@ def vendor_site() -> Iterator[VendorSite]:
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            body = site.html.encode()
+            content_type, body = site.files.get(
+                self.path.split("?", 1)[0], ("text/html; charset=utf-8", site.html.encode())
+            )
             self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -171,6 +175,48 @@ def vendor_site() -> Iterator[VendorSite]:
     server.shutdown()
     server.server_close()
     thread.join(5)
+
+
+@dataclass
+class NpmPackage:
+    """The widgets' npm package as `npm pack` makes it, installed into a vendor's project."""
+
+    tarball: Path
+    consumer: Path  # a project with the tarball installed (node_modules/@session-comfort/widgets)
+
+    @property
+    def installed(self) -> Path:
+        return self.consumer / "node_modules" / "@session-comfort" / "widgets"
+
+
+@pytest.fixture(scope="session")
+def npm_package(tmp_path_factory: pytest.TempPathFactory, widgets_bundle: Path) -> NpmPackage:
+    """`npm pack` in widgets/, then `npm install <tarball>` in an empty project, offline (the
+    package has no dependencies)."""
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.fail("npm is missing: the package cannot be packed")
+    root = tmp_path_factory.mktemp("npm")
+    packed = subprocess.run(
+        [npm, "pack", "--pack-destination", str(root), "--json"],
+        cwd=WIDGETS,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    tarball = root / json.loads(packed.stdout)[0]["filename"]
+    consumer = root / "vendor-app"
+    consumer.mkdir()
+    (consumer / "package.json").write_text(
+        json.dumps({"name": "vendor-app", "private": True, "type": "module"})
+    )
+    subprocess.run(
+        [npm, "install", "--offline", "--no-audit", "--no-fund", "--loglevel=error", str(tarball)],
+        cwd=consumer,
+        check=True,
+        capture_output=True,
+    )
+    return NpmPackage(tarball=tarball, consumer=consumer)
 
 
 @pytest.fixture(scope="module")

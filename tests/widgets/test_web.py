@@ -91,6 +91,63 @@ async def test_embed_page_loads_the_module_with_the_token_escaped(
     assert "Strict-Transport-Security" not in headers
 
 
+@pytest.mark.parametrize("page", ["/embed/client?token=t", "/embed/therapist?token=t", "/demo"])
+async def test_the_pages_csp_names_the_service_by_its_public_url_never_by_host(
+    server_factory: ServerFactory, page: str
+) -> None:
+    """Contract §9.7: the client chooses `Host`; a CSP built from it would let a forged request
+    widen `connect-src` to any host. The policy names COMFORT_PUBLIC_URL instead."""
+    server = await server_factory(
+        public_url="https://comfort.example.com/",
+        allowed_origins=["https://vendor.example"],
+        demo=True,
+    )
+    for host in ("evil.example", "evil.example:443", server.url.removeprefix("http://")):
+        status, headers, _ = await get(server.url + page, Host=host)
+        assert status == 200, (page, host)
+        policy = csp(headers)
+        assert policy["connect-src"] == (
+            "'self' https://comfort.example.com wss://comfort.example.com"
+        )
+        assert "evil" not in headers["Content-Security-Policy"]
+        assert policy["script-src"] == "'self'"
+        assert policy["frame-ancestors"] == "https://vendor.example"
+
+
+async def test_without_a_public_url_the_csp_names_the_listening_address(
+    server_factory: ServerFactory,
+) -> None:
+    server = await server_factory()
+    _, headers, _ = await get(server.url + "/embed/client?token=t", Host="evil.example")
+    address = server.url.removeprefix("http://")
+    assert csp(headers)["connect-src"] == f"'self' http://{address} ws://{address}"
+
+
+@pytest.mark.parametrize("origin", [None, "https://vendor.example", "https://not-allowed.example"])
+async def test_the_bundle_is_loadable_from_any_page_errors_included(
+    server_factory: ServerFactory, fake_bundle: Path, tmp_path: Path, origin: str | None
+) -> None:
+    """Contract §9.7: the modules are served with CORS for the allowed origins (`*` includes
+    them), and so are their errors. A page whose origin is not allowed yet still loads the
+    widget, which then tells it `origin_not_allowed` (tests/widgets/test_client_states.py)."""
+    server = await server_factory(allowed_origins=["https://vendor.example"])
+    sent = {"Origin": origin} if origin else {}
+    server.app[BUNDLE].candidates = (fake_bundle,)
+    status, headers, _ = await get(server.url + "/widgets/comfort.js", **sent)
+    assert status == 200
+    assert headers["Access-Control-Allow-Origin"] == "*"
+    assert headers["Cross-Origin-Resource-Policy"] == "cross-origin"
+    _, not_modified, _ = await get(
+        server.url + "/widgets/comfort.js", **sent, **{"If-None-Match": headers["ETag"]}
+    )
+    assert not_modified["Access-Control-Allow-Origin"] == "*"
+    server.app[BUNDLE].candidates = (tmp_path / "nowhere.js",)
+    status, headers, _ = await get(server.url + "/widgets/comfort.js", **sent)
+    assert status == 503 and headers["Access-Control-Allow-Origin"] == "*"
+    status, headers, _ = await get(server.url + "/widgets/nothing.js", **sent)
+    assert status == 404 and headers["Access-Control-Allow-Origin"] == "*"
+
+
 async def test_embed_page_without_token_says_so(server_factory: ServerFactory) -> None:
     server = await server_factory()
     status, headers, body = await get(server.url + "/embed/client")

@@ -276,7 +276,7 @@ export class ComfortClient extends LitElement {
     this._panel = this._panel === 'grounding' ? null : 'grounding';
     if (!this._panel) {
       this._exercise = null;
-      this._focusNext = '[part~="grounding"]';
+      this._focusNext = '[part~="grounding-button"]';
     }
   }
 
@@ -704,7 +704,7 @@ export class ComfortClient extends LitElement {
       </div>
       ${this._exercise
         ? html`<comfort-grounding
-            exportparts="breath-circle, grounding"
+            exportparts="breath-circle, grounding: grounding-exercise"
             .exercise=${this._exercise}
             .strings=${c}
             ?reduced-motion=${this._reducedMotion}
@@ -874,7 +874,7 @@ export class ComfortClient extends LitElement {
 function tile(type, label, hint, onClick, { expanded, controls, pressed, className = '', part = 'tile' } = {}) {
   return html`<div class="tile ${className}" part=${part}>
     <button
-      part="button ${type}"
+      part="button ${type}${type === 'grounding' ? ' grounding-button' : ''}"
       aria-describedby="hint-${type}"
       aria-expanded=${expanded === undefined ? nothing : String(expanded)}
       aria-controls=${controls ?? nothing}

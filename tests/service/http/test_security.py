@@ -36,6 +36,35 @@ async def test_cors_answers_only_allowed_origins(server_factory):
         assert "Access-Control-Allow-Origin" not in r.headers
 
 
+async def test_error_answers_carry_the_same_cors_headers_as_successes(server_factory):
+    """Contract §9.7: a browser page on an allowed origin can read why its call failed."""
+    server = await server_factory(allowed_origins=["https://vendor.example"])
+    http, url = server.api.http, server.url
+    allowed = {"Origin": "https://vendor.example"}
+    key = {"Authorization": f"Bearer {server.api_key}"}
+    cases = [
+        ("GET", "/api/v1/sessions/nope", key, 404, "session_not_found"),
+        ("GET", "/api/v1/sessions/nope", {}, 401, "unauthorized"),
+        ("POST", "/api/v1/sessions", key, 400, "invalid_body"),
+        ("GET", "/api/v1/nothing", key, 404, "not_found"),
+        ("PUT", "/api/v1/sessions", key, 405, "method_not_allowed"),
+    ]
+    for method, path, headers, status, code in cases:
+        async with http.request(method, url + path, headers={**allowed, **headers}) as r:
+            assert r.status == status, path
+            assert (await r.json())["error"]["code"] == code
+            assert r.headers["Access-Control-Allow-Origin"] == "https://vendor.example", path
+            assert r.headers["Vary"] == "Origin"
+        refused = {**headers, "Origin": "https://evil.example"}
+        async with http.request(method, url + path, headers=refused) as r:
+            assert r.status == status and "Access-Control-Allow-Origin" not in r.headers
+    async with http.post(url + "/api/v1/sessions", headers={**allowed, **key}, json={}) as r:
+        assert r.status == 400
+        assert r.headers["Access-Control-Allow-Origin"] == "https://vendor.example"
+    async with http.get(url + "/api/v1/openapi.json", headers=allowed) as r:
+        assert r.headers["Access-Control-Allow-Origin"] == "https://vendor.example"
+
+
 async def test_every_json_answer_carries_the_security_headers(live_server: LiveServer):
     http = live_server.api.http
     for path in (

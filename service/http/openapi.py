@@ -50,7 +50,16 @@ def build_openapi() -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": definitions.get("$defs", {}),
-            "securitySchemes": {"tenantKey": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "tenantKey": {"type": "http", "scheme": "bearer"},
+                "therapistJoinToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "A therapist's join token for this very session (an "
+                    "addition: docs/protocol.md); a client's token or another session's is 401.",
+                },
+            },
         },
     }
 
@@ -63,7 +72,7 @@ def _operation(route: Route, mapping: dict[Any, Any]) -> dict[str, Any]:
     op: dict[str, Any] = {
         "summary": route.summary,
         "operationId": route.handler.__name__,
-        "security": [{"tenantKey": []}],
+        "security": [{scheme: []} for scheme in route.security],
         "responses": {},
     }
     params = []

@@ -46,7 +46,8 @@ GRID = "#d0d4d8"
 _W = 720
 _LEFT, _RIGHT = 104, 16
 _CHART_TOP, _CHART_H = 30, 120
-_LANE_H = 36
+_LANE_H = 42
+BAND = "#f2f4f6"
 _KEY_ROW = 20
 
 # XML 1.0 Char excludes these; C1 controls and bidi embeddings, overrides and isolates are
@@ -271,12 +272,12 @@ def _suds(client: ClientDigest, look: Look, x: Scale, y: Scale) -> str:
 def _lane(client: ClientDigest, index: int, top: float, digest: SessionDigest, x: Scale) -> str:
     """One client's lane: pauses (its fill), zones and help requests above, its cues below."""
     look = look_of(index)
-    mid, cue_y = top + 11, top + 28
+    mid, cue_y = top + 13, top + 31
+    band = "#ffffff" if index % 2 else BAND  # alternate bands, so a lane's two rows read as one
     out = [
         f'<g class="lane" data-client={_attr(client.id)}><title>{_text(client.name)}</title>',
-        f'<line x1="{_LEFT}" x2="{_W - _RIGHT}" y1="{top + _LANE_H - 1}" '
-        f'y2="{top + _LANE_H - 1}" stroke="{GRID}"/>',
-        f'<text x="{_LEFT - 8}" y="{mid + 4}" text-anchor="end" fill="{TEXT}">'
+        f'<rect x="0" y="{top}" width="{_W}" height="{_LANE_H}" fill="{band}"/>',
+        f'<text x="{_LEFT - 8}" y="{top + _LANE_H / 2 + 4}" text-anchor="end" fill="{TEXT}">'
         f"{_text(_short(client.name, 14))}</text>",
     ]
     out.append('<g class="pauses">')
@@ -285,49 +286,66 @@ def _lane(client: ClientDigest, index: int, top: float, digest: SessionDigest, x
         until = "not resumed" if span.end_at is None else f"to {_clock(span.end)} UTC"
         label = f"{client.name}: pause from {_clock(span.start)} {until}"
         out.append(
-            f'<rect x="{left:.1f}" y="{top + 2}" width="{max(x(span.end) - left, 3):.1f}" '
-            f'height="18" fill="url(#fill-{index})" stroke="{look.colour}" stroke-width="1.5">'
+            f'<rect x="{left:.1f}" y="{top + 5}" width="{max(x(span.end) - left, 3):.1f}" '
+            f'height="16" fill="url(#fill-{index})" stroke="{look.colour}" stroke-width="1.5">'
             f"<title>{_text(label)}</title></rect>"
         )
     out.append("</g>")
-    for zone in client.zones:
+    zone_xs = spread([x(_ts(zone.at)) for zone in client.zones], 12)
+    for zone, zx in zip(client.zones, zone_xs, strict=True):
         how = "pressed" if zone.source == "signal" else "answered"
         late = ", late" if zone.late else ""
         label = f"{client.name}: zone {zone.zone.value} ({how}{late}) at {_clock(_ts(zone.at))}"
-        mark = _zone_mark(x(_ts(zone.at)), mid, zone.zone, look.colour, zone.late)
+        mark = _zone_mark(zx, mid, zone.zone, look.colour, zone.late)
         out.append(f'<g class="zone"><title>{_text(label)}</title>{mark}</g>')
     for help_now in client.help_now:
         label = f"{client.name}: help now at {_clock(_ts(help_now.at))} UTC"
         mark = _help_mark(x(_ts(help_now.at)), mid)
         out.append(f'<g class="help"><title>{_text(label)}</title>{mark}</g>')
     out.append('<g class="cues">')
-    for cue in digest.cues:
-        data = cue.body
-        if not isinstance(data, CueData) or data.client_id != client.id:
-            continue
+    cues = [
+        (cue, data)
+        for cue in digest.cues
+        if isinstance(data := cue.body, CueData) and data.client_id == client.id
+    ]
+    cue_xs = spread([x(_ts(cue.at)) for cue, _ in cues], 15)
+    for (cue, data), cx in zip(cues, cue_xs, strict=True):
         label = f"{data.severity} cue for {client.name}: {data.rule}, {_clock(_ts(cue.at))} UTC"
-        mark = _cue_mark(x(_ts(cue.at)), cue_y, data.severity)
+        mark = _cue_mark(cx, cue_y, data.severity)
         out.append(f'<g class="cue {data.severity}"><title>{_text(label)}</title>{mark}</g>')
     out.append("</g></g>")
     return "".join(out)
 
 
+def spread(xs: list[float], gap: float) -> list[float]:
+    """x positions (in time order) moved apart so that marks close in time do not overlap."""
+    out: list[float] = []
+    for at in xs:
+        out.append(out[-1] + gap if out and at - out[-1] < gap else at)
+    return out
+
+
 def _axis(start: float, end: float, axis_y: float, x: Scale) -> str:
+    """The start and the end, and round times between them where they fit."""
     minutes = (end - start) / 60
     step = next((s for s in (1, 5, 10, 15, 30, 60, 120) if minutes / s <= 6), 240) * 60
-    ticks = [t for t in range(int(start // step + 1) * step, int(end) + 1, step)]
+    ticks = range(int(start // step + 1) * step, int(end) + 1, step)
     out = [
         f'<g class="axis"><line x1="{_LEFT}" x2="{_W - _RIGHT}" y1="{axis_y}" y2="{axis_y}" '
-        f'stroke="{TEXT}"/>'
+        f'stroke="{TEXT}"/>',
+        f'<text x="{_LEFT}" y="{axis_y + 15}" fill="{TEXT}">{_clock(start)}</text>',
+        f'<text x="{_W - _RIGHT}" y="{axis_y + 15}" text-anchor="end" fill="{TEXT}">'
+        f"{_clock(end)} UTC</text>",
     ]
-    for tick in ticks or [int(start)]:
-        out.append(
-            f'<text x="{x(tick):.1f}" y="{axis_y + 15}" text-anchor="middle" fill="{TEXT}">'
-            f"{_clock(tick)}</text>"
-        )
-    out.append(
-        f'<text x="{_W - _RIGHT}" y="{axis_y + 15}" text-anchor="end" fill="{TEXT}">UTC</text></g>'
-    )
+    for tick in ticks:
+        at = x(tick)
+        if _LEFT + 50 < at < _W - _RIGHT - 80:
+            out.append(
+                f'<line x1="{at:.1f}" x2="{at:.1f}" y1="{axis_y}" y2="{axis_y + 4}" '
+                f'stroke="{TEXT}"/><text x="{at:.1f}" y="{axis_y + 15}" text-anchor="middle" '
+                f'fill="{TEXT}">{_clock(tick)}</text>'
+            )
+    out.append("</g>")
     return "".join(out)
 
 

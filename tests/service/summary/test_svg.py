@@ -74,7 +74,7 @@ async def test_the_timeline_is_an_accessible_chart_of_the_same_data_with_a_key(
     assert len(by_client["c-1"].findall(f"{SVG}g[@class='zone']")) == len(played.zones)
     assert len(by_client["c-2"].findall(f"{SVG}g[@class='zone']")) == 1
     fills = {
-        cid: {r.get("fill") for r in lane.iter(f"{SVG}rect") if r.get("height") == "18"}
+        cid: {r.get("fill") for r in lane.findall(f"{SVG}g[@class='pauses']/{SVG}rect")}
         for cid, lane in by_client.items()
     }
     assert fills == {"c-1": {"url(#fill-0)"}, "c-2": {"url(#fill-1)"}}

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -34,6 +34,10 @@ from ..views import EventOut, SessionOut, event_view
 READ_PAGE = 1000
 FORMATS = ("json", "fhir", "svg")
 ZoneSource = Literal["signal", "answer"]
+Late = Annotated[
+    bool,
+    Field(description="*Addition*: true for an answer given after its check-in expired (§9.4)"),
+]
 
 
 class SummaryQuery(BaseModel):
@@ -51,10 +55,7 @@ class SudsPoint(_Out):
     seq: int
     at: str
     value: int
-    late: bool = Field(
-        default=False,
-        description="*Addition*: true for an answer given after its check-in expired (§9.4)",
-    )
+    late: Late = False
 
 
 class ZonePoint(_Out):
@@ -64,10 +65,7 @@ class ZonePoint(_Out):
     source: ZoneSource = Field(
         description="*Addition*: `signal` (the client pressed it) or `answer` (to a check-in)"
     )
-    late: bool = Field(
-        default=False,
-        description="*Addition*: true for an answer given after its check-in expired (§9.4)",
-    )
+    late: Late = False
 
 
 class GroundingOut(_Out):

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import aiohttp
 
 from tests.conftest import LiveServer
 from tests.service.pacing_helpers import cues_of, live_pair
@@ -87,3 +90,19 @@ async def play(server: LiveServer, *, end: bool = True, **body: Any) -> Played:
         status, _ = await server.api.call("POST", f"/api/v1/sessions/{sid}/end")
         assert status == 200
     return played
+
+
+async def summary_as(
+    server: LiveServer, sid: str, fmt: str, content_type: str
+) -> tuple[bytes, Mapping[str, str]]:
+    """The summary in `fmt`, read with the tenant's API key; checks it is 200 `content_type`."""
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(
+            f"{server.url}/api/v1/sessions/{sid}/summary?format={fmt}",
+            headers={"Authorization": f"Bearer {server.api_key}"},
+        ) as resp,
+    ):
+        assert resp.status == 200
+        assert resp.content_type == content_type
+        return await resp.read(), resp.headers

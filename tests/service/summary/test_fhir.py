@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import aiohttp
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.observation import Observation
 
 from tests.conftest import LiveServer
-from tests.service.summary.support import Played, play
+from tests.service.summary.support import Played, play, summary_as
 from tests.support import session_body
 
 pytest_plugins = ["tests.service.pacing_fixtures"]
@@ -25,17 +24,8 @@ STANDARD = {
 }
 
 
-async def fhir_of(server: LiveServer, sid: str, key: str | None = None) -> tuple[bytes, Bundle]:
-    async with (
-        aiohttp.ClientSession() as http,
-        http.get(
-            f"{server.url}/api/v1/sessions/{sid}/summary?format=fhir",
-            headers={"Authorization": f"Bearer {key or server.api_key}"},
-        ) as resp,
-    ):
-        assert resp.status == 200
-        assert resp.content_type == "application/fhir+json"
-        raw = await resp.read()
+async def fhir_of(server: LiveServer, sid: str) -> tuple[bytes, Bundle]:
+    raw, _ = await summary_as(server, sid, "fhir", "application/fhir+json")
     return raw, Bundle.model_validate_json(raw)
 
 

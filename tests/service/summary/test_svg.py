@@ -5,38 +5,30 @@ and nosniff; well-formed XML whatever the ids and names hold (issue 13, finding 
 
 from __future__ import annotations
 
-import secrets
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from dataclasses import replace
 
-import aiohttp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.appkeys import LIFECYCLE, STORE
 from service.cues import resolve_cues
-from service.store.base import ParticipantRecord, SessionRecord, SessionStateName, utc_now
+from service.store.base import ParticipantRecord
 from service.summary.svg import LOOKS, clean_text
 from tests.conftest import LiveServer
 from tests.service.pacing_helpers import cues_of
-from tests.service.summary.support import play, sent_seq
+from tests.service.summary.support import play, sent_seq, summary_as
+from tests.store.support import new_session
 from tests.support import Peer
 
 pytest_plugins = ["tests.service.pacing_fixtures"]
 SVG = "{http://www.w3.org/2000/svg}"
 
 
-async def svg_of(server: LiveServer, sid: str) -> tuple[ET.Element, aiohttp.ClientResponse]:
-    async with (
-        aiohttp.ClientSession() as http,
-        http.get(
-            f"{server.url}/api/v1/sessions/{sid}/summary?format=svg",
-            headers={"Authorization": f"Bearer {server.api_key}"},
-        ) as resp,
-    ):
-        assert resp.status == 200
-        assert resp.content_type == "image/svg+xml"
-        text = await resp.text()
-    return ET.fromstring(text), resp
+async def svg_of(server: LiveServer, sid: str) -> tuple[ET.Element, Mapping[str, str]]:
+    raw, headers = await summary_as(server, sid, "svg", "image/svg+xml")
+    return ET.fromstring(raw.decode()), headers
 
 
 def lanes(root: ET.Element) -> dict[str, ET.Element]:
@@ -51,11 +43,9 @@ async def test_the_timeline_is_an_accessible_chart_of_the_same_data_with_a_key(
     pacing_server: LiveServer,
 ) -> None:
     played = await play(pacing_server)
-    root, resp = await svg_of(pacing_server, played.sid)
-    assert (
-        resp.headers["Content-Security-Policy"] == "default-src 'none'; style-src 'unsafe-inline'"
-    )
-    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    root, headers = await svg_of(pacing_server, played.sid)
+    assert headers["Content-Security-Policy"] == "default-src 'none'; style-src 'unsafe-inline'"
+    assert headers["X-Content-Type-Options"] == "nosniff"
     assert root.tag == f"{SVG}svg" and root.get("role") == "img"
     assert root.find(f"{SVG}title") is not None
     desc = root.find(f"{SVG}desc")
@@ -118,14 +108,8 @@ async def test_the_svg_is_well_formed_whatever_the_ids_and_names_hold(
     """Created in the store directly: REST refuses such ids and names (contract §9.5), but a
     session stored before that rule, or by another path, must still draw."""
     app = pacing_server.app
-    record = SessionRecord(
-        id=f"ses_{secrets.token_hex(8)}",
-        tenant_id="demo",
-        platform="generic",
-        external_id=f"room-{secrets.token_hex(4)}",
-        state=SessionStateName.OPEN,
-        created_at=utc_now(),
-        scheduled_minutes=50,
+    record = replace(
+        new_session(tenant_id="demo", platform="generic"),
         participants=(
             ParticipantRecord("t-\x07<1>", "therapist", "Dr <T> & \x1b"),
             *(
@@ -134,7 +118,6 @@ async def test_the_svg_is_well_formed_whatever_the_ids_and_names_hold(
             ),
         ),
         settings={"cues": resolve_cues({}, {}).model_dump()},
-        epoch=secrets.token_hex(8),
     )
     await app[STORE].create_session(record)
     tokens = app[LIFECYCLE].tokens

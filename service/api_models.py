@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .cues import CueSettings
+from .safety import SafetyPlan
 
 Platform = Literal[
     "zoom", "daily", "jaas", "jitsi", "whereby", "livekit", "twilio", "vonage", "generic"
@@ -66,6 +67,13 @@ class ParticipantIn(_Body):
 
 class SessionSettingsIn(_Body):
     cues: CueSettings = CueSettings()
+    safety: Annotated[
+        SafetyPlan | None,
+        Field(
+            description="the safety plan (contract §9.2); when given it replaces the tenant's "
+            "default whole (null: this session has none)"
+        ),
+    ] = None
 
     @model_validator(mode="before")
     @classmethod

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Seconds = Annotated[float, Field(gt=0, le=86400, strict=True, allow_inf_nan=False)]
+Wait = Annotated[float, Field(ge=0, le=86400, strict=True, allow_inf_nan=False)]
+UNTUNABLE = frozenset({"help_requested"})
+"""Cues that always fire: a client's call for help is never switched off (contract §9.2)."""
 
 
 class _Rule(BaseModel):
@@ -45,6 +48,7 @@ class CheckinUnanswered(_Rule):
 
 class DisconnectedInDistress(_Rule):
     within_s: Seconds = 300
+    grace_s: Wait = 20  # how long the client has to come back (contract §9.3); 0: at once
 
 
 class TimeRemaining(_Rule):
@@ -65,6 +69,13 @@ class CueSettings(BaseModel):
     checkin_unanswered: CheckinUnanswered = CheckinUnanswered()
     disconnected_in_distress: DisconnectedInDistress = DisconnectedInDistress()
     time_remaining: TimeRemaining = TimeRemaining()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _untunable(cls, value: Any) -> Any:
+        if isinstance(value, dict) and (fixed := UNTUNABLE & value.keys()):
+            raise ValueError(f"{', '.join(sorted(fixed))} cannot be switched off or tuned")
+        return value
 
 
 class SessionSettings(BaseModel):

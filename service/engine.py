@@ -138,6 +138,14 @@ class SessionEngine:
             except Exception:
                 log.exception("housekeeping_failed")
 
+    async def caught_up(self, runtime: SessionRuntime) -> None:
+        """Wait until the session's state here includes what the store holds now (what other
+        processes stored too), for a decision that must not rest on a stale view."""
+        head = (await self.store.head_seqs([runtime.id])).get(runtime.id)
+        if head is not None and head > runtime.head:
+            await self.hub.catch_up(runtime, head)
+        await self.settled(runtime)
+
     async def catch_up_all(self) -> None:
         """Deliver what the store holds beyond what this process has seen; drop sessions that
         were erased elsewhere."""

@@ -18,6 +18,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from .errors import SendError, validation_message
+from .text import PlainText
 
 
 class Role(StrEnum):
@@ -50,6 +51,8 @@ CLIENT_TYPES = frozenset(
         "grounding_finished",
         "checkin_response",
         "retract",
+        "help_now",
+        "location_shared",
     }
 )
 THERAPIST_TYPES = frozenset({"acknowledge", "checkin_request", "suggest_grounding", "end_session"})
@@ -73,6 +76,7 @@ SIGNAL_TYPES = frozenset(
         "zone",
         "grounding_started",
         "grounding_finished",
+        "help_now",
     }
 )
 RETRACT_WINDOW_S = 30.0
@@ -110,8 +114,26 @@ class GroundingFinishedData(_Data):
 
 
 class CheckinResponseData(_Data):
+    """`checkin_response` as a client sends it."""
+
     checkin_seq: Seq
     value: Annotated[int, Field(strict=True)] | Zone
+
+
+class LoggedCheckinResponseData(CheckinResponseData):
+    """`checkin_response` as logged: the service adds `"late": true` to an answer given after
+    its request expired (contract §9.4); a client cannot send `late` itself."""
+
+    late: Literal[True] | None = None
+
+
+class LocationData(_Data):
+    """`location_shared`: where the client is right now, in its own words (contract §9.2).
+
+    The one free text of the log: never written to the service's own logs, cues, vendor
+    webhooks or the FHIR export."""
+
+    text: Annotated[PlainText, Field(min_length=1, max_length=200)]
 
 
 class SeqData(_Data):
@@ -177,8 +199,10 @@ DATA_MODELS: dict[str, type[_Data]] = {
     "zone": ZoneData,
     "grounding_started": GroundingStartedData,
     "grounding_finished": GroundingFinishedData,
-    "checkin_response": CheckinResponseData,
+    "checkin_response": LoggedCheckinResponseData,
     "retract": SeqData,
+    "help_now": EmptyData,
+    "location_shared": LocationData,
     "acknowledge": SeqData,
     "checkin_request": CheckinRequestData,
     "suggest_grounding": SuggestGroundingData,
@@ -242,6 +266,16 @@ class SendRetract(_Send):
     data: SeqData
 
 
+class SendHelpNow(_Send):
+    type: Literal["help_now"]
+    data: EmptyData
+
+
+class SendLocationShared(_Send):
+    type: Literal["location_shared"]
+    data: LocationData
+
+
 class SendAcknowledge(_Send):
     type: Literal["acknowledge"]
     data: SeqData
@@ -272,6 +306,8 @@ SendPayload = Annotated[
     | SendGroundingFinished
     | SendCheckinResponse
     | SendRetract
+    | SendHelpNow
+    | SendLocationShared
     | SendAcknowledge
     | SendCheckinRequest
     | SendSuggestGrounding

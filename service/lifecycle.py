@@ -105,6 +105,9 @@ class SessionLifecycle:
         cues = resolve_cues(
             tenant.cues if tenant else {}, body.settings.cues.model_dump(exclude_unset=True)
         )
+        # A session's own safety plan (null included) replaces the tenant's: never merged.
+        given = "safety" in body.settings.model_fields_set
+        safety = body.settings.safety if given else (tenant.safety if tenant else None)
         record = SessionRecord(
             id=new_session_id(),
             tenant_id=tenant_id,
@@ -117,7 +120,10 @@ class SessionLifecycle:
                 ParticipantRecord(p.id, p.role, p.display_name, p.platform_ref, p.subject)
                 for p in body.participants
             ),
-            settings={"cues": cues.model_dump()},
+            settings={
+                "cues": cues.model_dump(),
+                "safety": safety.model_dump(exclude_none=True) if safety else None,
+            },
             epoch=secrets.token_hex(8),
         )
         await self.store.create_session(record)
@@ -243,7 +249,9 @@ class SessionLifecycle:
         if participant is None:
             return PlatformOutcome.IGNORED
         joined = kind == "participant_joined"
-        await self.engine.settled(runtime)
+        # Up to date with every process: a leave logged elsewhere a moment ago must not make
+        # this return look like a repeat (contract §9.3: a return by any route counts).
+        await self.engine.caught_up(runtime)
         if bool(runtime.state.on_platform.get(participant.id)) == joined:
             return PlatformOutcome.IGNORED
         result = await self.presence.log_presence(

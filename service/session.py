@@ -28,7 +28,7 @@ from .events import (
     ZoneData,
 )
 
-UNACKNOWLEDGED_TYPES = frozenset({"pause", "slow_down", "zone"})
+UNACKNOWLEDGED_TYPES = frozenset({"pause", "slow_down", "zone", "help_now"})
 OUT_OF_WINDOW = frozenset({Zone.TOO_MUCH.value, Zone.SHUT_DOWN.value})
 
 
@@ -238,13 +238,9 @@ class SessionState:
         elif kind == "checkin_response":
             assert isinstance(send.data, CheckinResponseData)
             checkin = self.checkins.get(send.data.checkin_seq)
-            if (
-                checkin is None
-                or sender_id not in checkin.to
-                or sender_id in checkin.answered
-                or checkin.expired
-            ):
-                raise SendError("no open check-in with that seq", code="not_found")
+            # An expired request still takes its one answer, logged late (contract §9.4).
+            if checkin is None or sender_id not in checkin.to or sender_id in checkin.answered:
+                raise SendError("no check-in with that seq awaits your answer", code="not_found")
             value = send.data.value
             if checkin.instrument == "suds":
                 if isinstance(value, Zone) or not 0 <= value <= 10:
@@ -262,6 +258,11 @@ class SessionState:
                     raise SendError(
                         f"to: {cid[:128]!r} is not a client of this session", code="invalid_payload"
                     )
+
+    def answer_is_late(self, checkin_seq: int) -> bool:
+        """Would an answer to this check-in now come after it expired?"""
+        checkin = self.checkins.get(checkin_seq)
+        return checkin is not None and checkin.expired
 
 
 _APPLY = {

@@ -27,6 +27,9 @@ from pydantic import (
     model_validator,
 )
 
+from .cues import CueSettings
+from .errors import validation_message
+from .safety import SafetyPlan
 from .webhook_targets import WebhookTargetRefused, WebhookTargets
 
 DEMO_TENANT = "demo"
@@ -99,6 +102,8 @@ class Tenant(BaseModel):
     integrations: dict[str, dict[str, str]] = Field(default_factory=dict)
     # Extension: tenant-wide defaults for `settings.cues`, overridden per session.
     cues: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # The default `settings.safety` (contract §9.2); a session's own plan replaces it whole.
+    safety: SafetyPlan | None = None
 
     @field_validator("webhook_secret")
     @classmethod
@@ -118,6 +123,10 @@ class Tenant(BaseModel):
                 raise ValueError(f"integration {platform!r} lacks {', '.join(missing)}")
         if self.webhook_url and self.webhook_secret is None:
             raise ValueError("webhook_url needs webhook_secret to sign deliveries")
+        try:  # a bad default would refuse every session of the tenant
+            CueSettings.model_validate(self.cues)
+        except ValidationError as exc:
+            raise ValueError(f"cues: {validation_message(exc, subject='cues')}") from None
         return self
 
     def integration(self, platform: str) -> dict[str, str] | None:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from .api_models import Platform
 from .events import Event, Exercise, Role, Zone
 from .realtime.hub import Connection, SessionRuntime
+from .safety import SafetyPlan, stored_safety
 from .session import SessionState
 from .store.base import rfc3339
 
@@ -30,8 +31,15 @@ class ParticipantOut(_Out):
     connected: bool
 
 
+class SessionSettingsOut(_Out):
+    """*Addition*: what a session's participants and vendor may know of its settings."""
+
+    safety: SafetyPlan | None
+    """The safety plan (contract §9.2), or null when neither the session nor its tenant has one."""
+
+
 class SessionOut(_Out):
-    """The contract's `Session`."""
+    """The contract's `Session`, and its `settings` (an addition)."""
 
     id: str
     platform: Platform
@@ -44,6 +52,7 @@ class SessionOut(_Out):
     participants: list[ParticipantOut]
     head_seq: int
     epoch: str
+    settings: SessionSettingsOut
 
 
 class ActorOut(_Out):
@@ -171,6 +180,7 @@ def session_view(runtime: SessionRuntime, for_client: str | None = None) -> Sess
         ],
         head_seq=runtime.head,
         epoch=record.epoch,
+        settings=SessionSettingsOut(safety=stored_safety(record.settings)),
     )
 
 

@@ -33,7 +33,7 @@ from ..outbox import OutboxSender, RetryPolicy, outbox_item
 from ..realtime.hub import Hub, SessionRuntime
 from ..store.base import AppendOutcome, OutboxItem, PacingProgress, PacingStore, TimerSpec
 from ..tenants import TenantRegistry
-from .state import CHECKIN_PREFIX, Cue, PacingState
+from .state import CHECKIN_PREFIX, LEFT_PREFIX, Cue, PacingState
 
 log = structlog.get_logger(__name__)
 
@@ -210,6 +210,7 @@ class PacingEngine:
         await self._save(sp)
         for timer in fires:
             await self._fire(sp, runtime, timer)
+        await self._save(sp)  # what a fire read up to decide may call for more
 
     async def _read_up(self, sp: SessionPacing, runtime: SessionRuntime, upto: int | None) -> None:
         """Fold what the store holds after the state's head (up to `upto`, or all)."""
@@ -267,6 +268,9 @@ class PacingEngine:
                 if timer.key.startswith(CHECKIN_PREFIX):
                     await self._expire_checkin(sp, runtime, timer)
                 else:
+                    if timer.key.startswith(LEFT_PREFIX):
+                        # A return logged by any process, up to now, cancels the cue.
+                        await self._read_up(sp, runtime, None)
                     cue = state.cue_for(timer.key, time.time())
                     if cue is not None:
                         await self._log_cue(runtime, cue, timer.due_at)

@@ -2,9 +2,11 @@
 
 `PacingState.apply(event)` folds one logged event and returns the timers it calls for (every
 cue, immediate or not, is a timer keyed by its deterministic event id, so it is claimed once in
-the store and logged once). When a timer is due, `cue_for(key, now)` says which cue to log, or
-None when its condition no longer holds (a pause acknowledged meanwhile, the session over).
-Nothing here does I/O: the same log always gives the same timers and the same cues.
+the store and logged once; a departure in distress waits on a timer keyed by the departure, since
+several departures may lead to the same cue). When a timer is due, `cue_for(key, now)` says which
+cue to log, or None when its condition no longer holds (a pause acknowledged meanwhile, a client
+back, the session over). Nothing here does I/O: the same log always gives the same timers and the
+same cues.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ URGENT: Severity = "urgent"
 WARN: Severity = "warn"
 INFO: Severity = "info"
 CHECKIN_PREFIX = "checkin:"
+LEFT_PREFIX = "left:"  # + the seq of a client's `participant_left`
 
 
 def unix(at: str) -> float:
@@ -90,12 +93,13 @@ class Pause:
 
 @dataclass(slots=True)
 class Mark:
-    """A distress event of a client: a SUDS answer at or over the threshold, or an
-    out-of-window zone (signal or answer)."""
+    """A distress event of a client: a SUDS answer at or over the threshold, an out-of-window
+    zone (signal or answer), or a call for help (`help_now`)."""
 
     seq: int
     at: float
     retracted: bool = False
+    help: bool = False  # a `help_now`
 
 
 @dataclass(slots=True)
@@ -105,6 +109,15 @@ class ClientTrack:
     last_suds: tuple[int, int] | None = None  # (seq, value) of the latest answer
     distress: dict[int, Mark] = field(default_factory=dict)
     cues: list[tuple[float, str]] = field(default_factory=list)  # (at, severity) logged
+    returned_seq: int = 0  # the client's latest `participant_joined`, by any route
+
+
+@dataclass(frozen=True, slots=True)
+class Departure:
+    """A client's leave while in distress: its cue, if the client is not back in time."""
+
+    left_seq: int
+    cue: Cue
 
 
 @dataclass(slots=True)
@@ -149,6 +162,7 @@ class PacingState:
         self.checkins: dict[int, Checkin] = {}
         self.logged: set[str] = set()  # ids of system events in the log
         self.pending: dict[str, Cue] = {}  # cues derived, not logged yet
+        self.departures: dict[str, Departure] = {}  # by timer key (LEFT_PREFIX)
 
     @classmethod
     def from_settings(
@@ -286,6 +300,22 @@ class PacingState:
         )
         return self._schedule(cue, at)
 
+    def _on_help_now(self, event: Event) -> list[Timer]:
+        track = self._track(event.actor.id)
+        if track is None:
+            return []
+        seq, at = event.seq, unix(event.at)
+        track.distress[seq] = Mark(seq, at, help=True)
+        cue = Cue(
+            f"cue:help_requested:{seq}",
+            "help_requested",
+            URGENT,
+            event.actor.id,
+            (seq,),
+            "The client pressed Help now: they may feel unsafe or be in crisis.",
+        )
+        return self._schedule(cue, at)  # at once, and never switched off (contract §9.2)
+
     def _on_checkin_request(self, event: Event) -> list[Timer]:
         at = unix(event.at)
         addressed = event.to if event.to is not None else self.client_ids
@@ -351,7 +381,16 @@ class PacingState:
             track.cues.append((unix(event.at), body.severity))
         return []
 
+    def _on_joined(self, event: Event) -> list[Timer]:
+        body = event.body
+        track = self._track(body.participant.id) if isinstance(body, PresenceData) else None
+        if track is not None:
+            track.returned_seq = event.seq
+        return []
+
     def _on_left(self, event: Event) -> list[Timer]:
+        """A client leaving (widget or platform) while paused or soon after distress waits
+        `grace_s` for its return by any route (contract §9.3): a reload is not an emergency."""
         body = event.body
         if not isinstance(body, PresenceData):
             return []
@@ -371,18 +410,25 @@ class PacingState:
             ]
             if not recent:
                 return []
-            related = max(m.seq for m in recent)
-            words = f"within {_span(rule.within_s)} of reporting distress"
+            latest = max(recent, key=lambda m: m.seq)
+            related = latest.seq
+            what = "asking for help" if latest.help else "reporting distress"
+            words = f"within {_span(rule.within_s)} of {what}"
         via = "the video call" if body.via == "platform" else "the session"
+        back = f" and has not come back after {_span(rule.grace_s)}" if rule.grace_s else ""
         cue = Cue(
-            f"cue:disconnected_in_distress:{cid}:{related}",
+            f"cue:disconnected_in_distress:{cid}:{related}",  # one per distress episode
             "disconnected_in_distress",
             URGENT,
             cid,
             (related,),
-            f"The client left {via} {words}.",
+            f"The client left {via} {words}{back}.",
         )
-        return self._schedule(cue, at)
+        if cue.event_id in self.logged:
+            return []
+        key = f"{LEFT_PREFIX}{event.seq}"
+        self.departures[key] = Departure(event.seq, cue)
+        return [Timer(key, at + rule.grace_s)]
 
     def _on_started(self, event: Event) -> list[Timer]:
         if self.started_at is not None:
@@ -398,6 +444,7 @@ class PacingState:
     def _on_ended(self, event: Event) -> list[Timer]:
         self.ended = True
         self.pending.clear()
+        self.departures.clear()
         return []
 
     # -- firing -------------------------------------------------------------------------------
@@ -406,6 +453,8 @@ class PacingState:
         """The cue a due timer logs now, or None when there is nothing (left) to log."""
         if self.ended or key in self.logged:
             return None
+        if key.startswith(LEFT_PREFIX):
+            return self._departure_cue(key)
         rule = key.split(":")[1] if key.startswith("cue:") else ""
         if rule == "time_remaining":
             return self._time_remaining(key, now)
@@ -420,7 +469,26 @@ class PacingState:
             track = self.clients[cue.client_id]
             if any(track.pauses[s].retracted for s in cue.related_seq if s in track.pauses):
                 return None
+        elif rule == "help_requested":
+            mark = self.clients[cue.client_id].distress.get(cue.related_seq[0])
+            if mark is None or mark.retracted:
+                return None
         return cue
+
+    def _departure_cue(self, key: str) -> Cue | None:
+        """The cue of a departure whose grace is over, unless the client came back (by any
+        route) since, the pause or distress event was withdrawn, or the episode's cue is in."""
+        departure = self.departures.get(key)
+        if departure is None or departure.cue.event_id in self.logged:
+            return None
+        track = self.clients[departure.cue.client_id]
+        if track.returned_seq > departure.left_seq:
+            return None
+        related = departure.cue.related_seq[0]
+        signal = track.pauses.get(related) or track.distress.get(related)
+        if signal is not None and signal.retracted:
+            return None
+        return departure.cue
 
     def _time_remaining(self, key: str, now: float) -> Cue | None:
         cid = key.split(":", 2)[2]
@@ -478,7 +546,9 @@ _HANDLERS = {
     "checkin_response": PacingState._on_checkin_response,
     "checkin_expired": PacingState._on_checkin_expired,
     "cue": PacingState._on_cue,
+    "participant_joined": PacingState._on_joined,
     "participant_left": PacingState._on_left,
+    "help_now": PacingState._on_help_now,
     "session_started": PacingState._on_started,
     "session_ended": PacingState._on_ended,
 }

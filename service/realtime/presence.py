@@ -210,7 +210,16 @@ class PresenceKeeper:
         await self.engine.append_system(runtime, kind, EMPTY, event_id=kind)
 
     def _after_applied(self, runtime: SessionRuntime, event: Event) -> None:
-        if (
+        if event.type == "participant_left":
+            body = event.body
+            assert isinstance(body, PresenceData)
+            if body.via == "widget" and self.counts.here(runtime.id, body.participant.id):
+                # Back already: a socket of theirs came here before this leave (another
+                # process's, or this one's a moment earlier) reached the state, so its
+                # connect saw them present and logged no return. Log it now, or the log would
+                # show them gone and a disconnection in distress would fire (contract §9.3).
+                self._tasks.spawn(self._returned(runtime, body.participant.id))
+        elif (
             event.type == "participant_joined"
             and runtime.record.state is SessionStateName.OPEN
             and self._both_present(runtime)
@@ -218,6 +227,18 @@ class PresenceKeeper:
             # A join logged by another process may complete the pair: start the session here
             # too (its fixed id and the store's open-only rule keep it to one start).
             self._tasks.spawn(self._start_quietly(runtime))
+
+    async def _returned(self, runtime: SessionRuntime, participant_id: str) -> None:
+        await self.engine.settled(runtime)
+        if (
+            runtime.ended
+            or self.draining
+            or runtime.state.connected.get(participant_id)
+            or not self.counts.here(runtime.id, participant_id)
+        ):
+            return
+        with contextlib.suppress(StoreUnavailable):
+            await self.log_presence(runtime, participant_id, "widget", joined=True)
 
     async def _start_quietly(self, runtime: SessionRuntime) -> None:
         with contextlib.suppress(StoreUnavailable):

@@ -17,6 +17,8 @@ from ..errors import SendError
 from ..events import (
     Actor,
     CheckinRequestData,
+    CheckinResponseData,
+    LoggedCheckinResponseData,
     Send,
     SeqData,
     SuggestGroundingData,
@@ -141,6 +143,13 @@ class SendPipeline:
             to = (runtime.state.signals[body.seq].client_id,)  # to the signal's sender only
         elif isinstance(body, CheckinRequestData | SuggestGroundingData) and body.to:
             to = tuple(body.to)
+        elif isinstance(body, CheckinResponseData) and runtime.state.answer_is_late(
+            body.checkin_seq
+        ):
+            # Checked under the send lock, which the expiry holds too (pacing/engine.py).
+            body = LoggedCheckinResponseData(
+                checkin_seq=body.checkin_seq, value=body.value, late=True
+            )
         request = AppendRequest(
             session_id=runtime.id,
             actor=Actor(conn.participant_id, conn.role),

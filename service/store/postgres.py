@@ -251,7 +251,16 @@ class PostgresStore:
             await pool.expire_connections()
             log.warning("store_unavailable", dialect=self.dialect, error=type(exc).__name__)
             raise StoreUnavailable(f"the store is unavailable: {type(exc).__name__}") from exc
-        except (asyncpg.PostgresError, asyncpg.InternalClientError) as exc:
+        except asyncpg.InternalClientError as exc:
+            # The driver lost track of the connection's protocol state (seen after
+            # pg_terminate_backend: "cannot switch to state …; another operation is in
+            # progress"): that connection can never be used again, and its siblings were likely
+            # cut off the same way.
+            conn.terminate()
+            await pool.expire_connections()
+            log.warning("store_unavailable", dialect=self.dialect, error=type(exc).__name__)
+            raise StoreUnavailable(f"the store is unavailable: {type(exc).__name__}") from exc
+        except asyncpg.PostgresError as exc:
             if isinstance(exc, _RETRY_ERRORS):
                 raise  # the caller's to handle: a conflict or a retry
             log.error("store_failed", dialect=self.dialect, error=type(exc).__name__, exc_info=True)

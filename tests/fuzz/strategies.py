@@ -36,6 +36,8 @@ CLIENT_TYPES = [
     "grounding_finished",
     "checkin_response",
     "retract",
+    "help_now",
+    "location_shared",
 ]
 THERAPIST_TYPES = ["acknowledge", "checkin_request", "suggest_grounding", "end_session"]
 OTHER_TYPES = ["cue", "session_started", "participant_joined", "", "PAUSE", "pause "]
@@ -55,6 +57,10 @@ DATA_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "seq": SMALL_INT | st.just(2**53 + 1) | JSON,
     "instrument": st.sampled_from(["suds", "zone", "phq9"]) | JSON,
     "to": st.lists(PARTICIPANT, max_size=4) | JSON,
+    # location_shared: any text but lone surrogates, which the in-process clients cannot encode
+    # (tests/service/test_events.py sends them to the model; the raw-frame tests to the socket)
+    "text": st.text(max_size=210) | JSON,
+    "late": st.booleans() | JSON,
     "extra": JSON,
 }
 

@@ -28,8 +28,9 @@ RULES = [
     "repeated_pause",
     "checkin_unanswered",
     "disconnected_in_distress",
+    "help_requested",  # never tunable: invalid_body
 ]
-RULE_KEYS = ["enabled", "after_s", "threshold", "delta", "count", "within_s", "bogus"]
+RULE_KEYS = ["enabled", "after_s", "threshold", "delta", "count", "within_s", "grace_s", "bogus"]
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +78,17 @@ rule_settings = st.dictionaries(
     max_size=3,
 )
 cues = st.dictionaries(st.sampled_from([*RULES, "made_up_rule"]), rule_settings | JSON, max_size=3)
+ANY_TEXT = st.text(st.characters(codec=None, categories=None), max_size=90)  # surrogates too
+resource = st.dictionaries(
+    st.sampled_from(["label", "phone", "sms", "url", "extra"]),
+    st.sampled_from(["988", "+1 (555) 010-0199", "https://988lifeline.org", "Crisis line"])
+    | ANY_TEXT
+    | JSON,
+    max_size=4,
+)
+safety = st.fixed_dictionaries(
+    {}, optional={"ask_location": st.booleans() | JSON, "resources": st.lists(resource, max_size=6)}
+)
 
 
 @st.composite
@@ -91,7 +103,9 @@ def create_bodies(draw: st.DrawFn) -> Any:
     if draw(st.booleans()):
         body["scheduled_minutes"] = draw(st.integers(-10, 10**7) | JSON)
     if draw(st.booleans()):
-        body["settings"] = draw(st.fixed_dictionaries({"cues": cues}) | JSON)
+        body["settings"] = draw(
+            st.fixed_dictionaries({}, optional={"cues": cues, "safety": safety | JSON}) | JSON
+        )
     for key in draw(st.lists(st.sampled_from(sorted(body)), max_size=2, unique=True)):
         if draw(st.booleans()):
             del body[key]

@@ -28,7 +28,9 @@ from tests.service.pacing_helpers import cues_of, live_pair, quiet_for
 pytest_plugins = ["tests.service.pacing_fixtures"]
 
 HOLD_S = 0.4
-CUES = {"pause_unacknowledged": {"enabled": False}}
+# grace_s 0 (contract §9.3 waits 20 s by default): a leave fires the cue at once, so a move
+# wrongly logged as a leave and a join would still raise it, as in v1.
+CUES = {"pause_unacknowledged": {"enabled": False}, "disconnected_in_distress": {"grace_s": 0}}
 
 
 @pytest.fixture

@@ -10,13 +10,17 @@ from hypothesis import strategies as st
 from service.errors import SendError
 from service.events import (
     CLIENT_TYPES,
+    SIGNAL_TYPES,
     THERAPIST_TYPES,
     Actor,
+    CheckinResponseData,
     Event,
+    LoggedCheckinResponseData,
     Role,
     parse_send,
     visible_to_client,
 )
+from service.text import text_problem
 
 CODES = {"invalid_payload", "unknown_type", "forbidden"}
 json_values = st.recursive(
@@ -148,3 +152,54 @@ def test_wire_round_trip_is_byte_stable():
     event = _event("zone", Actor("c-1", Role.CLIENT), None, {"zone": "okay"})
     again = Event.from_wire(event.wire)
     assert again.wire == event.wire and again.as_dict() == event.as_dict()
+
+
+# -- contract §9.2 and §9.4 --------------------------------------------------------------------
+
+
+@given(st.text(st.characters(codec=None, categories=None), max_size=210))
+def test_a_location_is_1_to_200_characters_of_plain_text(text):
+    """All of Unicode, lone surrogates included: taken exactly when §9.5's text rules and the
+    length allow it, otherwise `invalid_payload` without the text in the message."""
+    payload = {"id": "a", "type": "location_shared", "data": {"text": text}}
+    allowed = 1 <= len(text) <= 200 and text_problem(text) is None
+    try:
+        send = parse_send(payload, Role.CLIENT)
+    except SendError as exc:
+        assert not allowed and exc.code == "invalid_payload"
+        assert not text or text not in exc.message
+        return
+    assert allowed and send.data.model_dump() == {"text": text}
+
+
+def test_help_now_is_a_client_signal_with_no_data():
+    assert "help_now" in SIGNAL_TYPES and "location_shared" not in SIGNAL_TYPES
+    assert parse_send({"id": "a", "type": "help_now"}, Role.CLIENT).type == "help_now"
+    for data in ({"x": 1}, {"text": "here"}):
+        with pytest.raises(SendError) as err:
+            parse_send({"id": "a", "type": "help_now", "data": data}, Role.CLIENT)
+        assert err.value.code == "invalid_payload"
+    for kind in ("help_now", "location_shared"):
+        with pytest.raises(SendError) as err:
+            parse_send({"id": "a", "type": kind, "data": {}}, Role.THERAPIST)
+        assert err.value.code == "forbidden"
+
+
+def test_a_logged_answer_may_carry_late_but_a_sent_one_may_not():
+    data = {"checkin_seq": 3, "value": 7, "late": True}
+    with pytest.raises(SendError) as err:
+        parse_send({"id": "a", "type": "checkin_response", "data": data}, Role.CLIENT)
+    assert err.value.code == "invalid_payload"
+    logged = _event("checkin_response", Actor("c-1", Role.CLIENT), None, data)
+    assert isinstance(logged.body, LoggedCheckinResponseData) and logged.body.late is True
+    on_time = _event(
+        "checkin_response", Actor("c-1", Role.CLIENT), None, {"checkin_seq": 3, "value": 7}
+    )
+    assert isinstance(on_time.body, CheckinResponseData) and on_time.body.late is None
+
+
+def test_a_client_s_location_and_help_are_seen_by_it_and_the_therapists_only():
+    c1 = Actor("c-1", Role.CLIENT)
+    for kind, data in (("location_shared", {"text": "home"}), ("help_now", {})):
+        assert visible_to_client(_event(kind, c1, None, data), "c-1")
+        assert not visible_to_client(_event(kind, c1, None, data), "c-2")

@@ -59,8 +59,26 @@ def test_checkins_open_answer_and_expire():
         {"id": "x", "type": "checkin_response", "data": {"checkin_seq": 2, "value": "okay"}},
         Role.CLIENT,
     )
-    with pytest.raises(SendError) as err:
+    # v1.1 (§9.4): an expired request still takes its one answer, which is logged late.
+    state.check_send("c-2", Role.CLIENT, late, parse_time(T0))
+    assert state.answer_is_late(2) and not state.answer_is_late(1)
+    state.apply(
+        Event(
+            5,
+            "e5",
+            "checkin_response",
+            T0,
+            Actor("c-2", Role.CLIENT),
+            None,
+            {"checkin_seq": 2, "value": "okay", "late": True},
+        )
+    )
+    assert state.clients["c-2"].zone == "okay" and state.clients["c-2"].open_checkins == [1]
+    with pytest.raises(SendError) as err:  # a second answer
         state.check_send("c-2", Role.CLIENT, late, parse_time(T0))
+    assert err.value.code == "not_found"
+    with pytest.raises(SendError) as err:  # c-1 was not asked
+        state.check_send("c-1", Role.CLIENT, late, parse_time(T0))
     assert err.value.code == "not_found"
     wrong = parse_send(
         {"id": "y", "type": "checkin_response", "data": {"checkin_seq": 2, "value": "okay"}},

@@ -42,6 +42,13 @@ def _exactly(model: type[BaseModel], wire: dict[str, Any]) -> None:
 
 
 SESSION = "/api/v1/sessions/{session_id}"
+SAFETY = {
+    "ask_location": True,
+    "resources": [
+        {"label": "Crisis line", "phone": "988", "sms": "988"},
+        {"label": "Help online", "url": "https://988lifeline.org/"},
+    ],
+}
 
 
 async def test_rest_answers_are_what_the_openapi_document_says(live_server: LiveServer):
@@ -56,10 +63,15 @@ async def test_rest_answers_are_what_the_openapi_document_says(live_server: Live
                 {"id": "t-1", "role": "therapist", "display_name": "T"},
                 {"id": "c-1", "role": "client"},
             ],
+            "settings": {"safety": SAFETY},
         },
     )
     assert status == 201
     _answer_schema("post", "/api/v1/sessions", 201).validate(created)
+    assert (
+        created["session"]["settings"]["safety"]["resources"][1]["url"]
+        == SAFETY["resources"][1]["url"]
+    )
     sid = created["session"]["id"]
     client = await live_server.join(created["tokens"]["c-1"])
     therapist = await live_server.join(created["tokens"]["t-1"])
@@ -102,7 +114,7 @@ async def test_rest_and_webhook_errors_are_the_error_envelope(live_server: LiveS
 
 
 async def test_welcome_and_acks_are_exactly_the_typed_views(live_server: LiveServer):
-    created = await live_server.create_session(clients=2)
+    created = await live_server.create_session(clients=2, settings={"safety": SAFETY})
     therapist = await live_server.join(created["tokens"]["t-1"])
     client = await live_server.join(created["tokens"]["c-1"])
     await therapist.wait_type("session_started")
@@ -161,8 +173,12 @@ async def test_every_logged_event_s_data_is_exactly_its_type_s_model(live_server
     await client.send("checkin_response", {"checkin_seq": suds["seq"], "value": 9})
     zone = await therapist.send("checkin_request", {"instrument": "zone"})
     await client.send("checkin_response", {"checkin_seq": zone["seq"], "value": "okay"})
-    await therapist.send("checkin_request", {"instrument": "suds"})  # left unanswered
+    await client.send("help_now")
+    await client.send("location_shared", {"text": "At home, in the kitchen"})
+    unanswered = await therapist.send("checkin_request", {"instrument": "suds"})
     await therapist.wait_type("checkin_expired", timeout=10)
+    late = await client.send("checkin_response", {"checkin_seq": unanswered["seq"], "value": 4})
+    assert late["ok"], late
     await client.close()
     await therapist.wait_type("participant_left")
     await therapist.send("end_session")
@@ -170,6 +186,9 @@ async def test_every_logged_event_s_data_is_exactly_its_type_s_model(live_server
     events = await live_server.api.events(sid)
     logged = {e["type"] for e in events}
     assert logged == set(DATA_MODELS), set(DATA_MODELS) - logged
+    assert {"checkin_seq": unanswered["seq"], "value": 4, "late": True} in [
+        e["data"] for e in events
+    ]
     for event in events:
         model = DATA_MODELS[event["type"]]
         data = event["data"]

@@ -7,8 +7,8 @@ Pause stays in view at 200 % zoom and 320 px; focus never drops to <body>; and t
 boundaries and focus ring hold 3:1.
 
 The therapist's side is played by a real Socket.IO client (tests.support.Peer), so these tests
-do not depend on the therapist panel's layout. Tests that need the service side of issue 14
-(help_now, location_shared, settings.safety, late answers) are skipped, saying so.
+do not depend on the therapist panel's layout. The service side of issue 14 (help_now,
+location_shared, settings.safety, late answers) is in the service: those tests run against it.
 """
 
 from __future__ import annotations
@@ -38,12 +38,6 @@ from tests.widgets.helpers import (
 )
 
 pytestmark = pytest.mark.browser
-
-NEEDS_HELP_NOW = "needs service support for help_now (issue 14 service side)"
-NEEDS_SAFETY = (
-    "needs service support for settings.safety and location_shared (issue 14 service side)"
-)
-NEEDS_LATE = "needs service support for late answers, contract §9.4 (issue 14 service side)"
 
 SAFETY = {
     "ask_location": True,
@@ -321,7 +315,6 @@ def test_a_check_in_answered_offline_after_it_expired_says_what_happened(
     expect(client.locator("comfort-client")).not_to_contain_text("has your answer")
 
 
-@pytest.mark.skip(reason=NEEDS_LATE)
 def test_a_late_answer_is_kept_and_the_client_is_told(context: Any, service: Service) -> None:
     session = service.create_session(settings={"cues": {"checkin_unanswered": {"after_s": 1}}})
     sid = session["session"]["id"]
@@ -399,13 +392,11 @@ def test_help_now_is_always_there_shows_support_at_once_and_tells_the_truth(
     said = support.get_by_role("status")
     expect(said).not_to_have_text("")
     expect(said).not_to_contain_text("Sending", timeout=10_000)
-    if events_of(service, sid, "help_now"):
-        expect(said).to_have_text("Your request for help was sent to your therapist.")
-    else:  # the service does not take help_now (yet): never claim it was sent
-        expect(said).to_contain_text("could not be sent from here. Please say out loud")
+    # The service takes help_now (contract §9.2): the words follow the log, never ahead of it.
+    assert len(wait_for_events(service, sid, "help_now")) == 1
+    expect(said).to_have_text("Your request for help was sent to your therapist.")
 
 
-@pytest.mark.skip(reason=NEEDS_HELP_NOW)
 def test_help_now_reaches_the_log_and_offers_each_resource_by_its_label(
     context: Any, service: Service
 ) -> None:
@@ -433,7 +424,6 @@ def test_help_now_reaches_the_log_and_offers_each_resource_by_its_label(
     expect(support.get_by_role("status")).to_have_text("Your therapist saw your request for help.")
 
 
-@pytest.mark.skip(reason=NEEDS_SAFETY)
 def test_the_location_question_is_asked_at_the_start_skippable_and_askable_again(
     context: Any, service: Service
 ) -> None:

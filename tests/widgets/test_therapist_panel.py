@@ -5,10 +5,9 @@ acknowledging or by the client's own return to okay; informational signals carry
 Acknowledge; no event is shown twice; the panel equals what a reload shows; the Summary view
 draws the service's JSON summary with a key, prints and copies as text.
 
-Tests that need service support not yet in the service (issue 15's service side: the
-`disconnected_in_distress` grace, `help_now`/`location_shared`, late answers) are written out
-and skipped with the reason. The Summary view reads the service's own summary route with the
-therapist's join token.
+Every test runs against the service: the `disconnected_in_distress` grace, `help_now` and
+`location_shared`, late answers, and the Summary view, which reads the service's own summary
+route with the therapist's join token.
 """
 
 from __future__ import annotations
@@ -38,7 +37,6 @@ pytestmark = pytest.mark.browser
 
 SIDE_PANEL = {"width": 380, "height": 800}
 SUMMARY_ROUTE = re.compile(r".*/api/v1/sessions/[^/]+/summary$")
-NEEDS_SERVICE = "needs service support: "
 
 
 @pytest.fixture
@@ -392,7 +390,6 @@ def test_the_summary_opens_with_a_therapist_token_and_not_with_a_client_token(
 # ---- with issue 15's service side -----------------------------------------------------------
 
 
-@pytest.mark.skip(reason=NEEDS_SERVICE + "disconnected_in_distress waits grace_s (contract §9.3)")
 def test_a_reload_while_paused_raises_no_urgent_cue(context: Any, service: Service) -> None:
     session, c1, _c2, panel = two_clients(
         service,
@@ -412,7 +409,6 @@ def test_a_reload_while_paused_raises_no_urgent_cue(context: Any, service: Servi
     expect(attention_of(panel).get_by_text("Left while in distress")).to_have_count(0)
 
 
-@pytest.mark.skip(reason=NEEDS_SERVICE + "disconnected_in_distress waits grace_s (contract §9.3)")
 def test_a_drop_longer_than_the_grace_is_urgent_and_clears_when_the_client_is_back(
     browser: Any, context: Any, service: Service
 ) -> None:
@@ -439,7 +435,6 @@ def test_a_drop_longer_than_the_grace_is_urgent_and_clears_when_the_client_is_ba
         away.close()
 
 
-@pytest.mark.skip(reason=NEEDS_SERVICE + "help_now and location_shared (contract §9.2)")
 def test_help_now_comes_first_with_the_clients_location(context: Any, service: Service) -> None:
     session, _c1, c2, panel = two_clients(service, context)
     press(c2, "Slow down")
@@ -460,7 +455,6 @@ def test_help_now_comes_first_with_the_clients_location(context: Any, service: S
     assert [a["data"]["seq"] for a in acks] == [help_now["seq"]]
 
 
-@pytest.mark.skip(reason=NEEDS_SERVICE + "late answers stored with late: true (contract §9.4)")
 def test_a_late_answer_is_marked_late(context: Any, service: Service) -> None:
     session, _c1, _c2, panel = two_clients(service, context, checkin_unanswered={"after_s": 1})
     sid = session["session"]["id"]

@@ -83,7 +83,7 @@ export function sentLate(status) {
 
 /**
  * The session's safety plan as the widget uses it, from `welcome.session.settings.safety`
- * (pending service support: docs/widgets.md). Anything malformed is left out, never guessed.
+ * (docs/widgets.md; null when the session has none). Anything malformed is left out, never guessed.
  * Returns {askLocation: boolean, resources: [{label, links: [{kind, href, text}]}]}.
  */
 export function safetyPlan(welcome) {

@@ -339,10 +339,12 @@ export class ComfortClient extends LitElement {
     this._closeLocation();
   }
 
-  _closeLocation() {
+  /** Closes the location question: after Share, focus goes to what the feedback line says;
+   * after Skip (nothing to say), to the button that asks again, which takes the form's place. */
+  _closeLocation({ skipped = false } = {}) {
     this.connection.setNote('locationAsked', true);
     this._askLocation = false;
-    this._focusNext = '#feedback';
+    this._focusNext = skipped ? '#location-again' : '#feedback';
   }
 
   // ---- what the view is made of ------------------------------------------------------------
@@ -744,7 +746,7 @@ export class ComfortClient extends LitElement {
       <input id="location-input" type="text" maxlength="200" autocomplete="off" aria-describedby="location-why" />
       <div class="row">
         <button class="primary" type="submit">${c.share}</button>
-        <button type="button" class="quiet" @click=${() => this._closeLocation()}>${c.skip}</button>
+        <button type="button" class="quiet" @click=${() => this._closeLocation({ skipped: true })}>${c.skip}</button>
       </div>
     </form>`;
   }
@@ -792,6 +794,7 @@ export class ComfortClient extends LitElement {
         ? html`<div class="row">
             <button
               class="quiet"
+              id="location-again"
               @click=${() => {
                 this._askLocation = true;
                 this._focusNext = '#location-input';

@@ -29,7 +29,9 @@ async def test_create_answers_session_and_a_token_per_participant(live_server: L
         "participants",
         "head_seq",
         "epoch",
+        "settings",  # an addition: {"safety": …} (docs/protocol.md)
     }
+    assert session["settings"] == {"safety": None}  # the demo tenant has no plan; none invented
     assert (
         session["state"] == "open"
         and session["head_seq"] == 0

@@ -8,38 +8,25 @@ Skipped when the local PostgreSQL does not answer.
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 from aiohttp import web
 
 from service.appkeys import PACING
 from tests.conftest import LiveServer
+from tests.service.pacing.support import fresh_postgres
 from tests.service.pacing_helpers import cues_of, start_pacing_server
 from tests.support import Api
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
-ADMIN_URL = os.environ.get("COMFORT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 @pytest.fixture
 async def database_url() -> AsyncIterator[str]:
-    name = f"comfort_pacing_{secrets.token_hex(4)}"
-    try:
-        admin = await asyncpg.connect(ADMIN_URL, timeout=3)
-    except (OSError, asyncpg.PostgresError) as exc:
-        pytest.skip(f"PostgreSQL not reachable: {type(exc).__name__}")
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        base = ADMIN_URL.rsplit("/", 1)[0]
-        yield f"{base}/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with fresh_postgres() as url:
+        yield url
 
 
 async def test_two_processes_fire_each_timed_cue_once(tmp_path: Path, database_url: str) -> None:

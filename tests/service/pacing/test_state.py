@@ -139,8 +139,12 @@ async def test_checkin_unanswered_cues_each_silent_client_then_expires(
     assert unanswered[0]["data"]["severity"] == "info"
     assert unanswered[0]["seq"] < expired["seq"]
     await c2.wait_type("checkin_expired")
+    # v1.1 (§9.4): stored, marked late (tests/service/pacing/test_late_answers.py has the rest).
     late = await c2.send("checkin_response", {"checkin_seq": request["seq"], "value": 5})
-    assert late["ok"] is False and late["error"]["code"] == "not_found"
+    assert late["ok"] is True
+    await therapist.wait_for(lambda: late["seq"] in therapist.seqs)
+    (stored,) = [e for e in therapist.events if e["seq"] == late["seq"]]
+    assert stored["data"] == {"checkin_seq": request["seq"], "value": 5, "late": True}
     assert cues_of(c1) == [] and cues_of(c2) == []
 
 
@@ -162,10 +166,17 @@ async def test_checkin_answered_by_all_or_rule_off_never_expires(
     assert therapist2.of_type("checkin_expired") == []
     late = await client2.send("checkin_response", {"checkin_seq": request["seq"], "value": "okay"})
     assert late["ok"] is True
+    await therapist2.wait_for(lambda: late["seq"] in therapist2.seqs)
+    (stored,) = [e for e in therapist2.events if e["seq"] == late["seq"]]
+    assert "late" not in stored["data"]  # a request that never expires is never answered late
 
 
 async def test_disconnected_while_paused_is_urgent(pacing_server: LiveServer) -> None:
-    cues = {"pause_unacknowledged": {"enabled": False}}
+    # v1.1: after a grace for the client to come back (tests/service/pacing/test_disconnections.py).
+    cues = {
+        "pause_unacknowledged": {"enabled": False},
+        "disconnected_in_distress": {"grace_s": 0.5},
+    }
     _, therapist, (client,) = await live_pair(pacing_server, cues)
     pause = await client.send("pause")
     await client.close()
@@ -178,7 +189,7 @@ async def test_disconnected_while_paused_is_urgent(pacing_server: LiveServer) ->
 async def test_disconnected_soon_after_distress_and_not_otherwise(
     pacing_server: LiveServer,
 ) -> None:
-    cues = {"disconnected_in_distress": {"within_s": 300}}
+    cues = {"disconnected_in_distress": {"within_s": 300, "grace_s": 0.5}}
     _, therapist, (client,) = await live_pair(pacing_server, cues)
     high = await _answer(therapist, client, "suds", 9)
     await therapist.wait_for(lambda: len(cues_of(therapist, "distress_high")) == 1)
@@ -188,11 +199,11 @@ async def test_disconnected_soon_after_distress_and_not_otherwise(
     assert left_cue["data"]["related_seq"] == [high]
 
     # A calm client who leaves fires nothing.
-    _, therapist2, (client2,) = await live_pair(pacing_server)
+    _, therapist2, (client2,) = await live_pair(pacing_server, cues)
     await _answer(therapist2, client2, "suds", 2)
     await client2.close()
     await therapist2.wait_type("participant_left")
-    await quiet_for(0.8)
+    await quiet_for(1.3)
     assert cues_of(therapist2) == []
 
 
@@ -253,9 +264,11 @@ async def test_disconnected_in_distress_from_a_platform_leave(pacing_server: Liv
             {"id": "c-1", "role": "client", "platform_ref": "zc"},
         ],
     }
-    sid, therapist, (client,) = await live_pair(
-        pacing_server, {"pause_unacknowledged": {"enabled": False}}, **body
-    )
+    cues = {
+        "pause_unacknowledged": {"enabled": False},
+        "disconnected_in_distress": {"grace_s": 0.5},
+    }
+    sid, therapist, (client,) = await live_pair(pacing_server, cues, **body)
     external = (await pacing_server.api.call("GET", f"/api/v1/sessions/{sid}"))[1]["session"][
         "external_id"
     ]
@@ -280,5 +293,5 @@ async def test_disconnected_in_distress_from_a_platform_leave(pacing_server: Liv
             for e in therapist.events
         )
     )
-    await quiet_for(0.6)
+    await quiet_for(1.2)  # past the widget leave's own grace
     assert len(cues_of(therapist)) == 1

@@ -4,6 +4,7 @@ from these, so what the document says is what the handlers accept. What the API 
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -21,11 +22,47 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# FHIR R4 Observation.subject may reference a Patient, Group, Device or Location; a literal
+# reference is relative (`Patient/123`, an id of 1-64 `[A-Za-z0-9.-]`, optionally
+# `/_history/<version>`) or an absolute URL (FHIR R4 references.html, "Literal references").
+_FHIR_ID = r"[A-Za-z0-9\-.]{1,64}"
+_FHIR_SUBJECT = re.compile(
+    rf"(?:Patient|Group|Device|Location)/{_FHIR_ID}(?:/_history/{_FHIR_ID})?"
+    r"|https?://[A-Za-z0-9\-._~%!$&'()*+,;=:@/?#\[\]]{1,1000}"
+)
+FhirSubject = Annotated[
+    str,
+    Field(
+        max_length=1024,
+        description="*Addition*: a client's FHIR subject reference for the summary's export: "
+        "`Patient/123` (`Patient`, `Group`, `Device` or `Location`) or an absolute http(s) URL",
+        examples=["Patient/123"],
+    ),
+]
+
+
 class ParticipantIn(_Body):
     id: Annotated[str, Field(min_length=1, max_length=128)]
     role: Literal["therapist", "client"]
     display_name: Annotated[str, Field(max_length=200)] | None = None
     platform_ref: Annotated[str, Field(min_length=1, max_length=256)] | None = None
+    subject: FhirSubject | None = None
+
+    @field_validator("subject")
+    @classmethod
+    def _fhir_reference(cls, subject: str | None) -> str | None:
+        if subject is not None and not _FHIR_SUBJECT.fullmatch(subject):
+            raise ValueError(
+                "a FHIR reference such as Patient/123 (Patient, Group, Device or Location), "
+                "or an absolute http(s) URL"
+            )
+        return subject
+
+    @model_validator(mode="after")
+    def _subject_of_a_client(self) -> ParticipantIn:
+        if self.subject is not None and self.role != "client":
+            raise ValueError("subject is for client participants only")
+        return self
 
 
 class SessionSettingsIn(_Body):

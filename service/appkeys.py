@@ -47,4 +47,8 @@ OUTBOX: web.AppKey[OutboxSender] = web.AppKey("outbox")
 PACING: web.AppKey[PacingEngine] = web.AppKey("pacing")
 
 TENANT_ID: web.RequestKey[str] = web.RequestKey("tenant_id", str)
-"""The tenant whose API key the request carried (set by `http.api.tenant_of`, read by the audit)."""
+"""The tenant whose API key the request carried (set by `http.api.tenant_of`), or whose session a
+join token opened (`http.api.summary_reader`); read by the audit."""
+PARTICIPANT_ID: web.RequestKey[str] = web.RequestKey("participant_id", str)
+"""The participant whose join token authorised the request (the summary route's token access,
+`http.api.summary_reader`); the audit names the caller `participant:<id>`."""

@@ -117,7 +117,7 @@ class SessionLifecycle:
             created_at=utc_now(),
             scheduled_minutes=body.scheduled_minutes,
             participants=tuple(
-                ParticipantRecord(p.id, p.role, p.display_name, p.platform_ref)
+                ParticipantRecord(p.id, p.role, p.display_name, p.platform_ref, p.subject)
                 for p in body.participants
             ),
             settings={

@@ -6,6 +6,7 @@ OpenAPI document (`openapi.py`) are both made from that table, so they cannot di
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,8 +18,9 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from ..api_models import CreateSessionRequest, EventsQuery, MintTokenRequest
-from ..appkeys import LIFECYCLE, STORE, TENANT_ID, TENANTS, THROTTLE
-from ..errors import InvalidBody, RateLimited, Unauthorized, validation_message
+from ..appkeys import AUDIT, LIFECYCLE, PARTICIPANT_ID, STORE, TENANT_ID, TENANTS, THROTTLE
+from ..errors import ConnectRefused, InvalidBody, RateLimited, Unauthorized, validation_message
+from ..events import Role
 from ..realtime.hub import SessionRuntime
 from ..summary import (
     FORMATS,
@@ -56,6 +58,7 @@ class Route:
     answer: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
     errors: tuple[int, ...] = (401, 404, 429)
+    security: tuple[str, ...] = ("tenantKey",)  # the OpenAPI security schemes, any one of them
 
 
 async def read_body(request: web.Request, model: type[M]) -> M:
@@ -149,15 +152,24 @@ async def delete_session(request: web.Request) -> web.Response:
 
 
 async def get_summary(request: web.Request) -> web.Response:
-    """GET /api/v1/sessions/{session_id}/summary[?format=json|fhir|svg]."""
-    tenant = tenant_of(request)
+    """GET /api/v1/sessions/{session_id}/summary[?format=json|fhir|svg], with the tenant's API
+    key or the session's therapist's join token (an addition: docs/protocol.md)."""
+    runtime, actor = await summary_reader(request)
     fmt = request.query.get("format", "json")
     if fmt not in FORMATS:
         raise InvalidBody("format: one of json, fhir, svg")
-    runtime = await request.app[LIFECYCLE].runtime_for(tenant.id, request.match_info["session_id"])
     events = await read_log(request.app[STORE], runtime.id)
     now = datetime.now(UTC)
     digest = digest_session(session_view(runtime), runtime.record, events, now)
+    request.app[AUDIT].record(
+        actor,
+        "summary.read",
+        "ok",
+        tenant_id=runtime.record.tenant_id,
+        session_id=runtime.id,
+        address=request.remote,
+        format=fmt,
+    )
     headers = {"Cache-Control": "no-store"}
     if fmt == "fhir":
         return web.Response(
@@ -166,10 +178,68 @@ async def get_summary(request: web.Request) -> web.Response:
             headers=headers,
         )
     if fmt == "svg":
+        # An SVG opened on its own is a document: it may run nothing and load nothing.
+        headers["Content-Security-Policy"] = SVG_CSP
         return web.Response(
             text=timeline_svg(digest), content_type="image/svg+xml", headers=headers
         )
     return json_response(digest.as_out())
+
+
+SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'"
+_JWT_SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+
+
+async def summary_reader(request: web.Request) -> tuple[SessionRuntime, str]:
+    """The session whose summary the request may read, and who is reading it (as the audit
+    names them): the tenant by its API key, or a therapist of this very session by a join token
+    in `Authorization: Bearer` (never in the URL).
+
+    Raises:
+        Unauthorized: no credential, a bad key, or a token that is not a therapist's of this
+            session (a client's, another session's, expired, or its session erased).
+        RateLimited, SessionNotFound: as for every vendor call.
+    """
+    lifecycle, session_id = request.app[LIFECYCLE], request.match_info["session_id"]
+    scheme, _, credential = request.headers.get("Authorization", "").partition(" ")
+    credential = credential.strip()
+    if (
+        scheme.lower() == "bearer"
+        and _JWT_SHAPE.fullmatch(credential)
+        and request.app[TENANTS].authenticate(credential) is None
+    ):
+        runtime, participant = await _therapist_of(request, credential, session_id)
+        request[TENANT_ID], request[PARTICIPANT_ID] = runtime.record.tenant_id, participant
+        return runtime, f"participant:{participant}"
+    tenant = tenant_of(request)
+    return await lifecycle.runtime_for(tenant.id, session_id), f"tenant:{tenant.id}"
+
+
+async def _therapist_of(
+    request: web.Request, token: str, session_id: str
+) -> tuple[SessionRuntime, str]:
+    throttle = request.app[THROTTLE]
+    address = request.remote or "unknown"
+    if throttle.blocked(address):
+        raise RateLimited("too many refused credentials from this address; wait a minute")
+    lifecycle = request.app[LIFECYCLE]
+    refused = "this join token does not open this session's summary"
+    try:
+        claims = lifecycle.tokens.verify(token)
+    except ConnectRefused as exc:
+        throttle.failed(address)
+        raise Unauthorized(exc.message) from None
+    runtime = await lifecycle.hub.load(session_id) if claims.session_id == session_id else None
+    participant = runtime.record.participant(claims.participant_id) if runtime else None
+    if (
+        runtime is None
+        or participant is None
+        or participant.role != Role.THERAPIST.value
+        or claims.role != participant.role
+    ):
+        throttle.failed(address)
+        raise Unauthorized(refused)
+    return runtime, participant.id
 
 
 SESSION = "/api/v1/sessions/{session_id}"
@@ -211,6 +281,7 @@ ROUTES: tuple[Route, ...] = (
         answer=SummaryResponse,
         query=SummaryQuery,
         errors=(400, 401, 404, 429),
+        security=("tenantKey", "therapistJoinToken"),
     ),
     Route(
         "POST", SESSION + "/end", end_session, "End a session (idempotent)", answer=SessionEnvelope

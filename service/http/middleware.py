@@ -15,7 +15,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 from pydantic import BaseModel
 
-from ..appkeys import TENANT_ID
+from ..appkeys import PARTICIPANT_ID, TENANT_ID
 from ..audit import AuditTrail
 from ..errors import ComfortError
 from ..metrics import Metrics
@@ -77,7 +77,10 @@ def request_audit(metrics: Metrics, audit: AuditTrail, tenants: TenantRegistry) 
         if audited:
             tenant = request.get(TENANT_ID) or request.match_info.get("tenant")
             platform = request.match_info.get("platform")
+            participant = request.get(PARTICIPANT_ID)
             actor = f"platform:{platform}" if platform else (f"tenant:{tenant}" if tenant else None)
+            if participant:  # a join token, not the tenant's key, authorised it
+                actor = f"participant:{participant}"
             audit.record(
                 actor or "anonymous",
                 f"rest.{request.method} {route}",

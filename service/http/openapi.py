@@ -175,7 +175,14 @@ def build_openapi() -> dict[str, Any]:
                     "type": "http",
                     "scheme": "bearer",
                     "description": "The tenant's API key (the tenants file, or the demo key)",
-                }
+                },
+                "therapistJoinToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "A therapist's join token for this very session (an "
+                    "addition: docs/protocol.md); a client's token or another session's is 401.",
+                },
             },
         },
     }
@@ -223,7 +230,7 @@ def _operation(route: Route, mapping: dict[Any, Any]) -> dict[str, Any]:
         "summary": route.summary,
         "operationId": route.handler.__name__,
         "tags": ["sessions"],
-        "security": [{"tenantKey": []}],
+        "security": [{scheme: []} for scheme in route.security],
         "responses": {},
     }
     params: list[dict[str, Any]] = []

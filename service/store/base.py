@@ -51,6 +51,7 @@ class ParticipantRecord:
     role: str
     display_name: str | None = None
     platform_ref: str | None = None
+    subject: str | None = None  # a client's FHIR subject reference, for the summary's export
 
 
 @dataclass(slots=True)

@@ -18,6 +18,7 @@ def participants_json(record: SessionRecord) -> str:
                 "role": p.role,
                 "display_name": p.display_name,
                 "platform_ref": p.platform_ref,
+                "subject": p.subject,
             }
             for p in record.participants
         ]

@@ -45,11 +45,30 @@ def session(service: FuzzService) -> dict[str, Any]:
     return service.call(service.api.create(2))
 
 
+# A client's FHIR subject reference (docs/protocol.md, "The summary"): valid ones, near misses,
+# and any text, lone surrogates included.
+subject = (
+    st.sampled_from(
+        [
+            "Patient/123",
+            "Group/g-1/_history/2",
+            "https://fhir.example.org/Patient/9",
+            "Practitioner/1",
+            "Patient/",
+            "Patient/" + "x" * 65,
+            "urn:uuid:0f6b7a1e-2c1d-4f43-9e0a-6a3c5d2b9f10",
+        ]
+    )
+    | st.from_regex(r"(Patient|Device)/[A-Za-z0-9.\-]{0,70}", fullmatch=True)
+    | st.text(st.characters(codec=None, categories=None), max_size=80)
+    | JSON
+)
 participant = st.fixed_dictionaries(
     {"id": PARTICIPANT, "role": st.sampled_from(["therapist", "client", "system", "admin"]) | JSON},
     optional={
         "display_name": st.text(max_size=300) | JSON,
         "platform_ref": st.text(max_size=300) | JSON,
+        "subject": subject,
         "extra": JSON,
     },
 )

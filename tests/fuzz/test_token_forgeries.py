@@ -19,7 +19,7 @@ import socketio
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, ServerFactory
 from tests.support import SECRET
 
 FORGED = {"count": 0}
@@ -247,3 +247,25 @@ async def test_a_token_within_the_five_second_leeway_is_admitted(
     now = int(time.time())
     token = jwt.encode(claims(sid, iat=now + skew, nbf=now + skew), SECRET, algorithm="HS256")
     assert await refused(live_server, token) is None
+
+
+async def test_forged_tokens_open_no_summary(server_factory: ServerFactory) -> None:
+    """The summary route's token access (docs/protocol.md, "The summary") refuses every forgery
+    with 401 `unauthorized`, and still opens with the genuine therapist token."""
+    server = await server_factory(auth_failure_limit=10_000)
+    created = await server.create_session()
+    sid = created["session"]["id"]
+    url = f"{server.url}/api/v1/sessions/{sid}/summary"
+    assert server.api.http is not None
+    failures = []
+    for name, token, _ in forgeries(sid):
+        if not isinstance(token, str):
+            continue
+        async with server.api.http.get(url, headers={"Authorization": f"Bearer {token}"}) as r:
+            body = await r.json()
+            if r.status != 401 or body["error"]["code"] != "unauthorized":
+                failures.append((name, r.status, body))
+    assert not failures, failures
+    genuine = {"Authorization": f"Bearer {created['tokens']['t-1']}"}
+    async with server.api.http.get(url, headers=genuine) as r:
+        assert r.status == 200

@@ -47,8 +47,11 @@ OUTBOX: web.AppKey[OutboxSender] = web.AppKey("outbox")
 PACING: web.AppKey[PacingEngine] = web.AppKey("pacing")
 
 TENANT_ID: web.RequestKey[str] = web.RequestKey("tenant_id", str)
-"""The tenant whose API key the request carried (set by `http.api.tenant_of`), or whose session a
-join token opened (`http.api.summary_reader`); read by the audit."""
+"""The tenant whose API key the request carried (set by `http.api.tenant_of`), whose session a
+join token opened (`http.api.summary_reader`), or whose platform signed a webhook
+(`http.webhooks`); read by the audit, which counts the requests without one as refusals."""
+PLATFORM: web.RequestKey[str] = web.RequestKey("platform", str)
+"""The platform whose signature a webhook carried (`http.webhooks`); the audit's actor."""
 PARTICIPANT_ID: web.RequestKey[str] = web.RequestKey("participant_id", str)
 """The participant whose join token authorised the request (the summary route's token access,
 `http.api.summary_reader`); the audit names the caller `participant:<id>`."""

@@ -39,7 +39,7 @@ from ..views import (
     TokenResponse,
     session_view,
 )
-from .middleware import json_response
+from .middleware import audit_address, json_response
 
 log = structlog.get_logger(__name__)
 
@@ -167,7 +167,7 @@ async def get_summary(request: web.Request) -> web.Response:
         "ok",
         tenant_id=runtime.record.tenant_id,
         session_id=runtime.id,
-        address=request.remote,
+        address=audit_address(request),
         format=fmt,
     )
     headers = {"Cache-Control": "no-store"}

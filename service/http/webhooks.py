@@ -31,6 +31,7 @@ from integrations.base import (
 from integrations.jitsi.webhook import EVENT_PATHS as JITSI_EVENT_PATHS
 from integrations.moves import MoveTracker
 
+from ..appkeys import PLATFORM, TENANT_ID
 from ..errors import InvalidBody, NotFound, TooLarge, Unauthorized
 from ..lifecycle import PlatformOutcome
 from .middleware import json_response
@@ -111,6 +112,7 @@ async def _receive(
         raise Unauthorized(
             "the request is not signed as the platform signs", code="invalid_signature"
         ) from None
+    request[TENANT_ID], request[PLATFORM] = tenant_id, platform  # the audit's caller
     try:
         outcome = adapter.parse(webhook_request, config)
     except InvalidPayload as exc:

@@ -181,6 +181,20 @@ class AuditEntry:
     address_hash: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
 
+    def as_json(self) -> dict[str, Any]:
+        """The entry as one JSON object: how `comfort audit` prints it and `comfort purge`
+        archives it."""
+        return {
+            "at": self.at,
+            "actor": self.actor,
+            "action": self.action,
+            "outcome": self.outcome,
+            "tenant_id": self.tenant_id,
+            "session_id": self.session_id,
+            "address_hash": self.address_hash,
+            "detail": self.detail,
+        }
+
     @classmethod
     def from_row(cls, row: Any) -> AuditEntry:
         import orjson

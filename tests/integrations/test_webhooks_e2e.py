@@ -22,6 +22,8 @@ from structlog.testing import capture_logs
 from yarl import URL
 
 import integrations.moves
+from service.appkeys import AUDIT, STORE
+from service.store.base import AuditQuery
 from service.tenants import Tenant, TenantRegistry, hash_key
 from tests.support import Api
 
@@ -154,6 +156,36 @@ async def test_bad_signatures_are_401_and_change_nothing(service: Any, platform:
         assert status == 401
         assert body["error"]["code"] == "invalid_signature"
     assert await api.events(session_id) == before
+
+
+@pytest.mark.parametrize("platform", sorted(SIGNERS))
+async def test_signed_deliveries_are_audited_by_platform_and_refused_ones_counted(
+    service: Any, platform: str
+) -> None:
+    """A delivery whose signature holds is the platform's, with an audit entry of its own; a
+    tampered one proved nothing, and is counted with the other refusals (issue 13)."""
+    server, platforms, api, http = service
+    signer = platforms.signers[platform]
+    meeting = MEETINGS[platform]
+    await book(api, platform, meeting)
+    audit, store = server.app[AUDIT], server.app[STORE]
+    await audit.flush(close_window=True)
+    before = len(await store.read_audit(AuditQuery(action_prefix="rest.POST /webhooks")))
+
+    assert (await post(http, server.url, deliver(signer, "join", meeting, "c-ref")))[0] == 200
+    for _ in range(3):
+        tampered = signer.tampered(deliver(signer, "join", meeting, "c-ref"))
+        assert (await post(http, server.url, tampered))[0] == 401
+    await audit.flush(close_window=True)
+    added = (await store.read_audit(AuditQuery(action_prefix="rest.POST /webhooks")))[before:]
+    assert [(e.actor, e.outcome, e.tenant_id) for e in added if e.actor != "anonymous"] == [
+        (f"platform:{platform}", "200", "acme")
+    ]
+    refused = [e for e in added if e.actor == "anonymous"]
+    assert {(e.outcome, e.tenant_id, e.detail["reason"]) for e in refused} == {
+        ("401", "acme", "invalid_signature")
+    }
+    assert sum(e.detail["count"] for e in refused) == 3
 
 
 @pytest.mark.parametrize("platform", sorted(SIGNERS))

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     trusted_proxies: Annotated[list[IPvAnyNetwork], NoDecode] = Field(default_factory=list)
     # §9.5: waives the vendor webhook URL rules (https, no private addresses): development only.
     allow_private_webhooks: bool = False
+    # Extension: audit entries older than this are deleted by `comfort purge --audit-archive`
+    # (archived first). Six years: HIPAA's documentation retention (45 CFR 164.316(b)(2)(i)).
+    audit_retention_days: int = Field(default=2190, ge=1)
     data_dir: Path = Path("./var")
     log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
     log_level: str = "info"

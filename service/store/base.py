@@ -398,6 +398,21 @@ class AuditStore(Protocol):
         """Entries matching `query`, oldest first, at most `query.limit`. The limit is the last
         placeholder after the filter values."""
 
+    async def expired_audit(
+        self, before: str, after_id: int, limit: int
+    ) -> list[tuple[int, AuditEntry]]:
+        """Entries dated before `before` (RFC 3339) with a row id above `after_id`, by id, at
+        most `limit`, each with its id: what `comfort purge` archives, page by page."""
+
+    async def count_expired_audit(self, before: str) -> int:
+        """How many entries are dated before `before`."""
+
+    async def delete_expired_audit(self, before: str, through_id: int) -> int:
+        """Delete the entries dated before `before` whose id is at most `through_id` (those
+        archived), in transactions of a few thousand, each first raising the trail's horizon
+        to `before`; returns how many went. The schema refuses to delete an entry at or after
+        the horizon, and to move the horizon back or into the last day."""
+
 
 class Store(SessionLogStore, WebhookDedupeStore, PacingStore, OutboxStore, AuditStore, Protocol):
     """The durable store behind one deployment: every narrow Protocol above, opened and closed

@@ -42,6 +42,8 @@ from .migrations import load_migrations
 
 log = structlog.get_logger(__name__)
 
+AUDIT_DELETE_BATCH = 5000  # audit entries `comfort purge` deletes per transaction
+
 # The pg_advisory_lock key held while migrating (any constant no other application uses).
 MIGRATION_LOCK_KEY = 0x5C0FF0C0_4D16_0001
 # Errors that mean the server or the connection is gone (or refusing work): the call fails with
@@ -706,3 +708,38 @@ class PostgresStore:
             query.limit,
         )
         return [AuditEntry.from_row(row) for row in rows]
+
+    async def expired_audit(
+        self, before: str, after_id: int, limit: int
+    ) -> list[tuple[int, AuditEntry]]:
+        rows = await self._fetch(
+            "SELECT at, actor, tenant_id, session_id, action, outcome, address_hash, detail, id "
+            "FROM audit_log WHERE at < $1 AND id > $2 ORDER BY id LIMIT $3",
+            before,
+            after_id,
+            limit,
+        )
+        return [(int(row[8]), AuditEntry.from_row(row)) for row in rows]
+
+    async def count_expired_audit(self, before: str) -> int:
+        row = await self._fetchrow("SELECT count(*) FROM audit_log WHERE at < $1", before)
+        return int(row[0]) if row is not None else 0
+
+    async def delete_expired_audit(self, before: str, through_id: int) -> int:
+        deleted = 0
+        while True:  # a transaction per batch, each short
+            async with self._connection() as conn, conn.transaction():
+                await conn.execute(
+                    "UPDATE audit_log_horizon SET horizon = $1 WHERE horizon < $1", before
+                )
+                status: str = await conn.execute(
+                    "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log "
+                    "WHERE at < $1 AND id <= $2 ORDER BY id LIMIT $3)",
+                    before,
+                    through_id,
+                    AUDIT_DELETE_BATCH,
+                )
+            count = int(status.rpartition(" ")[2])
+            deleted += count
+            if count < AUDIT_DELETE_BATCH:
+                return deleted

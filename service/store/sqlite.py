@@ -53,6 +53,8 @@ from .migrations import Migration, load_migrations
 
 log = structlog.get_logger(__name__)
 
+AUDIT_DELETE_BATCH = 5000  # audit entries `comfort purge` deletes per transaction
+
 T = TypeVar("T")
 
 _PRAGMAS = (
@@ -680,6 +682,38 @@ class SQLiteStore:
             (*params, query.limit),
         )
         return [AuditEntry.from_row(row) for row in rows]
+
+    async def expired_audit(
+        self, before: str, after_id: int, limit: int
+    ) -> list[tuple[int, AuditEntry]]:
+        rows = await self._read(
+            "SELECT at, actor, tenant_id, session_id, action, outcome, address_hash, detail, id "
+            "FROM audit_log WHERE at < ? AND id > ? ORDER BY id LIMIT ?",
+            (before, after_id, limit),
+        )
+        return [(int(row[8]), AuditEntry.from_row(row)) for row in rows]
+
+    async def count_expired_audit(self, before: str) -> int:
+        rows = await self._read("SELECT COUNT(*) FROM audit_log WHERE at < ?", (before,))
+        return int(rows[0][0])
+
+    async def delete_expired_audit(self, before: str, through_id: int) -> int:
+        def delete_some(conn: sqlite3.Connection) -> int:
+            conn.execute(
+                "UPDATE audit_log_horizon SET horizon = ? WHERE horizon < ?", (before, before)
+            )
+            return conn.execute(
+                "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log "
+                "WHERE at < ? AND id <= ? ORDER BY id LIMIT ?)",
+                (before, through_id, AUDIT_DELETE_BATCH),
+            ).rowcount
+
+        deleted = 0
+        while True:  # a transaction per batch: the service's writes go on in between
+            count = await self._write(delete_some)
+            deleted += count
+            if count < AUDIT_DELETE_BATCH:
+                return deleted
 
 
 def _statement(

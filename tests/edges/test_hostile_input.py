@@ -202,7 +202,6 @@ async def test_a_sixth_socket_of_one_participant_is_refused_too_many_connections
     assert sixth.connect_error["code"] == "too_many_connections"
 
 
-@xfail("comfort.db is created with the process umask (0644)")
 async def test_the_sqlite_database_is_created_readable_by_the_service_alone(
     tmp_path: Path,
 ) -> None:

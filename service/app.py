@@ -41,7 +41,7 @@ from .appkeys import (
 from .audit import AuditTrail
 from .engine import SessionEngine
 from .http.api import add_routes
-from .http.health import HEALTH_ROUTES
+from .http.health import HEALTH_ROUTES, METRICS_ROUTE, MetricsListener
 from .http.middleware import errors_middleware, request_audit
 from .http.openapi import openapi_endpoint
 from .http.security import AuthThrottle, cors_middleware, security_headers
@@ -208,6 +208,16 @@ def create_app(
     app[LIFECYCLE], app[OUTBOX], app[PACING] = lifecycle, outbox, pacing
     sio.attach(app, socketio_path=SOCKETIO_PATH)
     app.router.add_routes(HEALTH_ROUTES)
+    metrics_listener = None
+    if settings.metrics_port is None:
+        app.router.add_routes([METRICS_ROUTE])
+    else:  # contract §9.5: a listener of its own; the public one answers 404
+        metrics_listener = MetricsListener(
+            metrics,
+            lambda: len(hub.runtimes),
+            settings.effective_metrics_host,
+            settings.metrics_port,
+        )
     app.router.add_get("/api/v1/openapi.json", openapi_endpoint)
     add_routes(app)
     webhooks = WebhookContext(tenants, lifecycle, settings.effective_public_url.rstrip("/"))
@@ -223,6 +233,8 @@ def create_app(
     for part in (audit, cluster, engine, presence, pending, pacing):
         if part is not None:
             app.cleanup_ctx.append(_running(part))
+    if metrics_listener is not None:
+        app.cleanup_ctx.append(metrics_listener.running)
     return app
 
 

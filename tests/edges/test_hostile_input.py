@@ -150,7 +150,6 @@ async def test_a_lone_surrogate_room_name_in_a_signed_webhook_is_acknowledged(
 # -- limits and exposure (§9.5) ---------------------------------------------------------------
 
 
-@xfail("/metrics is served on the public listener whatever COMFORT_METRICS_PORT says")
 async def test_metrics_leave_the_public_listener_for_their_own_port(
     server_factory: ServerFactory,
 ) -> None:

@@ -176,7 +176,16 @@ def create_app(
     )
 
     # Vendors and platforms: the sessions' lifecycle, pacing and the vendor outbox.
-    lifecycle = SessionLifecycle(store, engine, hub, presence, tokens, audit, erasures=cluster)
+    lifecycle = SessionLifecycle(
+        store,
+        engine,
+        hub,
+        presence,
+        tokens,
+        audit,
+        erasures=cluster,
+        max_sessions_per_tenant=settings.max_sessions_per_tenant,
+    )
     outbox = OutboxSender(
         store,
         tenants.get,

@@ -8,6 +8,7 @@
     ├── SessionEnded            session_ended (409)
     ├── TooLarge                too_large (413)
     ├── RateLimited             rate_limited (429)
+    ├── QuotaExceeded           quota_exceeded (429)
     ├── ConnectRefused          invalid_token / token_expired / session_not_found / session_ended
     ├── SendError               invalid_payload / unknown_type / forbidden / not_found /
     │                           session_ended / rate_limited
@@ -85,6 +86,17 @@ class TooLarge(ComfortError):
 class RateLimited(ComfortError):
     code = "rate_limited"
     status = 429
+
+
+class QuotaExceeded(ComfortError):
+    """The tenant holds `COMFORT_MAX_SESSIONS_PER_TENANT` sessions not ended (an addition)."""
+
+    code = "quota_exceeded"
+    status = 429
+
+    @classmethod
+    def sessions(cls, limit: int) -> QuotaExceeded:
+        return cls(f"this tenant already holds {limit} sessions not ended; end or erase one first")
 
 
 class ConnectRefused(ComfortError):

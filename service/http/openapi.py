@@ -38,7 +38,7 @@ ERROR_CODES: dict[int, tuple[str, ...]] = {
 }
 # ...and where one route answers other codes for a status (by operationId).
 ROUTE_ERROR_CODES: dict[str, dict[int, tuple[str, ...]]] = {
-    "create_session": {409: ("conflict",)},
+    "create_session": {409: ("conflict",), 429: ("rate_limited", "quota_exceeded")},
     "mint_token": {404: ("session_not_found", "participant_not_found")},
 }
 ERROR_MESSAGES = {
@@ -50,6 +50,7 @@ ERROR_MESSAGES = {
     "session_ended": "the session has ended",
     "too_large": "the body is over 262144 bytes",
     "rate_limited": "too many failed API keys from this address; wait a minute",
+    "quota_exceeded": "this tenant already holds 1000 sessions not ended; end or erase one first",
     "internal": "the service failed; try again",
     "not_found": "no webhook endpoint here",
     "invalid_signature": "the signature does not match",
@@ -60,7 +61,8 @@ ERROR_WHEN = {
     404: "No such session (also another tenant's)",
     409: "In conflict with the session's state",
     413: "The body is over 256 KiB",
-    429: "Too many failed API keys from this address",
+    429: "Too many failed API keys from this address (or, creating a session, the tenant's "
+    "quota of sessions not ended is reached)",
     500: "The service failed; nothing is half done: try again",
     503: "The store is unreachable; nothing was stored: try again",
 }

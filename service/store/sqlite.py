@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 import orjson
 import structlog
 
-from ..errors import Conflict, StoreUnavailable
+from ..errors import Conflict, QuotaExceeded, StoreUnavailable
 from ..events import Event
 from .base import (
     SESSION_TABLES,
@@ -401,7 +401,7 @@ class SQLiteStore:
         await self._read("SELECT 1", ())
         await self._write(_statement("DELETE FROM sessions WHERE id = ''"))
 
-    async def create_session(self, record: SessionRecord) -> None:
+    async def create_session(self, record: SessionRecord, *, max_active: int = 0) -> None:
         params = (
             record.id,
             record.tenant_id,
@@ -414,15 +414,21 @@ class SQLiteStore:
             orjson.dumps(record.settings).decode(),
             record.epoch,
         )
+        insert = _statement(
+            "INSERT INTO sessions (id, tenant_id, platform, external_id, state, "
+            "created_at, scheduled_minutes, participants, settings, epoch, head_seq) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+            params,
+        )
+
+        def create(conn: sqlite3.Connection) -> None:
+            # In the insert's transaction (the file's write lock held): exact across processes.
+            if max_active and _active_sessions(conn, record.tenant_id) >= max_active:
+                raise QuotaExceeded.sessions(max_active)
+            insert(conn)
+
         try:
-            await self._write(
-                _statement(
-                    "INSERT INTO sessions (id, tenant_id, platform, external_id, state, "
-                    "created_at, scheduled_minutes, participants, settings, epoch, head_seq) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
-                    params,
-                )
-            )
+            await self._write(create)
         except StoreUnavailable as exc:
             if isinstance(exc.__cause__, sqlite3.IntegrityError):
                 raise Conflict(
@@ -722,6 +728,16 @@ def _statement(
         cursor.close()
 
     return run
+
+
+def _active_sessions(conn: sqlite3.Connection, tenant_id: str) -> int:
+    cursor = conn.execute(
+        "SELECT count(*) FROM sessions WHERE tenant_id = ? AND state != 'ended'", (tenant_id,)
+    )
+    try:
+        return int(cursor.fetchone()[0])
+    finally:
+        cursor.close()
 
 
 def _in_transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:

@@ -3,12 +3,15 @@ the session's lifecycle, and tenants."""
 
 from __future__ import annotations
 
+import contextlib
 import re
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import LiveServer
-from tests.support import session_body
+from tests.service.pacing.support import STORES, fresh_postgres, serving
+from tests.support import OTHER_KEY, session_body
 
 
 async def test_create_answers_session_and_a_token_per_participant(live_server: LiveServer):
@@ -207,3 +210,37 @@ async def test_every_session_route_refuses_other_tenants_and_missing_keys(server
 
 def _concrete(path: str, sid: str) -> str:
     return path.replace("{session_id}", sid)
+
+
+@pytest.fixture(params=STORES)
+async def quota_server(request: pytest.FixtureRequest, tmp_path: Path):
+    """A service holding at most 2 sessions not ended per tenant, on SQLite and on PostgreSQL."""
+    async with contextlib.AsyncExitStack() as stack:
+        settings: dict[str, object] = {"max_sessions_per_tenant": 2}
+        if request.param == "postgresql":
+            settings["database_url"] = await stack.enter_async_context(fresh_postgres())
+        yield await stack.enter_async_context(serving(tmp_path, None, **settings))
+
+
+async def test_a_tenant_past_its_session_quota_is_429_quota_exceeded(quota_server: LiveServer):
+    api = quota_server.api
+    first = await quota_server.create_session()
+    await quota_server.create_session()
+    status, answer = await api.call("POST", "/api/v1/sessions", session_body())
+    assert status == 429 and answer["error"]["code"] == "quota_exceeded", answer
+    # Another tenant has its own quota.
+    status, _ = await api.call("POST", "/api/v1/sessions", session_body(), key=OTHER_KEY)
+    assert status == 201
+    # An ended session no longer counts; an erased one neither.
+    await api.call("POST", f"/api/v1/sessions/{first['session']['id']}/end")
+    third = await quota_server.create_session()
+    assert (await api.call("POST", "/api/v1/sessions", session_body()))[0] == 429
+    assert (await api.call("DELETE", f"/api/v1/sessions/{third['session']['id']}"))[0] == 204
+    assert (await api.call("POST", "/api/v1/sessions", session_body()))[0] == 201
+
+
+async def test_no_session_quota_with_zero(server_factory):
+    server = await server_factory(max_sessions_per_tenant=0)
+    for _ in range(3):
+        await server.create_session()
+    assert (await server.api.call("POST", "/api/v1/sessions", session_body()))[0] == 201

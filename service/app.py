@@ -20,6 +20,7 @@ from aiohttp import web
 
 from .appkeys import (
     AUDIT,
+    CLIENT_ADDRESSES,
     CLUSTER,
     DEMO_KEY,
     ENGINE,
@@ -41,6 +42,7 @@ from .appkeys import (
 from .audit import AuditTrail
 from .engine import SessionEngine
 from .http.api import add_routes
+from .http.forwarded import ClientAddresses
 from .http.health import HEALTH_ROUTES, METRICS_ROUTE, MetricsListener
 from .http.middleware import errors_middleware, request_audit
 from .http.openapi import openapi_endpoint
@@ -212,6 +214,7 @@ def create_app(
     app[SETTINGS], app[TENANTS], app[DEMO_KEY] = settings, tenants, demo_key
     app[METRICS], app[STORE], app[AUDIT] = metrics, store, audit
     app[THROTTLE] = AuthThrottle(limit=settings.auth_failure_limit)
+    app[CLIENT_ADDRESSES] = ClientAddresses(settings.trusted_proxies)
     app[SIO], app[WRITER], app[HUB], app[ENGINE], app[CLUSTER] = sio, writer, hub, engine, cluster
     app[PRESENCE], app[SENDS], app[SOCKETS] = presence, sends, sockets
     app[LIFECYCLE], app[OUTBOX], app[PACING] = lifecycle, outbox, pacing

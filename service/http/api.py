@@ -10,7 +10,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 import orjson
 import structlog
@@ -39,6 +39,7 @@ from ..views import (
     TokenResponse,
     session_view,
 )
+from .forwarded import client_address
 from .middleware import json_response
 
 log = structlog.get_logger(__name__)
@@ -76,24 +77,39 @@ async def read_body(request: web.Request, model: type[M]) -> M:
         raise InvalidBody(validation_message(exc)) from None
 
 
-def tenant_of(request: web.Request) -> Tenant:
-    """The tenant whose API key the request carries. Raises `Unauthorized`."""
+def refuse_credential(
+    request: web.Request,
+    message: str,
+    blocked: str = "too many refused credentials from this address; wait a minute",
+) -> NoReturn:
+    """Refuse a request whose credential did not open anything: 401, counted against its client
+    address (`forwarded.client_address`), or 429 once that address has failed too often.
+    Only failures are throttled: a valid credential is checked before this and never waits for
+    other requests' failures (contract §9.5)."""
     throttle = request.app[THROTTLE]
-    address = request.remote or "unknown"
+    address = client_address(request) or "unknown"
     if throttle.blocked(address):
-        raise RateLimited("too many failed API keys from this address; wait a minute")
-    header = request.headers.get("Authorization", "")
-    scheme, _, key = header.partition(" ")
-    tenant = (
-        request.app[TENANTS].authenticate(key.strip())
-        if scheme.lower() == "bearer" and key.strip()
-        else None
-    )
+        raise RateLimited(blocked)
+    throttle.failed(address)
+    raise Unauthorized(message)
+
+
+def tenant_of(request: web.Request) -> Tenant:
+    """The tenant whose API key the request carries.
+
+    Raises:
+        Unauthorized: no key, or not a valid one.
+        RateLimited: not a valid key, from an address that has sent too many.
+    """
+    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+    key = key.strip()
+    tenant = request.app[TENANTS].authenticate(key) if scheme.lower() == "bearer" and key else None
     if tenant is None:
-        throttle.failed(address)
-        if not key.strip():
-            raise Unauthorized("send Authorization: Bearer <api key>")
-        raise Unauthorized("the API key is not valid")
+        refuse_credential(
+            request,
+            "send Authorization: Bearer <api key>" if not key else "the API key is not valid",
+            blocked="too many failed API keys from this address; wait a minute",
+        )
     request[TENANT_ID] = tenant.id
     return tenant
 
@@ -167,7 +183,7 @@ async def get_summary(request: web.Request) -> web.Response:
         "ok",
         tenant_id=runtime.record.tenant_id,
         session_id=runtime.id,
-        address=request.remote,
+        address=client_address(request),
         format=fmt,
     )
     headers = {"Cache-Control": "no-store"}
@@ -218,17 +234,11 @@ async def summary_reader(request: web.Request) -> tuple[SessionRuntime, str]:
 async def _therapist_of(
     request: web.Request, token: str, session_id: str
 ) -> tuple[SessionRuntime, str]:
-    throttle = request.app[THROTTLE]
-    address = request.remote or "unknown"
-    if throttle.blocked(address):
-        raise RateLimited("too many refused credentials from this address; wait a minute")
     lifecycle = request.app[LIFECYCLE]
-    refused = "this join token does not open this session's summary"
     try:
         claims = lifecycle.tokens.verify(token)
     except ConnectRefused as exc:
-        throttle.failed(address)
-        raise Unauthorized(exc.message) from None
+        refuse_credential(request, exc.message)
     runtime = await lifecycle.hub.load(session_id) if claims.session_id == session_id else None
     participant = runtime.record.participant(claims.participant_id) if runtime else None
     if (
@@ -237,8 +247,7 @@ async def _therapist_of(
         or participant.role != Role.THERAPIST.value
         or claims.role != participant.role
     ):
-        throttle.failed(address)
-        raise Unauthorized(refused)
+        refuse_credential(request, "this join token does not open this session's summary")
     return runtime, participant.id
 
 

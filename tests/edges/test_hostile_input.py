@@ -164,7 +164,6 @@ async def test_metrics_leave_the_public_listener_for_their_own_port(
             assert metrics.status == 200 and "comfort_" in await metrics.text()
 
 
-@xfail("the API-key throttle counts the proxy's address, so one guesser locks everyone out")
 async def test_behind_a_trusted_proxy_guessing_locks_out_only_the_guesser(
     server_factory: ServerFactory,
 ) -> None:

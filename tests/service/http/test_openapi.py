@@ -181,11 +181,13 @@ async def test_the_errors_the_service_answers_are_the_documented_ones(
     ) as r:
         assert (await r.json())["error"]["code"] == "session_ended"
         assert "session_ended" in documented_codes("POST", session + "/tokens", r.status)
-    # rate_limited: past ten wrong keys from one address, every route answers 429.
+    # rate_limited: past ten wrong keys from one address, every route answers a wrong key 429
+    # (a right one is never refused for other requests' failures, contract §9.5).
     for i in range(10):
         await server.api.call("GET", f"/api/v1/sessions/{sid}", key=f"wrong-{i:02d}-0123456789")
+    wrong = {"Authorization": "Bearer wrong-final-0123456789"}
     for route in ROUTES:
         target = route.path.replace("{session_id}", sid)
-        async with http.request(route.method, url + target, headers=key) as r:
+        async with http.request(route.method, url + target, headers=wrong) as r:
             assert r.status == 429
             assert "rate_limited" in documented_codes(route.method, route.path, 429)

@@ -41,7 +41,7 @@ from .appkeys import (
 )
 from .audit import AuditTrail
 from .engine import SessionEngine
-from .http.api import add_routes
+from .http.api import MAX_BODY_BYTES, add_routes
 from .http.forwarded import ClientAddresses
 from .http.health import HEALTH_ROUTES, METRICS_ROUTE, MetricsListener
 from .http.middleware import errors_middleware, request_audit
@@ -80,6 +80,7 @@ __all__ = [
     "ENGINE",
     "HUB",
     "LIFECYCLE",
+    "MAX_BODY_BYTES",
     "METRICS",
     "PACING",
     "SETTINGS",
@@ -92,8 +93,6 @@ __all__ = [
 ]
 
 log = structlog.get_logger(__name__)
-
-MAX_BODY_BYTES = 256 * 1024
 
 
 def create_app(
@@ -232,7 +231,12 @@ def create_app(
         )
     app.router.add_get("/api/v1/openapi.json", openapi_endpoint)
     add_routes(app)
-    webhooks = WebhookContext(tenants, lifecycle, settings.effective_public_url.rstrip("/"))
+    webhooks = WebhookContext(
+        tenants,
+        lifecycle,
+        settings.effective_public_url.rstrip("/"),
+        body_timeout_s=settings.body_timeout_seconds,
+    )
     app.router.add_routes(webhook_routes(webhooks))
     setup_web(app)
     app.on_response_prepare.append(security_headers)

@@ -6,6 +6,7 @@
     ├── NotFound                session_not_found / participant_not_found / not_found (404)
     ├── Conflict                conflict (409)
     ├── SessionEnded            session_ended (409)
+    ├── RequestTimeout          request_timeout (408)
     ├── TooLarge                too_large (413)
     ├── RateLimited             rate_limited (429)
     ├── QuotaExceeded           quota_exceeded (429)
@@ -76,6 +77,13 @@ class Conflict(ComfortError):
 class SessionEnded(ComfortError):
     code = "session_ended"
     status = 409
+
+
+class RequestTimeout(ComfortError):
+    """The body did not arrive within `COMFORT_BODY_TIMEOUT_SECONDS` (an addition)."""
+
+    code = "request_timeout"
+    status = 408
 
 
 class TooLarge(ComfortError):

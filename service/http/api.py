@@ -18,7 +18,16 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from ..api_models import CreateSessionRequest, EventsQuery, MintTokenRequest
-from ..appkeys import AUDIT, LIFECYCLE, PARTICIPANT_ID, STORE, TENANT_ID, TENANTS, THROTTLE
+from ..appkeys import (
+    AUDIT,
+    LIFECYCLE,
+    PARTICIPANT_ID,
+    SETTINGS,
+    STORE,
+    TENANT_ID,
+    TENANTS,
+    THROTTLE,
+)
 from ..errors import ConnectRefused, InvalidBody, RateLimited, Unauthorized, validation_message
 from ..events import Role
 from ..realtime.hub import SessionRuntime
@@ -39,6 +48,7 @@ from ..views import (
     TokenResponse,
     session_view,
 )
+from .decode import UndecodableBody, decode_json, header_text, read_body
 from .forwarded import client_address
 from .middleware import json_response
 
@@ -62,19 +72,42 @@ class Route:
     security: tuple[str, ...] = ("tenantKey",)  # the OpenAPI security schemes, any one of them
 
 
-async def read_body(request: web.Request, model: type[M]) -> M:
-    """Parse and validate a JSON body. Raises `InvalidBody` with what is wrong."""
-    raw = await request.read()
+#: The largest REST body (the app's `client_max_size` too).
+MAX_BODY_BYTES = 256 * 1024
+
+
+async def read_json_body(request: web.Request, model: type[M]) -> M:
+    """Read, decode and validate a JSON body (`http/decode.py`, the one decoding boundary).
+
+    Raises:
+        InvalidBody: not a JSON object, or not one `model` accepts (its text rules included).
+        TooLarge, RequestTimeout: as `decode.read_body`.
+    """
+    timeout_s = request.app[SETTINGS].body_timeout_seconds
+    raw = await read_body(request, limit=MAX_BODY_BYTES, timeout_s=timeout_s)
     try:
-        data = orjson.loads(raw) if raw else None
-    except orjson.JSONDecodeError:
-        raise InvalidBody("the body is not valid JSON") from None
+        data = decode_json(raw) if raw else None
+    except UndecodableBody as exc:
+        raise InvalidBody(exc.problem.message) from None
     if not isinstance(data, dict):
         raise InvalidBody("the body must be a JSON object")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise InvalidBody(validation_message(exc)) from None
+
+
+def bearer_credential(request: web.Request) -> str | None:
+    """What follows `Bearer ` in `Authorization`: None when there is none; "" when the header
+    cannot be read as text (`decode.header_text`), which no key or token matches."""
+    header = request.headers.get("Authorization")
+    if header is None:
+        return None
+    text = header_text(header)
+    if text is None:
+        return ""
+    scheme, _, credential = text.partition(" ")
+    return (credential.strip() or None) if scheme.lower() == "bearer" else None
 
 
 def refuse_credential(
@@ -101,13 +134,12 @@ def tenant_of(request: web.Request) -> Tenant:
         Unauthorized: no key, or not a valid one.
         RateLimited: not a valid key, from an address that has sent too many.
     """
-    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
-    key = key.strip()
-    tenant = request.app[TENANTS].authenticate(key) if scheme.lower() == "bearer" and key else None
+    key = bearer_credential(request)
+    tenant = request.app[TENANTS].authenticate(key) if key else None
     if tenant is None:
         refuse_credential(
             request,
-            "send Authorization: Bearer <api key>" if not key else "the API key is not valid",
+            "send Authorization: Bearer <api key>" if key is None else "the API key is not valid",
             blocked="too many failed API keys from this address; wait a minute",
         )
     request[TENANT_ID] = tenant.id
@@ -116,7 +148,7 @@ def tenant_of(request: web.Request) -> Tenant:
 
 async def create_session(request: web.Request) -> web.Response:
     tenant = tenant_of(request)
-    body = await read_body(request, CreateSessionRequest)
+    body = await read_json_body(request, CreateSessionRequest)
     try:
         session, tokens = await request.app[LIFECYCLE].create_session(tenant.id, body, tenant)
     except ValidationError as exc:  # cue settings over the tenant's defaults
@@ -132,7 +164,7 @@ async def get_session(request: web.Request) -> web.Response:
 
 async def mint_token(request: web.Request) -> web.Response:
     tenant = tenant_of(request)
-    body = await read_body(request, MintTokenRequest)
+    body = await read_json_body(request, MintTokenRequest)
     token = await request.app[LIFECYCLE].mint_token(
         tenant.id, request.match_info["session_id"], body.participant_id
     )
@@ -217,10 +249,9 @@ async def summary_reader(request: web.Request) -> tuple[SessionRuntime, str]:
         RateLimited, SessionNotFound: as for every vendor call.
     """
     lifecycle, session_id = request.app[LIFECYCLE], request.match_info["session_id"]
-    scheme, _, credential = request.headers.get("Authorization", "").partition(" ")
-    credential = credential.strip()
+    credential = bearer_credential(request)
     if (
-        scheme.lower() == "bearer"
+        credential
         and _JWT_SHAPE.fullmatch(credential)
         and request.app[TENANTS].authenticate(credential) is None
     ):

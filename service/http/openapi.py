@@ -30,6 +30,7 @@ ERROR_CODES: dict[int, tuple[str, ...]] = {
     400: ("invalid_body",),
     401: ("unauthorized",),
     404: ("session_not_found",),
+    408: ("request_timeout",),
     409: ("session_ended",),
     413: ("too_large",),
     429: ("rate_limited",),
@@ -51,6 +52,7 @@ ERROR_MESSAGES = {
     "too_large": "the body is over 262144 bytes",
     "rate_limited": "too many failed API keys from this address; wait a minute",
     "quota_exceeded": "this tenant already holds 1000 sessions not ended; end or erase one first",
+    "request_timeout": "the body did not arrive within 10 s",
     "internal": "the service failed; try again",
     "not_found": "no webhook endpoint here",
     "invalid_signature": "the signature does not match",
@@ -59,6 +61,7 @@ ERROR_WHEN = {
     400: "The body, a query parameter or a setting is not valid",
     401: "No API key, or not a valid one",
     404: "No such session (also another tenant's)",
+    408: "The body did not arrive within COMFORT_BODY_TIMEOUT_SECONDS",
     409: "In conflict with the session's state",
     413: "The body is over 256 KiB",
     429: "Too many failed API keys from this address (or, creating a session, the tenant's "
@@ -222,7 +225,7 @@ def route_error_codes(route: Route) -> dict[int, tuple[str, ...]]:
     """Every error code a REST route answers, by status."""
     statuses = {*route.errors, *ALWAYS}
     if route.body is not None:
-        statuses |= {400, 413}
+        statuses |= {400, 408, 413}
     specific = ROUTE_ERROR_CODES.get(route.handler.__name__, {})
     return {s: specific.get(s, ERROR_CODES[s]) for s in sorted(statuses)}
 
@@ -385,6 +388,7 @@ def _webhook_paths() -> dict[str, Any]:
         "400": error_answer("Correctly signed, but not that platform's payload", ("invalid_body",)),
         "401": error_answer("Bad, missing or stale signature", ("invalid_signature",)),
         "404": error_answer("Unknown tenant, or the platform is not set up", ("not_found",)),
+        "408": error_answer(ERROR_WHEN[408], ("request_timeout",)),
         "413": error_answer("A body over 256 KiB", ("too_large",)),
         "500": error_answer(ERROR_WHEN[500], ("internal",)),
         "503": error_answer(ERROR_WHEN[503], ("internal",)),

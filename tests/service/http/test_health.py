@@ -7,7 +7,6 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from service.settings import Settings
 from tests.conftest import LiveServer, start_server
 from tests.support import Api, free_port
 
@@ -63,11 +62,3 @@ async def test_metrics_on_their_own_listener_and_nowhere_else(tmp_path: Path):
     with pytest.raises(aiohttp.ClientConnectionError):
         async with aiohttp.ClientSession() as http, http.get(metrics_url + "/metrics"):
             pass
-
-
-def test_the_metrics_host_defaults_to_the_host() -> None:
-    assert Settings(host="0.0.0.0", metrics_port=9090).effective_metrics_host == "0.0.0.0"
-    settings = Settings(host="0.0.0.0", metrics_port=9090, metrics_host="10.0.0.5")
-    assert settings.effective_metrics_host == "10.0.0.5"
-    with pytest.raises(ValueError, match="COMFORT_METRICS_PORT"):
-        Settings(port=8080, metrics_port=8080)

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
     from .audit import AuditTrail
     from .engine import SessionEngine
+    from .http.forwarded import ClientAddresses
     from .http.security import AuthThrottle
     from .lifecycle import SessionLifecycle
     from .metrics import Metrics
@@ -34,6 +35,7 @@ METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 STORE: web.AppKey[Store] = web.AppKey("store")
 AUDIT: web.AppKey[AuditTrail] = web.AppKey("audit")
 THROTTLE: web.AppKey[AuthThrottle] = web.AppKey("auth_throttle")
+CLIENT_ADDRESSES: web.AppKey[ClientAddresses] = web.AppKey("client_addresses")
 SIO: web.AppKey[socketio.AsyncServer] = web.AppKey("sio")
 WRITER: web.AppKey[SocketWriter] = web.AppKey("socket_writer")
 HUB: web.AppKey[Hub] = web.AppKey("hub")

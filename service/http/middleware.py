@@ -21,6 +21,7 @@ from ..errors import ComfortError
 from ..metrics import Metrics
 from ..tenants import TenantRegistry
 from ..views import ErrorDetail, ErrorResponse
+from .forwarded import client_address
 
 log = structlog.get_logger(__name__)
 
@@ -88,7 +89,7 @@ def request_audit(metrics: Metrics, audit: AuditTrail, tenants: TenantRegistry) 
                 str(response.status),
                 reason=_error_code(response),
                 tenant_id=named if named and tenants.get(named) else None,
-                address=audit_address(request),
+                address=client_address(request),
             )
             return response
         platform = request.get(PLATFORM)
@@ -102,17 +103,11 @@ def request_audit(metrics: Metrics, audit: AuditTrail, tenants: TenantRegistry) 
             str(response.status),
             tenant_id=tenant,
             session_id=request.match_info.get("session_id"),
-            address=audit_address(request),
+            address=client_address(request),
         )
         return response
 
     return record
-
-
-def audit_address(request: web.Request) -> str | None:
-    """The client address the audit hashes. `request.remote` for now: behind a proxy that is the
-    proxy's, until the forwarded-address helper of `COMFORT_TRUSTED_PROXIES` answers here."""
-    return request.remote
 
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})

@@ -260,9 +260,18 @@ class SessionLogStore(EventReader, Protocol):
     """True when a commit never waits on the network (SQLite: a transaction is microseconds on
     the loop), so the session log may commit in the appending coroutine itself."""
 
-    async def create_session(self, record: SessionRecord) -> None:
-        """Insert a new session. Raises `Conflict` for a second not-ended (tenant, platform,
-        external_id)."""
+    async def create_session(self, record: SessionRecord, *, max_active: int = 0) -> None:
+        """Insert a new session.
+
+        Args:
+            max_active: the most sessions not ended its tenant may hold, this one included
+                (0: no limit); checked in the insert's own transaction, so concurrent creates,
+                from any process, never exceed it.
+
+        Raises:
+            Conflict: a second not-ended (tenant, platform, external_id).
+            QuotaExceeded: the tenant already holds `max_active` sessions not ended.
+        """
 
     async def get_session(self, session_id: str) -> SessionRecord | None: ...
 

@@ -184,8 +184,11 @@ async def test_refused_tokens_count_toward_the_address_throttle(
     sid, tokens = created["session"]["id"], created["tokens"]
     for _ in range(3):
         assert (await read(server, sid, tokens["c-1"]))[0] == 401
-    status, _, body = await read(server, sid, tokens["t-1"])
+    status, _, body = await read(server, sid, tokens["c-1"])
     assert status == 429 and body["error"]["code"] == "rate_limited"
+    # A credential that opens the summary is never refused for other requests' failures
+    # (contract §9.5): it is checked first, and only failures are throttled.
+    assert (await read(server, sid, tokens["t-1"]))[0] == 200
 
 
 async def test_an_allowed_origin_may_send_the_token_header(pacing_factory: PacingFactory) -> None:

@@ -212,3 +212,35 @@ def test_a_send_id_holding_nul_is_invalid_payload():
             parse_send({"id": event_id, "type": "pause"}, Role.CLIENT)
         assert refused.value.code == "invalid_payload"
     assert parse_send({"id": "\uffff\u0001\t", "type": "pause"}, Role.CLIENT).id == "\uffff\u0001\t"
+
+
+def test_an_event_keeps_its_wire_in_an_allocation_of_its_own_size() -> None:
+    """Loaded sessions keep 256 events each for replay: orjson's 4 KB output buffer per kept
+    wire (made here, or received from another process) was most of the service's memory."""
+    import tracemalloc
+
+    from service.events import Actor, Event, Role
+
+    def made(i: int) -> bytes:
+        return Event(
+            i,
+            f"id-{i}",
+            "keep_going",
+            "2026-12-02T03:00:00.000Z",
+            Actor("c-1", Role.CLIENT),
+            None,
+            {},
+        ).wire
+
+    def received(i: int) -> bytes:
+        return Event.from_wire(made(i)).wire
+
+    for build in (made, received):
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            kept = [build(i) for i in range(200)]
+            per_event = (tracemalloc.get_traced_memory()[0] - before) / len(kept)
+        finally:
+            tracemalloc.stop()
+        assert per_event < 1024, (build.__name__, per_event)

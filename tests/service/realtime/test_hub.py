@@ -75,8 +75,7 @@ async def test_group_session_clients_never_see_each_other(live_server: LiveServe
                 who = event["data"]["participant"]
                 assert who["role"] == "therapist" or who["id"] == me
             assert event["type"] != "cue"
-            if event["to"] is not None:
-                assert me in event["to"]
+            assert event["to"] in (None, [me]), "a `to` names the client alone"
     assert c2.of_type("checkin_request") and not c1.of_type("checkin_request")
     assert all(p.of_type("suggest_grounding") for p in clients)
     assert len([e for e in therapist.events if e["actor"]["role"] == "client"]) == 3

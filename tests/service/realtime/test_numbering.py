@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import orjson
+import pytest
 
 from tests.conftest import LiveServer
 from tests.support import (
@@ -234,3 +236,49 @@ async def test_a_resent_id_answers_the_position_it_answered_first_after_a_restar
         for peer in peers:
             await peer.close()
         service.kill()
+
+
+@pytest.mark.parametrize("clients", [2, 3])
+async def test_a_client_reads_every_to_as_naming_itself_alone(
+    live_server: LiveServer, clients: int
+) -> None:
+    """In a couples or a group session, whom else a check-in, a suggestion, an expiry or an
+    acknowledgement was for never reaches a client: `to` and `data.to` name it alone (an
+    addition, docs/protocol.md), live and in replay; therapists and REST keep them whole."""
+    created = await live_server.create_session(clients=clients, settings=QUICK_EXPIRY)
+    sid = created["session"]["id"]
+    ids = [f"c-{n}" for n in range(1, clients + 1)]
+    therapist = await live_server.join(created["tokens"]["t-1"])
+    peers = {cid: await live_server.join(created["tokens"][cid]) for cid in ids}
+    await therapist.wait_type("session_started")
+    for peer in peers.values():
+        assert (await peer.send("pause"))["ok"]
+    for pause in await therapist.wait_type("pause", clients):
+        assert (await therapist.send("acknowledge", {"seq": pause["seq"]}))["ok"]
+    addressed = [ids, ids[:2], ids[1:], [ids[-1]]]
+    for to in addressed:
+        await therapist.send("suggest_grounding", {"exercise": "five_senses", "to": to})
+        await therapist.send("checkin_request", {"instrument": "suds", "to": to})
+    await therapist.send("suggest_grounding", {"exercise": "box_breathing"})  # to null: all
+    await therapist.wait_type("checkin_expired", len(addressed), timeout=10)
+    log = await settled_log(live_server, sid, *peers.values())
+    assert [e["to"] for e in log if e["type"] == "checkin_expired"] == addressed
+
+    replays = {cid: await live_server.join(created["tokens"][cid]) for cid in ids}
+    for cid, peer in peers.items():
+        others = [other for other in ids if other != cid]
+        count = len(own_stream(log, cid))
+        replay = replays[cid]
+        await replay.wait_for(lambda r=replay, n=count: len(r.events) >= n)
+        for received in (peer.events, replay.events[:count]):
+            assert_view(received, log, cid)
+            for event in received:
+                assert event["to"] in (None, [cid]), (cid, event)
+                assert event["data"].get("to") in (None, [cid]), (cid, event)
+        seen = orjson.dumps([peer.welcome, peer.events, replay.welcome, replay.events]).decode()
+        for other in others:
+            assert f'"{other}"' not in seen, f"{cid} read {other}'s id"
+        assert len(peer.of_type("checkin_expired")) == sum(cid in to for to in addressed)
+    # The therapist and REST: whole.
+    requests = [e for e in therapist.events if e["type"] == "checkin_request"]
+    assert [e["to"] for e in requests] == [e["data"]["to"] for e in requests] == addressed

@@ -240,6 +240,12 @@ def own_positions(log: list[dict[str, Any]], client: str) -> dict[str, int]:
     return {e["id"]: e["seq"] for e in expected_view(log, client) if e["actor"]["id"] == client}
 
 
+def stored_seq(log: list[dict[str, Any]], event_id: str, sender: str = "c-1") -> int:
+    """The session seq of the event `sender` sent with `event_id`, from the session's log (as
+    REST, therapists, cues and vendors name it)."""
+    return int(next(e["seq"] for e in log if e["id"] == event_id and e["actor"]["id"] == sender))
+
+
 async def numbered_apart(url: str, other_client_token: str) -> None:
     """Another client of the session connects and leaves: events the first client may not see,
     so from here on its positions and the session's seqs differ (contract §9.1), and a test

@@ -17,7 +17,7 @@ from service.store.base import PacingProgress, TimerSpec
 from service.store.sqlite import SQLiteStore
 from tests.conftest import LiveServer
 from tests.service.pacing_helpers import cues_of, live_pair
-from tests.support import Api, Peer, ServiceProcess
+from tests.support import Api, Peer, ServiceProcess, numbered_apart, session_seq, stored_seq
 
 pytest_plugins = ["tests.service.pacing_fixtures"]
 
@@ -34,14 +34,15 @@ async def test_pending_cue_fires_exactly_once_across_sigkill_and_restart(tmp_pat
         async with aiohttp.ClientSession() as http:
             api = Api(service.url, http=http)
             created = await api.create(
-                settings={"cues": {"pause_unacknowledged": {"after_s": 2.0}}}
+                clients=2, settings={"cues": {"pause_unacknowledged": {"after_s": 2.0}}}
             )
             sid = created["session"]["id"]
+            await numbered_apart(service.url, created["tokens"]["c-2"])
             therapist = await Peer(service.url, created["tokens"]["t-1"]).connect()
             client = await Peer(service.url, created["tokens"]["c-1"]).connect()
             peers += [therapist, client]
             await therapist.wait_type("session_started")
-            pause = await client.send("pause")
+            pause = await client.send("pause", id="the-pause")
             assert pause["ok"]
             service.kill()  # the timer is pending (or not even saved yet)
             killed_at = time.monotonic()
@@ -55,7 +56,8 @@ async def test_pending_cue_fires_exactly_once_across_sigkill_and_restart(tmp_pat
             )
             fired_after_restart = time.monotonic() - restarted
             (cue,) = cues_of(watcher, "pause_unacknowledged")
-            assert cue["data"]["related_seq"] == [pause["seq"]]
+            pause_seq = stored_seq(await api.events(sid), "the-pause")
+            assert cue["data"]["related_seq"] == [pause_seq] != [pause["seq"]]
             # Killed again after it fired, and restarted: it does not fire a second time.
             service.kill()
             await service.start()
@@ -83,14 +85,15 @@ async def test_timer_pending_at_sigkill_fires_on_time_after_a_quick_restart(
         async with aiohttp.ClientSession() as http:
             api = Api(service.url, http=http)
             created = await api.create(
-                settings={"cues": {"pause_unacknowledged": {"after_s": 6.0}}}
+                clients=2, settings={"cues": {"pause_unacknowledged": {"after_s": 6.0}}}
             )
             sid = created["session"]["id"]
+            await numbered_apart(service.url, created["tokens"]["c-2"])
             therapist = await Peer(service.url, created["tokens"]["t-1"]).connect()
             client = await Peer(service.url, created["tokens"]["c-1"]).connect()
             peers += [therapist, client]
             await therapist.wait_type("session_started")
-            pause = await client.send("pause")
+            pause = await client.send("pause", id="the-pause")
             paused_at = time.monotonic()
             await asyncio.sleep(0.5)
             service.kill()
@@ -103,9 +106,8 @@ async def test_timer_pending_at_sigkill_fires_on_time_after_a_quick_restart(
             assert -0.2 <= late < 3.0, late
             events = await api.events(sid)
             assert len(_cues(events, "pause_unacknowledged")) == 1
-            assert _cues(events, "pause_unacknowledged")[0]["data"]["related_seq"] == [  # type: ignore[index]
-                pause["seq"]
-            ]
+            related = _cues(events, "pause_unacknowledged")[0]["data"]["related_seq"]  # type: ignore[index]
+            assert related == [stored_seq(events, "the-pause")] != [pause["seq"]]
     finally:
         for peer in peers:
             await peer.close()
@@ -117,8 +119,8 @@ async def test_events_stored_before_a_crash_get_their_timers_from_the_backlog(
 ) -> None:
     """The gap between an event's commit and the pacing save: a fresh engine finds it."""
     pacing = pacing_server.app[PACING]
-    sid, therapist, (client,) = await live_pair(
-        pacing_server, {"pause_unacknowledged": {"after_s": 0.5}}
+    sid, therapist, (client, _) = await live_pair(
+        pacing_server, {"pause_unacknowledged": {"after_s": 0.5}}, clients=2
     )
     pacing.hub.applied.unsubscribe(pacing.observe)  # as if the process died after commit
     pause = await client.send("pause")
@@ -127,7 +129,8 @@ async def test_events_stored_before_a_crash_get_their_timers_from_the_backlog(
     pacing.sessions.clear()  # forget everything folded: as a restarted process would
     pacing.hub.applied.subscribe(pacing.observe)
     await therapist.wait_for(lambda: len(cues_of(therapist)) == 1, timeout=5)
-    assert cues_of(therapist)[0]["data"]["related_seq"] == [pause["seq"]]
+    pause_seq = await session_seq(therapist, client, pause["seq"])
+    assert cues_of(therapist)[0]["data"]["related_seq"] == [pause_seq] != [pause["seq"]]
 
 
 async def test_a_due_timer_is_claimed_by_one_store_client_at_a_time(tmp_path: Path) -> None:

@@ -14,10 +14,11 @@ from service.events import Role
 from service.realtime.hub import Connection
 from tests.conftest import LiveServer
 from tests.service.realtime.support import started
+from tests.support import own_positions, session_seq
 
 
 async def test_resending_an_id_stores_nothing_and_answers_the_first_seq(live_server: LiveServer):
-    created, therapist, (client,) = await started(live_server)
+    created, therapist, (client, _) = await started(live_server, clients=2)
     first = await client.send("pause", id="press-1")
     again = await client.send("pause", id="press-1")
     other_type = await client.send("zone", {"zone": "okay"}, id="press-1")
@@ -30,13 +31,17 @@ async def test_resending_an_id_stores_nothing_and_answers_the_first_seq(live_ser
     assert mine["ok"] and mine["duplicate"] is False
     events = await live_server.api.events(created["session"]["id"])
     assert sum(1 for e in events if e["id"] == "press-1") == 2
+    # The first seq in c-1's own numbering (contract §9.1), not the session's.
+    assert first["seq"] == own_positions(events, "c-1")["press-1"]
+    assert first["seq"] != await session_seq(therapist, client, first["seq"])
 
 
 async def test_duplicate_after_session_end_still_answers_first_seq(live_server: LiveServer):
     """Sockets are closed at the end, so this drives the send pipeline directly, as a socket
     whose resend raced the end would."""
-    created, therapist, (client,) = await started(live_server)
+    created, therapist, (client, _) = await started(live_server, clients=2)
     first = await client.send("pause", id="p-after-end")
+    assert first["seq"] != await session_seq(therapist, client, first["seq"])
     status, _ = await live_server.api.call(
         "POST", f"/api/v1/sessions/{created['session']['id']}/end"
     )
@@ -160,8 +165,9 @@ async def test_retract_own_signal_within_the_window_only(live_server: LiveServer
 
 
 async def test_checkin_is_answered_once_with_a_value_of_its_instrument(live_server: LiveServer):
-    created, therapist, (client,) = await started(live_server)
-    await therapist.send("checkin_request", {"instrument": "suds"})
+    """Named by the client's position of the request, which differs from its session seq."""
+    created, therapist, (client, _) = await started(live_server, clients=2)
+    request = await therapist.send("checkin_request", {"instrument": "suds"})
     (req,) = await client.wait_type("checkin_request")
     assert (await client.send("checkin_response", {"checkin_seq": req["seq"], "value": 11}))[
         "error"
@@ -169,7 +175,11 @@ async def test_checkin_is_answered_once_with_a_value_of_its_instrument(live_serv
     assert (await client.send("checkin_response", {"checkin_seq": req["seq"], "value": "okay"}))[
         "error"
     ]["code"] == "invalid_payload"
-    assert (await client.send("checkin_response", {"checkin_seq": req["seq"], "value": 6}))["ok"]
+    answered = await client.send("checkin_response", {"checkin_seq": req["seq"], "value": 6})
+    assert answered["ok"]
+    (stored,) = await therapist.wait_type("checkin_response")
+    assert stored["data"] == {"checkin_seq": request["seq"], "value": 6}
+    assert request["seq"] != req["seq"]
     again = await client.send("checkin_response", {"checkin_seq": req["seq"], "value": 5})
     assert again["ok"] is False and again["error"]["code"] == "not_found"
     await therapist.send("checkin_request", {"instrument": "zone"})

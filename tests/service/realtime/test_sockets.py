@@ -16,7 +16,7 @@ from service.app import SIO
 from tests.conftest import LiveServer, ServerFactory
 from tests.fuzz.rawsocket import RawSocket
 from tests.service.realtime.support import started
-from tests.support import Api, ServiceProcess
+from tests.support import Api, ServiceProcess, session_seq
 
 
 async def test_pause_reaches_therapist_and_is_acknowledged(live_server: LiveServer) -> None:
@@ -66,17 +66,25 @@ async def test_welcome_carries_session_participant_epoch_head_and_state(live_ser
 
 
 async def test_state_in_welcome_follows_the_log(live_server: LiveServer):
-    created, therapist, (client,) = await started(live_server)
+    created, therapist, (client, _) = await started(live_server, clients=2)
     pause = await client.send("pause")
-    await client.send("slow_down")
-    await client.send("zone", {"zone": "too_much"})
-    await therapist.send("acknowledge", {"seq": pause["seq"]})
-    await therapist.wait_type("acknowledge")
+    slow = await client.send("slow_down")
+    zone = await client.send("zone", {"zone": "too_much"})
+    # The therapist names the pause by the session's seq, which differs from c-1's position.
+    pause_seq = await session_seq(therapist, client, pause["seq"])
+    assert pause_seq != pause["seq"]
+    await therapist.send("acknowledge", {"seq": pause_seq})
+    await client.wait_type("acknowledge")
     again = await live_server.join(created["tokens"]["c-1"])
     state = again.welcome["state"]["clients"]["c-1"]
     assert state["paused"] is True and state["pace"] == "slow_down" and state["zone"] == "too_much"
     assert state["connected"] is True
-    assert len(state["unacknowledged"]) == 2 and pause["seq"] not in state["unacknowledged"]
+    assert state["unacknowledged"] == [slow["seq"], zone["seq"]]  # c-1's positions
+    seen = (await live_server.join(created["tokens"]["t-1"])).welcome["state"]["clients"]["c-1"]
+    assert seen["unacknowledged"] == [
+        await session_seq(therapist, client, slow["seq"]),
+        await session_seq(therapist, client, zone["seq"]),
+    ]
 
 
 async def test_bad_last_seq_or_other_epoch_replays_from_the_start(live_server: LiveServer):

@@ -126,7 +126,7 @@ async def test_an_answer_to_a_request_for_someone_else_is_not_found_before_and_a
 
 
 async def test_a_client_cannot_mark_its_own_answer_late(any_store: LiveServer) -> None:
-    _, therapist, (client,) = await live_pair(any_store)
+    _, therapist, (client, _) = await live_pair(any_store, clients=2)  # positions are c-1's own
     await therapist.send("checkin_request", {"instrument": "suds"})
     (asked,) = await client.wait_type("checkin_request")
     for late in (True, False, None):

@@ -1,4 +1,4 @@
-"""The decoding boundary of Socket.IO packets (service/realtime/transport.py `CheckedPacket`,
+"""The decoding boundary of Socket.IO packets (service/realtime/boundary.py `CheckedPacket`,
 contract §9.5): a packet that cannot be decoded is answered `invalid_payload` when its ack id can
 be read, and otherwise closes its connection; a connect whose `auth` cannot be decoded is refused
 `invalid_token`; nothing goes unanswered and nothing reaches a traceback.
@@ -19,7 +19,7 @@ import aiohttp
 import pytest
 import socketio
 
-from service.realtime.transport import CheckedPacket, RefusedPacket
+from service.realtime.boundary import CheckedPacket, RefusedPacket
 from tests.conftest import LiveServer
 from tests.fuzz.rawsocket import RawSocket
 from tests.service.realtime.support import started

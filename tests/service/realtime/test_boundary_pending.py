@@ -1,4 +1,4 @@
-"""Sockets that open but never send Socket.IO's CONNECT (service/realtime/transport.py
+"""Sockets that open but never send Socket.IO's CONNECT (service/realtime/boundary.py
 `PendingSockets`, contract §9.5 limits, issue 13 finding 8): each is closed at the CONNECT
 deadline; while too many wait, from one address or in all, new ones are refused at the handshake
 (`too_many_connections`); clients from elsewhere, and clients that CONNECT at once, are not held

@@ -186,6 +186,15 @@ class Peer:
             await self.client.disconnect()
 
 
+async def joined(url: str, created: dict[str, Any], clients: int = 1) -> tuple[Peer, list[Peer]]:
+    """The session's therapist t-1 and then its clients c-1… connected to the service at `url`
+    (a `ServiceProcess`), once the session has started."""
+    therapist = await Peer(url, created["tokens"]["t-1"]).connect()
+    peers = [await Peer(url, created["tokens"][f"c-{i}"]).connect() for i in range(1, clients + 1)]
+    await therapist.wait_type("session_started")
+    return therapist, peers
+
+
 def visible_to(event: dict[str, Any], client: str) -> bool:
     """Contract §3, "who sees what", written from the contract, independently of the service."""
     if event["type"] == "cue":

@@ -19,7 +19,7 @@ from service.events import Actor, CueData, Role
 from service.store.base import AppendOutcome, AppendRequest
 from service.store.sqlite import SQLiteStore
 from tests.conftest import ServerFactory
-from tests.support import session_seq
+from tests.support import session_body, session_seq
 
 
 @contextlib.asynccontextmanager
@@ -35,10 +35,9 @@ async def another_writer(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
 
 async def _live(server_factory: ServerFactory):
     server = await server_factory(catchup_interval_seconds=0.2)
-    created = await server.create_session(clients=2)  # c-2 never connects
-    therapist = await server.join(created["tokens"]["t-1"])
-    client = await server.join(created["tokens"]["c-1"])
-    await therapist.wait_type("session_started")
+    created, therapist, (client,) = await server.start_session(
+        participants=session_body(2)["participants"]  # c-2 never connects
+    )
     return server, created["session"]["id"], therapist, client
 
 

@@ -18,7 +18,7 @@ from service.events import SYSTEM_ACTOR
 from tests.conftest import LiveServer
 from tests.service.pacing.support import THERAPIST, Folded, client, presence
 from tests.service.pacing_helpers import live_pair, quiet_for
-from tests.support import Api, Peer, ServiceProcess, numbered_apart, session_seq
+from tests.support import Api, Peer, ServiceProcess, joined, numbered_apart, session_seq
 
 C1 = client()
 RULE = "disconnected_in_distress"
@@ -291,10 +291,8 @@ async def test_a_departure_s_grace_runs_across_a_sigkill_and_restart(tmp_path: P
                 cues = {**QUIET_PAUSE, RULE: {"grace_s": 6}}
                 created = await api.create(clients=2, settings={"cues": cues})
                 await numbered_apart(service.url, created["tokens"]["c-2"])
-                therapist = await Peer(service.url, created["tokens"]["t-1"]).connect()
-                client = await Peer(service.url, created["tokens"]["c-1"]).connect()
+                therapist, (client,) = await joined(service.url, created)
                 peers += [therapist, client]
-                await therapist.wait_type("session_started")
                 pause = await client.send("pause")
                 pause_seq = await session_seq(therapist, client, pause["seq"])
                 assert pause_seq != pause["seq"]

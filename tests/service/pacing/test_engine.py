@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -17,13 +18,37 @@ from service.store.base import PacingProgress, TimerSpec
 from service.store.sqlite import SQLiteStore
 from tests.conftest import LiveServer
 from tests.service.pacing_helpers import cues_of, live_pair
-from tests.support import Api, Peer, ServiceProcess, numbered_apart, session_seq, stored_seq
+from tests.support import (
+    Api,
+    Peer,
+    ServiceProcess,
+    joined,
+    numbered_apart,
+    session_seq,
+    stored_seq,
+)
 
 pytest_plugins = ["tests.service.pacing_fixtures"]
 
 
 def _cues(events: list[dict[str, object]], rule: str) -> list[dict[str, object]]:
     return [e for e in events if e["type"] == "cue" and e["data"]["rule"] == rule]  # type: ignore[index]
+
+
+async def _paused(
+    service: ServiceProcess, api: Api, peers: list[Peer], after_s: float
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A live session whose c-1 has paused (`pause_unacknowledged` after `after_s`), its peers
+    added to `peers`: (the created session, the pause's ack, in c-1's own numbering, which
+    differs from the session's: c-2 came and went first)."""
+    cues = {"pause_unacknowledged": {"after_s": after_s}}
+    created = await api.create(clients=2, settings={"cues": cues})
+    await numbered_apart(service.url, created["tokens"]["c-2"])
+    therapist, (client,) = await joined(service.url, created)
+    peers += [therapist, client]
+    pause = await client.send("pause", id="the-pause")
+    assert pause["ok"], pause
+    return created, pause
 
 
 @pytest.mark.slow
@@ -33,17 +58,8 @@ async def test_pending_cue_fires_exactly_once_across_sigkill_and_restart(tmp_pat
     try:
         async with aiohttp.ClientSession() as http:
             api = Api(service.url, http=http)
-            created = await api.create(
-                clients=2, settings={"cues": {"pause_unacknowledged": {"after_s": 2.0}}}
-            )
+            created, pause = await _paused(service, api, peers, after_s=2.0)
             sid = created["session"]["id"]
-            await numbered_apart(service.url, created["tokens"]["c-2"])
-            therapist = await Peer(service.url, created["tokens"]["t-1"]).connect()
-            client = await Peer(service.url, created["tokens"]["c-1"]).connect()
-            peers += [therapist, client]
-            await therapist.wait_type("session_started")
-            pause = await client.send("pause", id="the-pause")
-            assert pause["ok"]
             service.kill()  # the timer is pending (or not even saved yet)
             killed_at = time.monotonic()
             await asyncio.sleep(2.5)  # the deadline passes while the service is down
@@ -84,16 +100,8 @@ async def test_timer_pending_at_sigkill_fires_on_time_after_a_quick_restart(
     try:
         async with aiohttp.ClientSession() as http:
             api = Api(service.url, http=http)
-            created = await api.create(
-                clients=2, settings={"cues": {"pause_unacknowledged": {"after_s": 6.0}}}
-            )
+            created, pause = await _paused(service, api, peers, after_s=6.0)
             sid = created["session"]["id"]
-            await numbered_apart(service.url, created["tokens"]["c-2"])
-            therapist = await Peer(service.url, created["tokens"]["t-1"]).connect()
-            client = await Peer(service.url, created["tokens"]["c-1"]).connect()
-            peers += [therapist, client]
-            await therapist.wait_type("session_started")
-            pause = await client.send("pause", id="the-pause")
             paused_at = time.monotonic()
             await asyncio.sleep(0.5)
             service.kill()

@@ -7,14 +7,13 @@ from __future__ import annotations
 import asyncio
 
 from tests.conftest import LiveServer
-from tests.service.realtime.support import started
 from tests.support import own_positions, session_seq
 
 
 async def test_reconnect_with_last_seq_gets_exactly_the_missed_events_in_order(
     live_server: LiveServer,
 ):
-    created, therapist, (client, _) = await started(live_server, clients=2)
+    created, therapist, (client, _) = await live_server.start_session(clients=2)
     await client.send("keep_going")
     await therapist.wait_type("keep_going")
     last_seen = therapist.seqs[-1]
@@ -39,7 +38,7 @@ async def test_reconnect_with_last_seq_gets_exactly_the_missed_events_in_order(
 
 
 async def test_events_stored_during_replay_are_neither_skipped_nor_doubled(live_server: LiveServer):
-    created, therapist, (client, _) = await started(live_server, clients=2)
+    created, therapist, (client, _) = await live_server.start_session(clients=2)
     for _ in range(15):
         await client.send("keep_going")
     sender = asyncio.ensure_future(asyncio.gather(*(client.send("slow_down") for _ in range(5))))
@@ -68,7 +67,7 @@ async def test_a_replay_longer_than_the_socket_queue_arrives_whole(server_factor
 
 
 async def test_group_session_clients_never_see_each_other(live_server: LiveServer):
-    created, therapist, clients = await started(live_server, clients=3)
+    created, therapist, clients = await live_server.start_session(clients=3)
     c1, c2, c3 = clients
     for peer, kind in ((c1, "pause"), (c2, "slow_down"), (c3, "keep_going")):
         assert (await peer.send(kind))["ok"]

@@ -23,6 +23,7 @@ from tests.support import (
     ServiceProcess,
     assert_seen_as,
     expected_view,
+    joined,
     next_position,
     own_stream,
     session_seq,
@@ -55,22 +56,13 @@ async def settled_log(server: LiveServer, session_id: str, *peers: Peer) -> list
     return log
 
 
-async def couples(server: LiveServer, **overrides: Any) -> tuple[dict[str, Any], Peer, Peer, Peer]:
-    created = await server.create_session(clients=2, **overrides)
-    therapist = await server.join(created["tokens"]["t-1"])
-    first = await server.join(created["tokens"]["c-1"])
-    second = await server.join(created["tokens"]["c-2"])
-    await therapist.wait_type("session_started")
-    return created, therapist, first, second
-
-
 async def test_each_client_of_a_couples_session_reads_everything_in_its_own_numbering(
     live_server: LiveServer,
 ) -> None:
     """Events, acks, the numbers in data and check-in expiries, for both clients at once, while
     the other client, the therapist and the system (cues, expiries) log in between."""
-    created, therapist, c1, c2 = await couples(
-        live_server, settings={"cues": {**QUICK_EXPIRY["cues"], "repeated_pause": {"count": 2}}}
+    created, therapist, (c1, c2) = await live_server.start_session(
+        2, settings={"cues": {**QUICK_EXPIRY["cues"], "repeated_pause": {"count": 2}}}
     )
     sid = created["session"]["id"]
     acks_c2 = [await c2.send("zone", {"zone": "too_much"}, id="c2-zone")]
@@ -103,7 +95,7 @@ async def test_a_second_client_sees_no_jump_when_the_first_pauses(
     live_server: LiveServer,
 ) -> None:
     """Issue 13, finding 7: read as c-2, nothing moves when c-1 presses."""
-    _, therapist, c1, c2 = await couples(live_server)
+    _, therapist, (c1, c2) = await live_server.start_session(2)
     before = await c2.send("keep_going")
     for _ in range(3):
         await c1.send("pause")
@@ -117,7 +109,7 @@ async def test_a_second_client_sees_no_jump_when_the_first_pauses(
 async def test_welcome_head_and_state_are_in_the_client_s_numbering(
     live_server: LiveServer,
 ) -> None:
-    created, therapist, c1, c2 = await couples(live_server)
+    created, therapist, (c1, c2) = await live_server.start_session(2)
     sid = created["session"]["id"]
     await c1.send("pause")
     await c1.send("zone", {"zone": "shut_down"})
@@ -149,7 +141,7 @@ async def test_welcome_head_and_state_are_in_the_client_s_numbering(
 async def test_reconnecting_with_a_position_replays_exactly_what_followed_it(
     live_server: LiveServer,
 ) -> None:
-    created, therapist, c1, c2 = await couples(live_server)
+    created, therapist, (c1, c2) = await live_server.start_session(2)
     sid = created["session"]["id"]
     await c2.send("zone", {"zone": "okay"}, id="early")
     await c1.send("pause")
@@ -176,7 +168,7 @@ async def test_reconnecting_with_a_position_replays_exactly_what_followed_it(
 
 
 async def test_a_position_the_client_was_not_given_is_not_found(live_server: LiveServer) -> None:
-    created, therapist, c1, c2 = await couples(live_server)
+    created, therapist, (c1, c2) = await live_server.start_session(2)
     for _ in range(4):
         await c1.send("keep_going")
     asked = therapist.send("checkin_request", {"instrument": "suds", "to": ["c-1"]})
@@ -207,11 +199,8 @@ async def test_a_resent_id_answers_the_position_it_answered_first_after_a_restar
         async with aiohttp.ClientSession() as http:
             api = Api(service.url, http=http)
             created = await api.create(clients=2)
-            therapist = await Peer(service.url, created["tokens"]["t-1"]).connect()
-            c1 = await Peer(service.url, created["tokens"]["c-1"]).connect()
-            c2 = await Peer(service.url, created["tokens"]["c-2"]).connect()
+            therapist, (c1, c2) = await joined(service.url, created, clients=2)
             peers += [therapist, c1, c2]
-            await therapist.wait_type("session_started")
             first = []
             for n in range(3):
                 await c1.send("pause", id=f"c1-{n}")

@@ -15,7 +15,6 @@ import socketio
 from service.app import SIO
 from tests.conftest import LiveServer, ServerFactory
 from tests.fuzz.rawsocket import RawSocket
-from tests.service.realtime.support import started
 from tests.support import Api, ServiceProcess, session_seq
 
 
@@ -66,7 +65,7 @@ async def test_welcome_carries_session_participant_epoch_head_and_state(live_ser
 
 
 async def test_state_in_welcome_follows_the_log(live_server: LiveServer):
-    created, therapist, (client, _) = await started(live_server, clients=2)
+    created, therapist, (client, _) = await live_server.start_session(clients=2)
     pause = await client.send("pause")
     slow = await client.send("slow_down")
     zone = await client.send("zone", {"zone": "too_much"})
@@ -88,7 +87,7 @@ async def test_state_in_welcome_follows_the_log(live_server: LiveServer):
 
 
 async def test_bad_last_seq_or_other_epoch_replays_from_the_start(live_server: LiveServer):
-    created, therapist, (client,) = await started(live_server)
+    created, therapist, (client,) = await live_server.start_session()
     await client.send("pause")
     for auth in (
         {"last_seq": -3},
@@ -121,7 +120,7 @@ async def test_a_participant_may_send_as_soon_as_it_is_connected(live_server: Li
 
 
 async def test_an_oversize_frame_closes_only_that_connection(live_server: LiveServer):
-    created, therapist, (client,) = await started(live_server)
+    created, therapist, (client,) = await live_server.start_session()
     second = await live_server.join(created["tokens"]["c-1"])
     big = {"id": "big", "type": "pause", "data": {"x": "y" * 70_000}}
     with pytest.raises(socketio.exceptions.SocketIOError):
@@ -135,7 +134,7 @@ async def test_an_oversize_frame_closes_only_that_connection(live_server: LiveSe
 
 
 async def test_ending_sends_session_ended_then_disconnects_and_refuses(live_server: LiveServer):
-    created, therapist, (client,) = await started(live_server)
+    created, therapist, (client,) = await live_server.start_session()
     ack = await therapist.send("end_session")
     assert ack["ok"]
     ended = (await client.wait_type("session_ended"))[0]

@@ -23,19 +23,10 @@ from service.realtime.boundary import create_socket_server
 from service.realtime.transport import TransportPatches
 from service.settings import Settings
 from tests.conftest import LiveServer, ServerFactory
-from tests.service.realtime.support import started
-
-
-async def _pair(server: LiveServer):
-    created = await server.create_session()
-    therapist = await server.join(created["tokens"]["t-1"])
-    client = await server.join(created["tokens"]["c-1"])
-    await therapist.wait_type("session_started")
-    return therapist, client
 
 
 async def _sends_arrive_in_order(server: LiveServer, count: int = 20) -> None:
-    therapist, client = await _pair(server)
+    _, therapist, (client,) = await server.start_session()
     for n in range(count):
         assert (await client.send("keep_going", id=f"go-{n}"))["ok"]
     got = await therapist.wait_type("keep_going", count=count)
@@ -158,7 +149,7 @@ async def test_live_events_are_written_straight_to_idle_websockets_in_order(
     server = await server_factory(send_rate=1000.0, send_burst=1000)
     writer = server.app[WRITER]
     before = writer.direct_writes
-    created, therapist, (client,) = await started(server)
+    created, therapist, (client,) = await server.start_session()
     for n in range(30):
         assert (await client.send("keep_going", id=f"go-{n}"))["ok"]
     got = await therapist.wait_type("keep_going", count=30)

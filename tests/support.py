@@ -128,6 +128,10 @@ class Peer:
         async def _error(data: Any) -> None:
             self.connect_error = data
 
+        @self.client.on("disconnect")
+        async def _disconnected(*_: Any) -> None:
+            self.changed.set()  # `wait_for` a closed connection without waiting out its timeout
+
     async def connect(
         self,
         last_seq: int = 0,

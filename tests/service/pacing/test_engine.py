@@ -58,11 +58,11 @@ async def test_pending_cue_fires_exactly_once_across_sigkill_and_restart(tmp_pat
     try:
         async with aiohttp.ClientSession() as http:
             api = Api(service.url, http=http)
-            created, pause = await _paused(service, api, peers, after_s=2.0)
+            created, pause = await _paused(service, api, peers, after_s=1.0)
             sid = created["session"]["id"]
             service.kill()  # the timer is pending (or not even saved yet)
             killed_at = time.monotonic()
-            await asyncio.sleep(2.5)  # the deadline passes while the service is down
+            await asyncio.sleep(1.5)  # the deadline passes while the service is down
             await service.start()
             restarted = time.monotonic()
             watcher = await Peer(service.url, created["tokens"]["t-1"]).connect()
@@ -77,7 +77,7 @@ async def test_pending_cue_fires_exactly_once_across_sigkill_and_restart(tmp_pat
             # Killed again after it fired, and restarted: it does not fire a second time.
             service.kill()
             await service.start()
-            await asyncio.sleep(2.5)
+            await asyncio.sleep(1.5)  # a timer scan (every second) and more: no second firing
             events = await api.events(sid)
             assert len(_cues(events, "pause_unacknowledged")) == 1
             assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
@@ -91,6 +91,9 @@ async def test_pending_cue_fires_exactly_once_across_sigkill_and_restart(tmp_pat
         service.terminate()
 
 
+AFTER_S = 4.0  # longer than a kill and a restart (about 1.5 s), so the timer is still pending
+
+
 @pytest.mark.slow
 async def test_timer_pending_at_sigkill_fires_on_time_after_a_quick_restart(
     tmp_path: Path,
@@ -100,7 +103,7 @@ async def test_timer_pending_at_sigkill_fires_on_time_after_a_quick_restart(
     try:
         async with aiohttp.ClientSession() as http:
             api = Api(service.url, http=http)
-            created, pause = await _paused(service, api, peers, after_s=6.0)
+            created, pause = await _paused(service, api, peers, after_s=AFTER_S)
             sid = created["session"]["id"]
             paused_at = time.monotonic()
             await asyncio.sleep(0.5)
@@ -110,7 +113,7 @@ async def test_timer_pending_at_sigkill_fires_on_time_after_a_quick_restart(
             peers.append(watcher)
             assert cues_of(watcher) == []  # not due yet
             await watcher.wait_for(lambda: len(cues_of(watcher)) == 1, timeout=12)
-            late = time.monotonic() - paused_at - 6.0
+            late = time.monotonic() - paused_at - AFTER_S
             assert -0.2 <= late < 3.0, late
             events = await api.events(sid)
             assert len(_cues(events, "pause_unacknowledged")) == 1

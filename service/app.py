@@ -54,19 +54,18 @@ from .log import SessionLog
 from .metrics import Metrics
 from .outbox import OutboxSender
 from .pacing import PacingEngine, PacingOptions, process_owner
+from .realtime.boundary import (
+    SOCKETIO_PATH,
+    PendingSockets,
+    create_socket_server,
+    refuse_websocket_compression,
+)
 from .realtime.cluster import Cluster
 from .realtime.hub import Hub
 from .realtime.presence import LocalPresence, PresenceKeeper
 from .realtime.sends import SendPipeline
 from .realtime.sockets import SocketHandlers
-from .realtime.transport import (
-    SOCKETIO_PATH,
-    PendingSockets,
-    SocketWriter,
-    TransportPatches,
-    create_socket_server,
-    refuse_websocket_compression,
-)
+from .realtime.transport import SocketWriter, TransportPatches
 from .settings import Settings
 from .store import store_for_url
 from .store.base import Store

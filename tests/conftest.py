@@ -42,6 +42,17 @@ class LiveServer:
     async def join(self, token: str, last_seq: int = 0, **kwargs: Any) -> Peer:
         return await self.peer(token).connect(last_seq, **kwargs)
 
+    async def start_session(
+        self, clients: int = 1, **overrides: Any
+    ) -> tuple[dict[str, Any], Peer, list[Peer]]:
+        """A session (`create_session`) with its therapist t-1 and then its clients c-1…
+        connected, once it has started: (the created session, the therapist, the clients)."""
+        created = await self.create_session(clients, **overrides)
+        therapist = await self.join(created["tokens"]["t-1"])
+        peers = [await self.join(created["tokens"][f"c-{i}"]) for i in range(1, clients + 1)]
+        await therapist.wait_type("session_started")
+        return created, therapist, peers
+
 
 def default_tenants() -> TenantRegistry:
     return TenantRegistry(

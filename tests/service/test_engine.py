@@ -19,6 +19,7 @@ from service.events import Actor, CueData, Role
 from service.store.base import AppendOutcome, AppendRequest
 from service.store.sqlite import SQLiteStore
 from tests.conftest import ServerFactory
+from tests.support import session_body, session_seq
 
 
 @contextlib.asynccontextmanager
@@ -34,10 +35,9 @@ async def another_writer(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
 
 async def _live(server_factory: ServerFactory):
     server = await server_factory(catchup_interval_seconds=0.2)
-    created = await server.create_session()
-    therapist = await server.join(created["tokens"]["t-1"])
-    client = await server.join(created["tokens"]["c-1"])
-    await therapist.wait_type("session_started")
+    created, therapist, (client,) = await server.start_session(
+        participants=session_body(2)["participants"]  # c-2 never connects
+    )
     return server, created["session"]["id"], therapist, client
 
 
@@ -47,16 +47,26 @@ async def test_what_another_writer_stored_reaches_the_sockets_in_order(
     server, sid, therapist, client = await _live(server_factory)
     async with another_writer(tmp_path) as other:
         requests = [
-            AppendRequest(sid, Actor("c-1", Role.CLIENT), kind, f"elsewhere-{n}", {})
-            for n, kind in enumerate(("pause", "slow_down", "resume"))
+            AppendRequest(sid, Actor(sender, Role.CLIENT), kind, f"elsewhere-{n}", {})
+            for n, (sender, kind) in enumerate(
+                (("c-2", "pause"), ("c-1", "pause"), ("c-1", "slow_down"), ("c-1", "resume"))
+            )
         ]
         results = await other.append_batch(requests)
         await other.flush()
-        assert [r.outcome for r in results] == [AppendOutcome.STORED] * 3
-        await therapist.wait_for(lambda: {"elsewhere-2"} <= {e["id"] for e in therapist.events})
-        mine = await client.send("keep_going")  # this process appends after them, gap-free
-        await therapist.wait_for(lambda: mine["seq"] in therapist.seqs)
-    assert therapist.seqs == list(range(1, mine["seq"] + 1))
+        assert [r.outcome for r in results] == [AppendOutcome.STORED] * 4
+        await therapist.wait_for(lambda: {"elsewhere-3"} <= {e["id"] for e in therapist.events})
+        mine = await client.send("keep_going", id="mine")  # appended here after them, gap-free
+        mine_seq = await session_seq(therapist, client, mine["seq"])
+    assert therapist.seqs == list(range(1, mine_seq + 1))
+    # c-1 got its own, in its own numbering, without c-2's pause.
+    assert client.seqs == list(range(1, mine["seq"] + 1)) and mine["seq"] < mine_seq
+    assert [e["id"] for e in client.events if e["actor"]["role"] == "client"] == [
+        "elsewhere-1",
+        "elsewhere-2",
+        "elsewhere-3",
+        "mine",
+    ]
     welcome = (await server.join(therapist.token)).welcome
     assert welcome is not None and welcome["state"]["clients"]["c-1"]["paused"] is False
     assert welcome["state"]["clients"]["c-1"]["pace"] == "keep_going"

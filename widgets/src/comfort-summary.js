@@ -16,7 +16,7 @@ import { tokenClaims } from './connection.js';
 import { MODULE_ORIGIN } from './connection-controller.js';
 import { stringsForElement } from './locales/index.js';
 import { tokens } from './styles.js';
-import { JUST_NOW_MS, duration, fetchSummary, pausedWords, summaryModel, summaryText } from './therapist/summary-model.js';
+import { JUST_NOW_MS, duration, fetchSummary, pausedWords, summaryModel, summaryText, zoneHow } from './therapist/summary-model.js';
 
 /** How long the live view waits after the log grows before it asks for the summary again. */
 const REFRESH_AFTER_MS = 2_000;
@@ -322,11 +322,6 @@ export class ComfortSummary extends LitElement {
     return new Date(ms).toLocaleTimeString(this._t.therapist.locale, { hour: '2-digit', minute: '2-digit' });
   }
 
-  /** " (pressed 14:02)" for an entry pressed well before it arrived (kept offline, then sent). */
-  _pressed(point, sm) {
-    return point.pressed != null ? ` (${sm.pressedAt(this._clock(point.pressed))})` : '';
-  }
-
   _date(ms) {
     return new Date(ms).toLocaleDateString(this._t.therapist.locale, { day: 'numeric', month: 'short', year: 'numeric' });
   }
@@ -489,7 +484,9 @@ export class ComfortSummary extends LitElement {
             <dd>
               ${c.suds.length
                 ? c.suds.map(
-                    (p, i) => html`${i ? ', ' : ''}<strong>${p.value}</strong> ${this._clock(p.t)}${this._pressed(p, sm)}${p.late
+                    (p, i) => html`${i ? ', ' : ''}<strong>${p.value}</strong> ${this._clock(p.t)}${p.pressed != null
+                        ? ` (${sm.madeAt(sm.sources.answer, this._clock(p.pressed))})`
+                        : ''}${p.late
                         ? html` <span class="late" part="summary-late">${sm.late}</span>`
                         : nothing}`,
                   )
@@ -500,7 +497,7 @@ export class ComfortSummary extends LitElement {
               ${c.zones.length
                 ? c.zones.map(
                     (z, i) => html`${i ? ', ' : ''}<strong>${sm.zoneNames[z.zone] || z.zone}</strong>
-                      ${this._clock(z.t)}${z.source ? ` (${sm.sources[z.source]})` : ''}${this._pressed(z, sm)}${z.late
+                      ${this._clock(z.t)}${parenthesised(zoneHow(z, sm, (ms) => this._clock(ms)))}${z.late
                         ? html` <span class="late" part="summary-late">${sm.late}</span>`
                         : nothing}`,
                   )
@@ -563,6 +560,11 @@ export class ComfortSummary extends LitElement {
       </dl>
     </section>`;
   }
+}
+
+/** " (words)", or nothing for no words. */
+function parenthesised(words) {
+  return words ? ` (${words})` : '';
 }
 
 /** Round clock times (every 1, 5, 10, 15, 30 or 60 minutes) between start and end, at most `max`. */

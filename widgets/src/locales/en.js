@@ -286,7 +286,7 @@ export default {
       grounding: 'Grounding',
       none: '—',
       late: 'late',
-      pressedAt: (time) => `pressed ${time}`,
+      madeAt: (how, time) => `${how} at ${time}`,
       sources: { signal: 'pressed', answer: 'answered' },
       completed: 'completed',
       stoppedEarly: 'stopped early',

@@ -276,7 +276,7 @@ export default {
       grounding: 'Calma',
       none: '—',
       late: 'tardía',
-      pressedAt: (time) => `se pulsó a las ${time}`,
+      madeAt: (how, time) => `${how} a las ${time}`,
       sources: { signal: 'elegida', answer: 'respondida' },
       completed: 'completo',
       stoppedEarly: 'lo dejó antes',

@@ -174,6 +174,16 @@ export function summaryModel(summary, { log = [], names = {}, now = Date.now() }
   };
 }
 
+/**
+ * How a zone came, "pressed" or "answered", and when it was made if that was well before it
+ * arrived (a press kept offline): "pressed at 14:02". Empty when the source is unknown.
+ */
+export function zoneHow(zone, words, clock) {
+  const how = zone.source ? words.sources[zone.source] : null;
+  if (zone.pressed != null) return words.madeAt(how ?? words.sources.signal, clock(zone.pressed));
+  return how ?? '';
+}
+
 /** An open pause younger than this reads "paused just now". */
 export const JUST_NOW_MS = 60_000;
 
@@ -203,12 +213,12 @@ export function summaryText(model, sm, clock, date, nowMs = Date.now()) {
   for (const c of model.clients) {
     lines.push('');
     lines.push(c.name);
-    const pressed = (p) => (p.pressed != null ? `, ${sm.pressedAt(clock(p.pressed))}` : '');
-    const suds = c.suds.map((p) => `${p.value} (${clock(p.t)}${pressed(p)}${p.late ? `, ${sm.late}` : ''})`);
+    const answered = (p) => (p.pressed != null ? `, ${sm.madeAt(sm.sources.answer, clock(p.pressed))}` : '');
+    const suds = c.suds.map((p) => `${p.value} (${clock(p.t)}${answered(p)}${p.late ? `, ${sm.late}` : ''})`);
     lines.push(`  ${sm.suds}: ${suds.length ? suds.join(', ') : sm.none}`);
     const zones = c.zones.map(
       (z) =>
-        `${sm.zoneNames[z.zone] || z.zone} (${clock(z.t)}${z.source ? `, ${sm.sources[z.source]}` : ''}${pressed(z)}${z.late ? `, ${sm.late}` : ''})`,
+        `${sm.zoneNames[z.zone] || z.zone} (${clock(z.t)}${zoneHow(z, sm, clock) ? `, ${zoneHow(z, sm, clock)}` : ''}${z.late ? `, ${sm.late}` : ''})`,
     );
     lines.push(`  ${sm.zones}: ${zones.length ? zones.join(', ') : sm.none}`);
     const paused = pausedWords(c, sm, clock, { final: model.final, nowMs });

@@ -805,7 +805,7 @@ HIT = """async ([name, bring]) => {
   const inner = host.shadowRoot.elementFromPoint(x, y);
   return {
     found: true,
-    inView: r.top >= 0 && r.bottom <= innerHeight && r.left >= 0 && r.right <= innerWidth,
+    inView: r.top >= -1 && r.bottom <= innerHeight + 1 && r.left >= -1 && r.right <= innerWidth + 1,
     host: top === host,
     button: inner === button || button.contains(inner),
     over: top && top !== host ? (top.getAttribute('data-comfort-privacy-overlay') !== null ? 'overlay' : top.tagName) : null,

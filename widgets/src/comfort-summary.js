@@ -16,7 +16,16 @@ import { tokenClaims } from './connection.js';
 import { MODULE_ORIGIN } from './connection-controller.js';
 import { stringsForElement } from './locales/index.js';
 import { tokens } from './styles.js';
-import { JUST_NOW_MS, duration, fetchSummary, pausedWords, summaryModel, summaryText, zoneHow } from './therapist/summary-model.js';
+import {
+  JUST_NOW_MS,
+  duration,
+  fetchSummary,
+  madeEarlier,
+  pausedWords,
+  summaryModel,
+  summaryText,
+  zoneHow,
+} from './therapist/summary-model.js';
 
 /** How long the live view waits after the log grows before it asks for the summary again. */
 const REFRESH_AFTER_MS = 2_000;
@@ -484,7 +493,7 @@ export class ComfortSummary extends LitElement {
             <dd>
               ${c.suds.length
                 ? c.suds.map(
-                    (p, i) => html`${i ? ', ' : ''}<strong>${p.value}</strong> ${this._clock(p.t)}${p.pressed != null
+                    (p, i) => html`${i ? ', ' : ''}<strong>${p.value}</strong> ${this._clock(p.t)}${madeEarlier(p, (ms) => this._clock(ms))
                         ? ` (${sm.madeAt(sm.sources.answer, this._clock(p.pressed))})`
                         : ''}${p.late
                         ? html` <span class="late" part="summary-late">${sm.late}</span>`

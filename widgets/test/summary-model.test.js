@@ -2,7 +2,7 @@
 // and a pause's time told truthfully while it is still open.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pausedWords, summaryModel, summaryText } from '../src/therapist/summary-model.js';
+import { pausedWords, summaryModel, summaryText, zoneHow } from '../src/therapist/summary-model.js';
 import en from '../src/locales/en.js';
 
 const words = {
@@ -63,4 +63,15 @@ test('an open pause is "paused just now", then "paused since"; a closed one is i
   const ended = summaryModel(summary({ state: 'ended', spans: [{ seq: 3, from: FROM, to: null }] }));
   const after = ended.clients.find((c) => c.id === 'toString');
   assert.equal(pausedWords(after, words, clock, { final: true, nowMs: at }), '1 min 5 s paused');
+});
+
+test('a zone made at another minute than it arrived says when it was made', () => {
+  const sent = JSON.parse(JSON.stringify(summary()));
+  sent.clients.toString.zones = [
+    { seq: 4, at: '2026-12-02T14:05:00.000Z', zone: 'too_much', source: 'signal', pressed_at: '2026-12-02T14:02:00.000Z' },
+    { seq: 5, at: '2026-12-02T14:06:20.000Z', zone: 'okay', source: 'answer', pressed_at: '2026-12-02T14:06:09.000Z' },
+  ];
+  const tess = summaryModel(sent).clients.find((c) => c.id === 'toString');
+  assert.equal(zoneHow(tess.zones[0], words, clock), 'pressed at 14:02');
+  assert.equal(zoneHow(tess.zones[1], words, clock), 'answered', 'the same minute: nothing to add');
 });

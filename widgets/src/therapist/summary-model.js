@@ -176,12 +176,18 @@ export function summaryModel(summary, { log = [], names = {}, now = Date.now() }
 
 /**
  * How a zone came, "pressed" or "answered", and when it was made if that was well before it
- * arrived (a press kept offline): "pressed at 14:02". Empty when the source is unknown.
+ * arrived (a press kept offline) and at another minute: "pressed at 14:02". Empty when the
+ * source is unknown.
  */
 export function zoneHow(zone, words, clock) {
   const how = zone.source ? words.sources[zone.source] : null;
-  if (zone.pressed != null) return words.madeAt(how ?? words.sources.signal, clock(zone.pressed));
+  if (madeEarlier(zone, clock)) return words.madeAt(how ?? words.sources.signal, clock(zone.pressed));
   return how ?? '';
+}
+
+/** True when an entry was made at another clock time than it arrived, as the summary tells time. */
+export function madeEarlier(point, clock) {
+  return point.pressed != null && clock(point.pressed) !== clock(point.t);
 }
 
 /** An open pause younger than this reads "paused just now". */
@@ -213,7 +219,7 @@ export function summaryText(model, sm, clock, date, nowMs = Date.now()) {
   for (const c of model.clients) {
     lines.push('');
     lines.push(c.name);
-    const answered = (p) => (p.pressed != null ? `, ${sm.madeAt(sm.sources.answer, clock(p.pressed))}` : '');
+    const answered = (p) => (madeEarlier(p, clock) ? `, ${sm.madeAt(sm.sources.answer, clock(p.pressed))}` : '');
     const suds = c.suds.map((p) => `${p.value} (${clock(p.t)}${answered(p)}${p.late ? `, ${sm.late}` : ''})`);
     lines.push(`  ${sm.suds}: ${suds.length ? suds.join(', ') : sm.none}`);
     const zones = c.zones.map(

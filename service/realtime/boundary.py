@@ -29,7 +29,9 @@ import socketio
 import structlog
 from aiohttp import hdrs, web
 
+from ..appkeys import CLIENT_ADDRESSES
 from ..errors import SendError
+from ..http.forwarded import client_address
 from ..settings import Settings
 from .transport import TransportPatches, engineio_connection_handlers
 
@@ -188,8 +190,12 @@ async def refuse_websocket_compression(
 
 
 def socket_address(environ: dict[str, Any]) -> str | None:
-    """The client address of a socket's opening request, as the service sees it."""
+    """The client address of a socket's opening request: behind a proxy of
+    `COMFORT_TRUSTED_PROXIES`, the address it names (`http.forwarded.client_address`, as every
+    HTTP edge reads it), so one address's held sockets are not everyone's behind the proxy."""
     request = environ.get("aiohttp.request")
+    if isinstance(request, web.Request) and CLIENT_ADDRESSES in request.app:
+        return client_address(request)
     return getattr(request, "remote", None) or environ.get("REMOTE_ADDR")
 
 

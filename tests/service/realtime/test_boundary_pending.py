@@ -146,3 +146,26 @@ async def _closed_soon(raw: RawSocket) -> bool:
         return True
     except TimeoutError:
         return False
+
+
+async def test_behind_a_trusted_proxy_the_limit_keys_on_the_address_it_names(
+    server_factory: ServerFactory, quick_sweeps: None
+) -> None:
+    """Through a proxy of COMFORT_TRUSTED_PROXIES every socket comes from the proxy's address:
+    the per-address limit counts the client's (`X-Forwarded-For`, as the HTTP edges read it),
+    so one client holding sockets open does not refuse everyone else behind the same proxy."""
+    server: LiveServer = await server_factory(
+        connect_deadline_seconds=2.0,
+        max_pending_sockets_per_address=5,
+        trusted_proxies=["127.0.0.1/32"],
+    )
+    holder = aiohttp.ClientSession(headers={"X-Forwarded-For": "203.0.113.7"})
+    neighbour = aiohttp.ClientSession(headers={"X-Forwarded-For": "203.0.113.8"})
+    async with holder, neighbour:
+        held = await opened(holder, server.url, 12)
+        await asyncio.sleep(0.5)  # held open past STALE_S and a sweep, not connecting
+        status, body = await handshake_status(holder, server.url)
+        assert status == 401 and "too_many_connections" in body, (status, body)
+        assert (await handshake_status(neighbour, server.url))[0] == 101
+        for raw in held:
+            await raw.close()

@@ -66,7 +66,8 @@ class RefusedPacket:
 
 # Socket.IO v5, "Packet encoding" (github.com/socketio/socket.io-protocol, README):
 # <type>[<attachments>-][<namespace>,][<ack id>][<JSON payload>]
-_HEADER = re.compile(r"([0-6])(?:([0-9]+)-)?(?:(/[^,]*)(?:,|$))?([0-9]*)")
+# An attachment count only after a BINARY type (5, 6): in `2<digits>-…` the digits are the ack id.
+_HEADER = re.compile(r"([0-6])(?:(?<=[56])([0-9]+)-)?(?:(/[^,]*)(?:,|$))?([0-9]*)")
 _ACK_ID_DIGITS = 15  # below 2**53: what a JavaScript client can count to
 _RESERVED = frozenset({"connect", "disconnect"})  # python-socketio's own handlers, not events
 
@@ -109,6 +110,11 @@ class CheckedPacket(socketio.packet.Packet):  # type: ignore[misc]
             if len(ack_id) > _ACK_ID_DIGITS:
                 return self._refuse("the ack id is too long", answerable=False)
             self.id = int(ack_id)
+        if self.packet_type == socketio.packet.EVENT and self.namespace not in (None, "/"):
+            # Never joined (only "/" is served): python-socketio would drop it unanswered, so
+            # it is refused in "/", where the connection lives.
+            self.namespace = None
+            return self._refuse("only the namespace / is served", answerable=self.id is not None)
         text = encoded_packet[header.end() :]
         try:
             data = self._payload(text) if text else None

@@ -32,7 +32,12 @@ NESTED = "[" * 2000 + "]" * 2000
 DECODED: dict[str, tuple[str, Any]] = {
     '2["send",{"id":"a"}]': ("ok", ["send", {"id": "a"}]),
     '27["send",{"id":"a\\u00e9"}]': ("ok", ["send", {"id": "aé"}]),
-    '2/admin,7["send"]': ("ok", ["send"]),
+    '2/,7["send"]': ("ok", ["send"]),
+    # Namespaces never joined (only "/" is served) and "-" after an EVENT's ack id (an attachment
+    # count only follows BINARY types): found by tests/fuzz, unanswered before.
+    '2/admin,7["send"]': ("answer", "invalid_payload"),
+    '2/admin,["send",{}]': ("close", None),
+    '27-["send",{}]': ("answer", "invalid_payload"),
     '27["send",{"id":"' + SURROGATE + '"}]': ("answer", "invalid_payload"),
     '27["send",{"id":"x","data":{"zone":"' + SURROGATE + '"}}]': ("answer", "invalid_payload"),
     '27["send",{"' + SURROGATE + '":1}]': ("answer", "invalid_payload"),

@@ -143,11 +143,13 @@ class Peer:
         if epoch is not None:
             auth["epoch"] = epoch
         self.welcomed.clear()
+        # Generous: a refusal arrives at once either way, and on a loaded CI machine a service
+        # whose store is failing (tests/faults) may take seconds to admit.
         await self.client.connect(
-            self.url, auth=auth, transports=transports or ["websocket"], wait_timeout=5
+            self.url, auth=auth, transports=transports or ["websocket"], wait_timeout=15
         )
         if wait:
-            await asyncio.wait_for(self.welcomed.wait(), 5)
+            await asyncio.wait_for(self.welcomed.wait(), 15)
         return self
 
     async def send(

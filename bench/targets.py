@@ -205,6 +205,8 @@ def start(
             COMFORT_SECRET_KEY=SECRET,
             COMFORT_TENANTS_FILE=str(tenants),
             COMFORT_LOG_FORMAT="json",
+            # One tenant holds every benchmark session (up to 10,000): no quota.
+            COMFORT_MAX_SESSIONS_PER_TENANT="0",
         )
         if redis_url:
             env["COMFORT_REDIS_URL"] = redis_url

@@ -5,6 +5,13 @@ A `PlatformAdapter` turns one raw, platform-signed HTTP request into normalised
 reads the payload. Both are pure functions of the request and the tenant's keys for that
 platform, so they are tested without a server. The helpers below are the pieces every
 adapter shares: constant-time comparison, the 300 s timestamp window, JSON bodies.
+
+What an adapter reads has passed the service's one decoding boundary (`service/http/decode.py`):
+a `WebhookRequest` holds only header values readable as text (one with an undecodable byte, a
+control character or a non-character is dropped, so a credential in it fails as a missing one
+does: 401), and `json_object` decodes with its depth cap. The ids an adapter hands on are checked
+against the text rules by the webhook route, which acknowledges and ignores an event that breaks
+them (contract §9.5).
 """
 
 from __future__ import annotations
@@ -26,6 +33,8 @@ from pydantic import (
     ValidatorFunctionWrapHandler,
     WrapValidator,
 )
+
+from service.http.decode import UndecodableBody, decode_json, header_text
 
 #: How far a platform's signed timestamp may be from our clock, either way.
 TIMESTAMP_WINDOW_S = 300
@@ -57,7 +66,8 @@ class WebhookRequest:
 
     `url` is the public URL the platform called: `COMFORT_PUBLIC_URL` + path (+ `?` query),
     with path and query exactly as received (Twilio signs it). `headers` is
-    case-insensitive whatever mapping is passed in.
+    case-insensitive whatever mapping is passed in, and holds only the values that are readable
+    text (`service.http.decode.header_text`): the others are dropped.
     """
 
     method: str
@@ -69,8 +79,12 @@ class WebhookRequest:
     received_at: float
 
     def __post_init__(self) -> None:
-        if not isinstance(self.headers, CIMultiDictProxy):
-            object.__setattr__(self, "headers", CIMultiDictProxy(CIMultiDict(self.headers)))
+        readable = CIMultiDict(
+            (name, value)
+            for name, value in self.headers.items()  # a multidict's repeated names too
+            if header_text(name) is not None and header_text(value) is not None
+        )
+        object.__setattr__(self, "headers", CIMultiDictProxy(readable))
 
 
 @dataclass(frozen=True)
@@ -209,15 +223,16 @@ def parse_signature_header(header: str) -> tuple[str | None, list[str]]:
 
 
 def json_object(body: bytes) -> dict[str, Any]:
-    """Decode a JSON object body.
+    """Decode a JSON object body (`service.http.decode.decode_json`: nested at most 32 deep; a
+    lone surrogate escape is read, as JavaScript wrote it, and refused later with its id).
 
     Raises:
-        InvalidPayload: not UTF-8 JSON, or not an object.
+        InvalidPayload: not UTF-8 JSON, nested too deep, or not an object.
     """
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise InvalidPayload("body is not JSON") from exc
+        data = decode_json(body, lone_surrogates=True)
+    except UndecodableBody as exc:
+        raise InvalidPayload(exc.problem.message) from None
     if not isinstance(data, dict):
         raise InvalidPayload("body is not a JSON object")
     return data

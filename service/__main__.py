@@ -4,6 +4,10 @@ comfort serve [--host H] [--port P]      run the service
 comfort token SESSION PARTICIPANT         print a join token (reads the store)
 comfort check-tenants FILE                validate a tenants file
 comfort hash-key [KEY]                    print the api_key_sha256 for a tenants file
+comfort purge [--older-than DAYS] [--audit-archive PATH | --audit-without-archive]
+                                          retention: old sessions, old audit entries
+comfort audit [--tenant T] [--session S] …  print the audit trail as JSON lines
+comfort pseudonym SESSION PARTICIPANT     how the audit trail and the logs name a participant
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import structlog
 
 from . import __version__
 from .logconfig import configure_logging
+from .pseudonyms import Pseudonyms
 from .retention import add_purge_command
 from .settings import Settings
 from .tenants import TenantRegistry, TenantsFileError, hash_key
@@ -35,13 +40,21 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings(**overrides)
 
 
+def configure_logging_for(settings: Settings) -> None:
+    """The service's logging, naming participants by the pseudonyms of the audit trail. Logging
+    is configured first without them: resolving the secret may generate it, and says so."""
+    configure_logging(settings.log_format, settings.log_level)
+    pseudonyms = Pseudonyms(settings.resolved_secret_key())
+    configure_logging(settings.log_format, settings.log_level, pseudonyms)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from .app import DEMO_KEY, create_app
 
     settings = _settings(args)
-    configure_logging(settings.log_format, settings.log_level)
+    configure_logging_for(settings)
     try:
         app = create_app(settings)
     except TenantsFileError as exc:
@@ -134,6 +147,13 @@ def cmd_token(args: argparse.Namespace) -> int:
     return asyncio.run(mint())
 
 
+def cmd_pseudonym(args: argparse.Namespace) -> int:
+    """Print a participant's pseudonym in a session: how the audit trail and the logs name it."""
+    pseudonyms = Pseudonyms(_settings(args).resolved_secret_key())
+    print(pseudonyms.pseudonym(args.session, args.participant))
+    return 0
+
+
 def cmd_audit(args: argparse.Namespace) -> int:
     import orjson
 
@@ -157,17 +177,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         finally:
             await store.close()
         for entry in entries:
-            line = {
-                "at": entry.at,
-                "actor": entry.actor,
-                "action": entry.action,
-                "outcome": entry.outcome,
-                "tenant_id": entry.tenant_id,
-                "session_id": entry.session_id,
-                "address_hash": entry.address_hash,
-                "detail": entry.detail,
-            }
-            sys.stdout.write(orjson.dumps(line).decode() + "\n")
+            sys.stdout.write(orjson.dumps(entry.as_json()).decode() + "\n")
         return 0
 
     return asyncio.run(read())
@@ -219,6 +229,13 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--since", help="only entries at or after this RFC 3339 time")
     audit.add_argument("--limit", type=int, default=1000)
     audit.set_defaults(func=cmd_audit)
+    pseudonym = sub.add_parser(
+        "pseudonym",
+        help="print how the audit trail and the logs name a participant of a session",
+    )
+    pseudonym.add_argument("session")
+    pseudonym.add_argument("participant")
+    pseudonym.set_defaults(func=cmd_pseudonym)
     return parser
 
 

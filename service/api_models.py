@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from .cues import CueSettings
 from .safety import SafetyPlan
+from .text import PlainText
 
 Platform = Literal[
     "zoom", "daily", "jaas", "jitsi", "whereby", "livekit", "twilio", "vonage", "generic"
@@ -41,11 +42,16 @@ FhirSubject = Annotated[
 ]
 
 
+# Ids and names shown to people or matched with a platform's follow contract §9.5's text rules
+# (`service/text.py`): no control characters, non-characters or lone surrogates.
+ParticipantId = Annotated[PlainText, Field(min_length=1, max_length=128)]
+
+
 class ParticipantIn(_Body):
-    id: Annotated[str, Field(min_length=1, max_length=128)]
+    id: ParticipantId
     role: Literal["therapist", "client"]
-    display_name: Annotated[str, Field(max_length=200)] | None = None
-    platform_ref: Annotated[str, Field(min_length=1, max_length=256)] | None = None
+    display_name: Annotated[PlainText, Field(max_length=200)] | None = None
+    platform_ref: Annotated[PlainText, Field(min_length=1, max_length=256)] | None = None
     subject: FhirSubject | None = None
 
     @field_validator("subject")
@@ -85,7 +91,7 @@ class SessionSettingsIn(_Body):
 
 class CreateSessionRequest(_Body):
     platform: Platform
-    external_id: Annotated[str, Field(min_length=1, max_length=256)]
+    external_id: Annotated[PlainText, Field(min_length=1, max_length=256)]
     scheduled_minutes: Annotated[int, Field(ge=1, le=1440, strict=True)] = 50
     participants: Annotated[list[ParticipantIn], Field(min_length=2, max_length=64)]
     settings: SessionSettingsIn = SessionSettingsIn()
@@ -103,7 +109,7 @@ class CreateSessionRequest(_Body):
 
 
 class MintTokenRequest(_Body):
-    participant_id: Annotated[str, Field(min_length=1, max_length=128)]
+    participant_id: ParticipantId
 
 
 class EventsQuery(BaseModel):

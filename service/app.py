@@ -20,6 +20,7 @@ from aiohttp import web
 
 from .appkeys import (
     AUDIT,
+    CLIENT_ADDRESSES,
     CLUSTER,
     DEMO_KEY,
     ENGINE,
@@ -40,8 +41,9 @@ from .appkeys import (
 )
 from .audit import AuditTrail
 from .engine import SessionEngine
-from .http.api import add_routes
-from .http.health import HEALTH_ROUTES
+from .http.api import MAX_BODY_BYTES, add_routes
+from .http.forwarded import ClientAddresses
+from .http.health import HEALTH_ROUTES, METRICS_ROUTE, MetricsListener
 from .http.middleware import errors_middleware, request_audit
 from .http.openapi import openapi_endpoint
 from .http.security import AuthThrottle, cors_middleware, security_headers
@@ -78,6 +80,7 @@ __all__ = [
     "ENGINE",
     "HUB",
     "LIFECYCLE",
+    "MAX_BODY_BYTES",
     "METRICS",
     "PACING",
     "SETTINGS",
@@ -90,8 +93,6 @@ __all__ = [
 ]
 
 log = structlog.get_logger(__name__)
-
-MAX_BODY_BYTES = 256 * 1024
 
 
 def create_app(
@@ -176,7 +177,16 @@ def create_app(
     )
 
     # Vendors and platforms: the sessions' lifecycle, pacing and the vendor outbox.
-    lifecycle = SessionLifecycle(store, engine, hub, presence, tokens, audit, erasures=cluster)
+    lifecycle = SessionLifecycle(
+        store,
+        engine,
+        hub,
+        presence,
+        tokens,
+        audit,
+        erasures=cluster,
+        max_sessions_per_tenant=settings.max_sessions_per_tenant,
+    )
     outbox = OutboxSender(
         store,
         tenants.get,
@@ -203,14 +213,30 @@ def create_app(
     app[SETTINGS], app[TENANTS], app[DEMO_KEY] = settings, tenants, demo_key
     app[METRICS], app[STORE], app[AUDIT] = metrics, store, audit
     app[THROTTLE] = AuthThrottle(limit=settings.auth_failure_limit)
+    app[CLIENT_ADDRESSES] = ClientAddresses(settings.trusted_proxies)
     app[SIO], app[WRITER], app[HUB], app[ENGINE], app[CLUSTER] = sio, writer, hub, engine, cluster
     app[PRESENCE], app[SENDS], app[SOCKETS] = presence, sends, sockets
     app[LIFECYCLE], app[OUTBOX], app[PACING] = lifecycle, outbox, pacing
     sio.attach(app, socketio_path=SOCKETIO_PATH)
     app.router.add_routes(HEALTH_ROUTES)
+    metrics_listener = None
+    if settings.metrics_port is None:
+        app.router.add_routes([METRICS_ROUTE])
+    else:  # contract §9.5: a listener of its own; the public one answers 404
+        metrics_listener = MetricsListener(
+            metrics,
+            lambda: len(hub.runtimes),
+            settings.effective_metrics_host,
+            settings.metrics_port,
+        )
     app.router.add_get("/api/v1/openapi.json", openapi_endpoint)
     add_routes(app)
-    webhooks = WebhookContext(tenants, lifecycle, settings.effective_public_url.rstrip("/"))
+    webhooks = WebhookContext(
+        tenants,
+        lifecycle,
+        settings.effective_public_url.rstrip("/"),
+        body_timeout_s=settings.body_timeout_seconds,
+    )
     app.router.add_routes(webhook_routes(webhooks))
     setup_web(app)
     app.on_response_prepare.append(security_headers)
@@ -223,6 +249,8 @@ def create_app(
     for part in (audit, cluster, engine, presence, pending, pacing):
         if part is not None:
             app.cleanup_ctx.append(_running(part))
+    if metrics_listener is not None:
+        app.cleanup_ctx.append(metrics_listener.running)
     return app
 
 

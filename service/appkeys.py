@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
     from .audit import AuditTrail
     from .engine import SessionEngine
+    from .http.forwarded import ClientAddresses
     from .http.security import AuthThrottle
     from .lifecycle import SessionLifecycle
     from .metrics import Metrics
@@ -34,6 +35,7 @@ METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 STORE: web.AppKey[Store] = web.AppKey("store")
 AUDIT: web.AppKey[AuditTrail] = web.AppKey("audit")
 THROTTLE: web.AppKey[AuthThrottle] = web.AppKey("auth_throttle")
+CLIENT_ADDRESSES: web.AppKey[ClientAddresses] = web.AppKey("client_addresses")
 SIO: web.AppKey[socketio.AsyncServer] = web.AppKey("sio")
 WRITER: web.AppKey[SocketWriter] = web.AppKey("socket_writer")
 HUB: web.AppKey[Hub] = web.AppKey("hub")
@@ -47,8 +49,11 @@ OUTBOX: web.AppKey[OutboxSender] = web.AppKey("outbox")
 PACING: web.AppKey[PacingEngine] = web.AppKey("pacing")
 
 TENANT_ID: web.RequestKey[str] = web.RequestKey("tenant_id", str)
-"""The tenant whose API key the request carried (set by `http.api.tenant_of`), or whose session a
-join token opened (`http.api.summary_reader`); read by the audit."""
+"""The tenant whose API key the request carried (set by `http.api.tenant_of`), whose session a
+join token opened (`http.api.summary_reader`), or whose platform signed a webhook
+(`http.webhooks`); read by the audit, which counts the requests without one as refusals."""
+PLATFORM: web.RequestKey[str] = web.RequestKey("platform", str)
+"""The platform whose signature a webhook carried (`http.webhooks`); the audit's actor."""
 PARTICIPANT_ID: web.RequestKey[str] = web.RequestKey("participant_id", str)
 """The participant whose join token authorised the request (the summary route's token access,
 `http.api.summary_reader`); the audit names the caller `participant:<id>`."""

@@ -6,8 +6,10 @@
     ├── NotFound                session_not_found / participant_not_found / not_found (404)
     ├── Conflict                conflict (409)
     ├── SessionEnded            session_ended (409)
+    ├── RequestTimeout          request_timeout (408)
     ├── TooLarge                too_large (413)
     ├── RateLimited             rate_limited (429)
+    ├── QuotaExceeded           quota_exceeded (429)
     ├── ConnectRefused          invalid_token / token_expired / session_not_found / session_ended
     ├── SendError               invalid_payload / unknown_type / forbidden / not_found /
     │                           session_ended / rate_limited
@@ -77,6 +79,13 @@ class SessionEnded(ComfortError):
     status = 409
 
 
+class RequestTimeout(ComfortError):
+    """The body did not arrive within `COMFORT_BODY_TIMEOUT_SECONDS` (an addition)."""
+
+    code = "request_timeout"
+    status = 408
+
+
 class TooLarge(ComfortError):
     code = "too_large"
     status = 413
@@ -85,6 +94,17 @@ class TooLarge(ComfortError):
 class RateLimited(ComfortError):
     code = "rate_limited"
     status = 429
+
+
+class QuotaExceeded(ComfortError):
+    """The tenant holds `COMFORT_MAX_SESSIONS_PER_TENANT` sessions not ended (an addition)."""
+
+    code = "quota_exceeded"
+    status = 429
+
+    @classmethod
+    def sessions(cls, limit: int) -> QuotaExceeded:
+        return cls(f"this tenant already holds {limit} sessions not ended; end or erase one first")
 
 
 class ConnectRefused(ComfortError):

@@ -70,6 +70,7 @@ class SessionLifecycle:
 
     Args:
         erasures: the cluster, in a Redis deployment (None in a single process).
+        max_sessions_per_tenant: sessions not ended one tenant may hold (0: no limit).
     """
 
     def __init__(
@@ -82,8 +83,10 @@ class SessionLifecycle:
         audit: AuditTrail,
         *,
         erasures: ErasureBroadcast | None = None,
+        max_sessions_per_tenant: int = 0,
     ) -> None:
         self.store = store
+        self.max_sessions_per_tenant = max_sessions_per_tenant
         self.engine = engine
         self.hub = hub
         self.presence = presence
@@ -100,6 +103,7 @@ class SessionLifecycle:
 
         Raises:
             Conflict: a not-ended session of this tenant has the same platform and external_id.
+            QuotaExceeded: the tenant holds `max_sessions_per_tenant` sessions not ended.
             ValidationError: the cue settings do not validate over the tenant's defaults.
         """
         cues = resolve_cues(
@@ -126,7 +130,7 @@ class SessionLifecycle:
             },
             epoch=secrets.token_hex(8),
         )
-        await self.store.create_session(record)
+        await self.store.create_session(record, max_active=self.max_sessions_per_tenant)
         tokens = {p.id: self.tokens.mint(record.id, p.id, p.role) for p in record.participants}
         self._audit(tenant_id, "token.mint", record.id, participants=len(tokens))
         log.info(

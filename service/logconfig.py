@@ -6,12 +6,17 @@ and scrub token-shaped text out of every value, as a second line of defence. The
 stream of JSON lines. aiohttp's HTTP parser quotes the raw request in its exceptions (a join token
 in the URL, an API key in a header line), and `aiohttp.server` logs them with their traceback:
 those records keep only the exception's class and status (`http_request_rejected`).
+
+Participant ids (vendors choose them; some choose e-mail addresses) are logged as their
+pseudonyms (`service/pseudonyms.py`), the same the audit trail holds: one processor replaces the
+value of every field named in `PARTICIPANT_FIELDS`, so no call site has to remember to.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import secrets
 import sys
 from collections.abc import MutableMapping
 from typing import Any
@@ -20,9 +25,17 @@ import orjson
 import structlog
 from aiohttp.http_exceptions import HttpProcessingError
 
+from .pseudonyms import Pseudonyms
+
 _FORBIDDEN_KEYS = frozenset(
     {"token", "api_key", "authorization", "display_name", "secret", "password", "body", "payload"}
 )
+
+# Fields whose value is a participant id (or a list of them), as the service's log lines name
+# them. `session_id` is kept as it is: it is the service's own random id, and a pseudonym's input.
+PARTICIPANT_FIELDS = frozenset({"participant_id", "participant", "actor", "client_id", "sender"})
+# Actors that are not participants, kept readable.
+_NOT_PARTICIPANTS = frozenset({"system", "operator", "anonymous"})
 
 # Token-shaped text, whatever key it sits under: a JWT (join tokens), a credential in a query
 # string, an Authorization header's value. Quoted by repr() it may end in a backslash escape.
@@ -46,6 +59,36 @@ def _drop_secrets(
         if key.lower() in _FORBIDDEN_KEYS:
             event_dict[key] = "[redacted]"
     return event_dict
+
+
+class PseudonymiseParticipants:
+    """A processor: the value of each field in `PARTICIPANT_FIELDS` becomes its pseudonym in
+    the line's session (`session_id`, bound or given), a list of ids each id's.
+
+    Without the deployment's secret (a command that has none to hand) the key is random per
+    process: ids are still unreadable, only not comparable with the audit trail.
+    """
+
+    def __init__(self, pseudonyms: Pseudonyms | None = None) -> None:
+        self.pseudonyms = pseudonyms or Pseudonyms(secrets.token_urlsafe(32))
+
+    def __call__(
+        self, _: Any, __: str, event_dict: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        session = event_dict.get("session_id")
+        session_id = session if isinstance(session, str) else None
+        for key in PARTICIPANT_FIELDS.intersection(event_dict):
+            event_dict[key] = self._replace(session_id, event_dict[key])
+        return event_dict
+
+    def _replace(self, session_id: str | None, value: Any) -> Any:
+        if isinstance(value, str):
+            if value in _NOT_PARTICIPANTS:
+                return value
+            return self.pseudonyms.pseudonym(session_id, value)
+        if isinstance(value, (list, tuple, set, frozenset)):
+            return [self._replace(session_id, item) for item in value]
+        return value  # a count, None: not an id
 
 
 def scrub_text(text: str) -> str:
@@ -87,12 +130,13 @@ class _HttpParserErrors(logging.Filter):
         return True
 
 
-def shared_processors() -> list[Any]:
+def shared_processors(participants: PseudonymiseParticipants | None = None) -> list[Any]:
     return [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _drop_secrets,
+        participants or PseudonymiseParticipants(),
     ]
 
 
@@ -100,9 +144,17 @@ def _json_line(event: dict[str, Any], **_: Any) -> str:
     return orjson.dumps(event, default=repr).decode()
 
 
-def configure_logging(fmt: str = "auto", level: str = "info") -> None:
+def configure_logging(
+    fmt: str = "auto", level: str = "info", pseudonyms: Pseudonyms | None = None
+) -> None:
     """Configure structlog, and route the stdlib root logger (aiohttp, python-engineio) through
-    the same processors to standard error."""
+    the same processors to standard error.
+
+    Args:
+        pseudonyms: the deployment's (`Pseudonyms(settings.resolved_secret_key())`), so the
+            logs name participants as the audit trail does; a random key when None.
+    """
+    participants = PseudonymiseParticipants(pseudonyms)
     use_console = fmt == "console" or (fmt == "auto" and sys.stderr.isatty())
     renderer: Any = (
         structlog.dev.ConsoleRenderer()
@@ -114,7 +166,7 @@ def configure_logging(fmt: str = "auto", level: str = "info") -> None:
         numeric = logging.INFO
     structlog.configure(
         processors=[
-            *shared_processors(),
+            *shared_processors(participants),
             structlog.processors.StackInfoRenderer(),
             structlog.processors.format_exc_info,
             _scrub_values,
@@ -129,7 +181,7 @@ def configure_logging(fmt: str = "auto", level: str = "info") -> None:
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[
-                *shared_processors(),
+                *shared_processors(participants),
                 structlog.stdlib.add_logger_name,
                 structlog.stdlib.ExtraAdder(allow=_RECORD_EXTRAS),
             ],

@@ -61,8 +61,17 @@ class Settings(BaseSettings):
     metrics_host: str | None = None
     # §9.5: the proxies (addresses or CIDRs) whose X-Forwarded-For / Forwarded name the client.
     trusted_proxies: Annotated[list[IPvAnyNetwork], NoDecode] = Field(default_factory=list)
+    # Extension: a request body (REST or webhook) must arrive whole this soon once its handler
+    # reads it, or the request is answered 408 `request_timeout`.
+    body_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Extension: sessions not ended one tenant may hold; one more is 429 `quota_exceeded`
+    # (0: no limit).
+    max_sessions_per_tenant: int = Field(default=1000, ge=0)
     # §9.5: waives the vendor webhook URL rules (https, no private addresses): development only.
     allow_private_webhooks: bool = False
+    # Extension: audit entries older than this are deleted by `comfort purge --audit-archive`
+    # (archived first). Six years: HIPAA's documentation retention (45 CFR 164.316(b)(2)(i)).
+    audit_retention_days: int = Field(default=2190, ge=1)
     data_dir: Path = Path("./var")
     log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
     log_level: str = "info"

@@ -8,6 +8,7 @@ encoder of ours can write back out). `PlainText` is a `str` that pydantic checks
 from __future__ import annotations
 
 import re
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import AfterValidator
@@ -16,23 +17,36 @@ _NONCHARACTERS = "".join(f"\\U{plane:04x}fffe\\U{plane:04x}ffff" for plane in ra
 _REFUSED = re.compile(rf"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef{_NONCHARACTERS}]")
 
 
-def text_problem(value: str) -> str | None:
-    """What is wrong with `value` under the text rules, or None; never quotes the text."""
+class TextProblem(StrEnum):
+    """Which text rule a value breaks; its value is the rule in words, its `reason` a name for
+    logs (the text itself is never quoted)."""
+
+    CONTROL_CHARACTER = "no control characters"
+    NONCHARACTER = "no Unicode non-characters"
+    LONE_SURROGATE = "no lone surrogates"
+
+    @property
+    def reason(self) -> str:
+        return self.name.lower()
+
+
+def text_problem(value: str) -> TextProblem | None:
+    """Which rule `value` breaks, or None."""
     found = _REFUSED.search(value)
     if found is None:
         return None
     point = ord(found.group())
     if 0xD800 <= point <= 0xDFFF:
-        return "no lone surrogates"
+        return TextProblem.LONE_SURROGATE
     if point <= 0x1F or 0x7F <= point <= 0x9F:
-        return "no control characters"
-    return "no Unicode non-characters"
+        return TextProblem.CONTROL_CHARACTER
+    return TextProblem.NONCHARACTER
 
 
 def _plain(value: str) -> str:
     problem = text_problem(value)
     if problem is not None:
-        raise ValueError(problem)
+        raise ValueError(str(problem))
     return value
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import secrets
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -10,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 import pytest
 from aiohttp import web
 
@@ -56,12 +59,14 @@ async def start_server(
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = Settings(
-        host="127.0.0.1",
-        port=port,
-        database_url=f"sqlite:///{tmp_path}/comfort.db",
-        data_dir=tmp_path,
-        secret_key=SECRET,  # type: ignore[arg-type]
-        **settings,
+        **{
+            "host": "127.0.0.1",
+            "port": port,
+            "database_url": f"sqlite:///{tmp_path}/comfort.db",
+            "data_dir": tmp_path,
+            "secret_key": SECRET,
+            **settings,
+        }
     )
     app = create_app(config, tenants or default_tenants())
     runner = web.AppRunner(app, access_log=None)
@@ -98,3 +103,39 @@ async def server_factory(tmp_path: Path) -> AsyncIterator[ServerFactory]:
 async def live_server(server_factory: ServerFactory) -> LiveServer:
     """A real service on a real port (in this process) with tenants `demo` and `other`."""
     return await server_factory()
+
+
+POSTGRES_ADMIN = os.environ.get(
+    "COMFORT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+STORES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=STORES)
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A `COMFORT_DATABASE_URL` for an empty store: a SQLite file, then a PostgreSQL database
+    made for this test and dropped after it (skipped when the server does not answer, failed
+    in CI)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/comfort.db"
+        return
+    name = f"comfort_any_{secrets.token_hex(4)}"
+    try:
+        admin = await asyncpg.connect(POSTGRES_ADMIN, timeout=3)
+    except (OSError, asyncpg.PostgresError) as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL not reachable: {exc}")
+        pytest.skip(f"PostgreSQL not reachable: {type(exc).__name__}")
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield f"{POSTGRES_ADMIN.rsplit('/', 1)[0]}/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture
+async def any_store(server_factory: ServerFactory, database_url: str) -> LiveServer:
+    """A live service on SQLite, then on PostgreSQL (the pacing suite has its own, with fast
+    pacing)."""
+    return await server_factory(database_url=database_url)

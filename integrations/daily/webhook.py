@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict
 
 from integrations.base import (
+    InvalidPayload,
     InvalidSignature,
     PlatformEvent,
     PlatformEventKind,
@@ -58,10 +58,10 @@ class DailyEvent(_Model):
 
 def _is_probe(body: bytes) -> bool:
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, ValueError, RecursionError):
+        data = json_object(body)
+    except InvalidPayload:
         return False
-    return isinstance(data, dict) and list(data) == ["test"]
+    return list(data) == ["test"]
 
 
 class DailyAdapter:

@@ -10,7 +10,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 import orjson
 import structlog
@@ -18,7 +18,16 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from ..api_models import CreateSessionRequest, EventsQuery, MintTokenRequest
-from ..appkeys import AUDIT, LIFECYCLE, PARTICIPANT_ID, STORE, TENANT_ID, TENANTS, THROTTLE
+from ..appkeys import (
+    AUDIT,
+    LIFECYCLE,
+    PARTICIPANT_ID,
+    SETTINGS,
+    STORE,
+    TENANT_ID,
+    TENANTS,
+    THROTTLE,
+)
 from ..errors import ConnectRefused, InvalidBody, RateLimited, Unauthorized, validation_message
 from ..events import Role
 from ..realtime.hub import SessionRuntime
@@ -39,6 +48,8 @@ from ..views import (
     TokenResponse,
     session_view,
 )
+from .decode import UndecodableBody, decode_json, header_text, read_body
+from .forwarded import client_address
 from .middleware import json_response
 
 log = structlog.get_logger(__name__)
@@ -61,13 +72,23 @@ class Route:
     security: tuple[str, ...] = ("tenantKey",)  # the OpenAPI security schemes, any one of them
 
 
-async def read_body(request: web.Request, model: type[M]) -> M:
-    """Parse and validate a JSON body. Raises `InvalidBody` with what is wrong."""
-    raw = await request.read()
+#: The largest REST body (the app's `client_max_size` too).
+MAX_BODY_BYTES = 256 * 1024
+
+
+async def read_json_body(request: web.Request, model: type[M]) -> M:
+    """Read, decode and validate a JSON body (`http/decode.py`, the one decoding boundary).
+
+    Raises:
+        InvalidBody: not a JSON object, or not one `model` accepts (its text rules included).
+        TooLarge, RequestTimeout: as `decode.read_body`.
+    """
+    timeout_s = request.app[SETTINGS].body_timeout_seconds
+    raw = await read_body(request, limit=MAX_BODY_BYTES, timeout_s=timeout_s)
     try:
-        data = orjson.loads(raw) if raw else None
-    except orjson.JSONDecodeError:
-        raise InvalidBody("the body is not valid JSON") from None
+        data = decode_json(raw) if raw else None
+    except UndecodableBody as exc:
+        raise InvalidBody(exc.problem.message) from None
     if not isinstance(data, dict):
         raise InvalidBody("the body must be a JSON object")
     try:
@@ -76,31 +97,58 @@ async def read_body(request: web.Request, model: type[M]) -> M:
         raise InvalidBody(validation_message(exc)) from None
 
 
-def tenant_of(request: web.Request) -> Tenant:
-    """The tenant whose API key the request carries. Raises `Unauthorized`."""
+def bearer_credential(request: web.Request) -> str | None:
+    """What follows `Bearer ` in `Authorization`: None when there is none; "" when the header
+    cannot be read as text (`decode.header_text`), which no key or token matches."""
+    header = request.headers.get("Authorization")
+    if header is None:
+        return None
+    text = header_text(header)
+    if text is None:
+        return ""
+    scheme, _, credential = text.partition(" ")
+    return (credential.strip() or None) if scheme.lower() == "bearer" else None
+
+
+def refuse_credential(
+    request: web.Request,
+    message: str,
+    blocked: str = "too many refused credentials from this address; wait a minute",
+) -> NoReturn:
+    """Refuse a request whose credential did not open anything: 401, counted against its client
+    address (`forwarded.client_address`), or 429 once that address has failed too often.
+    Only failures are throttled: a valid credential is checked before this and never waits for
+    other requests' failures (contract §9.5)."""
     throttle = request.app[THROTTLE]
-    address = request.remote or "unknown"
+    address = client_address(request) or "unknown"
     if throttle.blocked(address):
-        raise RateLimited("too many failed API keys from this address; wait a minute")
-    header = request.headers.get("Authorization", "")
-    scheme, _, key = header.partition(" ")
-    tenant = (
-        request.app[TENANTS].authenticate(key.strip())
-        if scheme.lower() == "bearer" and key.strip()
-        else None
-    )
+        raise RateLimited(blocked)
+    throttle.failed(address)
+    raise Unauthorized(message)
+
+
+def tenant_of(request: web.Request) -> Tenant:
+    """The tenant whose API key the request carries.
+
+    Raises:
+        Unauthorized: no key, or not a valid one.
+        RateLimited: not a valid key, from an address that has sent too many.
+    """
+    key = bearer_credential(request)
+    tenant = request.app[TENANTS].authenticate(key) if key else None
     if tenant is None:
-        throttle.failed(address)
-        if not key.strip():
-            raise Unauthorized("send Authorization: Bearer <api key>")
-        raise Unauthorized("the API key is not valid")
+        refuse_credential(
+            request,
+            "send Authorization: Bearer <api key>" if key is None else "the API key is not valid",
+            blocked="too many failed API keys from this address; wait a minute",
+        )
     request[TENANT_ID] = tenant.id
     return tenant
 
 
 async def create_session(request: web.Request) -> web.Response:
     tenant = tenant_of(request)
-    body = await read_body(request, CreateSessionRequest)
+    body = await read_json_body(request, CreateSessionRequest)
     try:
         session, tokens = await request.app[LIFECYCLE].create_session(tenant.id, body, tenant)
     except ValidationError as exc:  # cue settings over the tenant's defaults
@@ -116,7 +164,7 @@ async def get_session(request: web.Request) -> web.Response:
 
 async def mint_token(request: web.Request) -> web.Response:
     tenant = tenant_of(request)
-    body = await read_body(request, MintTokenRequest)
+    body = await read_json_body(request, MintTokenRequest)
     token = await request.app[LIFECYCLE].mint_token(
         tenant.id, request.match_info["session_id"], body.participant_id
     )
@@ -167,7 +215,7 @@ async def get_summary(request: web.Request) -> web.Response:
         "ok",
         tenant_id=runtime.record.tenant_id,
         session_id=runtime.id,
-        address=request.remote,
+        address=client_address(request),
         format=fmt,
     )
     headers = {"Cache-Control": "no-store"}
@@ -201,10 +249,9 @@ async def summary_reader(request: web.Request) -> tuple[SessionRuntime, str]:
         RateLimited, SessionNotFound: as for every vendor call.
     """
     lifecycle, session_id = request.app[LIFECYCLE], request.match_info["session_id"]
-    scheme, _, credential = request.headers.get("Authorization", "").partition(" ")
-    credential = credential.strip()
+    credential = bearer_credential(request)
     if (
-        scheme.lower() == "bearer"
+        credential
         and _JWT_SHAPE.fullmatch(credential)
         and request.app[TENANTS].authenticate(credential) is None
     ):
@@ -218,17 +265,11 @@ async def summary_reader(request: web.Request) -> tuple[SessionRuntime, str]:
 async def _therapist_of(
     request: web.Request, token: str, session_id: str
 ) -> tuple[SessionRuntime, str]:
-    throttle = request.app[THROTTLE]
-    address = request.remote or "unknown"
-    if throttle.blocked(address):
-        raise RateLimited("too many refused credentials from this address; wait a minute")
     lifecycle = request.app[LIFECYCLE]
-    refused = "this join token does not open this session's summary"
     try:
         claims = lifecycle.tokens.verify(token)
     except ConnectRefused as exc:
-        throttle.failed(address)
-        raise Unauthorized(exc.message) from None
+        refuse_credential(request, exc.message)
     runtime = await lifecycle.hub.load(session_id) if claims.session_id == session_id else None
     participant = runtime.record.participant(claims.participant_id) if runtime else None
     if (
@@ -237,8 +278,7 @@ async def _therapist_of(
         or participant.role != Role.THERAPIST.value
         or claims.role != participant.role
     ):
-        throttle.failed(address)
-        raise Unauthorized(refused)
+        refuse_credential(request, "this join token does not open this session's summary")
     return runtime, participant.id
 
 

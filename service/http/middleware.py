@@ -15,12 +15,13 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 from pydantic import BaseModel
 
-from ..appkeys import PARTICIPANT_ID, TENANT_ID
-from ..audit import AuditTrail
+from ..appkeys import PARTICIPANT_ID, PLATFORM, TENANT_ID
+from ..audit import AuditTrail, bounded_reason
 from ..errors import ComfortError
 from ..metrics import Metrics
 from ..tenants import TenantRegistry
 from ..views import ErrorDetail, ErrorResponse
+from .forwarded import client_address
 
 log = structlog.get_logger(__name__)
 
@@ -65,7 +66,10 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
 
 def request_audit(metrics: Metrics, audit: AuditTrail, tenants: TenantRegistry) -> Middleware:
     """Count every request by route and status; audit each vendor or platform call: who, which
-    route and session, and the status it was answered."""
+    route and session, and the status it was answered. A caller that proved who it is (an API
+    key, a join token, a platform's signature: `TENANT_ID` set) gets an entry of its own; one
+    that did not is counted (`AuditTrail.refused`: per minute, route template, status and
+    error code), so nothing it sends is recorded whole and a flood adds no rows."""
 
     @web.middleware
     async def record(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -74,24 +78,55 @@ def request_audit(metrics: Metrics, audit: AuditTrail, tenants: TenantRegistry) 
         audited = route.startswith(_AUDITED)
         label = route if audited or route.startswith("/api") else "other"
         metrics.http.labels(label, str(response.status)).inc()
-        if audited:
-            tenant = request.get(TENANT_ID) or request.match_info.get("tenant")
-            platform = request.match_info.get("platform")
-            participant = request.get(PARTICIPANT_ID)
-            actor = f"platform:{platform}" if platform else (f"tenant:{tenant}" if tenant else None)
-            if participant:  # a join token, not the tenant's key, authorised it
-                actor = f"participant:{participant}"
-            audit.record(
-                actor or "anonymous",
-                f"rest.{request.method} {route}",
+        if not audited:
+            return response
+        action = f"rest.{_method(request)} {route}"
+        tenant = request.get(TENANT_ID)
+        if tenant is None:
+            named = request.match_info.get("tenant")
+            audit.refused(
+                action,
                 str(response.status),
-                tenant_id=tenant if tenant and tenants.get(tenant) else None,
-                session_id=request.match_info.get("session_id"),
-                address=request.remote,
+                reason=_error_code(response),
+                tenant_id=named if named and tenants.get(named) else None,
+                address=client_address(request),
             )
+            return response
+        platform = request.get(PLATFORM)
+        participant = request.get(PARTICIPANT_ID)
+        actor = f"platform:{platform}" if platform else f"tenant:{tenant}"
+        if participant:  # a join token, not the tenant's key, authorised it
+            actor = f"participant:{participant}"
+        audit.record(
+            actor,
+            action,
+            str(response.status),
+            tenant_id=tenant,
+            session_id=request.match_info.get("session_id"),
+            address=client_address(request),
+        )
         return response
 
     return record
+
+
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def _method(request: web.Request) -> str:
+    return request.method if request.method in _METHODS else "OTHER"
+
+
+def _error_code(response: web.StreamResponse) -> str:
+    """The error code of an error envelope (`bounded_reason`), `none` for any other answer."""
+    body = response.body if isinstance(response, web.Response) else None
+    if response.status < 400 or not isinstance(body, bytes) or len(body) > 4096:
+        return "none"
+    try:
+        error = orjson.loads(body).get("error")
+    except (orjson.JSONDecodeError, AttributeError):
+        return "other"
+    return bounded_reason(error.get("code") if isinstance(error, dict) else None)
 
 
 def _route(request: web.Request) -> str:

@@ -30,6 +30,7 @@ ERROR_CODES: dict[int, tuple[str, ...]] = {
     400: ("invalid_body",),
     401: ("unauthorized",),
     404: ("session_not_found",),
+    408: ("request_timeout",),
     409: ("session_ended",),
     413: ("too_large",),
     429: ("rate_limited",),
@@ -38,7 +39,7 @@ ERROR_CODES: dict[int, tuple[str, ...]] = {
 }
 # ...and where one route answers other codes for a status (by operationId).
 ROUTE_ERROR_CODES: dict[str, dict[int, tuple[str, ...]]] = {
-    "create_session": {409: ("conflict",)},
+    "create_session": {409: ("conflict",), 429: ("rate_limited", "quota_exceeded")},
     "mint_token": {404: ("session_not_found", "participant_not_found")},
 }
 ERROR_MESSAGES = {
@@ -50,6 +51,8 @@ ERROR_MESSAGES = {
     "session_ended": "the session has ended",
     "too_large": "the body is over 262144 bytes",
     "rate_limited": "too many failed API keys from this address; wait a minute",
+    "quota_exceeded": "this tenant already holds 1000 sessions not ended; end or erase one first",
+    "request_timeout": "the body did not arrive within 10 s",
     "internal": "the service failed; try again",
     "not_found": "no webhook endpoint here",
     "invalid_signature": "the signature does not match",
@@ -58,9 +61,11 @@ ERROR_WHEN = {
     400: "The body, a query parameter or a setting is not valid",
     401: "No API key, or not a valid one",
     404: "No such session (also another tenant's)",
+    408: "The body did not arrive within COMFORT_BODY_TIMEOUT_SECONDS",
     409: "In conflict with the session's state",
     413: "The body is over 256 KiB",
-    429: "Too many failed API keys from this address",
+    429: "Too many failed API keys from this address (or, creating a session, the tenant's "
+    "quota of sessions not ended is reached)",
     500: "The service failed; nothing is half done: try again",
     503: "The store is unreachable; nothing was stored: try again",
 }
@@ -220,7 +225,7 @@ def route_error_codes(route: Route) -> dict[int, tuple[str, ...]]:
     """Every error code a REST route answers, by status."""
     statuses = {*route.errors, *ALWAYS}
     if route.body is not None:
-        statuses |= {400, 413}
+        statuses |= {400, 408, 413}
     specific = ROUTE_ERROR_CODES.get(route.handler.__name__, {})
     return {s: specific.get(s, ERROR_CODES[s]) for s in sorted(statuses)}
 
@@ -383,6 +388,7 @@ def _webhook_paths() -> dict[str, Any]:
         "400": error_answer("Correctly signed, but not that platform's payload", ("invalid_body",)),
         "401": error_answer("Bad, missing or stale signature", ("invalid_signature",)),
         "404": error_answer("Unknown tenant, or the platform is not set up", ("not_found",)),
+        "408": error_answer(ERROR_WHEN[408], ("request_timeout",)),
         "413": error_answer("A body over 256 KiB", ("too_large",)),
         "500": error_answer(ERROR_WHEN[500], ("internal",)),
         "503": error_answer(ERROR_WHEN[503], ("internal",)),

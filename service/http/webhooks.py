@@ -7,6 +7,13 @@ Unknown tenants and unconfigured platforms are 404 `not_found`; bad signatures 4
 `invalid_signature` and change nothing. Failures are raised as `ComfortError`s and rendered by
 the service's one error middleware (`http/middleware.py`). Payloads and credentials are never
 logged.
+
+The body is read through the one decoding boundary (`http/decode.py`: its size, its deadline),
+and so are the headers and the JSON the adapters read (`integrations/base.py`). An event whose
+meeting key, participant reference, delivery id or stay breaks the text rules of contract §9.5
+(`service/text.py`: a control character, a non-character, a lone surrogate) names nothing the
+service could hold: it is acknowledged and ignored, and logged with the field and the rule
+broken, never the value.
 """
 
 from __future__ import annotations
@@ -31,8 +38,11 @@ from integrations.base import (
 from integrations.jitsi.webhook import EVENT_PATHS as JITSI_EVENT_PATHS
 from integrations.moves import MoveTracker
 
-from ..errors import InvalidBody, NotFound, TooLarge, Unauthorized
+from ..appkeys import PLATFORM, TENANT_ID
+from ..errors import InvalidBody, NotFound, Unauthorized
 from ..lifecycle import PlatformOutcome
+from ..text import TextProblem, text_problem
+from .decode import read_body
 from .middleware import json_response
 
 log = structlog.get_logger(__name__)
@@ -64,6 +74,8 @@ class WebhookContext:
     sessions: PlatformEventSink
     #: `COMFORT_PUBLIC_URL` without a trailing slash: what the platforms call (Twilio signs it).
     public_url: str
+    #: `COMFORT_BODY_TIMEOUT_SECONDS`: a body not all there this soon is 408 `request_timeout`.
+    body_timeout_s: float = 10.0
 
 
 def _not_found() -> NotFound:
@@ -72,6 +84,23 @@ def _not_found() -> NotFound:
 
 def _configured(adapter: PlatformAdapter, config: Mapping[str, str] | None) -> bool:
     return config is not None and all(config.get(key) for key in adapter.config_keys)
+
+
+def unusable_text(event: PlatformEvent) -> tuple[str, TextProblem] | None:
+    """The first text field of `event` that breaks the text rules, and the rule; or None."""
+    stay = event.stay
+    fields = {
+        "meeting_key": event.meeting_key,
+        "participant_ref": event.participant_ref,
+        "delivery_key": event.delivery_key,
+        "stay_room": stay.room if stay else None,
+        "stay_connection": stay.connection if stay else None,
+    }
+    for name, value in fields.items():
+        problem = text_problem(value) if value else None
+        if problem is not None:
+            return name, problem
+    return None
 
 
 async def _receive(
@@ -83,14 +112,7 @@ async def _receive(
     config = tenant.integrations.get(platform) if tenant is not None else None
     if adapter is None or config is None or not _configured(adapter, config):
         raise _not_found()
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        raise TooLarge("webhook body too large")
-    buffer = bytearray()
-    async for chunk in request.content.iter_any():
-        buffer += chunk
-        if len(buffer) > MAX_BODY_BYTES:
-            raise TooLarge("webhook body too large")
-    body = bytes(buffer)
+    body = await read_body(request, limit=MAX_BODY_BYTES, timeout_s=context.body_timeout_s)
 
     # Path and query exactly as received (percent-encoding included): Twilio signs them.
     path, _, query = request.raw_path.partition("?")
@@ -111,6 +133,7 @@ async def _receive(
         raise Unauthorized(
             "the request is not signed as the platform signs", code="invalid_signature"
         ) from None
+    request[TENANT_ID], request[PLATFORM] = tenant_id, platform  # the audit's caller
     try:
         outcome = adapter.parse(webhook_request, config)
     except InvalidPayload as exc:
@@ -123,6 +146,12 @@ async def _receive(
         return context.sessions.apply_platform_event(tenant_id, platform, event)
 
     for event in outcome.events:
+        unusable = unusable_text(event)
+        if unusable is not None:
+            field, problem = unusable
+            bound.warning("platform_event_ignored", field=field, reason=problem.reason)
+            results[PlatformOutcome.IGNORED] += 1
+            continue
         # A leave that may be half of a move between rooms waits for the other half here.
         applied = await moves.apply(tenant_id, platform, event, apply_event)
         results[applied or PlatformOutcome.IGNORED] += 1

@@ -82,7 +82,8 @@ class SocketHandlers:
             error = socket_error(exc, sending=False)
             self.metrics.connects.labels(error.code).inc()
             log.info("connect_refused", code=error.code)
-            self.audit.record("anonymous", "socket.connect", error.code, address=address)
+            # Refused before anyone was admitted: counted, never a row per attempt.
+            self.audit.refused("socket.connect", error.code, reason=error.code, address=address)
             refused = socketio.exceptions.ConnectionRefusedError(error.message)
             detail = error.model_dump()
             refused.error_args = {**detail, "data": detail}  # contract §3: connect_error

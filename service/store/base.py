@@ -181,6 +181,20 @@ class AuditEntry:
     address_hash: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
 
+    def as_json(self) -> dict[str, Any]:
+        """The entry as one JSON object: how `comfort audit` prints it and `comfort purge`
+        archives it."""
+        return {
+            "at": self.at,
+            "actor": self.actor,
+            "action": self.action,
+            "outcome": self.outcome,
+            "tenant_id": self.tenant_id,
+            "session_id": self.session_id,
+            "address_hash": self.address_hash,
+            "detail": self.detail,
+        }
+
     @classmethod
     def from_row(cls, row: Any) -> AuditEntry:
         import orjson
@@ -246,9 +260,18 @@ class SessionLogStore(EventReader, Protocol):
     """True when a commit never waits on the network (SQLite: a transaction is microseconds on
     the loop), so the session log may commit in the appending coroutine itself."""
 
-    async def create_session(self, record: SessionRecord) -> None:
-        """Insert a new session. Raises `Conflict` for a second not-ended (tenant, platform,
-        external_id)."""
+    async def create_session(self, record: SessionRecord, *, max_active: int = 0) -> None:
+        """Insert a new session.
+
+        Args:
+            max_active: the most sessions not ended its tenant may hold, this one included
+                (0: no limit); checked in the insert's own transaction, so concurrent creates,
+                from any process, never exceed it.
+
+        Raises:
+            Conflict: a second not-ended (tenant, platform, external_id).
+            QuotaExceeded: the tenant already holds `max_active` sessions not ended.
+        """
 
     async def get_session(self, session_id: str) -> SessionRecord | None: ...
 
@@ -383,6 +406,21 @@ class AuditStore(Protocol):
     async def read_audit(self, query: AuditQuery) -> list[AuditEntry]:
         """Entries matching `query`, oldest first, at most `query.limit`. The limit is the last
         placeholder after the filter values."""
+
+    async def expired_audit(
+        self, before: str, after_id: int, limit: int
+    ) -> list[tuple[int, AuditEntry]]:
+        """Entries dated before `before` (RFC 3339) with a row id above `after_id`, by id, at
+        most `limit`, each with its id: what `comfort purge` archives, page by page."""
+
+    async def count_expired_audit(self, before: str) -> int:
+        """How many entries are dated before `before`."""
+
+    async def delete_expired_audit(self, before: str, through_id: int) -> int:
+        """Delete the entries dated before `before` whose id is at most `through_id` (those
+        archived), in transactions of a few thousand, each first raising the trail's horizon
+        to `before`; returns how many went. The schema refuses to delete an entry at or after
+        the horizon, and to move the horizon back or into the last day."""
 
 
 class Store(SessionLogStore, WebhookDedupeStore, PacingStore, OutboxStore, AuditStore, Protocol):

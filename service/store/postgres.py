@@ -20,7 +20,7 @@ import asyncpg
 import orjson
 import structlog
 
-from ..errors import Conflict, StoreUnavailable
+from ..errors import Conflict, QuotaExceeded, StoreUnavailable
 from ..events import Event
 from .base import (
     SESSION_TABLES,
@@ -42,8 +42,13 @@ from .migrations import load_migrations
 
 log = structlog.get_logger(__name__)
 
+AUDIT_DELETE_BATCH = 5000  # audit entries `comfort purge` deletes per transaction
+
 # The pg_advisory_lock key held while migrating (any constant no other application uses).
 MIGRATION_LOCK_KEY = 0x5C0FF0C0_4D16_0001
+# With a tenant's hashtext, the pg_advisory_xact_lock held while a session is created under a
+# quota (`create_session`'s `max_active`): creates of one tenant count and insert one at a time.
+QUOTA_LOCK_CLASS = 0x5C0F0002
 # Errors that mean the server or the connection is gone (or refusing work): the call fails with
 # StoreUnavailable and the pool replaces its connections, so the next call reconnects.
 _CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
@@ -275,9 +280,21 @@ class PostgresStore:
 
     # -- sessions ----------------------------------------------------------------------------
 
-    async def create_session(self, record: SessionRecord) -> None:
+    async def create_session(self, record: SessionRecord, *, max_active: int = 0) -> None:
         try:
-            async with self._connection() as conn:
+            async with self._connection() as conn, conn.transaction():
+                if max_active:
+                    await conn.execute(
+                        "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+                        QUOTA_LOCK_CLASS,
+                        record.tenant_id,
+                    )
+                    active = await conn.fetchval(
+                        "SELECT count(*) FROM sessions WHERE tenant_id = $1 AND state <> 'ended'",
+                        record.tenant_id,
+                    )
+                    if active >= max_active:
+                        raise QuotaExceeded.sessions(max_active)
                 await conn.execute(
                     "INSERT INTO sessions (id, tenant_id, platform, external_id, state, "
                     "created_at, started_at, ended_at, scheduled_minutes, participants, "
@@ -706,3 +723,38 @@ class PostgresStore:
             query.limit,
         )
         return [AuditEntry.from_row(row) for row in rows]
+
+    async def expired_audit(
+        self, before: str, after_id: int, limit: int
+    ) -> list[tuple[int, AuditEntry]]:
+        rows = await self._fetch(
+            "SELECT at, actor, tenant_id, session_id, action, outcome, address_hash, detail, id "
+            "FROM audit_log WHERE at < $1 AND id > $2 ORDER BY id LIMIT $3",
+            before,
+            after_id,
+            limit,
+        )
+        return [(int(row[8]), AuditEntry.from_row(row)) for row in rows]
+
+    async def count_expired_audit(self, before: str) -> int:
+        row = await self._fetchrow("SELECT count(*) FROM audit_log WHERE at < $1", before)
+        return int(row[0]) if row is not None else 0
+
+    async def delete_expired_audit(self, before: str, through_id: int) -> int:
+        deleted = 0
+        while True:  # a transaction per batch, each short
+            async with self._connection() as conn, conn.transaction():
+                await conn.execute(
+                    "UPDATE audit_log_horizon SET horizon = $1 WHERE horizon < $1", before
+                )
+                status: str = await conn.execute(
+                    "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log "
+                    "WHERE at < $1 AND id <= $2 ORDER BY id LIMIT $3)",
+                    before,
+                    through_id,
+                    AUDIT_DELETE_BATCH,
+                )
+            count = int(status.rpartition(" ")[2])
+            deleted += count
+            if count < AUDIT_DELETE_BATCH:
+                return deleted

@@ -19,6 +19,7 @@ import contextlib
 import functools
 import os
 import sqlite3
+import stat
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -29,7 +30,7 @@ from typing import Any, TypeVar
 import orjson
 import structlog
 
-from ..errors import Conflict, StoreUnavailable
+from ..errors import Conflict, QuotaExceeded, StoreUnavailable
 from ..events import Event
 from .base import (
     SESSION_TABLES,
@@ -53,6 +54,8 @@ from .migrations import Migration, load_migrations
 
 log = structlog.get_logger(__name__)
 
+AUDIT_DELETE_BATCH = 5000  # audit entries `comfort purge` deletes per transaction
+
 T = TypeVar("T")
 
 _PRAGMAS = (
@@ -68,6 +71,33 @@ BUSY_SECONDS = 5.0
 
 CHECKPOINT_INTERVAL_S = 1.0
 """A flush starts a checkpoint if none ran for this long."""
+
+
+def keep_private(path: Path) -> None:
+    """Make the database file, and its `-wal` and `-shm`, readable and writable by the service's
+    user alone (0600): a new file is created so before SQLite opens it (SQLite gives its WAL and
+    shared-memory files the database file's mode), and an existing one that grants anything to
+    group or others is tightened, with a warning (`store_permissions_tightened`). A file the
+    service may not chmod (another owner, a read-only volume) is left as it is, with a warning;
+    SQLite then says whether it can open it at all.
+    """
+    with contextlib.suppress(OSError):  # exists already, or cannot be created: SQLite says
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            mode = stat.S_IMODE(file.stat().st_mode)
+            if mode & 0o077:
+                file.chmod(mode & 0o700)
+                log.warning(
+                    "store_permissions_tightened",
+                    file=file.name,
+                    was=f"{mode:04o}",
+                    now=f"{mode & 0o700:04o}",
+                )
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            log.warning("store_permissions_unchanged", file=file.name, error=type(exc).__name__)
 
 
 def _writer_pragmas(conn: sqlite3.Connection) -> None:
@@ -214,7 +244,8 @@ class SQLiteStore:
         self._checkpointed_at = time.monotonic()
 
     async def open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        keep_private(self.path)
         self._sync_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-sync")
         try:
             self._writer = await self._open_writer()
@@ -372,7 +403,7 @@ class SQLiteStore:
         await self._read("SELECT 1", ())
         await self._write(_statement("DELETE FROM sessions WHERE id = ''"))
 
-    async def create_session(self, record: SessionRecord) -> None:
+    async def create_session(self, record: SessionRecord, *, max_active: int = 0) -> None:
         params = (
             record.id,
             record.tenant_id,
@@ -385,15 +416,21 @@ class SQLiteStore:
             orjson.dumps(record.settings).decode(),
             record.epoch,
         )
+        insert = _statement(
+            "INSERT INTO sessions (id, tenant_id, platform, external_id, state, "
+            "created_at, scheduled_minutes, participants, settings, epoch, head_seq) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+            params,
+        )
+
+        def create(conn: sqlite3.Connection) -> None:
+            # In the insert's transaction (the file's write lock held): exact across processes.
+            if max_active and _active_sessions(conn, record.tenant_id) >= max_active:
+                raise QuotaExceeded.sessions(max_active)
+            insert(conn)
+
         try:
-            await self._write(
-                _statement(
-                    "INSERT INTO sessions (id, tenant_id, platform, external_id, state, "
-                    "created_at, scheduled_minutes, participants, settings, epoch, head_seq) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
-                    params,
-                )
-            )
+            await self._write(create)
         except StoreUnavailable as exc:
             if isinstance(exc.__cause__, sqlite3.IntegrityError):
                 raise Conflict(
@@ -681,6 +718,38 @@ class SQLiteStore:
         )
         return [AuditEntry.from_row(row) for row in rows]
 
+    async def expired_audit(
+        self, before: str, after_id: int, limit: int
+    ) -> list[tuple[int, AuditEntry]]:
+        rows = await self._read(
+            "SELECT at, actor, tenant_id, session_id, action, outcome, address_hash, detail, id "
+            "FROM audit_log WHERE at < ? AND id > ? ORDER BY id LIMIT ?",
+            (before, after_id, limit),
+        )
+        return [(int(row[8]), AuditEntry.from_row(row)) for row in rows]
+
+    async def count_expired_audit(self, before: str) -> int:
+        rows = await self._read("SELECT COUNT(*) FROM audit_log WHERE at < ?", (before,))
+        return int(rows[0][0])
+
+    async def delete_expired_audit(self, before: str, through_id: int) -> int:
+        def delete_some(conn: sqlite3.Connection) -> int:
+            conn.execute(
+                "UPDATE audit_log_horizon SET horizon = ? WHERE horizon < ?", (before, before)
+            )
+            return conn.execute(
+                "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log "
+                "WHERE at < ? AND id <= ? ORDER BY id LIMIT ?)",
+                (before, through_id, AUDIT_DELETE_BATCH),
+            ).rowcount
+
+        deleted = 0
+        while True:  # a transaction per batch: the service's writes go on in between
+            count = await self._write(delete_some)
+            deleted += count
+            if count < AUDIT_DELETE_BATCH:
+                return deleted
+
 
 def _statement(
     sql: str, params: Any = (), *, many: bool = False
@@ -693,6 +762,16 @@ def _statement(
         cursor.close()
 
     return run
+
+
+def _active_sessions(conn: sqlite3.Connection, tenant_id: str) -> int:
+    cursor = conn.execute(
+        "SELECT count(*) FROM sessions WHERE tenant_id = ? AND state != 'ended'", (tenant_id,)
+    )
+    try:
+        return int(cursor.fetchone()[0])
+    finally:
+        cursor.close()
 
 
 def _in_transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:

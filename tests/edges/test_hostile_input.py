@@ -1,7 +1,7 @@
 """Issue 13, from outside: hostile or clumsy input at every edge gets an answer, limits hold, and
-nothing is exposed (contract §9.1, §9.5, §4). Written before the fixes, so each expected failure
-is marked `xfail(strict=True)`: it turns into a failure the day the behaviour is fixed, and its
-mark is then removed. Only the HTTP and Socket.IO surfaces are used, no internal names.
+nothing is exposed (contract §9.1, §9.5, §4). Written before the fixes, each as an
+`xfail(strict=True)` whose mark was removed once its fix landed. Only the HTTP and Socket.IO
+surfaces are used, no internal names.
 """
 
 from __future__ import annotations
@@ -31,10 +31,6 @@ JITSI_TOKEN = "jitsi-bearer-token-0123456789"
 # escape "\ud83d", which is what a browser's JSON.stringify("\ud83d") sends too. Sent raw:
 # python-socketio's packet codec is process-wide, and the service's (orjson) refuses to encode it.
 LONE_SURROGATE = "\ud83d"
-
-
-def xfail(reason: str) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(strict=True, reason=f"issue 13: {reason}")
 
 
 async def raw_http(url: str, request: bytes) -> bytes:
@@ -121,7 +117,6 @@ async def test_a_connect_whose_auth_holds_a_lone_surrogate_is_refused_invalid_to
 # -- REST and webhook bodies and headers: one decoding boundary (§9.5) -----------------------
 
 
-@xfail("a raw 0xFF byte in Authorization is a 500")
 async def test_a_raw_ff_byte_in_authorization_is_401_not_500(live_server: LiveServer) -> None:
     status = await raw_http(
         live_server.url,
@@ -131,13 +126,11 @@ async def test_a_raw_ff_byte_in_authorization_is_401_not_500(live_server: LiveSe
     assert status.startswith(b"HTTP/1.1 401"), status
 
 
-@xfail("deeply nested JSON in a webhook body is a 500 (RecursionError)")
 async def test_deeply_nested_json_in_a_signed_webhook_is_a_4xx(jitsi_server: LiveServer) -> None:
     status = await room_destroyed(jitsi_server, b"[" * 100_000 + b"]" * 100_000)
     assert 400 <= status < 500, status
 
 
-@xfail("a lone surrogate as a Jitsi room_name reaches SQLite and is a 500")
 async def test_a_lone_surrogate_room_name_in_a_signed_webhook_is_acknowledged(
     jitsi_server: LiveServer,
 ) -> None:
@@ -150,7 +143,6 @@ async def test_a_lone_surrogate_room_name_in_a_signed_webhook_is_acknowledged(
 # -- limits and exposure (§9.5) ---------------------------------------------------------------
 
 
-@xfail("/metrics is served on the public listener whatever COMFORT_METRICS_PORT says")
 async def test_metrics_leave_the_public_listener_for_their_own_port(
     server_factory: ServerFactory,
 ) -> None:
@@ -165,7 +157,6 @@ async def test_metrics_leave_the_public_listener_for_their_own_port(
             assert metrics.status == 200 and "comfort_" in await metrics.text()
 
 
-@xfail("the API-key throttle counts the proxy's address, so one guesser locks everyone out")
 async def test_behind_a_trusted_proxy_guessing_locks_out_only_the_guesser(
     server_factory: ServerFactory,
 ) -> None:
@@ -202,7 +193,6 @@ async def test_a_sixth_socket_of_one_participant_is_refused_too_many_connections
     assert sixth.connect_error["code"] == "too_many_connections"
 
 
-@xfail("comfort.db is created with the process umask (0644)")
 async def test_the_sqlite_database_is_created_readable_by_the_service_alone(
     tmp_path: Path,
 ) -> None:

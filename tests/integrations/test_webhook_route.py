@@ -7,6 +7,7 @@ payloads never reach the logs. End-to-end tests with the real engine are in test
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -102,7 +103,7 @@ async def harness() -> AsyncIterator[Harness]:
         }
     )
     engine = RecordingEngine()
-    context = WebhookContext(tenants=tenants, sessions=engine, public_url=PUBLIC)
+    context = WebhookContext(tenants=tenants, sessions=engine, public_url=PUBLIC, body_timeout_s=1)
     app = web.Application(middlewares=[errors_middleware])  # the service's error envelopes
     app.router.add_routes(webhook_routes(context))
     server = TestServer(app)
@@ -272,3 +273,152 @@ async def test_payloads_and_secrets_never_reach_the_logs(harness: Harness, platf
     assert MEETINGS[platform] not in text
     for secret in harness.signers[platform].config.values():
         assert secret not in text
+
+
+# -- contract §9.5: one decoding boundary for webhook bodies and credential headers -----------
+
+
+async def raw_post(base: str, delivery: Delivery, mangle: bytes = b"") -> tuple[bytes, bytes]:
+    """POST `delivery` over a raw socket, each of its headers but Content-Type followed by the
+    bytes `mangle`; the answer's status line and body."""
+    host, port = base.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    lines = [
+        f"POST /webhooks/acme/{delivery.path}"
+        f"{'?' + delivery.query if delivery.query else ''} HTTP/1.1".encode(),
+        b"Host: t",
+        b"Connection: close",
+        b"Content-Length: " + str(len(delivery.body)).encode(),
+    ]
+    for name, value in delivery.headers.items():
+        extra = b"" if name.lower() == "content-type" else mangle
+        lines.append(name.encode() + b": " + value.encode() + extra)
+    try:
+        writer.write(b"\r\n".join(lines) + b"\r\n\r\n" + delivery.body)
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(), 10)
+    finally:
+        writer.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return head.split(b"\r\n")[0], body
+
+
+async def test_a_raw_ff_byte_in_a_credential_header_is_401_invalid_signature(
+    harness: Harness, platform: str
+) -> None:
+    """x-zm-signature, Jitsi's and LiveKit's bearer, every platform's signature header: a value
+    that is not text fails as a wrong one does (401), never 500."""
+    delivery = harness.deliver(platform, "join")
+    status, body = await raw_post(harness.base, delivery)
+    assert status.startswith(b"HTTP/1.1 200"), (status, body)  # the same, unmangled
+    for mangle in (b"\xff", b"\xc3", b"\x80abc"):
+        status, body = await raw_post(harness.base, delivery, mangle)
+        assert status.startswith(b"HTTP/1.1 401"), (mangle, status, body)
+        assert json.loads(body)["error"]["code"] == "invalid_signature"
+    assert len(harness.engine.applied) == 1
+
+
+def re_signed(harness: Harness, delivery: Delivery, body: bytes) -> Delivery:
+    signer = harness.signers[delivery.platform]
+    url = f"{PUBLIC}/webhooks/acme/{delivery.path}"
+    headers = signer.sign(delivery.path, delivery.query, body, url=url)
+    return Delivery(delivery.platform, delivery.path, delivery.query, headers, body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 50 + b"1" + b"}" * 50, b"\xff\xfe{}"],
+    ids=["nested-100000", "nested-50", "not-utf8"],
+)
+async def test_a_signed_body_that_cannot_be_decoded_is_a_4xx(
+    harness: Harness, platform: str, body: bytes
+) -> None:
+    try:
+        delivery = re_signed(harness, harness.deliver(platform, "join"), body)
+    except UnicodeDecodeError:
+        pytest.skip(f"{platform}'s signer reads its body as text")
+    status, answer = await harness.post(delivery)
+    if platform == "twilio":  # form data: no StatusCallbackEvent in it, nothing to do
+        assert status == 200 and answer["applied"] == 0
+    else:
+        assert status == 400 and answer["error"]["code"] == "invalid_body"  # type: ignore[index]
+    assert harness.engine.applied == []
+
+
+# Breaking §9.5's text rules: C0 (NUL, tab, newline), C1, a non-character, a lone surrogate.
+UNUSABLE = ["c-\x00ref", "c\tref", "c\nref", "c-\x85ref", "c-\ufdd0ref", "c-\ud83d"]
+
+
+@pytest.mark.parametrize("value", UNUSABLE, ids=lambda v: f"U+{ord(v[2]):04X}")
+async def test_an_event_whose_ids_break_the_text_rules_is_acknowledged_and_ignored(
+    harness: Harness, platform: str, value: str
+) -> None:
+    """A participant reference, or a meeting key, that the service could not hold (a lone
+    surrogate SQLite cannot encode, a NUL PostgreSQL refuses): 2xx, nothing applied, logged
+    with the field and the rule, never the value."""
+    deliveries = []
+    try:
+        deliveries.append(harness.deliver(platform, "join", ref=value))
+        end = (
+            harness.signers[platform].delivery("end", value, url_base=f"{PUBLIC}/webhooks/acme")
+            if "end" in harness.signers[platform].actions
+            else None
+        )
+    except (UnicodeEncodeError, ValueError):
+        pytest.skip(f"{platform}'s own encoding cannot carry this value")
+    if end is not None and platform != "zoom":  # Zoom's meeting id is a number
+        deliveries.append(end)
+    for delivery in deliveries:
+        with capture_logs() as logs:
+            status, answer = await harness.post(delivery)
+        assert status == 200, answer
+        assert answer == {"ok": True, "applied": 0, "duplicate": 0, "ignored": 1}
+        ignored = [e for e in logs if e["event"] == "platform_event_ignored"]
+        assert [e["reason"] for e in ignored] in (
+            ["control_character"],
+            ["noncharacter"],
+            ["lone_surrogate"],
+        )
+        assert value not in json.dumps(logs, default=str)
+    assert harness.engine.applied == []
+
+
+async def test_a_lone_surrogate_elsewhere_in_a_payload_changes_nothing(harness: Harness) -> None:
+    """JavaScript may cut a display name between the halves of an emoji: the ids are fine, so
+    the event is applied."""
+    delivery = harness.deliver("zoom", "join")
+    body = json.loads(delivery.body)
+    body["payload"]["object"]["participant"]["user_name"] = "Someone \ud83d"
+    status, answer = await harness.post(re_signed(harness, delivery, json.dumps(body).encode()))
+    assert (status, answer["applied"]) == (200, 1)
+
+
+async def test_a_webhook_body_that_trickles_in_is_answered_408(harness: Harness) -> None:
+    """A body sent byte by byte is cut short at the body deadline (the harness: 1 s)."""
+    delivery = harness.deliver("jitsi", "join")
+    host, port = harness.base.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    head = [
+        f"POST /webhooks/acme/{delivery.path} HTTP/1.1".encode(),
+        b"Host: t",
+        b"Content-Length: " + str(len(delivery.body)).encode(),
+        *(f"{name}: {value}".encode() for name, value in delivery.headers.items()),
+    ]
+    writer.write(b"\r\n".join(head) + b"\r\n\r\n")
+
+    async def trickle() -> None:
+        for byte in delivery.body:
+            writer.write(bytes([byte]))
+            await writer.drain()
+            await asyncio.sleep(0.2)
+
+    sending = asyncio.create_task(trickle())
+    try:
+        status = await asyncio.wait_for(reader.readline(), 10)
+        assert status.startswith(b"HTTP/1.1 408"), status
+        rest = await asyncio.wait_for(reader.readuntil(b"}}"), 10)
+        assert b'"code":"request_timeout"' in rest
+    finally:
+        sending.cancel()
+        writer.close()
+    assert harness.engine.applied == []

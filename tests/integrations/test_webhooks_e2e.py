@@ -8,11 +8,13 @@ repeated delivery logs nothing twice; an unknown meeting is acknowledged and ign
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -22,7 +24,10 @@ from structlog.testing import capture_logs
 from yarl import URL
 
 import integrations.moves
+from service.appkeys import AUDIT, STORE
+from service.store.base import AuditQuery
 from service.tenants import Tenant, TenantRegistry, hash_key
+from tests.service.pacing.support import STORES, fresh_postgres, serving
 from tests.support import Api
 
 ACME_KEY = "test-key-acme-webhooks-0123456789"
@@ -157,6 +162,36 @@ async def test_bad_signatures_are_401_and_change_nothing(service: Any, platform:
 
 
 @pytest.mark.parametrize("platform", sorted(SIGNERS))
+async def test_signed_deliveries_are_audited_by_platform_and_refused_ones_counted(
+    service: Any, platform: str
+) -> None:
+    """A delivery whose signature holds is the platform's, with an audit entry of its own; a
+    tampered one proved nothing, and is counted with the other refusals (issue 13)."""
+    server, platforms, api, http = service
+    signer = platforms.signers[platform]
+    meeting = MEETINGS[platform]
+    await book(api, platform, meeting)
+    audit, store = server.app[AUDIT], server.app[STORE]
+    await audit.flush(close_window=True)
+    before = len(await store.read_audit(AuditQuery(action_prefix="rest.POST /webhooks")))
+
+    assert (await post(http, server.url, deliver(signer, "join", meeting, "c-ref")))[0] == 200
+    for _ in range(3):
+        tampered = signer.tampered(deliver(signer, "join", meeting, "c-ref"))
+        assert (await post(http, server.url, tampered))[0] == 401
+    await audit.flush(close_window=True)
+    added = (await store.read_audit(AuditQuery(action_prefix="rest.POST /webhooks")))[before:]
+    assert [(e.actor, e.outcome, e.tenant_id) for e in added if e.actor != "anonymous"] == [
+        (f"platform:{platform}", "200", "acme")
+    ]
+    refused = [e for e in added if e.actor == "anonymous"]
+    assert {(e.outcome, e.tenant_id, e.detail["reason"]) for e in refused} == {
+        ("401", "acme", "invalid_signature")
+    }
+    assert sum(e.detail["count"] for e in refused) == 3
+
+
+@pytest.mark.parametrize("platform", sorted(SIGNERS))
 async def test_unknown_tenant_or_unconfigured_platform_is_404(service: Any, platform: str) -> None:
     server, platforms, _api, http = service
     delivery = deliver(platforms.signers[platform], "join", MEETINGS[platform], "c-ref")
@@ -210,3 +245,42 @@ async def test_webhook_payloads_and_secrets_stay_out_of_the_logs(
     assert "unbooked-person-ref" not in text
     for secret in signer.config.values():
         assert secret not in text
+
+
+@pytest.fixture(params=STORES)
+async def service_on_each_store(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    """The `service` fixture's set-up, on SQLite and on PostgreSQL."""
+    platforms = Platforms()
+    async with contextlib.AsyncExitStack() as stack:
+        settings: dict[str, Any] = {"public_url": PUBLIC_URL}
+        if request.param == "postgresql":
+            settings["database_url"] = await stack.enter_async_context(fresh_postgres())
+        server = await stack.enter_async_context(serving(tmp_path, platforms.tenants(), **settings))
+        http = await stack.enter_async_context(aiohttp.ClientSession())
+        yield server, platforms, Api(server.url, key=ACME_KEY, http=http), http
+
+
+@pytest.mark.parametrize("platform", ["zoom", "daily", "vonage"])
+async def test_ids_the_store_could_not_hold_are_acknowledged_and_ignored(
+    service_on_each_store: Any, platform: str
+) -> None:
+    """Contract §9.5 on both stores: a lone surrogate (which SQLite cannot encode) or a NUL
+    (which PostgreSQL refuses) as a meeting key or participant reference is 2xx and changes
+    nothing; the service goes on applying good deliveries."""
+    server, platforms, api, http = service_on_each_store
+    signer = platforms.signers[platform]
+    meeting = MEETINGS[platform]
+    session_id = await book(api, platform, meeting)
+    for bad in ("\ud83d", "c-\x00", "\x85"):
+        deliveries = [deliver(signer, "join", meeting, bad)]
+        if platform != "zoom":  # Zoom's meeting id is a number
+            deliveries.append(deliver(signer, "join", bad, "c-ref"))
+        for delivery in deliveries:
+            status, body = await post(http, server.url, delivery)
+            assert status == 200, body
+            assert body == {"ok": True, "applied": 0, "duplicate": 0, "ignored": 1}
+    assert platform_events(await api.events(session_id)) == []
+    assert (await post(http, server.url, deliver(signer, "join", meeting, "c-ref")))[0] == 200
+    assert platform_events(await api.events(session_id)) == [
+        ("participant_joined", "c-1", "platform")
+    ]

@@ -10,13 +10,16 @@ these requests are sent raw over a socket to a real `comfort serve`, and its own
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from pathlib import Path
 
 import aiohttp
 import pytest
+import structlog
 
-from service.logconfig import scrub_text
+from service.logconfig import PseudonymiseParticipants, scrub_text, shared_processors
+from service.pseudonyms import Pseudonyms
 from tests.support import API_KEY, SECRET, Api, ServiceProcess
 
 
@@ -119,3 +122,35 @@ def test_token_shaped_text_is_scrubbed_from_any_value() -> None:
     # Ordinary values are left alone.
     for value in ("session_ended", "idempotency_key=abc", "ses_0123456789abcdef", "keep going"):
         assert scrub_text(value) == value
+
+
+def test_participant_ids_are_logged_as_the_audit_trails_pseudonyms() -> None:
+    """One processor, keyed by field name: every participant field of a line (given or bound)
+    holds the pseudonym the audit trail uses for that participant of that session; session ids,
+    counts and the actors that are not participants stay as they are."""
+    pseudonyms = Pseudonyms(SECRET)
+    out = io.StringIO()
+    logger = structlog.wrap_logger(
+        structlog.PrintLogger(out),
+        processors=[
+            *shared_processors(PseudonymiseParticipants(pseudonyms)),
+            structlog.processors.JSONRenderer(),
+        ],
+    )
+    email = "ann.example@clinic.example"
+    with structlog.contextvars.bound_contextvars(session_id="ses_1", participant_id=email):
+        logger.info("socket_connected", role="client")
+    logger.info("event_stored", session_id="ses_1", actor=email, client_id=[email, "c-2"])
+    logger.info("event_stored", session_id="ses_1", actor="system", participants=2)
+    logger.info("no_session", participant=email)
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+
+    assert email not in out.getvalue()
+    ann = pseudonyms.pseudonym("ses_1", email)
+    assert lines[0]["participant_id"] == ann and lines[0]["session_id"] == "ses_1"
+    assert lines[1]["actor"] == ann
+    assert lines[1]["client_id"] == [ann, pseudonyms.pseudonym("ses_1", "c-2")]
+    assert lines[2]["actor"] == "system" and lines[2]["participants"] == 2
+    assert lines[3]["participant"] == pseudonyms.pseudonym(None, email) != ann
+    # Without the deployment's secret the key is random: still no id, just not comparable.
+    assert email not in repr(PseudonymiseParticipants()(None, "info", {"actor": email}))

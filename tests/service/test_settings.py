@@ -53,3 +53,20 @@ def test_private_webhooks_are_refused_unless_waived(monkeypatch: pytest.MonkeyPa
     assert Settings().allow_private_webhooks is False
     monkeypatch.setenv("COMFORT_ALLOW_PRIVATE_WEBHOOKS", "1")
     assert Settings().allow_private_webhooks is True
+
+
+def test_the_body_deadline_and_the_session_quota(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 13's additions: defaults 10 s and 1,000; a quota of 0 is no quota; a deadline of 0
+    or a negative quota is refused with the setting's name."""
+    assert (Settings().body_timeout_seconds, Settings().max_sessions_per_tenant) == (10.0, 1000)
+    monkeypatch.setenv("COMFORT_BODY_TIMEOUT_SECONDS", "2.5")
+    monkeypatch.setenv("COMFORT_MAX_SESSIONS_PER_TENANT", "0")
+    assert (Settings().body_timeout_seconds, Settings().max_sessions_per_tenant) == (2.5, 0)
+    for name, value, field in (
+        ("COMFORT_BODY_TIMEOUT_SECONDS", "0", "body_timeout_seconds"),
+        ("COMFORT_MAX_SESSIONS_PER_TENANT", "-1", "max_sessions_per_tenant"),
+    ):
+        monkeypatch.setenv(name, value)
+        with pytest.raises(ValidationError, match=field):
+            Settings()
+        monkeypatch.delenv(name)

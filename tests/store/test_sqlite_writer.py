@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+import stat
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from structlog.testing import capture_logs
 
 from service.errors import StoreUnavailable
 from service.store import sqlite as sqlite_module
@@ -207,3 +209,55 @@ async def test_the_wal_is_checkpointed_off_the_loop_at_most_once_an_interval(
     assert await store.get_session(later.id) is not None
     await store.append_batch([send(record.id, "evt-after")])
     assert len(await store.read_events(record.id, 0, 100)) == 61
+
+
+# -- the files' permissions (issue 13, finding 10) --------------------------------------------
+
+
+async def test_a_new_database_and_its_wal_are_the_services_alone(tmp_path: Path) -> None:
+    previous = os.umask(0o000)  # the most permissive umask: the mode is the store's doing
+    try:
+        store = SQLiteStore(tmp_path / "data" / "comfort.db")
+        await store.open()
+        try:
+            await store.create_session(new_session())
+            modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "data").iterdir()}
+        finally:
+            await store.close()
+    finally:
+        os.umask(previous)
+    assert {"comfort.db", "comfort.db-wal", "comfort.db-shm"} <= set(modes)
+    assert set(modes.values()) == {0o600}, modes
+    # A data directory the store made is private too.
+    assert stat.S_IMODE((tmp_path / "data").stat().st_mode) == 0o700
+
+
+async def test_existing_files_readable_by_others_are_tightened(tmp_path: Path) -> None:
+    """A database made by an earlier version (0644), its WAL left behind by a crash: at open,
+    group and others lose their access; the owner keeps what it had. Logged, by file name."""
+    path = tmp_path / "comfort.db"
+    first = SQLiteStore(path)
+    await first.open()
+    await first.create_session(new_session())
+    await first.close()
+    path.chmod(0o644)
+    wal = tmp_path / "comfort.db-wal"
+    wal.write_bytes(b"")
+    wal.chmod(0o664)
+    (tmp_path / "other.txt").write_text("not the store's")
+    (tmp_path / "other.txt").chmod(0o644)
+    with capture_logs() as logs:
+        store = SQLiteStore(path)
+        await store.open()
+    try:
+        assert len(await store.list_sessions(("open",))) == 1
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert stat.S_IMODE(wal.stat().st_mode) == 0o600
+    finally:
+        await store.close()
+    assert stat.S_IMODE((tmp_path / "other.txt").stat().st_mode) == 0o644
+    tightened = [e for e in logs if e["event"] == "store_permissions_tightened"]
+    assert {(e["file"], e["was"], e["now"]) for e in tightened} == {
+        ("comfort.db", "0644", "0600"),
+        ("comfort.db-wal", "0664", "0600"),
+    }

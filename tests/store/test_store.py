@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from pathlib import Path
 
 import asyncpg
 import pytest
 
-from service.errors import Conflict, StoreUnavailable
+from service.errors import Conflict, QuotaExceeded, StoreUnavailable
 from service.store.base import (
     AppendOutcome,
     OutboxItem,
@@ -80,6 +81,42 @@ async def test_the_same_session_id_twice_is_a_conflict(store: Store) -> None:
     await store.create_session(record)
     with pytest.raises(Conflict):
         await store.create_session(dataclasses.replace(record, external_id="elsewhere"))
+
+
+async def test_a_tenant_holds_at_most_max_active_sessions_not_ended(store: Store) -> None:
+    first, second = new_session(), new_session()
+    await store.create_session(first, max_active=2)
+    await store.create_session(second, max_active=2)
+    with pytest.raises(QuotaExceeded):
+        await store.create_session(new_session(), max_active=2)
+    # Another tenant has a quota of its own; without one (0) there is no limit.
+    await store.create_session(new_session(tenant_id="other"), max_active=2)
+    await store.create_session(new_session())  # acme: 3
+    with pytest.raises(QuotaExceeded):
+        await store.create_session(new_session(), max_active=3)
+    # An ended session no longer counts.
+    await store.append_batch([system(first.id, "session_ended", {"by": "vendor"})])
+    await store.create_session(new_session(), max_active=3)
+    assert len([r for r in await store.list_sessions(("open",)) if r.tenant_id == "acme"]) == 3
+
+
+async def test_concurrent_creates_from_two_stores_never_exceed_the_quota(
+    store_factory: StoreFactory,
+) -> None:
+    """Two store clients (two processes' pools) creating for one tenant at once: the count and
+    the insert are one step, so exactly `max_active` are created."""
+    stores = [await store_factory(), await store_factory()]
+
+    async def create(index: int) -> bool:
+        try:
+            await stores[index % 2].create_session(new_session(), max_active=5)
+        except QuotaExceeded:
+            return False
+        return True
+
+    created = await asyncio.gather(*(create(i) for i in range(16)))
+    assert sum(created) == 5
+    assert len(await stores[0].list_sessions(("open", "live"))) == 5
 
 
 # -- appending -----------------------------------------------------------------------------

@@ -3,12 +3,18 @@ the session's lifecycle, and tenants."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import re
+from pathlib import Path
 
 import pytest
 
+from service.http.api import ROUTES
 from tests.conftest import LiveServer
-from tests.support import session_body
+from tests.service.pacing.support import STORES, fresh_postgres, serving
+from tests.support import OTHER_KEY, session_body
 
 
 async def test_create_answers_session_and_a_token_per_participant(live_server: LiveServer):
@@ -207,3 +213,178 @@ async def test_every_session_route_refuses_other_tenants_and_missing_keys(server
 
 def _concrete(path: str, sid: str) -> str:
     return path.replace("{session_id}", sid)
+
+
+# -- contract §9.5: the one decoding boundary, the text rules, limits -------------------------
+
+# A raw byte 0xFF, a control character (C0, tab and newline included, and C1), a non-character
+# and a lone surrogate: each breaks §9.5's text rules.
+UNUSABLE_TEXT = ["c-\x00", "c\t1", "c\n1", "c-\x85", "c-\ufffe", "c-\U0010ffff", "c-\ud83d"]
+
+
+def with_client(field: str, value: str) -> dict[str, object]:
+    body = session_body()
+    if field == "external_id":
+        body["external_id"] = value
+    else:
+        body["participants"][1][field] = value
+    return body
+
+
+@pytest.mark.parametrize("value", UNUSABLE_TEXT)
+@pytest.mark.parametrize("field", ["id", "display_name", "platform_ref", "external_id"])
+async def test_ids_and_names_breaking_the_text_rules_are_400(
+    live_server: LiveServer, field: str, value: str
+):
+    status, answer = await live_server.api.call(
+        "POST", "/api/v1/sessions", with_client(field, value)
+    )
+    assert status == 400 and answer["error"]["code"] == "invalid_body", answer
+    # The message names the rule, never the value.
+    assert value not in answer["error"]["message"]
+
+
+@pytest.mark.parametrize("value", UNUSABLE_TEXT)
+async def test_a_token_for_a_participant_id_breaking_the_text_rules_is_400(
+    live_server: LiveServer, value: str
+):
+    created = await live_server.create_session()
+    status, answer = await live_server.api.call(
+        "POST", f"/api/v1/sessions/{created['session']['id']}/tokens", {"participant_id": value}
+    )
+    assert status == 400 and answer["error"]["code"] == "invalid_body", answer
+
+
+async def test_text_within_the_rules_is_kept(live_server: LiveServer):
+    body = with_client("display_name", "Zoë \u200b Ünïcode 😀 ﷽")
+    body["participants"][1]["id"] = "c-ü😀"
+    status, answer = await live_server.api.call("POST", "/api/v1/sessions", body)
+    assert status == 201, answer
+    assert {p["id"] for p in answer["session"]["participants"]} == {"t-1", "c-ü😀"}
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"platform": "generic", "external_id": "\\ud83d", "participants": []}',
+        b'{"\\udc00": 1}',
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"settings": ' * 40 + b"{}" + b"}" * 40,
+        b'{"a": "\xed\xa0\xbd"}',
+        b"[1e400]",
+    ],
+)
+async def test_bodies_the_decoding_boundary_refuses_are_400(live_server: LiveServer, raw: bytes):
+    for path in ("/api/v1/sessions", "/api/v1/sessions/ses_none/tokens"):
+        status, answer = await live_server.api.call("POST", path, raw=raw)
+        assert status == 400 and answer["error"]["code"] == "invalid_body", (path, answer)
+
+
+async def raw_status(url: str, request: bytes) -> bytes:
+    host, port = url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(request)
+        await writer.drain()
+        return await asyncio.wait_for(reader.readline(), 10)
+    finally:
+        writer.close()
+
+
+async def test_an_unreadable_authorization_header_is_a_wrong_key_on_every_route(
+    server_factory,
+):
+    """A raw 0xFF byte in `Authorization` (aiohttp reads it as a lone surrogate) is 401 as a
+    wrong key is, on every route, the summary's token access included; and it counts as one."""
+    server = await server_factory(auth_failure_limit=10_000)
+    created = await server.create_session()
+    sid = created["session"]["id"]
+    credentials = [server.api_key.encode(), created["tokens"]["t-1"].encode()]
+    for route in ROUTES:
+        for credential in credentials:
+            head = f"{route.method} {_concrete(route.path, sid)} HTTP/1.1\r\n".encode()
+            status = await raw_status(
+                server.url,
+                head + b"Host: t\r\nConnection: close\r\nContent-Length: 0\r\n"
+                b"Authorization: Bearer " + credential + b"\xff\r\n\r\n",
+            )
+            assert status.startswith(b"HTTP/1.1 401"), (route.path, status)
+
+
+async def test_the_unreadable_key_counts_against_the_guessing_throttle(server_factory):
+    server = await server_factory(auth_failure_limit=2)
+    request = (
+        b"GET /api/v1/sessions/x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+        b"Authorization: Bearer \xff\xfe-0123456789\r\n\r\n"
+    )
+    statuses = [await raw_status(server.url, request) for _ in range(3)]
+    assert [s[:12] for s in statuses] == [b"HTTP/1.1 401"] * 2 + [b"HTTP/1.1 429"]
+
+
+async def test_a_body_that_trickles_in_is_answered_408_request_timeout(server_factory):
+    """`COMFORT_BODY_TIMEOUT_SECONDS`: a body sent a byte at a time, that would take far longer
+    than the deadline, is cut short with a structured 408."""
+    server = await server_factory(body_timeout_seconds=0.5)
+    body = json.dumps(session_body()).encode()
+    host, port = server.url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+
+    async def trickle() -> None:
+        for byte in body:
+            writer.write(bytes([byte]))
+            await writer.drain()
+            await asyncio.sleep(0.2)
+
+    writer.write(
+        b"POST /api/v1/sessions HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+        b"Authorization: Bearer " + server.api_key.encode() + b"\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n"
+    )
+    sending = asyncio.create_task(trickle())
+    try:
+        status = await asyncio.wait_for(reader.readline(), 10)
+        assert status.startswith(b"HTTP/1.1 408"), status
+        headers = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        length = int(re.search(rb"Content-Length: (\d+)", headers, re.I)[1])  # type: ignore[index]
+        answer = json.loads(await asyncio.wait_for(reader.readexactly(length), 10))
+        assert answer["error"]["code"] == "request_timeout"
+    finally:
+        sending.cancel()
+        writer.close()
+    # Nothing was created, and the service answers the next caller at once.
+    status, answer = await server.api.call("POST", "/api/v1/sessions", session_body())
+    assert status == 201, answer
+
+
+@pytest.fixture(params=STORES)
+async def quota_server(request: pytest.FixtureRequest, tmp_path: Path):
+    """A service holding at most 2 sessions not ended per tenant, on SQLite and on PostgreSQL."""
+    async with contextlib.AsyncExitStack() as stack:
+        settings: dict[str, object] = {"max_sessions_per_tenant": 2}
+        if request.param == "postgresql":
+            settings["database_url"] = await stack.enter_async_context(fresh_postgres())
+        yield await stack.enter_async_context(serving(tmp_path, None, **settings))
+
+
+async def test_a_tenant_past_its_session_quota_is_429_quota_exceeded(quota_server: LiveServer):
+    api = quota_server.api
+    first = await quota_server.create_session()
+    await quota_server.create_session()
+    status, answer = await api.call("POST", "/api/v1/sessions", session_body())
+    assert status == 429 and answer["error"]["code"] == "quota_exceeded", answer
+    # Another tenant has its own quota.
+    status, _ = await api.call("POST", "/api/v1/sessions", session_body(), key=OTHER_KEY)
+    assert status == 201
+    # An ended session no longer counts; an erased one neither.
+    await api.call("POST", f"/api/v1/sessions/{first['session']['id']}/end")
+    third = await quota_server.create_session()
+    assert (await api.call("POST", "/api/v1/sessions", session_body()))[0] == 429
+    assert (await api.call("DELETE", f"/api/v1/sessions/{third['session']['id']}"))[0] == 204
+    assert (await api.call("POST", "/api/v1/sessions", session_body()))[0] == 201
+
+
+async def test_no_session_quota_with_zero(server_factory):
+    server = await server_factory(max_sessions_per_tenant=0)
+    for _ in range(3):
+        await server.create_session()
+    assert (await server.api.call("POST", "/api/v1/sessions", session_body()))[0] == 201

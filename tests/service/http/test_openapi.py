@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -181,11 +182,42 @@ async def test_the_errors_the_service_answers_are_the_documented_ones(
     ) as r:
         assert (await r.json())["error"]["code"] == "session_ended"
         assert "session_ended" in documented_codes("POST", session + "/tokens", r.status)
-    # rate_limited: past ten wrong keys from one address, every route answers 429.
+    # rate_limited: past ten wrong keys from one address, every route answers a wrong key 429
+    # (a right one is never refused for other requests' failures, contract §9.5).
     for i in range(10):
         await server.api.call("GET", f"/api/v1/sessions/{sid}", key=f"wrong-{i:02d}-0123456789")
+    wrong = {"Authorization": "Bearer wrong-final-0123456789"}
     for route in ROUTES:
         target = route.path.replace("{session_id}", sid)
-        async with http.request(route.method, url + target, headers=key) as r:
+        async with http.request(route.method, url + target, headers=wrong) as r:
             assert r.status == 429
             assert "rate_limited" in documented_codes(route.method, route.path, 429)
+
+
+async def test_the_limits_answers_are_documented(server_factory: ServerFactory):
+    """The additions of issue 13, provoked for real: `quota_exceeded` (429) creating a session,
+    `request_timeout` (408) for a body that does not arrive (REST and webhook routes)."""
+    server = await server_factory(max_sessions_per_tenant=1, body_timeout_seconds=0.2)
+    await server.create_session()
+    status, answer = await server.api.call("POST", "/api/v1/sessions", session_body())
+    assert answer["error"]["code"] == "quota_exceeded"
+    assert "quota_exceeded" in documented_codes("POST", "/api/v1/sessions", status)
+    host, port = server.url.removeprefix("http://").split(":")
+    for target, path in (
+        ("/api/v1/sessions", "/api/v1/sessions"),
+        ("/api/v1/sessions/ses_x/tokens", "/api/v1/sessions/{session_id}/tokens"),
+    ):
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(
+            f"POST {target} HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n"
+            f"Authorization: Bearer {server.api_key}\r\n\r\n{{".encode()
+        )
+        try:
+            status_line = await asyncio.wait_for(reader.readline(), 10)
+            rest = await asyncio.wait_for(reader.readuntil(b"}}"), 10)
+        finally:
+            writer.close()
+        assert b'"code":"request_timeout"' in rest
+        assert "request_timeout" in documented_codes("POST", path, int(status_line.split()[1]))
+    webhook = build_openapi()["paths"]["/webhooks/{tenant}/{platform}"]["post"]["responses"]
+    assert "request_timeout" in webhook["408"]["content"]["application/json"]["examples"]

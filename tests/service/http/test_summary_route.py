@@ -13,6 +13,7 @@ import aiohttp
 import jwt
 
 from service.appkeys import AUDIT, LIFECYCLE, STORE
+from service.pseudonyms import Pseudonyms
 from service.store.base import AuditQuery
 from tests.conftest import LiveServer
 from tests.service.pacing_helpers import PacingFactory
@@ -153,18 +154,24 @@ async def test_each_read_is_audited_naming_the_therapist_or_the_tenant(
     await read(pacing_server, sid, tokens["t-1"], "fhir")
     await read(pacing_server, sid, pacing_server.api_key)
     await read(pacing_server, sid, tokens["c-1"])
-    await pacing_server.app[AUDIT].flush()
+    await pacing_server.app[AUDIT].flush(close_window=True)
     entries = await pacing_server.app[STORE].read_audit(AuditQuery(session_id=sid))
     seen = [(e.actor, e.action, e.outcome, e.tenant_id) for e in entries]
     route = "rest.GET /api/v1/sessions/{session_id}/summary"
-    assert ("participant:t-1", "summary.read", "ok", "demo") in seen
-    assert ("participant:t-1", route, "200", "demo") in seen
-    assert ("tenant:demo", "summary.read", "ok", "demo") in seen
-    assert ("anonymous", route, "401", None) in seen
-    assert not any(e.action == "summary.read" and e.actor == "participant:c-1" for e in entries)
-    read_by_token = next(
-        e for e in entries if e.action == "summary.read" and e.actor == "participant:t-1"
+    # The therapist is named by its pseudonym (service/pseudonyms.py), never its id.
+    therapist, client = (
+        "participant:" + Pseudonyms(SECRET).pseudonym(sid, p) for p in ("t-1", "c-1")
     )
+    assert (therapist, "summary.read", "ok", "demo") in seen
+    assert (therapist, route, "200", "demo") in seen
+    assert ("tenant:demo", "summary.read", "ok", "demo") in seen
+    # The client's token proved nothing here: its refusal is counted, with no session named.
+    refusals = await pacing_server.app[STORE].read_audit(AuditQuery(action_prefix=route))
+    assert [
+        (e.actor, e.outcome, e.detail["count"]) for e in refusals if e.actor == "anonymous"
+    ] == [("anonymous", "401", 1)]
+    assert not any(e.actor == client for e in entries)
+    read_by_token = next(e for e in entries if e.action == "summary.read" and e.actor == therapist)
     assert read_by_token.detail == {"format": "fhir"}
     assert all(token not in repr(entries) for token in tokens.values())
 
@@ -177,8 +184,11 @@ async def test_refused_tokens_count_toward_the_address_throttle(
     sid, tokens = created["session"]["id"], created["tokens"]
     for _ in range(3):
         assert (await read(server, sid, tokens["c-1"]))[0] == 401
-    status, _, body = await read(server, sid, tokens["t-1"])
+    status, _, body = await read(server, sid, tokens["c-1"])
     assert status == 429 and body["error"]["code"] == "rate_limited"
+    # A credential that opens the summary is never refused for other requests' failures
+    # (contract §9.5): it is checked first, and only failures are throttled.
+    assert (await read(server, sid, tokens["t-1"]))[0] == 200
 
 
 async def test_an_allowed_origin_may_send_the_token_header(pacing_factory: PacingFactory) -> None:

@@ -7,7 +7,6 @@ and is acked in its own numbering (contract §9.1); the log keeps the session's 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from tests.conftest import LiveServer
 from tests.service.pacing_helpers import cues_of, live_pair

@@ -21,6 +21,12 @@ class RawAnswer:
     def header(self, name: str) -> str | None:
         return next((v for k, v in self.headers if k == name.lower()), None)
 
+    @property
+    def refused_by_the_parser(self) -> bool:
+        """A 400 from the HTTP parser, before any route: it carries none of the headers the
+        service puts on every answer of its own."""
+        return self.status == 400 and self.header("x-content-type-options") is None
+
     def json(self) -> Any:
         """The body as JSON, or None when it is not JSON."""
         try:

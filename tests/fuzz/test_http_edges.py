@@ -59,9 +59,6 @@ KEY = API_KEY.encode()
 BEARER = b"Bearer " + KEY
 STATS: Counter[str] = Counter()
 
-#: What the service adds to every answer of its own (an answer without it never reached a route).
-SERVICE_HEADER = "x-content-type-options"
-
 
 @dataclass
 class Edge:
@@ -252,10 +249,6 @@ def may_be_refused_by_the_parser(request: RawRequest) -> bool:
     )
 
 
-def refused_by_the_parser(answer: RawAnswer) -> bool:
-    return answer.status == 400 and answer.header(SERVICE_HEADER) is None
-
-
 def assert_envelope(answer: RawAnswer) -> dict[str, Any]:
     body = answer.json()
     assert isinstance(body, dict) and set(body) == {"error"}, (answer.status, answer.body[:300])
@@ -276,7 +269,7 @@ def route_kind(target: bytes) -> str:
 
 def check_answer(request: RawRequest, answer: RawAnswer) -> None:
     assert answer.status < 500, (answer.status, answer.body[:500])
-    if refused_by_the_parser(answer):
+    if answer.refused_by_the_parser:
         assert may_be_refused_by_the_parser(request), ("refused before any route", answer.body)
         return
     kind = route_kind(request.target)
@@ -297,7 +290,7 @@ def test_every_request_to_every_route_is_answered_without_a_5xx(
     template, request = data.draw(requests(edge), label="request")
     answer = edge.service.call(send(edge.service.url, request))
     STATS[f"{request.method.decode()} {template}"] += 1
-    STATS[f"status {answer.status}" + (" (parser)" if refused_by_the_parser(answer) else "")] += 1
+    STATS[f"status {answer.status}" + (" (parser)" if answer.refused_by_the_parser else "")] += 1
     check_answer(request, answer)
     ended = request.method == b"DELETE" or b"/end" in request.target
     if ended and edge.target.encode() in request.target and answer.status in (200, 204):
@@ -327,7 +320,7 @@ def test_an_authorization_of_any_bytes_is_401_unless_it_holds_the_key(
     answer = edge.service.call(send(edge.service.url, request))
     STATS[f"authorization {answer.status}"] += 1
     assert answer.status < 500, (value, answer.status, answer.body[:300])
-    if not is_field_value(value) and refused_by_the_parser(answer):
+    if not is_field_value(value) and answer.refused_by_the_parser:
         return
     if _CANONICAL.fullmatch(value):
         assert answer.status == 200, (value, answer.status, answer.body[:300])
@@ -365,7 +358,7 @@ def test_widgets_origin_answers_whether_any_origin_may_connect(
     answer = edge.service.call(send(edge.service.url, request))
     STATS[f"/widgets/origin {answer.status}"] += 1
     assert answer.status < 500, (values, answer.status, answer.body[:300])
-    if refused_by_the_parser(answer):
+    if answer.refused_by_the_parser:
         assert may_be_refused_by_the_parser(request), answer.body
         return
     assert answer.status == 200, (values, answer.status, answer.body[:300])
@@ -418,7 +411,7 @@ def test_an_embed_page_is_a_page_whatever_its_token_and_language(
     answer = edge.service.call(send(edge.service.url, request))
     STATS[f"embed {answer.status}"] += 1
     assert answer.status < 500, (answer.status, answer.body[:300])
-    if refused_by_the_parser(answer):
+    if answer.refused_by_the_parser:
         assert may_be_refused_by_the_parser(request), answer.body
         return
     assert answer.status == (400 if not token else 200), (answer.status, answer.body[:300])
@@ -452,6 +445,6 @@ def test_a_body_that_is_not_in_its_content_coding_is_answered_4xx(
     )
     answer = edge.service.call(send(edge.service.url, request))
     assert 400 <= answer.status < 500, (answer.status, answer.body[:300])
-    if not refused_by_the_parser(answer):
+    if not answer.refused_by_the_parser:
         assert_envelope(answer)
     edge.assert_service_answers()

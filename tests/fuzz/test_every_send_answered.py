@@ -30,6 +30,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from tests.fuzz.figures import report
 from tests.fuzz.harness import SEND_CODES, FuzzService, start_fuzz_service, stop_fuzz_service
 from tests.fuzz.oracle import expect_connect, expect_frame
 from tests.fuzz.profiles import FUZZ
@@ -84,7 +85,7 @@ def line(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Line]:
     )
     line = Line(svc)
     yield line
-    print(f"\nevery send answered: {dict(sorted(STATS.items()))}")
+    report(f"every send answered: {dict(sorted(STATS.items()))}")
     svc.call(line.raw.close())
     stop_fuzz_service(svc)
 

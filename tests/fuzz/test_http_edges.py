@@ -28,10 +28,11 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from service.tenants import Tenant, TenantRegistry, hash_key
+from tests.fuzz.figures import report
 from tests.fuzz.harness import REST_CODES, FuzzService, start_fuzz_service, stop_fuzz_service
 from tests.fuzz.profiles import FUZZ
 from tests.fuzz.rawhttp import RawAnswer, RawRequest, send
@@ -111,7 +112,7 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Edge]:
     edge = Edge(svc, routes, target="", keeper=keeper)
     edge.new_target()
     yield edge
-    print(f"\nfuzz http: {dict(sorted(STATS.items()))}")
+    report(f"fuzz http: {dict(sorted(STATS.items()))}")
     stop_fuzz_service(svc)
 
 
@@ -238,14 +239,31 @@ def requests(draw: st.DrawFn, edge: Edge) -> tuple[str, RawRequest]:
 # -- what is expected -------------------------------------------------------------------------
 
 
+# Fields a message carries at most once (RFC 9110 and 9112), whose repetition aiohttp refuses.
+SINGLETONS = {
+    b"content-length",
+    b"content-location",
+    b"content-range",
+    b"content-type",
+    b"etag",
+    b"host",
+    b"max-forwards",
+    b"server",
+    b"transfer-encoding",
+    b"user-agent",
+}
+
+
 def may_be_refused_by_the_parser(request: RawRequest) -> bool:
     """Whether an HTTP parser may refuse `request` before any route: a header value that is not
-    one by RFC 9110, a target byte outside visible ASCII, a content coding (aiohttp decodes
-    bodies in its parser, and answers the ones it cannot decode itself)."""
+    one by RFC 9110, a singleton field repeated, a target byte outside visible ASCII, a content
+    coding (aiohttp decodes bodies in its parser, and answers the ones it cannot decode)."""
+    names = [name.lower() for name, _ in request.headers]
     return (
         not all(is_field_value(value) for _, value in request.headers)
+        or any(names.count(name) > 1 for name in SINGLETONS)
         or any(not 0x21 <= b <= 0x7E for b in request.target)
-        or any(name.lower() == b"content-encoding" for name, _ in request.headers)
+        or b"content-encoding" in names
     )
 
 
@@ -282,12 +300,24 @@ def check_answer(request: RawRequest, answer: RawAnswer) -> None:
     assert_envelope(answer)
 
 
+def gzip_coded(request: RawRequest) -> bool:
+    """A defect found by this suite and not fixed yet, pinned by its own test below
+    (`test_a_body_that_is_not_in_its_content_coding_is_answered_4xx`): a body that says it is
+    gzip and is not is a 500. Left out of the property so that it keeps looking for others;
+    drop this once that test passes."""
+    return any(
+        name.lower() == b"content-encoding" and b"gzip" in value.lower()
+        for name, value in request.headers
+    )
+
+
 @FUZZ
 @given(data=st.data())
 def test_every_request_to_every_route_is_answered_without_a_5xx(
     edge: Edge, data: st.DataObject
 ) -> None:
     template, request = data.draw(requests(edge), label="request")
+    assume(not gzip_coded(request))
     answer = edge.service.call(send(edge.service.url, request))
     STATS[f"{request.method.decode()} {template}"] += 1
     STATS[f"status {answer.status}" + (" (parser)" if answer.refused_by_the_parser else "")] += 1

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from tests.fuzz.figures import report
 from tests.fuzz.harness import REST_CODES, FuzzService, start_fuzz_service, stop_fuzz_service
 from tests.fuzz.profiles import FUZZ
 from tests.fuzz.strategies import (
@@ -132,7 +133,7 @@ CASES: dict[str, int] = {}
 @pytest.fixture(scope="module", autouse=True)
 def report_cases() -> Iterator[None]:
     yield
-    print(f"\nfuzz rest: cases={CASES}")
+    report(f"fuzz rest: cases={CASES}")
 
 
 def check(status: int, body: Any, ok: int) -> None:

@@ -28,8 +28,9 @@ from hypothesis import strategies as st
 from yarl import URL
 
 import integrations.moves
+from tests.fuzz.figures import report
 from tests.fuzz.harness import REST_CODES, FuzzService, start_fuzz_service, stop_fuzz_service
-from tests.fuzz.profiles import FUZZ
+from tests.fuzz.profiles import FUZZ, FUZZ_PER_PLATFORM
 from tests.fuzz.rawhttp import RawRequest, send
 from tests.fuzz.strategies import (
     JSON,
@@ -102,7 +103,7 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebhookTarget]:
     for platform in SIGNERS:
         svc.call(target.book(platform))
     yield target
-    print(f"\nfuzz webhooks: cases={dict(sorted(target.cases.items()))}")
+    report(f"fuzz webhooks: cases={dict(sorted(target.cases.items()))}")
     stop_fuzz_service(svc)
 
 
@@ -205,7 +206,7 @@ def test_signed_hostile_bodies_never_fail_the_service(target: WebhookTarget, pla
     deep nesting was a RecursionError, a surrogate a 500 from SQLite)."""
     signer = target.platforms.signers[platform]
 
-    @FUZZ
+    @FUZZ_PER_PLATFORM
     @given(delivery=hostile_deliveries(signer))
     def run(delivery: tuple[str, bytes]) -> None:
         path, body = delivery
@@ -285,7 +286,7 @@ def test_a_refused_meeting_key_or_participant_is_acknowledged_and_ignored(
     signer = target.platforms.signers[platform]
     session_id = refused_sessions[platform]
 
-    @FUZZ
+    @FUZZ_PER_PLATFORM
     @given(delivery=refused_deliveries(signer))
     def run(delivery: tuple[str, bytes, str]) -> None:
         path, body, field = delivery
@@ -315,7 +316,7 @@ def test_a_signature_header_of_any_bytes_is_401(target: WebhookTarget, platform:
     signer = target.platforms.signers[platform]
     names = [signer.signature_header, *filter(None, [TIMESTAMP_HEADERS.get(platform)])]
 
-    @FUZZ
+    @FUZZ_PER_PLATFORM
     @given(
         name=st.sampled_from(names),
         value=header_values(prefixes=SIGNATURE_PREFIXES),

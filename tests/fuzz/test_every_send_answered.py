@@ -35,7 +35,7 @@ from tests.fuzz.harness import SEND_CODES, FuzzService, start_fuzz_service, stop
 from tests.fuzz.oracle import expect_connect, expect_frame
 from tests.fuzz.profiles import FUZZ
 from tests.fuzz.rawsocket import RawSocket
-from tests.fuzz.strategies import connect_auths, socket_frames
+from tests.fuzz.strategies import RAW_BYTES, connect_auths, socket_frames
 from tests.support import Peer
 
 pytestmark = pytest.mark.fuzz
@@ -154,6 +154,21 @@ def test_every_send_frame_is_answered_within_5_s_or_closes_its_connection(
         assert outcome != "silent", "neither answering nor closed"
         if outcome == "closed":
             line.reopen()
+    line.assert_service_answers()
+
+
+@FUZZ
+@given(raw=RAW_BYTES)
+def test_a_binary_frame_of_any_bytes_is_ignored_and_its_connection_answers(
+    line: Line, raw: bytes
+) -> None:
+    """This protocol has no binary packets; a binary frame is an attachment with no packet
+    before it, ignored (docs/protocol.md), and the connection still answers its next send."""
+    svc, socket = line.svc, line.ready()
+    svc.call(socket.ws.send_bytes(raw))
+    outcome = svc.call(answered_or_closed(socket, next(line.ids)), timeout=ANSWER_S + 5)
+    STATS[f"binary frames {outcome}"] += 1
+    assert outcome == "ack", outcome
     line.assert_service_answers()
 
 

@@ -105,8 +105,12 @@ bench-scaleout: install services
 bench-soak: install
 	$(PY) -m bench.run --full --only soak --results-dir bench/results/soak
 
+# The fuzz targets on the deep profile: FUZZ_DEEP_EXAMPLES cases per target (20,000 by default;
+# a quarter per platform for the per-platform webhook properties), not derandomised, so each run
+# explores new cases. Hours on 2 cores (docs/security.md, "Figures"); it ends with the figures of
+# each suite and the time it took. `make test` runs the same targets on the quick profile.
 fuzz: install
-	HYPOTHESIS_PROFILE=deep $(PY) -m pytest tests -m fuzz -p no:timeout
+	HYPOTHESIS_PROFILE=deep $(PY) -m pytest tests -m fuzz -p no:timeout -rfE
 
 clean:
 	rm -rf .venv $(STAMP) widgets/node_modules widgets/dist tests/js/node_modules

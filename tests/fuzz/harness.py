@@ -45,7 +45,9 @@ REST_CODES = {
     "conflict": 409,
     "session_ended": 409,
     "too_large": 413,
+    "request_timeout": 408,
     "rate_limited": 429,
+    "quota_exceeded": 429,
     "invalid_signature": 401,
     "method_not_allowed": 405,
 }
@@ -115,7 +117,13 @@ def start_fuzz_service(
     data_dir: Path, tenants: TenantRegistry | None = None, **settings: Any
 ) -> FuzzService:
     loop = BackgroundLoop()
-    settings = {"send_rate": 1_000_000.0, "send_burst": 1_000_000, **settings}
+    # No send rate and no session quota: the fuzzers send and create by the thousand.
+    settings = {
+        "send_rate": 1_000_000.0,
+        "send_burst": 1_000_000,
+        "max_sessions_per_tenant": 0,
+        **settings,
+    }
 
     async def start() -> FuzzService:
         runner, url, app = await start_server(data_dir, tenants, **settings)

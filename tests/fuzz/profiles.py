@@ -29,3 +29,6 @@ settings.register_profile(
 PROFILE = "deep" if os.environ.get("HYPOTHESIS_PROFILE") == "deep" else "quick"
 FUZZ = settings(settings.get_profile(PROFILE))
 DEEP = PROFILE == "deep"
+#: For the properties run once per platform (8): a quarter of a target's examples each on the
+#: deep profile, so that each property gets twice a target's in all.
+FUZZ_PER_PLATFORM = settings(FUZZ, max_examples=max(60, FUZZ.max_examples // 4)) if DEEP else FUZZ

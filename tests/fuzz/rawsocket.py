@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 from typing import Any
 
 import aiohttp
@@ -47,12 +48,29 @@ class RawSocket:
                 raise ConnectionResetError(f"closed: {msg.type} {self.ws.close_code}")
 
     async def ack(self, ack_id: int, timeout: float = 5) -> Any:
-        """Wait for the ack packet `43<ack_id>[…]` and return its single argument."""
-        prefix = f"43{ack_id}["
+        """Wait for the ack packet `43[<namespace>,]<ack_id>[…]` and return its single argument."""
+        packet = re.compile(rf"43(?:/[^,]*,)?{ack_id}(?=\[)")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
         while True:
-            text = await self.next_text(timeout)
-            if text.startswith(prefix):
-                return json.loads(text[len(prefix) - 1 :])[0]
+            text = await self.next_text(max(0.0, deadline - loop.time()))
+            found = packet.match(text)
+            if found:
+                return json.loads(text[found.end() :])[0]
+
+    async def closed(self, timeout: float = 5) -> bool:
+        """Whether the service closes this connection within `timeout`: its Engine.IO close
+        packet (`1`) or the websocket's end, whatever arrives before."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        try:
+            while (await self.next_text(max(0.0, deadline - loop.time()))) != "1":
+                pass
+        except ConnectionResetError:
+            return True
+        except TimeoutError:
+            return False
+        return True
 
     async def send(self, ack_id: int, payload: Any) -> Any:
         await self.ws.send_str(f"42{ack_id}" + json.dumps(["send", payload]))

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given
 
 from service.http.openapi import build_openapi
+from tests.fuzz.figures import report
 from tests.fuzz.harness import FuzzService, start_fuzz_service, stop_fuzz_service
 from tests.fuzz.profiles import FUZZ
 from tests.support import API_KEY
@@ -98,4 +99,4 @@ def test_the_api_honours_its_own_openapi_document(
         )
 
     run()
-    print(f"\nschemathesis {label} {mode}: cases={cases}")
+    report(f"schemathesis {label} {mode}: cases={cases}")

@@ -21,6 +21,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from tests.fuzz.figures import report
 from tests.fuzz.harness import FuzzService, Room, start_fuzz_service, stop_fuzz_service
 from tests.fuzz.profiles import DEEP, FUZZ
 from tests.support import Peer, assert_seen_as, expected_view, visible_to
@@ -51,7 +52,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzService]:
     svc = start_fuzz_service(Path(tmp_path_factory.mktemp("fuzz-privacy")))
     SERVICE["svc"] = svc
     yield svc
-    print(f"\nprivacy: {STATS}")
+    report(f"privacy: {STATS}")
     stop_fuzz_service(svc)
 
 

@@ -1,6 +1,9 @@
 """Guarantee 5 for the REST API (contract §2): every body for `POST /sessions` and
 `POST /sessions/{id}/tokens`, and every query for `GET …/events`, is answered with a success
-or the contract's error envelope and a matching status, never a 5xx; the service stays up."""
+or the contract's error envelope and a matching status, never a 5xx; the service stays up.
+Bodies come near-valid, as any JSON, as raw bytes, and hostile (tests/fuzz/strategies.py): JSON
+escapes no encoder writes (`"\ud83d"`), nesting 1,000 to 100,000 deep, numbers past a double;
+an id, external id or display name holding what contract §9.5 refuses is 400 `invalid_body`."""
 
 from __future__ import annotations
 
@@ -13,9 +16,21 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from tests.fuzz.figures import report
 from tests.fuzz.harness import REST_CODES, FuzzService, start_fuzz_service, stop_fuzz_service
 from tests.fuzz.profiles import FUZZ
-from tests.fuzz.strategies import JSON, PARTICIPANT
+from tests.fuzz.strategies import (
+    JSON,
+    PARTICIPANT,
+    RAW_BYTES,
+    any_text,
+    deep_json,
+    encode,
+    hostile_json_texts,
+    json_text,
+    refused_text,
+)
+from tests.support import session_body
 
 pytestmark = pytest.mark.fuzz
 
@@ -60,7 +75,7 @@ subject = (
         ]
     )
     | st.from_regex(r"(Patient|Device)/[A-Za-z0-9.\-]{0,70}", fullmatch=True)
-    | st.text(st.characters(codec=None, categories=None), max_size=80)
+    | any_text(max_size=80)
     | JSON
 )
 participant = st.fixed_dictionaries(
@@ -78,7 +93,7 @@ rule_settings = st.dictionaries(
     max_size=3,
 )
 cues = st.dictionaries(st.sampled_from([*RULES, "made_up_rule"]), rule_settings | JSON, max_size=3)
-ANY_TEXT = st.text(st.characters(codec=None, categories=None), max_size=90)  # surrogates too
+ANY_TEXT = any_text(max_size=90)  # lone surrogates, NUL, C1, non-characters too
 resource = st.dictionaries(
     st.sampled_from(["label", "phone", "sms", "url", "extra"]),
     st.sampled_from(["988", "+1 (555) 010-0199", "https://988lifeline.org", "Crisis line"])
@@ -118,7 +133,7 @@ CASES: dict[str, int] = {}
 @pytest.fixture(scope="module", autouse=True)
 def report_cases() -> Iterator[None]:
     yield
-    print(f"\nfuzz rest: cases={CASES}")
+    report(f"fuzz rest: cases={CASES}")
 
 
 def check(status: int, body: Any, ok: int) -> None:
@@ -191,3 +206,54 @@ def test_an_after_beyond_64_bits_is_invalid_body_not_a_5xx(
         service.api.call("GET", f"/api/v1/sessions/{sid}/events?after={after}")
     )
     assert status == 400 and answer["error"]["code"] == "invalid_body", (status, answer)
+
+
+ROUTES = ["/api/v1/sessions", "/api/v1/sessions/{sid}/tokens", "/api/v1/sessions/{sid}/end"]
+
+
+@st.composite
+def hostile_bodies(draw: st.DrawFn) -> bytes:
+    kind = draw(st.integers(0, 5))
+    if kind == 0:
+        return draw(RAW_BYTES)
+    if kind == 1:
+        return encode(draw(deep_json()))
+    base = draw(st.sampled_from([session_body(2), {"participant_id": "c-1"}]))
+    return encode(draw(hostile_json_texts(base)))
+
+
+@FUZZ
+@given(route=st.sampled_from(ROUTES), raw=hostile_bodies())
+def test_every_hostile_body_is_answered_without_a_5xx(
+    service: FuzzService, session: dict[str, Any], route: str, raw: bytes
+) -> None:
+    """Issue 13, finding 2: nesting and lone surrogate escapes reached past the JSON decoder."""
+    path = route.format(sid=session["session"]["id"])
+    status, answer = service.call(service.api.call("POST", path, raw=raw))
+    check(status, answer, 201 if path.endswith("sessions") else 200)
+    assert service.call(service.healthy())
+
+
+@st.composite
+def refused_bodies(draw: st.DrawFn) -> tuple[str, str]:
+    """A valid create body but one id, external id or display name that §9.5 refuses; written
+    as a client writes JSON (a lone surrogate as its escape)."""
+    body = session_body(2, external_id=f"room-{uuid.uuid4().hex[:8]}")
+    field = draw(st.sampled_from(["external_id", "id", "display_name"]))
+    bad = draw(refused_text(max_size=60))
+    if field == "external_id":
+        body["external_id"] = bad
+    else:
+        body["participants"][draw(st.integers(0, 2))][field] = bad
+    return field, json_text(body, ascii_only=draw(st.booleans()))
+
+
+@FUZZ
+@given(case=refused_bodies())
+def test_an_id_or_name_the_contract_refuses_is_400_invalid_body(
+    service: FuzzService, case: tuple[str, str]
+) -> None:
+    field, text = case
+    status, answer = service.call(service.api.call("POST", "/api/v1/sessions", raw=encode(text)))
+    CASES[f"refused {field}"] = CASES.get(f"refused {field}", 0) + 1
+    assert status == 400 and answer["error"]["code"] == "invalid_body", (field, status, answer)

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.fuzz.figures import report
 from tests.fuzz.harness import (
     SEND_CODES,
     FuzzService,
@@ -71,7 +72,7 @@ def rooms(service: FuzzService) -> Iterator[Rooms]:
                 seq = event["seq"]
             stored.add((sender, event["id"], seq))
         assert stored == acked, "stored without an ack, or acked at another seq"
-    print(f"\nfuzz send: cases={rooms.cases} rooms={len(rooms.acked)}")
+    report(f"fuzz send: cases={rooms.cases} rooms={len(rooms.acked)}")
 
 
 def check_ack(ack: Any) -> None:

@@ -81,19 +81,7 @@ SIGNAL_TYPES = frozenset(
     }
 )
 RETRACT_WINDOW_S = 30.0
-PRESS_TYPES = frozenset(
-    {
-        "pause",
-        "resume",
-        "keep_going",
-        "slow_down",
-        "zone",
-        "grounding_started",
-        "grounding_finished",
-        "help_now",
-        "checkin_response",
-    }
-)
+PRESS_TYPES = frozenset(SIGNAL_TYPES | {"checkin_response"})
 """The client types that may say when they were pressed (`pressed_at`, an addition: see
 docs/protocol.md): the signals and answers whose moment matters to the therapist. Not `retract`
 (its 30 s window is counted on the service's clock) nor `location_shared` (it says where the

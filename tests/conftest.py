@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import socket
@@ -122,15 +123,11 @@ POSTGRES_ADMIN = os.environ.get(
 STORES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
-@pytest.fixture(params=STORES)
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """A `COMFORT_DATABASE_URL` for an empty store: a SQLite file, then a PostgreSQL database
-    made for this test and dropped after it (skipped when the server does not answer, failed
-    in CI)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/comfort.db"
-        return
-    name = f"comfort_any_{secrets.token_hex(4)}"
+@contextlib.asynccontextmanager
+async def fresh_postgres(prefix: str = "comfort_test") -> AsyncIterator[str]:
+    """The URL of a new PostgreSQL database for one test, dropped after it (skipped when the
+    server does not answer; failed in CI, where it must)."""
+    name = f"{prefix}_{secrets.token_hex(4)}"
     try:
         admin = await asyncpg.connect(POSTGRES_ADMIN, timeout=3)
     except (OSError, asyncpg.PostgresError) as exc:
@@ -143,6 +140,17 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+@pytest.fixture(params=STORES)
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A `COMFORT_DATABASE_URL` for an empty store: a SQLite file, then a PostgreSQL database
+    made for this test (`fresh_postgres`)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/comfort.db"
+        return
+    async with fresh_postgres("comfort_any") as url:
+        yield url
 
 
 @pytest.fixture

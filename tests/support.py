@@ -358,3 +358,15 @@ class ServiceProcess:
 
     def logs(self) -> str:
         return self.log_path.read_text() if self.log_path.exists() else ""
+
+
+async def raw_status_line(url: str, request: bytes) -> bytes:
+    """Send `request`, raw bytes, to the server of `url`; its answer's status line."""
+    host, port = url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(request)
+        await writer.drain()
+        return await asyncio.wait_for(reader.readline(), 10)
+    finally:
+        writer.close()

@@ -15,7 +15,7 @@ import pytest
 from service.http.api import ROUTES
 from tests.conftest import LiveServer
 from tests.service.pacing.support import STORES, fresh_postgres, serving
-from tests.support import OTHER_KEY, session_body
+from tests.support import OTHER_KEY, raw_status_line, session_body
 
 
 async def test_create_answers_session_and_a_token_per_participant(live_server: LiveServer):
@@ -281,15 +281,7 @@ async def test_bodies_the_decoding_boundary_refuses_are_400(live_server: LiveSer
         assert status == 400 and answer["error"]["code"] == "invalid_body", (path, answer)
 
 
-async def raw_status(url: str, request: bytes) -> bytes:
-    host, port = url.removeprefix("http://").split(":")
-    reader, writer = await asyncio.open_connection(host, int(port))
-    try:
-        writer.write(request)
-        await writer.drain()
-        return await asyncio.wait_for(reader.readline(), 10)
-    finally:
-        writer.close()
+raw_status = raw_status_line
 
 
 async def test_an_unreadable_authorization_header_is_a_wrong_key_on_every_route(

@@ -19,6 +19,8 @@
  */
 import { io as defaultIo } from 'socket.io-client';
 
+import { SIGNAL_TYPES } from './state.js';
+
 /** Send errors worth retrying with the same id; anything else is final (contract §3). */
 const RETRYABLE = new Set(['internal', 'rate_limited']);
 /** Connection refusals after which reconnecting cannot help. */
@@ -32,17 +34,7 @@ const RETRY_DELAY_MS = 1_500;
  * client's signals and answers. Not `retract` (its window runs on the service's clock), nor
  * `location_shared`, nor anything a therapist sends.
  */
-export const PRESS_TIME_TYPES = new Set([
-  'pause',
-  'resume',
-  'keep_going',
-  'slow_down',
-  'zone',
-  'grounding_started',
-  'grounding_finished',
-  'help_now',
-  'checkin_response',
-]);
+export const PRESS_TIME_TYPES = new Set([...SIGNAL_TYPES, 'checkin_response']);
 /** A press that waited this long (a connection that looked up but was not) says when it was made. */
 const STAMP_AFTER_MS = 2_000;
 

@@ -250,11 +250,19 @@ class PresenceKeeper:
         self._tasks.spawn(self.departed(session_id, participant_id))
 
     async def departed(self, session_id: str, participant_id: str) -> None:
-        """A participant whose connections were all held by processes that died is gone."""
+        """A participant whose connections were all held by processes that died is gone.
+
+        Decided on the session caught up with the store: the join may have come from the dead
+        process, and its fan-out may not have reached this one (Redis pub/sub is at most once;
+        the periodic catch-up may not have run yet). On a stale view the departure was dropped,
+        and the reaper never announces it again."""
         runtime = await self.hub.load(session_id)
-        if runtime is None or runtime.ended or not runtime.state.connected.get(participant_id):
+        if runtime is None:
             return
         with contextlib.suppress(StoreUnavailable):
+            await self.engine.caught_up(runtime)
+            if runtime.ended or not runtime.state.connected.get(participant_id):
+                return
             await self.log_presence(runtime, participant_id, "widget", joined=False)
 
     async def _reap_after_restart(self) -> None:

@@ -69,3 +69,38 @@ async def test_participants_of_a_dead_process_are_logged_left_after_the_grace(tm
             await back.close()
     finally:
         service.kill()
+
+
+async def test_a_departure_is_decided_on_the_session_caught_up_with_the_store(
+    live_server: LiveServer,
+):
+    """A client joined through another process, whose fan-out never reached this one (Redis
+    pub/sub is at most once), then that process died: the reaper's departure must log the
+    client as left, reading the store first, not drop it for a stale view (seen as a flaky
+    `tests/cluster` test: the leave was never logged)."""
+    from service.appkeys import PRESENCE, STORE
+    from service.events import SYSTEM_ACTOR, PresenceData
+    from service.store.base import AppendRequest
+
+    created = await live_server.create_session()
+    sid = created["session"]["id"]
+    therapist = await live_server.join(created["tokens"]["t-1"])
+    joined_elsewhere = PresenceData.model_validate(
+        {"participant": {"id": "c-1", "role": "client"}, "via": "widget"}
+    )
+    (stored,) = await live_server.app[STORE].append_batch(
+        [
+            AppendRequest(
+                session_id=sid,
+                actor=SYSTEM_ACTOR,
+                type="participant_joined",
+                event_id="participant_joined:widget:c-1:elsewhere",
+                data=joined_elsewhere.model_dump(mode="json"),
+                body=joined_elsewhere,
+            )
+        ]
+    )
+    assert stored.seq is not None and not therapist.of_type("participant_joined")[1:]
+    await live_server.app[PRESENCE].departed(sid, "c-1")
+    left = [e for e in await live_server.api.events(sid) if e["type"] == "participant_left"]
+    assert [e["data"]["participant"]["id"] for e in left] == ["c-1"]

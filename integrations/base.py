@@ -34,7 +34,13 @@ from pydantic import (
     WrapValidator,
 )
 
-from service.http.decode import UndecodableBody, decode_json, header_text
+from service.http.decode import (
+    MAX_JSON_DEPTH,
+    UndecodableBody,
+    decode_json,
+    header_text,
+    nests_deeper_than,
+)
 
 #: How far a platform's signed timestamp may be from our clock, either way.
 TIMESTAMP_WINDOW_S = 300
@@ -387,6 +393,8 @@ def json_stringify(body: bytes) -> bytes | None:
     bytes; the two are the same for the compact JSON both platforms send, and a request that
     passes their own verifiers must pass ours.
     """
+    if nests_deeper_than(body, MAX_JSON_DEPTH):
+        return None  # refused by `decode_json` anyway, and kept from the recursive decoder
     try:
         # Strict UTF-8: a body that is not (Node would read it with replacement characters)
         # is none the platforms send, and is verified over its raw bytes only.

@@ -10,6 +10,7 @@ from service.http.decode import (
     UndecodableBody,
     decode_json,
     header_text,
+    nests_deeper_than,
 )
 
 
@@ -91,3 +92,49 @@ def test_header_text_refuses_what_is_not_text(value: str | None, readable: bool)
 def test_integers_are_exact() -> None:
     """A 20-digit meeting id stays the integer it was (orjson would read it as a float)."""
     assert decode_json(b'{"id": 98765432101234567890}') == {"id": 98765432101234567890}
+
+
+@pytest.mark.parametrize(
+    ("raw", "deeper_than_2"),
+    [
+        (b"[[1]]", False),
+        (b"[[[1]]]", True),
+        (b'{"a": {"b": {}}}', True),
+        (b'["[[[[", "{{{{"]', False),  # brackets in strings do not count
+        (b'["\\"[[[[", 1]', False),  # nor after an escaped quote
+        (b'["\\\\", [[1]]]', True),  # an escaped backslash ends its escape
+        (b"[" * 100_000, True),
+    ],
+)
+def test_nesting_is_read_without_recursion(raw: bytes, deeper_than_2: bool) -> None:
+    assert nests_deeper_than(raw, 2) is deeper_than_2
+
+
+def test_a_body_nested_100000_deep_never_takes_the_stack_near_the_limit() -> None:
+    """Found by the fuzz suites: the recursive decoder reached the interpreter's limit before
+    refusing, and Python code that ran there (a collector callback) failed. A collection at
+    every allocation, with a callback that needs a little stack, proves it no longer happens."""
+    import gc
+
+    failures: list[BaseException] = []
+
+    def needs_stack(depth: int = 40) -> int:
+        return depth if depth == 0 else needs_stack(depth - 1)
+
+    def callback(phase: str, info: dict[str, int]) -> None:
+        try:
+            needs_stack()
+        except RecursionError as exc:
+            failures.append(exc)
+
+    before = gc.get_threshold()
+    gc.callbacks.append(callback)
+    gc.set_threshold(1, 1, 1)
+    try:
+        for body in (b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 50_000 + b"1" + b"}" * 50_000):
+            with pytest.raises(UndecodableBody):
+                decode_json(body)
+    finally:
+        gc.set_threshold(*before)
+        gc.callbacks.remove(callback)
+    assert failures == []

@@ -52,8 +52,59 @@ export async function loadAdapterModule(platform) {
   return import(new URL(path, import.meta.url).href);
 }
 
-function defaultOverlay(doc) {
+/**
+ * What the default overlay leaves uncovered, always: the client's widget (its Pause, Ready to go
+ * on and Help now must stay in reach while the overlay shows) and the client's embed page in an
+ * iframe.
+ */
+export const KEEP_CLEAR = 'comfort-client, iframe[src*="/embed/client"]';
+
+/**
+ * The overlay shown when neither the camera nor blur can hide the client: a calm "Paused" over
+ * this page, with a hole cut (clip-path) around every element matching `keepClear`, kept in
+ * place while the page scrolls, resizes or the widget changes size. A clipped-away area takes no
+ * clicks either, so the widget under a hole is pressed, not the overlay.
+ *
+ * @param {Document} doc
+ * @param {string} keepClear a CSS selector
+ * @returns {(on: boolean) => void}
+ */
+function defaultOverlay(doc, keepClear) {
+  /** @type {HTMLElement | null} */
   let element = null;
+  /** @type {ResizeObserver | null} */
+  let resizes = null;
+  let frame = 0;
+  const view = doc.defaultView;
+
+  function cutOut() {
+    frame = 0;
+    if (!element || !view) return;
+    const width = view.innerWidth;
+    const height = view.innerHeight;
+    const kept = /** @type {Element[]} */ ([...doc.querySelectorAll(keepClear)]);
+    for (const el of kept) resizes?.observe(el);
+    const holes = kept
+      .map((el) => el.getBoundingClientRect())
+      .filter((r) => r.width > 0 && r.height > 0 && r.bottom > 0 && r.right > 0 && r.left < width && r.top < height);
+    if (!holes.length) {
+      element.style.clipPath = "";
+      return;
+    }
+    const px = (/** @type {number} */ x, /** @type {number} */ y) => `${Math.round(x)}px ${Math.round(y)}px`;
+    // The viewport, then each hole as its own ring, back to the start between rings: with the
+    // even-odd rule every ring is cut out.
+    const points = [px(0, 0), px(width, 0), px(width, height), px(0, height), px(0, 0)];
+    for (const r of holes) {
+      points.push(px(r.left, r.top), px(r.right, r.top), px(r.right, r.bottom), px(r.left, r.bottom), px(r.left, r.top), px(0, 0));
+    }
+    element.style.clipPath = `polygon(evenodd, ${points.join(", ")})`;
+  }
+
+  const soon = () => {
+    if (!frame && view) frame = view.requestAnimationFrame(cutOut);
+  };
+
   return (on) => {
     if (on && !element) {
       element = doc.createElement("div");
@@ -66,9 +117,20 @@ function defaultOverlay(doc) {
         color: "#fff", font: "600 1.5rem system-ui, sans-serif",
       });
       doc.body.append(element);
+      resizes = typeof ResizeObserver === "function" ? new ResizeObserver(soon) : null;
+      resizes?.observe(doc.documentElement);
+      view?.addEventListener("scroll", soon, { capture: true, passive: true });
+      view?.addEventListener("resize", soon);
+      cutOut();
     } else if (!on && element) {
       element.remove();
       element = null;
+      resizes?.disconnect();
+      resizes = null;
+      view?.removeEventListener("scroll", soon, { capture: true });
+      view?.removeEventListener("resize", soon);
+      if (frame && view) view.cancelAnimationFrame(frame);
+      frame = 0;
     }
   };
 }
@@ -77,14 +139,18 @@ function defaultOverlay(doc) {
  * What a client's pause does to their own video, and what resume undoes.
  *
  * Pause: camera off where the platform allows it, else background blur, else a privacy
- * overlay on this page. Resume restores only what pause changed: a camera that was already
- * off stays off. The therapist is told through the service's socket, never through this.
+ * overlay on this page. The overlay never covers the client's widget (`keepClear`, default
+ * `KEEP_CLEAR`): Pause, Ready to go on and Help now stay in view and in reach. A `showOverlay`
+ * of your own must leave them uncovered too. Resume restores only what pause changed: a camera
+ * that was already off stays off. The therapist is told through the service's socket, never
+ * through this.
  *
  * @param {PlatformClientAdapter} adapter
- * @param {{showOverlay?: (on: boolean) => void, document?: Document, blurLevel?: number}} [options]
+ * @param {{showOverlay?: (on: boolean) => void, document?: Document, blurLevel?: number, keepClear?: string}} [options]
  */
 export function createPrivacyController(adapter, options = {}) {
-  const showOverlay = options.showOverlay ?? defaultOverlay(options.document ?? globalThis.document);
+  const showOverlay =
+    options.showOverlay ?? defaultOverlay(options.document ?? globalThis.document, options.keepClear ?? KEEP_CLEAR);
   const blurLevel = options.blurLevel ?? 1;
   /** @type {null | {mode: string, video?: boolean, blur?: boolean, overlay?: boolean}} */
   let changed = null;

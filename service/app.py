@@ -51,22 +51,21 @@ from .http.web import setup_web
 from .http.webhooks import WebhookContext, webhook_routes
 from .lifecycle import SessionLifecycle
 from .log import SessionLog
-from .metrics import Metrics
+from .metrics import GcPauses, Metrics
 from .outbox import OutboxSender
 from .pacing import PacingEngine, PacingOptions, process_owner
+from .realtime.boundary import (
+    SOCKETIO_PATH,
+    PendingSockets,
+    create_socket_server,
+    refuse_websocket_compression,
+)
 from .realtime.cluster import Cluster
 from .realtime.hub import Hub
 from .realtime.presence import LocalPresence, PresenceKeeper
 from .realtime.sends import SendPipeline
 from .realtime.sockets import SocketHandlers
-from .realtime.transport import (
-    SOCKETIO_PATH,
-    PendingSockets,
-    SocketWriter,
-    TransportPatches,
-    create_socket_server,
-    refuse_websocket_compression,
-)
+from .realtime.transport import SocketWriter, TransportPatches
 from .settings import Settings
 from .store import store_for_url
 from .store.base import Store
@@ -246,7 +245,7 @@ def create_app(
     shutdown = _ShutdownLog()
     app.on_shutdown.append(_stop_before_cleanup(shutdown, pacing.stop, sockets.drain))
     app.cleanup_ctx.append(_opened(store, metrics, shutdown))
-    for part in (audit, cluster, engine, presence, pending, pacing):
+    for part in (GcPauses(metrics), audit, cluster, engine, presence, pending, pacing):
         if part is not None:
             app.cleanup_ctx.append(_running(part))
     if metrics_listener is not None:

@@ -3,20 +3,24 @@
 `SessionEngine` appends participants' and system events to the durable log (`log.SessionLog`),
 waits until what this process stored for a session is applied here (`settled`), ends a session
 once, and catches up the sessions this process serves with what the store holds (a fan-out lost
-between processes, a session erased elsewhere). The rules of a send are in `realtime/sends.py`
-and `session.py`; presence in `realtime/presence.py`; the vendors' lifecycle in `lifecycle.py`.
+between processes, a session erased elsewhere). A client's `pressed_at` is settled here, where
+the session's creation is known (`events.settle_press_time`). The rules of a send are in
+`realtime/sends.py` and `session.py`; presence in `realtime/presence.py`; the vendors' lifecycle
+in `lifecycle.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import secrets
+from datetime import UTC, datetime
 
 import structlog
 
 from .errors import StoreUnavailable
-from .events import SYSTEM_ACTOR, EndedBy, EventData, SessionEndedData
+from .events import SYSTEM_ACTOR, EndedBy, EventData, Role, SessionEndedData, settle_press_time
 from .log import SessionLog
 from .metrics import Metrics
 from .realtime.hub import Hub, SessionRuntime
@@ -72,6 +76,8 @@ class SessionEngine:
         Raises:
             StoreUnavailable: the store could not commit or flush (a resend answers its seq).
         """
+        if request.actor.role is Role.CLIENT:
+            request = _with_settled_press_time(runtime, request)
         result = await self.log.append(request)
         if result.outcome is AppendOutcome.STORED:
             log.debug(
@@ -162,3 +168,18 @@ class SessionEngine:
                     await self.hub.drop(session_id)
                 elif head > runtime.head:
                     await self.hub.catch_up(runtime, head)
+
+
+def _with_settled_press_time(runtime: SessionRuntime, request: AppendRequest) -> AppendRequest:
+    """The request with its `pressed_at` clamped to the session's life or dropped (a bad press
+    time never refuses a send: docs/protocol.md)."""
+    body = request.body
+    if body is None or getattr(body, "pressed_at", None) is None:
+        return request
+    settled = settle_press_time(
+        body, received=datetime.now(UTC), earliest=runtime.record.created_at
+    )
+    if settled is body:
+        return request
+    data = settled.model_dump(mode="json", exclude_none=True)
+    return dataclasses.replace(request, data=data, body=settled)

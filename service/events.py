@@ -11,11 +11,12 @@ that is stored and sent.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal, TypeGuard
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
 
 from .errors import SendError, validation_message
 from .text import PlainText
@@ -80,6 +81,13 @@ SIGNAL_TYPES = frozenset(
     }
 )
 RETRACT_WINDOW_S = 30.0
+PRESS_TYPES = frozenset(SIGNAL_TYPES | {"checkin_response"})
+"""The client types that may say when they were pressed (`pressed_at`, an addition: see
+docs/protocol.md): the signals and answers whose moment matters to the therapist. Not `retract`
+(its 30 s window is counted on the service's clock) nor `location_shared` (it says where the
+client is now)."""
+PRESS_TIME_SKEW = timedelta(seconds=5)
+"""How far a client's clock may be off before its `pressed_at` is no longer believed."""
 
 ParticipantId = Annotated[str, Field(min_length=1, max_length=128)]
 EventId = Annotated[str, Field(min_length=1, max_length=128)]
@@ -95,25 +103,67 @@ class EmptyData(_Data):
 
 
 EMPTY = EmptyData()
-"""The data of every event that has none (a pause, a resume, …): one shared instance, so the
-events a session keeps in memory hold no model of their own for it."""
+"""The data of every event that has none (a session start, an end request, …): one shared
+instance, so the events a session keeps in memory hold no model of their own for it."""
 
 
-class ZoneData(_Data):
+def format_time(moment: datetime) -> str:
+    """RFC 3339 UTC with milliseconds, e.g. `2026-11-25T21:55:00.123Z` (as every `at`)."""
+    utc = moment.astimezone(UTC).replace(tzinfo=None)
+    return utc.isoformat(timespec="milliseconds") + "Z"
+
+
+def read_press_time(value: object) -> str | None:
+    """A client's `pressed_at` as the service keeps it, or None when it cannot be read.
+
+    Any ISO 8601 date and time with a UTC offset is taken and written back as `format_time`
+    does; anything else (not a string, no offset, not a date, out of range) is None: the value
+    is dropped and the send goes on, never refused for it."""
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            return None
+        return format_time(moment)
+    except (ValueError, OverflowError):
+        return None
+
+
+PressTime = Annotated[str | None, BeforeValidator(read_press_time)]
+
+
+class _Press(_Data):
+    """Data a client may date: `pressed_at`, when the press was made on the client's device
+    (optional; an addition). Read leniently (`read_press_time`) and settled against the
+    session's clock when stored (`settle_press_time`)."""
+
+    pressed_at: PressTime = None
+
+
+class PressData(_Press):
+    """`pause`, `resume`, `keep_going`, `slow_down`, `help_now`: nothing but the press time."""
+
+
+UNDATED_PRESS = PressData()
+"""The data of a press that says nothing (`{}`): shared, as `EMPTY` is."""
+
+
+class ZoneData(_Press):
     zone: Zone
 
 
-class GroundingStartedData(_Data):
+class GroundingStartedData(_Press):
     exercise: Exercise
 
 
-class GroundingFinishedData(_Data):
+class GroundingFinishedData(_Press):
     exercise: Exercise
     completed: Annotated[bool, Field(strict=True)]
     duration_s: Annotated[float, Field(ge=0, le=86400, allow_inf_nan=False, strict=True)]
 
 
-class CheckinResponseData(_Data):
+class CheckinResponseData(_Press):
     """`checkin_response` as a client sends it."""
 
     checkin_seq: Seq
@@ -192,16 +242,16 @@ EventData = _Data
 """The base of every event type's data model."""
 
 DATA_MODELS: dict[str, type[_Data]] = {
-    "pause": EmptyData,
-    "resume": EmptyData,
-    "keep_going": EmptyData,
-    "slow_down": EmptyData,
+    "pause": PressData,
+    "resume": PressData,
+    "keep_going": PressData,
+    "slow_down": PressData,
     "zone": ZoneData,
     "grounding_started": GroundingStartedData,
     "grounding_finished": GroundingFinishedData,
     "checkin_response": LoggedCheckinResponseData,
     "retract": SeqData,
-    "help_now": EmptyData,
+    "help_now": PressData,
     "location_shared": LocationData,
     "acknowledge": SeqData,
     "checkin_request": CheckinRequestData,
@@ -232,22 +282,22 @@ class _Send(BaseModel):
 
 class SendPause(_Send):
     type: Literal["pause"]
-    data: EmptyData
+    data: PressData
 
 
 class SendResume(_Send):
     type: Literal["resume"]
-    data: EmptyData
+    data: PressData
 
 
 class SendKeepGoing(_Send):
     type: Literal["keep_going"]
-    data: EmptyData
+    data: PressData
 
 
 class SendSlowDown(_Send):
     type: Literal["slow_down"]
-    data: EmptyData
+    data: PressData
 
 
 class SendZone(_Send):
@@ -277,7 +327,7 @@ class SendRetract(_Send):
 
 class SendHelpNow(_Send):
     type: Literal["help_now"]
-    data: EmptyData
+    data: PressData
 
 
 class SendLocationShared(_Send):
@@ -373,8 +423,35 @@ def parse_send(payload: object, role: Role) -> Send:
     except ValidationError as exc:
         message = validation_message(exc, subject="payload", limit=1, hide=SENDABLE_TYPES)
         raise SendError(message, code="invalid_payload") from None
-    data = EMPTY if isinstance(model.data, EmptyData) else model.data
+    data = model.data
+    if isinstance(data, EmptyData):
+        data = EMPTY
+    elif isinstance(data, PressData) and data.pressed_at is None:
+        data = UNDATED_PRESS
     return Send(id=model.id, type=event_type, data=data)
+
+
+def settle_press_time(body: EventData, *, received: datetime, earliest: datetime) -> EventData:
+    """A client's press time as the service stores it: within the session's life, or dropped.
+
+    A `pressed_at` later than `received` (when the service got the send) or earlier than
+    `earliest` (when the session was created) is clamped to that bound when it is off by no
+    more than `PRESS_TIME_SKEW` (clocks differ a little), and dropped beyond it (a clock that
+    far off says nothing true). Returns `body` itself when nothing changes.
+    """
+    pressed = getattr(body, "pressed_at", None)
+    if not isinstance(pressed, str):
+        return body
+    moment = datetime.fromisoformat(pressed)  # written by read_press_time
+    if moment.tzinfo is None:
+        return body.model_copy(update={"pressed_at": None})
+    if earliest.tzinfo is None:
+        earliest = earliest.replace(tzinfo=UTC)
+    if earliest <= moment <= received:
+        return body
+    bound = received if moment > received else earliest
+    kept = format_time(bound) if abs(moment - bound) <= PRESS_TIME_SKEW else None
+    return body.model_copy(update={"pressed_at": kept})
 
 
 @dataclass(frozen=True, slots=True)
@@ -411,7 +488,13 @@ class Event:
         body = self._body
         if body is None:
             model = DATA_MODELS[self.type]
-            body = self._body = EMPTY if model is EmptyData else model.model_validate(self.data)
+            if model is EmptyData:
+                body = EMPTY
+            elif model is PressData and not self.data:
+                body = UNDATED_PRESS
+            else:
+                body = model.model_validate(self.data)
+            self._body = body
         return body
 
     def as_dict(self) -> dict[str, Any]:
@@ -428,7 +511,7 @@ class Event:
     @property
     def wire(self) -> bytes:
         if self._wire is None:
-            self._wire = orjson.dumps(self.as_dict())
+            self._wire = compact(orjson.dumps(self.as_dict()))
         return self._wire
 
     @classmethod
@@ -444,8 +527,20 @@ class Event:
             actor=Actor(actor["id"], Role(actor["role"])),
             to=tuple(to) if to is not None else None,
             data=obj["data"],
-            _wire=raw.encode() if isinstance(raw, str) else raw,
+            _wire=raw.encode() if isinstance(raw, str) else compact(raw),
         )
+
+
+def compact(raw: bytes) -> bytes:
+    """`raw` in an allocation of its own size, for bytes that are kept.
+
+    orjson (3.13 at least) hands back its output in the buffer it wrote into, 4 KB or more
+    whatever the length, and an event's wire is kept for as long as its session is loaded (the
+    replay buffer holds 256 per session): 4 KB per event instead of about 200 B, the bulk of the
+    service's memory under load (`bench/README.md`, the soak). A copy costs a memcpy of the
+    event's length.
+    """
+    return bytes(memoryview(raw))
 
 
 def visible_to_client(event: Event, client_id: str) -> bool:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import time
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 
@@ -52,6 +57,42 @@ class Metrics:
         self.sessions_loaded = Gauge(
             "comfort_sessions_loaded", "Sessions held in memory", registry=r
         )
+        self.gc_pause = Histogram(
+            "comfort_gc_pause_seconds",
+            "Pauses of Python's garbage collector (the event loop stands still meanwhile)",
+            ["generation"],
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+            registry=r,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class GcPauses:
+    """Times each run of Python's garbage collector into `comfort_gc_pause_seconds`.
+
+    A full (generation 2) collection walks every object the process holds and stops the event
+    loop meanwhile: with a few thousand loaded sessions that is hundreds of milliseconds, and it
+    shows in every latency tail (`bench/README.md`, the soak). This makes it visible in
+    production. Started and stopped with the app (`gc.callbacks` is process-wide).
+    """
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._histogram = metrics.gc_pause
+        self._started: float | None = None
+
+    async def start(self) -> None:
+        gc.callbacks.append(self._observe)
+
+    async def stop(self) -> None:
+        with contextlib.suppress(ValueError):
+            gc.callbacks.remove(self._observe)
+
+    def _observe(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        elif self._started is not None:
+            pause = time.perf_counter() - self._started
+            self._histogram.labels(str(info["generation"])).observe(pause)
+            self._started = None

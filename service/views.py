@@ -255,7 +255,8 @@ class ClientNumbering:
     The `id` of every event a client sees but did not send is replaced with an opaque one keyed
     by the service's secret (the same in every process and replay), so no id, whatever its
     format (`checkin_expired:<seq>`, a platform's, a therapist client's), tells a client anything
-    of the session's numbering.
+    of the session's numbering. Nor does a `to` tell it of other clients: it is narrowed to the
+    client itself (an addition, docs/protocol.md).
 
     Args:
         secret: the service's secret key (`Settings.resolved_secret_key`).
@@ -277,10 +278,13 @@ class ClientNumbering:
         self, runtime: SessionRuntime, client_id: str, event: Event, position: int
     ) -> bytes:
         """`event` as the client `client_id` sees it: its position for `seq`, positions in its
-        data, and an opaque `id` unless the client sent it."""
+        data, an opaque `id` unless the client sent it, and a `to` (and `data.to`) that names
+        no other client: `[client_id]` wherever the stored one names clients (an addition to
+        the contract: in a couples or group session, whom else a check-in or a suggestion was
+        for is another client's business)."""
         own = event.actor.role is Role.CLIENT and event.actor.id == client_id
         fields = SEQ_FIELDS.get(event.type)
-        if own and fields is None:
+        if own and fields is None and event.to is None:
             # Only the seq differs from the stored encoding: splice it (the live path's common
             # case, a client's own signal coming back to it).
             wire = event.wire
@@ -291,9 +295,16 @@ class ClientNumbering:
         shown["seq"] = position
         if not own:
             shown["id"] = self.opaque_id(runtime.id, event)
+        data = event.data
+        if event.to is not None:
+            # Visible to this client, so the stored `to` holds it (events.visible_to_client).
+            shown["to"] = [client_id]
+        if data.get("to") is not None:  # checkin_request, suggest_grounding
+            data = {**data, "to": [client_id]}
+            shown["data"] = data
         if fields is not None:
             stream = runtime.state.streams[client_id]
-            data = dict(event.data)
+            data = dict(data)
             for name in fields:
                 seq = data.get(name)
                 if isinstance(seq, int):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import socket
@@ -41,6 +42,17 @@ class LiveServer:
 
     async def join(self, token: str, last_seq: int = 0, **kwargs: Any) -> Peer:
         return await self.peer(token).connect(last_seq, **kwargs)
+
+    async def start_session(
+        self, clients: int = 1, **overrides: Any
+    ) -> tuple[dict[str, Any], Peer, list[Peer]]:
+        """A session (`create_session`) with its therapist t-1 and then its clients c-1…
+        connected, once it has started: (the created session, the therapist, the clients)."""
+        created = await self.create_session(clients, **overrides)
+        therapist = await self.join(created["tokens"]["t-1"])
+        peers = [await self.join(created["tokens"][f"c-{i}"]) for i in range(1, clients + 1)]
+        await therapist.wait_type("session_started")
+        return created, therapist, peers
 
 
 def default_tenants() -> TenantRegistry:
@@ -111,15 +123,11 @@ POSTGRES_ADMIN = os.environ.get(
 STORES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
-@pytest.fixture(params=STORES)
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """A `COMFORT_DATABASE_URL` for an empty store: a SQLite file, then a PostgreSQL database
-    made for this test and dropped after it (skipped when the server does not answer, failed
-    in CI)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/comfort.db"
-        return
-    name = f"comfort_any_{secrets.token_hex(4)}"
+@contextlib.asynccontextmanager
+async def fresh_postgres(prefix: str = "comfort_test") -> AsyncIterator[str]:
+    """The URL of a new PostgreSQL database for one test, dropped after it (skipped when the
+    server does not answer; failed in CI, where it must)."""
+    name = f"{prefix}_{secrets.token_hex(4)}"
     try:
         admin = await asyncpg.connect(POSTGRES_ADMIN, timeout=3)
     except (OSError, asyncpg.PostgresError) as exc:
@@ -132,6 +140,17 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+@pytest.fixture(params=STORES)
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A `COMFORT_DATABASE_URL` for an empty store: a SQLite file, then a PostgreSQL database
+    made for this test (`fresh_postgres`)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/comfort.db"
+        return
+    async with fresh_postgres("comfort_any") as url:
+        yield url
 
 
 @pytest.fixture

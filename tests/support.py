@@ -128,6 +128,10 @@ class Peer:
         async def _error(data: Any) -> None:
             self.connect_error = data
 
+        @self.client.on("disconnect")
+        async def _disconnected(*_: Any) -> None:
+            self.changed.set()  # `wait_for` a closed connection without waiting out its timeout
+
     async def connect(
         self,
         last_seq: int = 0,
@@ -139,11 +143,13 @@ class Peer:
         if epoch is not None:
             auth["epoch"] = epoch
         self.welcomed.clear()
+        # Generous: a refusal arrives at once either way, and on a loaded CI machine a service
+        # whose store is failing (tests/faults) may take seconds to admit.
         await self.client.connect(
-            self.url, auth=auth, transports=transports or ["websocket"], wait_timeout=5
+            self.url, auth=auth, transports=transports or ["websocket"], wait_timeout=15
         )
         if wait:
-            await asyncio.wait_for(self.welcomed.wait(), 5)
+            await asyncio.wait_for(self.welcomed.wait(), 15)
         return self
 
     async def send(
@@ -186,6 +192,15 @@ class Peer:
             await self.client.disconnect()
 
 
+async def joined(url: str, created: dict[str, Any], clients: int = 1) -> tuple[Peer, list[Peer]]:
+    """The session's therapist t-1 and then its clients c-1… connected to the service at `url`
+    (a `ServiceProcess`), once the session has started."""
+    therapist = await Peer(url, created["tokens"]["t-1"]).connect()
+    peers = [await Peer(url, created["tokens"][f"c-{i}"]).connect() for i in range(1, clients + 1)]
+    await therapist.wait_type("session_started")
+    return therapist, peers
+
+
 def visible_to(event: dict[str, Any], client: str) -> bool:
     """Contract §3, "who sees what", written from the contract, independently of the service."""
     if event["type"] == "cue":
@@ -217,7 +232,8 @@ OPAQUE_ID = re.compile(r"ev_[0-9a-f]{24}")
 
 def expected_view(log: list[dict[str, Any]], client: str) -> list[dict[str, Any]]:
     """The client's events as contract §9.1 says it sees them, from the session's log: its
-    positions for `seq` and the seqs in `data` (ids as stored: `assert_seen_as` compares them)."""
+    positions for `seq` and the seqs in `data` (ids as stored: `assert_seen_as` compares them),
+    and (docs/protocol.md, an addition) a `to` and `data.to` that name only itself."""
     stream = own_stream(log, client)
     position = {event["seq"]: p for p, event in enumerate(stream, 1)}
     view = []
@@ -226,8 +242,31 @@ def expected_view(log: list[dict[str, Any]], client: str) -> list[dict[str, Any]
         field = SEQ_FIELDS.get(event["type"])
         if field is not None:
             data[field] = position[data[field]]
-        view.append({**event, "seq": p, "data": data})
+        if data.get("to") is not None:
+            data["to"] = [client]
+        to = None if event["to"] is None else [client]
+        view.append({**event, "seq": p, "to": to, "data": data})
     return view
+
+
+def own_positions(log: list[dict[str, Any]], client: str) -> dict[str, int]:
+    """The client's position (contract §9.1) of each event it sent, by the id it sent it with:
+    what its acks say, computed from the session's log."""
+    return {e["id"]: e["seq"] for e in expected_view(log, client) if e["actor"]["id"] == client}
+
+
+def stored_seq(log: list[dict[str, Any]], event_id: str, sender: str = "c-1") -> int:
+    """The session seq of the event `sender` sent with `event_id`, from the session's log (as
+    REST, therapists, cues and vendors name it)."""
+    return int(next(e["seq"] for e in log if e["id"] == event_id and e["actor"]["id"] == sender))
+
+
+async def numbered_apart(url: str, other_client_token: str) -> None:
+    """Another client of the session connects and leaves: events the first client may not see,
+    so from here on its positions and the session's seqs differ (contract §9.1), and a test
+    that takes one for the other fails instead of passing by coincidence."""
+    other = await Peer(url, other_client_token).connect()
+    await other.close()
 
 
 def assert_seen_as(got: dict[str, Any], want: dict[str, Any], client: str) -> None:
@@ -319,3 +358,15 @@ class ServiceProcess:
 
     def logs(self) -> str:
         return self.log_path.read_text() if self.log_path.exists() else ""
+
+
+async def raw_status_line(url: str, request: bytes) -> bytes:
+    """Send `request`, raw bytes, to the server of `url`; its answer's status line."""
+    host, port = url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(request)
+        await writer.drain()
+        return await asyncio.wait_for(reader.readline(), 10)
+    finally:
+        writer.close()

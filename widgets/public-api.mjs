@@ -62,6 +62,21 @@ const ZONES = ['too_much', 'okay', 'shut_down'];
 
 const parts = (list) => list.map(([name, description]) => ({ name, description }));
 
+const SUMMARY_PARTS = [
+  ['summary', 'the summary'],
+  ['summary-head', 'its title and whether it is live or final'],
+  ['summary-status', 'its status lines (loading, refused, copied)'],
+  ['summary-tools', 'Print, Copy as text and Refresh'],
+  ['summary-button', 'each of those buttons (and Try again)'],
+  ['summary-timeline', 'the timeline, with its key'],
+  ['summary-key', 'the key under the timeline'],
+  ['summary-clients', "the clients' facts"],
+  ['summary-client', "each client's facts"],
+  ['summary-late', 'each Late tag'],
+  ['summary-cues', 'the cues'],
+  ['summary-counts', 'the counts'],
+];
+
 export const ELEMENTS = {
   'comfort-client': {
     className: 'ComfortClient',
@@ -140,6 +155,8 @@ export const ELEMENTS = {
       ['feed-item-info', 'an info feed row'],
       ['acknowledge', 'every Acknowledge button'],
       ['dismiss', 'every Got it button'],
+      // The Summary view's <comfort-summary> gives its parts out under the same names (exportparts).
+      ...SUMMARY_PARTS.map(([name, description]) => [name, `Summary view: ${description}`]),
     ]),
   },
   'comfort-summary': {
@@ -156,7 +173,7 @@ export const ELEMENTS = {
       load: 'fetches the summary again',
     },
     events: [],
-    parts: parts([['summary', 'the summary']]),
+    parts: parts(SUMMARY_PARTS),
   },
 };
 

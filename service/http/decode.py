@@ -35,8 +35,9 @@ from enum import StrEnum
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import PayloadEncodingError
 
-from ..errors import RequestTimeout, TooLarge
+from ..errors import InvalidBody, RequestTimeout, TooLarge
 from ..text import text_problem
 
 #: The deepest nesting of arrays and objects accepted in a JSON body (the outermost is 1).
@@ -153,6 +154,8 @@ async def read_body(request: web.Request, *, limit: int, timeout_s: float) -> by
     Raises:
         TooLarge: over `limit` bytes (said by its Content-Length, or found while reading).
         RequestTimeout: not all there within `timeout_s`.
+        InvalidBody: not in the `Content-Encoding` it names (a "gzip" body that is not gzip),
+            or cut short: the client's error (found by `tests/fuzz/test_http_edges.py`).
     """
     if request.content_length is not None and request.content_length > limit:
         raise TooLarge(f"the body is over {limit} bytes")
@@ -165,4 +168,8 @@ async def read_body(request: web.Request, *, limit: int, timeout_s: float) -> by
                     raise TooLarge(f"the body is over {limit} bytes")
     except TimeoutError:
         raise RequestTimeout(f"the body did not arrive within {timeout_s:g} s") from None
+    except (web.RequestPayloadError, PayloadEncodingError):
+        # aiohttp's word for a body it could not read: not in the Content-Encoding it names (a
+        # "gzip" body that is not gzip), or cut short before its Content-Length.
+        raise InvalidBody("the body could not be read (its Content-Encoding or length)") from None
     return bytes(buffer)

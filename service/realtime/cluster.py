@@ -48,6 +48,12 @@ HEARTBEAT_TTL_S = 10
 HEARTBEAT_EVERY_S = 3.0
 REAP_EVERY_S = 5.0
 SEP = "\x1f"
+PRESENCE_SESSIONS = "comfort:presence:sessions"
+REAP_BATCH = 500  # sessions read per pipeline by the reaper
+_FORGET_IF_EMPTY = (
+    "if redis.call('exists', KEYS[1]) == 0 then return redis.call('srem', KEYS[2], ARGV[1]) end"
+    " return 0"
+)
 
 
 def _presence_key(session_id: str) -> str:
@@ -75,7 +81,7 @@ class RedisPresence:
         with contextlib.suppress(redis.RedisError, OSError):
             pipe = self.redis.pipeline(transaction=False)
             pipe.hincrby(_presence_key(session_id), f"{participant_id}{SEP}{self.process_id}", 1)
-            pipe.sadd("comfort:presence:sessions", session_id)
+            pipe.sadd(PRESENCE_SESSIONS, session_id)
             await pipe.execute()
 
     async def remove(self, session_id: str, participant_id: str) -> int:
@@ -130,18 +136,44 @@ class RedisPresence:
             del self._local[key]
 
     async def dead_holdings(self) -> list[tuple[str, str, str]]:
-        """(session, participant, process) for connections held by processes that lapsed."""
+        """(session, participant, process) for connections held by processes that lapsed.
+
+        Every process runs this every `REAP_EVERY_S` over every session with presence, so it
+        reads them `REAP_BATCH` at a time: one pipeline of HGETALLs, one of EXISTS for the
+        processes they name. One round trip per session and another per holder (as it was)
+        cost a fifth of a process's CPU at 2,000 sessions, in bursts the latency tail showed
+        (`bench/README.md`, the scale-out profile)."""
         found: list[tuple[str, str, str]] = []
-        sessions = await self.redis.smembers("comfort:presence:sessions")
-        for raw_session in sessions:
-            session_id = _text(raw_session)
-            fields = await self.redis.hgetall(_presence_key(session_id))
-            if not fields:
-                await self.redis.srem("comfort:presence:sessions", session_id)
-                continue
-            entries = [_text(raw).partition(SEP) for raw in fields]
-            alive = await self._alive([proc for _, _, proc in entries])
-            found += [(session_id, pid, proc) for pid, _, proc in entries if proc not in alive]
+        sessions = sorted(_text(raw) for raw in await self.redis.smembers(PRESENCE_SESSIONS))
+        for start in range(0, len(sessions), REAP_BATCH):
+            batch = sessions[start : start + REAP_BATCH]
+            pipe = self.redis.pipeline(transaction=False)
+            for session_id in batch:
+                pipe.hgetall(_presence_key(session_id))
+            held = [
+                (session_id, [_text(raw).partition(SEP) for raw in fields])
+                for session_id, fields in zip(batch, await pipe.execute(), strict=True)
+            ]
+            empty = [session_id for session_id, entries in held if not entries]
+            if empty:
+                # Atomically, so a connection counted meanwhile keeps its session listed.
+                pipe = self.redis.pipeline(transaction=False)
+                for session_id in empty:
+                    pipe.eval(
+                        _FORGET_IF_EMPTY,
+                        2,
+                        _presence_key(session_id),
+                        PRESENCE_SESSIONS,
+                        session_id,
+                    )
+                await pipe.execute()
+            alive = await self._alive([proc for _, entries in held for _, _, proc in entries])
+            found += [
+                (session_id, pid, proc)
+                for session_id, entries in held
+                for pid, _, proc in entries
+                if proc not in alive
+            ]
         return found
 
     async def drop(self, session_id: str, participant_id: str, process_id: str) -> None:

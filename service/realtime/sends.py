@@ -165,7 +165,10 @@ class SendPipeline:
         ):
             # Checked under the send lock, which the expiry holds too (pacing/engine.py).
             body = LoggedCheckinResponseData(
-                checkin_seq=body.checkin_seq, value=body.value, late=True
+                checkin_seq=body.checkin_seq,
+                value=body.value,
+                pressed_at=body.pressed_at,
+                late=True,
             )
         request = AppendRequest(
             session_id=runtime.id,

@@ -19,10 +19,11 @@ from ..events import SENDABLE_TYPES, Event
 from ..metrics import Metrics
 from ..tokens import TokenIssuer
 from ..views import ClientNumbering, ErrorAck, ErrorDetail, welcome_view
+from .boundary import PendingSockets, RefusedPacket, socket_address
 from .hub import Connection, Hub, SessionRuntime
 from .presence import PresenceKeeper
 from .sends import SendPipeline
-from .transport import PendingSockets, RefusedPacket, SocketWriter, socket_address
+from .transport import SocketWriter
 
 log = structlog.get_logger(__name__)
 
@@ -198,7 +199,7 @@ class SocketHandlers:
 
     async def on_unknown(self, event: object, sid: str, *args: Any) -> dict[str, Any]:
         """Any event but `send`, and every packet the decoding boundary refused
-        (`transport.CheckedPacket`): answered when its ack id could be read, otherwise its
+        (`boundary.CheckedPacket`): answered when its ack id could be read, otherwise its
         connection is closed (contract §9.5: nothing goes unanswered)."""
         if not isinstance(event, RefusedPacket):
             return error_ack(SendError("unknown socket event; use send", code="unknown_type"))

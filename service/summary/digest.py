@@ -38,6 +38,17 @@ Late = Annotated[
     bool,
     Field(description="*Addition*: true for an answer given after its check-in expired (§9.4)"),
 ]
+PressedAt = Annotated[
+    str | None,
+    Field(
+        exclude_if=lambda value: value is None,
+        description=(
+            "*Addition*: when the client pressed it on its device (RFC 3339 UTC), if the widget "
+            "said so: a press kept offline and sent later (`pressed_at`, docs/protocol.md); "
+            "absent otherwise"
+        ),
+    ),
+]
 
 
 class SummaryQuery(BaseModel):
@@ -56,6 +67,7 @@ class SudsPoint(_Out):
     at: str
     value: int
     late: Late = False
+    pressed_at: PressedAt = None
 
 
 class ZonePoint(_Out):
@@ -66,6 +78,7 @@ class ZonePoint(_Out):
         description="*Addition*: `signal` (the client pressed it) or `answer` (to a check-in)"
     )
     late: Late = False
+    pressed_at: PressedAt = None
 
 
 class GroundingOut(_Out):
@@ -85,6 +98,7 @@ class PauseSpan(_Out):
     end: str | None = Field(
         alias="to", description="the resume that closed it; null: never resumed"
     )
+    pressed_at: PressedAt = None
 
 
 class HelpNowOut(_Out):
@@ -92,6 +106,7 @@ class HelpNowOut(_Out):
 
     seq: int
     at: str
+    pressed_at: PressedAt = None
 
 
 class ClientSummaryOut(_Out):
@@ -122,6 +137,7 @@ class Span:
     end_at: str | None
     start: float
     end: float
+    pressed_at: str | None = None
 
 
 @dataclass(slots=True)
@@ -133,7 +149,7 @@ class ClientDigest:
     grounding: list[GroundingOut] = field(default_factory=list)
     spans: list[Span] = field(default_factory=list)
     help_now: list[HelpNowOut] = field(default_factory=list)
-    open_pause: tuple[int, str, float] | None = None
+    open_pause: tuple[int, str, float, str | None] | None = None
 
     @property
     def id(self) -> str:
@@ -155,7 +171,10 @@ class ClientDigest:
             pauses=self.pauses,
             paused_seconds=round(self.paused_seconds, 3),
             grounding=self.grounding,
-            pause_spans=[PauseSpan(seq=s.seq, start=s.start_at, end=s.end_at) for s in self.spans],
+            pause_spans=[
+                PauseSpan(seq=s.seq, start=s.start_at, end=s.end_at, pressed_at=s.pressed_at)
+                for s in self.spans
+            ],
             help_now=self.help_now,
         )
 
@@ -226,28 +245,37 @@ def digest_session(
         start = min(start, parse_time(events[0].at).timestamp())
     for client in clients.values():
         if client.open_pause is not None:
-            seq, at, ts = client.open_pause
-            client.spans.append(Span(seq, at, None, ts, max(end, ts)))
+            seq, at, ts, pressed = client.open_pause
+            client.spans.append(Span(seq, at, None, ts, max(end, ts), pressed))
             client.open_pause = None
     return SessionDigest(session, record, start, max(end, start), clients, cues, dict(counts))
+
+
+def _pressed_at(event: Event) -> str | None:
+    """The client's own press time, when its widget sent one (docs/protocol.md)."""
+    return getattr(event.body, "pressed_at", None)
 
 
 def _fold(client: ClientDigest, event: Event, instruments: dict[int, str]) -> None:
     """One client event, not retracted, into its client's digest. Only the types named here
     are read (never a `location_shared`'s text)."""
     kind, seq, at = event.type, event.seq, event.at
+    pressed = _pressed_at(event)
     if kind == "pause":
         client.pauses += 1
         if client.open_pause is None:
-            client.open_pause = (seq, at, parse_time(at).timestamp())
+            client.open_pause = (seq, at, parse_time(at).timestamp(), pressed)
     elif kind == "resume" and client.open_pause is not None:
-        opened, opened_at, began = client.open_pause
-        client.spans.append(Span(opened, opened_at, at, began, parse_time(at).timestamp()))
+        opened, opened_at, began, opened_pressed = client.open_pause
+        ended = parse_time(at).timestamp()
+        client.spans.append(Span(opened, opened_at, at, began, ended, opened_pressed))
         client.open_pause = None
     elif kind == "help_now":
-        client.help_now.append(HelpNowOut(seq=seq, at=at))
+        client.help_now.append(HelpNowOut(seq=seq, at=at, pressed_at=pressed))
     elif kind == "zone" and isinstance(body := event.body, ZoneData):
-        client.zones.append(ZonePoint(seq=seq, at=at, zone=body.zone, source="signal"))
+        client.zones.append(
+            ZonePoint(seq=seq, at=at, zone=body.zone, source="signal", pressed_at=pressed)
+        )
     elif kind == "grounding_finished" and isinstance(body := event.body, GroundingFinishedData):
         client.grounding.append(
             GroundingOut(
@@ -261,6 +289,12 @@ def _fold(client: ClientDigest, event: Event, instruments: dict[int, str]) -> No
     elif kind == "checkin_response" and isinstance(body := event.body, CheckinResponseData):
         instrument, value, late = instruments.get(body.checkin_seq), body.value, _is_late(body)
         if instrument == "suds" and not isinstance(value, Zone):
-            client.suds.append(SudsPoint(seq=seq, at=at, value=value, late=late))
+            client.suds.append(
+                SudsPoint(seq=seq, at=at, value=value, late=late, pressed_at=pressed)
+            )
         elif instrument == "zone" and isinstance(value, Zone):
-            client.zones.append(ZonePoint(seq=seq, at=at, zone=value, source="answer", late=late))
+            client.zones.append(
+                ZonePoint(
+                    seq=seq, at=at, zone=value, source="answer", late=late, pressed_at=pressed
+                )
+            )

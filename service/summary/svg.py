@@ -183,18 +183,32 @@ def _help_mark(cx: float, cy: float) -> str:
 
 
 def _describe(digest: SessionDigest) -> str:
+    ended = digest.record.ended_at is not None
     parts = []
     for client in digest.clients.values():
         suds = ", ".join(str(p.value) for p in client.suds) or "none"
         parts.append(
             f"{clean_text(client.name)}: SUDS {suds}; {len(client.zones)} zone(s); "
-            f"{client.pauses} pause(s), {round(client.paused_seconds)} s paused; "
+            f"{client.pauses} pause(s){_paused_words(client, ended)}; "
             f"{len(client.help_now)} help request(s); {len(client.grounding)} grounding."
         )
     return (
         f"From {_clock(digest.start)} to {_clock(digest.end)} UTC, {len(digest.cues)} cue(s). "
         + " ".join(parts)
     )
+
+
+def _paused_words(client: ClientDigest, ended: bool) -> str:
+    """How long the client was paused, true at the moment of the summary: a pause still open
+    in a running session is told by when it began, never as "0 s paused"."""
+    if not client.spans:
+        return ""
+    still = next((span for span in client.spans if span.end_at is None), None)
+    if still is not None and not ended:
+        return f", paused since {_clock(still.start)} UTC"
+    minutes, seconds = divmod(round(client.paused_seconds), 60)
+    total = f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
+    return f", {total} paused" + (" (not resumed before the end)" if still is not None else "")
 
 
 def timeline_svg(digest: SessionDigest) -> str:

@@ -16,7 +16,7 @@ import pytest
 from yarl import URL
 
 from tests.cluster.conftest import Deployment
-from tests.support import Api, Peer, ServiceProcess, tenants_toml
+from tests.support import Api, Peer, ServiceProcess, numbered_apart, stored_seq, tenants_toml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integrations"))
 from platform_signers import DailySigner
@@ -80,14 +80,15 @@ async def test_a_client_that_stays_away_gets_one_urgent_cue_from_one_process(
     a, b = await deployment(2)
     async with aiohttp.ClientSession() as http:
         api = Api(a.url, http=http)
-        created = await api.create(settings=SETTINGS)
+        created = await api.create(clients=2, settings=SETTINGS)
         sid = created["session"]["id"]
+        await numbered_apart(a.url, created["tokens"]["c-2"])  # c-1's numbers are its own
         # The therapist is on both processes: both fold the log and save the timer.
         on_a = await Peer(a.url, created["tokens"]["t-1"]).connect()
         on_b = await Peer(b.url, created["tokens"]["t-1"]).connect()
         client = await Peer(b.url, created["tokens"]["c-1"]).connect()
         await on_a.wait_type("session_started", timeout=10)
-        pause = await client.send("pause")
+        pause = await client.send("pause", id="the-pause")
         await client.close()
         left = time.monotonic()
         for therapist in (on_a, on_b):
@@ -99,9 +100,10 @@ async def test_a_client_that_stays_away_gets_one_urgent_cue_from_one_process(
             )
         assert time.monotonic() - left >= GRACE - 0.2
         await asyncio.sleep(2.0)  # time for a second firing, if there were one
-        (cue,) = urgent(await api.events(sid))
+        events = await api.events(sid)
+        (cue,) = urgent(events)
         assert cue["data"]["rule"] == "disconnected_in_distress"
-        assert cue["data"]["related_seq"] == [pause["seq"]]
+        assert cue["data"]["related_seq"] == [stored_seq(events, "the-pause")] != [pause["seq"]]
         for peer in (on_a, on_b):
             assert len(urgent(peer.events)) == 1
             await peer.close()

@@ -10,7 +10,15 @@ import aiohttp
 import pytest
 
 from tests.cluster.conftest import Deployment, restart_redis
-from tests.support import Api, Peer, assert_seen_as, expected_view
+from tests.support import (
+    Api,
+    Peer,
+    assert_seen_as,
+    expected_view,
+    numbered_apart,
+    session_seq,
+    stored_seq,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
 
@@ -19,21 +27,29 @@ async def _session(api: Api, **overrides):
     return await api.create(**overrides)
 
 
+def arrived(therapist: Peer, event_id: str) -> bool:
+    return any(e["id"] == event_id for e in therapist.events)
+
+
 async def test_client_on_one_process_therapist_on_another(deployment: Deployment):
     a, b = await deployment(2)
     async with aiohttp.ClientSession() as http:
-        created = await _session(Api(a.url, http=http))
+        created = await _session(Api(a.url, http=http), clients=2)
+        await numbered_apart(b.url, created["tokens"]["c-2"])  # c-1's numbers are its own
         therapist = await Peer(b.url, created["tokens"]["t-1"]).connect()
         client = await Peer(a.url, created["tokens"]["c-1"]).connect()
         await therapist.wait_type("session_started", timeout=10)
-        acks = [await client.send(kind) for kind in ("pause", "slow_down", "keep_going", "resume")]
-        await therapist.wait_for(lambda: acks[-1]["seq"] in therapist.seqs, timeout=5)
-        got = [e["seq"] for e in therapist.events if e["actor"]["role"] == "client"]
-        assert got == [x["seq"] for x in acks]
+        kinds = ("pause", "slow_down", "keep_going", "resume")
+        acks = [await client.send(kind, id=f"a-{kind}") for kind in kinds]
+        last = await session_seq(therapist, client, acks[-1]["seq"])
+        got = [e for e in therapist.events if e["actor"]["id"] == "c-1"]
+        assert [e["id"] for e in got] == [f"a-{kind}" for kind in kinds] and got[-1]["seq"] == last
         assert therapist.seqs == sorted(set(therapist.seqs))
-        ack = await therapist.send("acknowledge", {"seq": acks[0]["seq"]})
+        assert [e["seq"] for e in got] != [x["seq"] for x in acks]
+        ack = await therapist.send("acknowledge", {"seq": got[0]["seq"]})
         assert ack["ok"]
-        await client.wait_type("acknowledge", timeout=5)
+        (seen,) = await client.wait_type("acknowledge", timeout=5)
+        assert seen["data"] == {"seq": acks[0]["seq"]}
         # An id is recognised by every process.
         other = await Peer(b.url, created["tokens"]["c-1"]).connect()
         dup = await other.send("pause", id="shared-id")
@@ -56,14 +72,13 @@ async def test_killed_process_participants_reconnect_elsewhere_with_nothing_lost
         last = therapist.seqs[-1]
         a.kill()
         await therapist.close()
-        sent = [
-            await client.send(kind) for kind in ("pause", "zone", "slow_down") if kind != "zone"
-        ]
-        sent.append(await client.send("zone", {"zone": "too_much"}))
+        for kind in ("pause", "slow_down"):
+            assert (await client.send(kind))["ok"]
+        assert (await client.send("zone", {"zone": "too_much"}, id="the-last"))["ok"]
         back = await Peer(b.url, created["tokens"]["t-1"]).connect(
             last_seq=last, epoch=created["session"]["epoch"]
         )
-        await back.wait_for(lambda: sent[-1]["seq"] in back.seqs, timeout=5)
+        await back.wait_for(lambda: any(e["id"] == "the-last" for e in back.events), timeout=5)
         assert back.seqs == list(range(last + 1, back.seqs[-1] + 1))
         events = await api.events(created["session"]["id"])
         assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
@@ -108,20 +123,20 @@ async def test_events_still_arrive_when_redis_restarts(deployment: Deployment):
             )
             stored_at = {}
             for kind in ("pause", "slow_down", "keep_going"):
-                ack = await client.send(kind)
+                ack = await client.send(kind, id=kind)
                 assert ack["ok"], ack
-                stored_at[ack["seq"]] = time.monotonic()
+                stored_at[kind] = time.monotonic()
             async with http.get(a.url + "/readyz") as r:
                 body = await r.json()
                 assert r.status == 200 and body["redis"] == "unreachable"
-            last = max(stored_at)
-            await therapist.wait_for(lambda: last in therapist.seqs, timeout=10)
+            await therapist.wait_for(lambda: arrived(therapist, "keep_going"), timeout=10)
             assert therapist.seqs == sorted(set(therapist.seqs))
-            assert time.monotonic() - stored_at[last] <= 10
+            assert time.monotonic() - stored_at["keep_going"] <= 10
             restart_redis()
             await asyncio.sleep(1.5)
-            ack = await client.send("resume")
-            await therapist.wait_for(lambda: ack["seq"] in therapist.seqs, timeout=10)
+            ack = await client.send("resume", id="resume")
+            assert ack["ok"], ack
+            await therapist.wait_for(lambda: arrived(therapist, "resume"), timeout=10)
             await therapist.close()
             await client.close()
     finally:
@@ -132,11 +147,14 @@ async def test_a_timed_cue_fires_once_with_two_processes(deployment: Deployment)
     a, b = await deployment(2)
     async with aiohttp.ClientSession() as http:
         api = Api(a.url, http=http)
-        created = await _session(api, settings={"cues": {"pause_unacknowledged": {"after_s": 1}}})
+        created = await _session(
+            api, clients=2, settings={"cues": {"pause_unacknowledged": {"after_s": 1}}}
+        )
+        await numbered_apart(a.url, created["tokens"]["c-2"])  # c-1's numbers are its own
         therapist = await Peer(b.url, created["tokens"]["t-1"]).connect()
         client = await Peer(a.url, created["tokens"]["c-1"]).connect()
         watcher = await Peer(a.url, created["tokens"]["t-1"]).connect()
-        pause = await client.send("pause")
+        pause = await client.send("pause", id="the-pause")
         await therapist.wait_for(
             lambda: any(
                 e["type"] == "cue" and e["data"]["rule"] == "pause_unacknowledged"
@@ -149,7 +167,8 @@ async def test_a_timed_cue_fires_once_with_two_processes(deployment: Deployment)
         cues = [
             e for e in events if e["type"] == "cue" and e["data"]["rule"] == "pause_unacknowledged"
         ]
-        assert len(cues) == 1 and cues[0]["data"]["related_seq"] == [pause["seq"]]
+        assert len(cues) == 1
+        assert cues[0]["data"]["related_seq"] == [stored_seq(events, "the-pause")] != [pause["seq"]]
         assert not client.of_type("cue")
         for p in (therapist, client, watcher):
             await p.close()
@@ -202,10 +221,12 @@ async def test_a_client_keeps_its_own_numbering_across_processes(deployment: Dep
             last_seq=last, epoch=created["session"]["epoch"]
         )
         await back.wait_type("suggest_grounding", timeout=10)
+        received = list(back.events)  # before the log is read: each of these is in it
         log = await api.events(sid)
         expected = expected_view(log, "c-2")
-        assert back.seqs[0] == last + 1 and back.seqs == list(range(last + 1, back.seqs[-1] + 1))
-        for got in back.events:
+        seqs = [e["seq"] for e in received]
+        assert seqs[0] == last + 1 and seqs == list(range(last + 1, seqs[-1] + 1))
+        for got in received:
             assert_seen_as(got, expected[got["seq"] - 1], "c-2")
         again = await back.send("zone", {"zone": "okay"}, id="c2-first")
         assert again == {"ok": True, "seq": first["seq"], "duplicate": True}

@@ -15,7 +15,8 @@ except ModuleNotFoundError as exc:  # pragma: no cover - a set-up error, said pl
         "tests/deploy parse YAML: add pyyaml to the dev extras in pyproject.toml"
     ) from exc
 
-from service.realtime.transport import TransportPatches, create_socket_server
+from service.realtime.boundary import create_socket_server
+from service.realtime.transport import TransportPatches
 from service.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]

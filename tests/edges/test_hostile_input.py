@@ -24,7 +24,7 @@ from aiohttp import web
 from service.tenants import Tenant, TenantRegistry, hash_key
 from tests.conftest import LiveServer, ServerFactory, start_server
 from tests.fuzz.rawsocket import RawSocket
-from tests.support import API_KEY, OTHER_KEY, Api, Peer, ServiceProcess
+from tests.support import API_KEY, OTHER_KEY, Api, Peer, ServiceProcess, raw_status_line
 
 JITSI_TOKEN = "jitsi-bearer-token-0123456789"
 # python-socketio's client writes JSON with ensure_ascii: a lone surrogate goes out as the
@@ -33,16 +33,7 @@ JITSI_TOKEN = "jitsi-bearer-token-0123456789"
 LONE_SURROGATE = "\ud83d"
 
 
-async def raw_http(url: str, request: bytes) -> bytes:
-    """Send raw bytes to the server of `url`; the answer's status line."""
-    host, port = url.removeprefix("http://").split(":")
-    reader, writer = await asyncio.open_connection(host, int(port))
-    try:
-        writer.write(request)
-        await writer.drain()
-        return await asyncio.wait_for(reader.readline(), 10)
-    finally:
-        writer.close()
+raw_http = raw_status_line
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Guarantee 1 under repeated crashes: a client that resends every unacknowledged send with the
 same id, while `comfort serve` (SQLite) is SIGKILLed at random moments, ends with every acked
-send stored exactly once, at the seq its ack named, and a gap-free log."""
+send stored exactly once, at the position its ack named (the client's own numbering, contract
+§9.1), and a gap-free log."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import aiohttp
 import pytest
 
 from tests.faults.resending import FAST, ResendingClient, all_events
-from tests.support import Api, ServiceProcess
+from tests.support import Api, ServiceProcess, numbered_apart, own_positions
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -27,8 +28,9 @@ async def test_acked_sends_are_stored_once_across_random_sigkills(tmp_path: Path
     try:
         async with aiohttp.ClientSession() as http:
             api = Api(service.url, http=http)
-            created = await api.create()
+            created = await api.create(clients=2)
             sid = created["session"]["id"]
+            await numbered_apart(service.url, created["tokens"]["c-2"])
             sender = ResendingClient(service.url, created["tokens"]["c-1"], rng)
             stop_sending = asyncio.Event()
 
@@ -64,8 +66,9 @@ async def test_acked_sends_are_stored_once_across_random_sigkills(tmp_path: Path
             stored_ids = [e["id"] for e in mine]
             assert len(stored_ids) == len(set(stored_ids)), "an id was stored twice"
             by_id = {e["id"]: e for e in mine}
-            for event_id, seq in sender.acked.items():
-                assert by_id[event_id]["seq"] == seq, event_id
+            positions = own_positions(events, "c-1")  # what acks name (contract §9.1)
+            for event_id, position in sender.acked.items():
+                assert positions[event_id] == position != by_id[event_id]["seq"], event_id
                 assert by_id[event_id]["type"] == sender.outbox[event_id]["type"]
             assert set(by_id) == set(sender.acked), "something was stored that was never acked"
             assert kills >= KILLS

@@ -15,7 +15,7 @@ import pytest
 
 from tests.cluster.conftest import PG_ADMIN, pg_database  # noqa: F401 (fixture)
 from tests.faults.resending import FAST, ResendingClient, all_events
-from tests.support import Api, Peer, ServiceProcess
+from tests.support import Api, Peer, ServiceProcess, numbered_apart, own_positions
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(90)]
 
@@ -47,8 +47,9 @@ async def test_terminated_connections_fail_sends_with_internal_and_heal_without_
     try:
         async with aiohttp.ClientSession() as http:
             api = Api(service.url, http=http)
-            created = await api.create()
+            created = await api.create(clients=2)
             sid = created["session"]["id"]
+            await numbered_apart(service.url, created["tokens"]["c-2"])
             sender = ResendingClient(service.url, created["tokens"]["c-1"], rng)
             done = asyncio.Event()
 
@@ -79,7 +80,7 @@ async def test_terminated_connections_fail_sends_with_internal_and_heal_without_
 
             events = await all_events(api, sid)
             assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
-            mine = {e["id"]: e["seq"] for e in events if e["actor"]["id"] == "c-1"}
+            mine = own_positions(events, "c-1")  # what acks name (contract §9.1)
             assert len(mine) == len([e for e in events if e["actor"]["id"] == "c-1"])
             assert mine == sender.acked
             print(

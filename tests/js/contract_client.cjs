@@ -35,8 +35,11 @@ const wait = (ms) => new Promise((r) => setTimeout(r, ms));
   report.acks.pause = await client.timeout(5000).emitWithAck("send", { id: "js-press-1", type: "pause", data: {} });
   report.acks.again = await client.timeout(5000).emitWithAck("send", { id: "js-press-1", type: "pause" });
   report.acks.bad = await client.timeout(5000).emitWithAck("send", { id: "js-bad", type: "zone", data: { zone: "nope" } });
-  await wait(300);
-  report.acks.acknowledge = await therapist.timeout(5000).emitWithAck("send", { id: "js-ack-1", type: "acknowledge", data: { seq: report.acks.pause.seq } });
+  // The therapist names the pause by the session's seq, as it received it; the client's ack
+  // gave the client's own position of it (contract §9.1).
+  let pressed;
+  while (!(pressed = report.therapistEvents.find((e) => e.id === "js-press-1"))) await wait(20);
+  report.acks.acknowledge = await therapist.timeout(5000).emitWithAck("send", { id: "js-ack-1", type: "acknowledge", data: { seq: pressed.seq } });
   await wait(300);
   report.errors.forged = await refused({ token: "eyJhbGciOiJub25lIn0.e30." });
   report.errors.none = await refused(undefined);

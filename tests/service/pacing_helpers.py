@@ -66,12 +66,10 @@ async def live_pair(
     server: LiveServer, cues: dict[str, Any] | None = None, clients: int = 1, **body: Any
 ) -> tuple[str, Peer, list[Peer]]:
     """A live session: therapist t-1 and clients c-1… connected. Returns (id, t, clients)."""
-    created = await server.create_session(clients, settings={"cues": cues or {}}, **body)
-    sid = created["session"]["id"]
-    therapist = await server.join(created["tokens"]["t-1"])
-    peers = [await server.join(created["tokens"][f"c-{i}"]) for i in range(1, clients + 1)]
-    await therapist.wait_type("session_started")
-    return sid, therapist, peers
+    created, therapist, peers = await server.start_session(
+        clients, settings={"cues": cues or {}}, **body
+    )
+    return created["session"]["id"], therapist, peers
 
 
 def cues_of(peer: Peer, rule: str | None = None) -> list[dict[str, Any]]:

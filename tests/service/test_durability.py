@@ -10,7 +10,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.support import Api, Peer, ServiceProcess
+from tests.support import Api, Peer, ServiceProcess, numbered_apart, own_positions, stored_seq
 
 pytestmark = pytest.mark.slow
 
@@ -20,8 +20,9 @@ async def test_acked_sends_survive_sigkill_right_after_the_ack(tmp_path: Path):
     try:
         async with aiohttp.ClientSession() as http:
             api = Api(service.url, http=http)
-            created = await api.create()
+            created = await api.create(clients=2)
             sid = created["session"]["id"]
+            await numbered_apart(service.url, created["tokens"]["c-2"])
             client = await Peer(service.url, created["tokens"]["c-1"]).connect()
             acks = await asyncio.gather(
                 *(client.send("keep_going", id=f"k-{i}") for i in range(12))
@@ -32,8 +33,9 @@ async def test_acked_sends_survive_sigkill_right_after_the_ack(tmp_path: Path):
             await client.close()
             await service.start()
             events = await api.events(sid)
-            by_id = {e["id"]: e["seq"] for e in events}
-            assert by_id["the-pause"] == last["seq"]
+            # Each ack named the event's position in c-1's own numbering (contract §9.1).
+            by_id = own_positions(events, "c-1")
+            assert by_id["the-pause"] == last["seq"] != stored_seq(events, "the-pause")
             for i, ack in enumerate(acks):
                 assert by_id[f"k-{i}"] == ack["seq"]
             assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
@@ -51,17 +53,19 @@ async def test_sigterm_finishes_in_flight_appends(tmp_path: Path):
     try:
         async with aiohttp.ClientSession() as http:
             api = Api(service.url, http=http)
-            created = await api.create()
+            created = await api.create(clients=2)
+            await numbered_apart(service.url, created["tokens"]["c-2"])
             client = await Peer(service.url, created["tokens"]["c-1"]).connect()
             acks = await asyncio.gather(
-                *(client.send("keep_going") for _ in range(10)), return_exceptions=True
+                *(client.send("keep_going", id=f"k-{i}") for i in range(10)),
+                return_exceptions=True,
             )
             service.terminate()
             await client.close()
             await service.start()
-            stored = {e["seq"] for e in await api.events(created["session"]["id"])}
-            for ack in acks:
+            stored = own_positions(await api.events(created["session"]["id"]), "c-1")
+            for i, ack in enumerate(acks):
                 if isinstance(ack, dict) and ack.get("ok"):
-                    assert ack["seq"] in stored
+                    assert stored[f"k-{i}"] == ack["seq"]
     finally:
         service.kill()

@@ -18,7 +18,7 @@ from tests.conftest import LiveServer
 from tests.service.outbox_helpers import Receiver, tenants_with_webhook
 from tests.service.pacing.support import receiving, serving
 from tests.service.pacing_helpers import cues_of
-from tests.support import Api, Peer, ServiceProcess
+from tests.support import Api, ServiceProcess, joined
 
 WHERE = "Flat 3, 17 Quayside Lane, Gateshead: WHERE-7c1e"  # the marker the tests look for
 MARK = "WHERE-7c1e"
@@ -26,17 +26,6 @@ MARK = "WHERE-7c1e"
 
 def _location(text: str = WHERE) -> dict[str, Any]:
     return {"text": text}
-
-
-async def _couples_session(server: LiveServer) -> tuple[dict[str, Any], Peer, Peer, Peer]:
-    created = await server.create_session(
-        clients=2, settings={"cues": {"pause_unacknowledged": {"after_s": 0.3}}}
-    )
-    therapist = await server.join(created["tokens"]["t-1"])
-    c1 = await server.join(created["tokens"]["c-1"])
-    c2 = await server.join(created["tokens"]["c-2"])
-    await therapist.wait_type("session_started")
-    return created, therapist, c1, c2
 
 
 async def test_location_reaches_the_therapists_and_its_sender_and_nothing_else(
@@ -48,7 +37,9 @@ async def test_location_reaches_the_therapists_and_its_sender_and_nothing_else(
             receiving(receiver) as url,
             serving(tmp_path, tenants_with_webhook(url)) as server,
         ):
-            created, therapist, c1, c2 = await _couples_session(server)
+            created, therapist, (c1, c2) = await server.start_session(
+                2, settings={"cues": {"pause_unacknowledged": {"after_s": 0.3}}}
+            )
             sid = created["session"]["id"]
             shared = await c1.send("location_shared", _location())
             assert shared["ok"], shared
@@ -132,9 +123,7 @@ async def test_a_real_process_never_prints_a_location(tmp_path: Path) -> None:
             api = Api(service.url, http=http)
             created = await api.create()
             sid = created["session"]["id"]
-            therapist = await Peer(service.url, created["tokens"]["t-1"]).connect()
-            client = await Peer(service.url, created["tokens"]["c-1"]).connect()
-            await therapist.wait_type("session_started")
+            therapist, (client,) = await joined(service.url, created)
             assert (await client.send("location_shared", _location()))["ok"]
             too_long = await client.send("location_shared", _location(WHERE * 5))
             assert too_long["error"]["code"] == "invalid_payload"

@@ -1,9 +1,12 @@
 """service/settings.py: the §9.5 settings are read from the environment as the contract writes
-them, and a wrong value stops the service with the setting's name instead of being ignored."""
+them, a wrong value stops the service with the setting's name instead of being ignored, and the
+README's configuration table lists every setting."""
 
 from __future__ import annotations
 
 import ipaddress
+import re
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -70,3 +73,27 @@ def test_the_body_deadline_and_the_session_quota(monkeypatch: pytest.MonkeyPatch
         with pytest.raises(ValidationError, match=field):
             Settings()
         monkeypatch.delenv(name)
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def _readme_settings() -> list[str]:
+    """The variables named in the first column of README.md's configuration table."""
+    section = README.read_text(encoding="utf-8").split("## Configuration", 1)[1]
+    table = "| variable |" + section.split("| variable |", 1)[1]
+    rows = []
+    for line in table.splitlines()[2:]:
+        if not line.startswith("|"):
+            break
+        rows.append(line.split("|")[1])
+    return [name for row in rows for name in re.findall(r"`(COMFORT_[A-Z0-9_]+)`", row)]
+
+
+def test_the_readme_table_lists_every_setting_and_no_other() -> None:
+    """An operator reads the README's table: each `Settings` field is there under its
+    environment variable, once, and nothing is there that the service does not read."""
+    listed = _readme_settings()
+    assert len(listed) == len(set(listed)), "a variable listed twice"
+    prefix = Settings.model_config["env_prefix"]
+    assert set(listed) == {prefix + name.upper() for name in Settings.model_fields}

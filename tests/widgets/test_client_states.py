@@ -143,7 +143,9 @@ def test_an_offline_press_is_kept_here_says_what_to_do_and_is_sent_later(
     expect(status_line(page)).to_have_text("Connected", timeout=20_000)
     expect(feedback(page)).to_contain_text("Sent to your therapist", timeout=10_000)
     expect(notice).to_have_count(0)
-    assert len(events_of(service, sid, "pause")) == 1
+    (pause,) = events_of(service, sid, "pause")
+    # It went with the time it was pressed here (pressed_at, docs/protocol.md), before it arrived.
+    assert pause["data"]["pressed_at"] < pause["at"], pause
 
 
 def test_undo_is_not_offered_once_the_therapist_saw_it(context: Any, service: Service) -> None:
@@ -761,3 +763,113 @@ def test_axe_finds_nothing_serious_in_the_new_states(browser: Any, service: Serv
             ctx.close()
     found = {k: v for k, v in problems.items() if v}
     assert found == {}, json.dumps(found, indent=1)
+
+
+# ---- the privacy overlay never covers Pause or Help now -------------------------------------
+
+# A vendor's call page: the video on the left, the client's widget in a side column, and the
+# privacy controller of integrations/sdk-contract.js over the generic adapter, which can neither
+# turn the camera off nor blur: a pause falls back to the overlay.
+OVERLAY_PAGE = """<!doctype html><html lang="en"><head><title>Vendor call</title>
+<style>
+  body {{ margin: 0; font: 16px system-ui, sans-serif; }}
+  .call {{ display: flex; flex-wrap: wrap; gap: 12px; padding: 8px; }}
+  #video {{ flex: 1 1 420px; min-height: 480px; background: #223; color: #fff; }}
+  aside {{ flex: 0 1 380px; }}
+</style>
+<script type="module" src="{service}/widgets/comfort.js"></script>
+<script type="module">
+  import {{ createPrivacyController }} from "{service}/integrations/sdk-contract.js";
+  import {{ createAdapter }} from "{service}/integrations/generic/sdk.js";
+  window.__controller = createPrivacyController(createAdapter());
+  document.querySelector("comfort-client").platformAdapter = window.__controller;
+  window.__ready = true;
+</script></head>
+<body><h1>Vendor video call</h1><div class="call"><div id="video">Your video</div>
+<aside><comfort-client token="{token}" server="{service}"></comfort-client></aside></div>
+<p style="height: 900px">More of the vendor's page.</p></body></html>"""
+
+# What a pointer at the centre of the widget's button named `name` would press: the widget and
+# that very button (elementFromPoint, through the shadow root), or something covering it.
+HIT = """async ([name, bring]) => {
+  const host = document.querySelector('comfort-client');
+  const button = [...host.shadowRoot.querySelectorAll('button')]
+    .find((b) => b.textContent.trim() === name);
+  if (!button) return {found: false};
+  if (bring) button.scrollIntoView({block: 'nearest'});
+  // The overlay redraws its cut-out on the next frame after a scroll.
+  await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
+  const r = button.getBoundingClientRect();
+  const x = r.left + r.width / 2, y = r.top + r.height / 2;
+  const top = document.elementFromPoint(x, y);
+  const inner = host.shadowRoot.elementFromPoint(x, y);
+  return {
+    found: true,
+    inView: r.top >= -1 && r.bottom <= innerHeight + 1 && r.left >= -1 && r.right <= innerWidth + 1,
+    host: top === host,
+    button: inner === button || button.contains(inner),
+    over: top && top !== host ? (top.getAttribute('data-comfort-privacy-overlay') !== null ? 'overlay' : top.tagName) : null,
+  };
+}"""
+VIDEO_COVERED = """() => {
+  const r = document.getElementById('video').getBoundingClientRect();
+  const top = document.elementFromPoint(r.left + 20, Math.max(r.top, 0) + 20);
+  return !!top && top.hasAttribute('data-comfort-privacy-overlay');
+}"""
+OVERLAYS = "() => document.querySelectorAll('[data-comfort-privacy-overlay]').length"
+
+
+def reachable(page: Page, name: str, bring: bool = True) -> None:
+    """In view (brought there where the page puts it, unless `bring` is False: then it must be
+    in view already), the control is pressed by a pointer at its centre: the widget's own
+    button, not the overlay."""
+    hit = page.evaluate(HIT, [name, bring])
+    assert hit == {"found": True, "inView": True, "host": True, "button": True, "over": None}, (
+        name,
+        hit,
+    )
+
+
+@pytest.mark.parametrize(
+    "viewport", [{"width": 1280, "height": 800}, {"width": 375, "height": 667}]
+)
+def test_the_privacy_overlay_never_covers_pause_or_help_now(
+    browser: Any,
+    vendor_service: Service,
+    vendor_site: VendorSite,
+    viewport: dict[str, int],
+) -> None:
+    service = vendor_service
+    session = service.create_session()
+    sid = session["session"]["id"]
+    vendor_site.html = OVERLAY_PAGE.format(service=service.url, token=session["tokens"]["c-1"])
+    context = browser.new_context(viewport=viewport)
+    context.set_default_timeout(10_000)
+    try:
+        page = context.new_page()
+        page.goto(f"{vendor_site.allowed_origin}/call")
+        expect(status_line(page)).to_have_text("Connected")
+        page.wait_for_function("() => window.__ready === true")
+        # The host shows the overlay itself: Pause and Help now stay reachable.
+        assert page.evaluate("async () => await window.__controller.pause()") == "overlay"
+        assert page.evaluate(OVERLAYS) == 1 and page.evaluate(VIDEO_COVERED)
+        reachable(page, "Pause")
+        reachable(page, "Help now")
+        page.evaluate("async () => await window.__controller.resume()")
+        assert page.evaluate(OVERLAYS) == 0
+        # The client pauses: the overlay comes, over the video and not over the widget.
+        page.get_by_role("button", name="Pause", exact=True).click()
+        page.wait_for_function(f"() => ({OVERLAYS})() === 1")
+        assert page.evaluate(VIDEO_COVERED)
+        reachable(page, "Ready to go on")
+        reachable(page, "Help now")
+        # Scrolled (the bar is sticky), the cut-out follows the widget.
+        page.evaluate("() => window.scrollBy(0, 600)")
+        reachable(page, "Ready to go on", bring=False)
+        reachable(page, "Help now", bring=False)
+        # A real click (Playwright checks nothing covers it) resumes, and the overlay goes.
+        page.get_by_role("button", name="Ready to go on").click()
+        page.wait_for_function(f"() => ({OVERLAYS})() === 0")
+        assert [e["type"] for e in wait_for_events(service, sid, "resume")] == ["resume"]
+    finally:
+        context.close()

@@ -243,13 +243,21 @@ def elements(widgets_bundle: Path) -> dict[str, dict[str, Any]]:
     return {d["tagName"]: d for d in module["declarations"]}
 
 
+def element_sources(tag: str) -> list[Path]:
+    """The files that render an element: its own module and its views (src/client/ for the
+    client's widget, src/therapist/view.js for the panel)."""
+    files = [WIDGETS / "src" / f"{tag}.js"]
+    if tag == "comfort-client":
+        files.extend(sorted((WIDGETS / "src" / "client").glob("*.js")))
+    if tag == "comfort-therapist":
+        files.append(WIDGETS / "src" / "therapist" / "view.js")
+    return files
+
+
 def source_parts(tag: str) -> set[str]:
     """The part names an element renders, read from its source: every literal `part` token,
     the names exportparts gives out, and each tile's type (`part="button ${type}"`)."""
-    files = [WIDGETS / "src" / f"{tag}.js"]
-    if tag == "comfort-therapist":
-        files.append(WIDGETS / "src" / "therapist" / "view.js")
-    text = "\n".join(f.read_text() for f in files)
+    text = "\n".join(f.read_text() for f in element_sources(tag))
     names: set[str] = set()
     for value in re.findall(r'\bpart="([^"]*)"', text):
         literal = re.sub(r"\$\{[^}]*\}", " ", value)
@@ -265,8 +273,7 @@ def source_parts(tag: str) -> set[str]:
 
 
 def dynamic_prefixes(tag: str) -> set[str]:
-    files = [WIDGETS / "src" / f"{tag}.js", WIDGETS / "src" / "therapist" / "view.js"]
-    text = "\n".join(f.read_text() for f in files)
+    text = "\n".join(f.read_text() for f in element_sources(tag))
     return set(re.findall(r"([a-z-]+-)\$\{", text))
 
 

@@ -21,8 +21,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.support import Peer
-from tests.widgets.conftest import Service
+from service.tokens import TokenIssuer
+from tests.support import SECRET, Peer
+from tests.widgets.conftest import Service, open_outage_proof_page
 from tests.widgets.test_browser import (
     SUDS_CHECK_IN,
     events_of,
@@ -443,7 +444,7 @@ def test_help_now_comes_first_with_the_clients_location(context: Any, service: S
     assert send_as(service, token, "help_now", {})["ok"]
     rows = attention_of(panel).locator("li[data-key]")
     expect(rows.first).to_contain_text("Client 1")
-    expect(rows.first).to_contain_text("Help now")
+    expect(rows.first).to_contain_text("Asked for help now")
     expect(rows.first.get_by_text("Urgent")).to_be_visible()
     expect(rows.first).to_contain_text("Location: Home — 12 Rue de l'Été")
     card = panel.locator("[part~=client-row]").filter(has_text="Client 1")
@@ -474,3 +475,187 @@ def test_a_late_answer_is_marked_late(context: Any, service: Service) -> None:
     expect(row.get_by_text("Late")).to_be_visible()
     stored = events_of(service, sid, "checkin_response")[0]
     assert stored["data"]["late"] is True
+
+
+# ---- presses that waited, any id, nothing left behind, the words --------------------------
+
+
+# Every text the panel shows, its shadow roots and the summary's included.
+DEEP_TEXT = """(root) => {
+  const out = [];
+  const walk = (node) => {
+    if (node.nodeType === Node.TEXT_NODE) out.push(node.textContent);
+    if (node.shadowRoot) walk(node.shadowRoot);
+    for (const child of node.childNodes) walk(child);
+  };
+  walk(root);
+  return out.join(' ').replace(/\\s+/g, ' ');
+}"""
+
+
+def panel_text(panel: Page) -> str:
+    return str(panel.locator("comfort-therapist").evaluate(DEEP_TEXT))
+
+
+def storage_entry(panel: Page, sid: str) -> Any:
+    """The panel's sessionStorage entry for the session (None when there is none)."""
+    return panel.evaluate("(key) => sessionStorage.getItem(key)", f"comfort:v1:{sid}:t-1")
+
+
+def session_keys(panel: Page, sid: str) -> list[str]:
+    return [k for k in panel.evaluate("() => Object.keys(sessionStorage)") if sid in k]
+
+
+def test_a_press_kept_offline_says_when_it_was_pressed_and_when_it_arrived(
+    context: Any, own_service: Service
+) -> None:
+    service = own_service
+    session = service.create_session()
+    sid = session["session"]["id"]
+    client = open_outage_proof_page(context, service.embed("client", session["tokens"]["c-1"]))
+    expect(client.locator("comfort-client [part~=status]")).to_have_text("Connected")
+    service.stop()
+    client.get_by_role("button", name="Pause", exact=True).click()
+    expect(client.locator("comfort-client #feedback")).to_contain_text("Kept on this device")
+    time.sleep(6)  # kept longer than the few seconds the panel lets pass without a word
+    service.start()
+    (pause,) = wait_for_events(service, sid, "pause", timeout=30)
+    assert pause["data"]["pressed_at"] < pause["at"], pause
+    panel = open_widget(context, service, "therapist", session["tokens"]["t-1"])
+    row = attention_row(panel, "Client 1", "Pause")
+    said = row.locator(".pressed-arrived")
+    expect(said).to_have_text(re.compile(r"^pressed \S.*, arrived \S"))
+    expect(said).to_have_attribute("data-pressed-at", pause["data"]["pressed_at"])
+    row.get_by_role("button", name="Acknowledge").click()
+    feed_row = panel.locator(f"li[data-seq='{pause['seq']}']")
+    expect(feed_row.locator(".pressed-arrived")).to_have_text(re.compile("^pressed .*, arrived "))
+
+
+def test_client_ids_that_name_object_properties_get_their_own_cards(
+    context: Any, service: Service
+) -> None:
+    ids = ["__proto__", "constructor", "toString"]
+    session = service.create_session(
+        participants=[{"id": "t-1", "role": "therapist", "display_name": "Dr Tessa"}]
+        + [{"id": cid, "role": "client"} for cid in ids]
+    )
+    sid = session["session"]["id"]
+    panel = open_widget(context, service, "therapist", session["tokens"]["t-1"])
+    cards = panel.locator("[part~=client-row]")
+    expect(cards).to_have_count(3)
+    for cid in ids:
+        expect(cards.filter(has_text=cid)).to_have_count(1)
+    tokens = session["tokens"]
+    assert send_as(service, tokens["__proto__"], "pause", {})["ok"]
+    assert send_as(service, tokens["constructor"], "zone", {"zone": "too_much"})["ok"]
+    assert send_as(service, tokens["toString"], "location_shared", {"text": "At home"})["ok"]
+    assert send_as(service, tokens["toString"], "help_now", {})["ok"]
+    expect(attention_row(panel, "__proto__", "Pause")).to_be_visible()
+    expect(attention_row(panel, "constructor", "Zone: Too much")).to_be_visible()
+    expect(attention_row(panel, "toString", "Asked for help now")).to_contain_text("At home")
+    expect(cards.filter(has_text="toString")).to_contain_text("At home")
+    expect(cards.filter(has_text="__proto__")).to_contain_text("Paused")
+    expect(cards.filter(has_text="constructor")).not_to_contain_text("At home")
+    panel.get_by_role("button", name="Summary", exact=True).click()
+    key = panel.get_by_role("region", name="Session summary").get_by_role("list", name="Key")
+    expect(key.get_by_role("listitem")).to_have_count(3)
+    text = panel_text(panel)
+    assert all(cid in text for cid in ids)
+    for wrong in ("[object Object]", "function", "native code", "undefined"):
+        assert wrong not in text, wrong
+    assert len(events_of(service, sid, "pause")) == 1
+
+
+def test_an_erased_session_leaves_nothing_in_the_panels_storage(
+    context: Any, service: Service
+) -> None:
+    session = service.create_session()
+    sid = session["session"]["id"]
+    panel = open_widget(context, service, "therapist", session["tokens"]["t-1"])
+    assert send_as(service, session["tokens"]["c-1"], "pause", {})["ok"]
+    assert send_as(service, session["tokens"]["c-1"], "zone", {"zone": "shut_down"})["ok"]
+    expect(attention_row(panel, "Client 1", "Pause")).to_be_visible()
+    held = storage_entry(panel, sid)
+    assert held is not None and '"shut_down"' in held and '"pause"' in held
+    service.call("DELETE", f"/api/v1/sessions/{sid}")
+    expect(panel.locator("comfort-therapist [part~=status]").first).to_have_text(
+        "This session could not be found."
+    )
+    panel.wait_for_function(
+        "(key) => sessionStorage.getItem(key) === null", arg=f"comfort:v1:{sid}:t-1"
+    )
+    assert session_keys(panel, sid) == []
+    expect(panel.locator("comfort-therapist")).not_to_contain_text("Client 1")
+
+
+def test_an_ended_session_keeps_its_log_until_it_is_erased(context: Any, service: Service) -> None:
+    session = service.create_session()
+    sid = session["session"]["id"]
+    panel = open_widget(context, service, "therapist", session["tokens"]["t-1"])
+    assert send_as(service, session["tokens"]["c-1"], "pause", {})["ok"]
+    expect(attention_row(panel, "Client 1", "Pause")).to_be_visible()
+    service.call("POST", f"/api/v1/sessions/{sid}/end")
+    expect(panel.get_by_role("region", name="Session summary")).to_be_visible()
+    assert '"pause"' in storage_entry(panel, sid)  # the summary still reads it
+    # Shown again later (another tab was in front meanwhile): the panel asks, and learns the
+    # session was erased.
+    service.call("DELETE", f"/api/v1/sessions/{sid}")
+    panel.evaluate("() => document.dispatchEvent(new Event('visibilitychange'))")
+    panel.wait_for_function(
+        "(key) => sessionStorage.getItem(key) === null", arg=f"comfort:v1:{sid}:t-1"
+    )
+    expect(panel.locator("comfort-therapist [part~=status]").first).to_have_text(
+        "This session could not be found."
+    )
+
+
+def test_a_refused_link_clears_what_the_tab_held_of_the_session(
+    context: Any, service: Service
+) -> None:
+    session = service.create_session()
+    sid = session["session"]["id"]
+    panel = open_widget(context, service, "therapist", session["tokens"]["t-1"])
+    assert send_as(service, session["tokens"]["c-1"], "pause", {})["ok"]
+    expect(attention_row(panel, "Client 1", "Pause")).to_be_visible()
+    assert storage_entry(panel, sid) is not None
+    expired = TokenIssuer(SECRET, 60).mint(sid, "t-1", "therapist", now=time.time() - 3600)
+    panel.goto(service.embed("therapist", expired))  # the same tab, its link now expired
+    expect(panel.locator("comfort-therapist [part~=status]").first).to_have_text(
+        "This link has expired. Please ask for a new one."
+    )
+    panel.wait_for_function(
+        "(key) => sessionStorage.getItem(key) === null", arg=f"comfort:v1:{sid}:t-1"
+    )
+    assert session_keys(panel, sid) == []
+
+
+def test_an_open_pause_reads_paused_just_now_never_zero_seconds(
+    context: Any, service: Service
+) -> None:
+    session = service.create_session()
+    panel = open_widget(context, service, "therapist", session["tokens"]["t-1"])
+    client = open_widget(context, service, "client", session["tokens"]["c-1"])
+    press(client, "Pause")
+    panel.get_by_role("button", name="Summary", exact=True).click()
+    one = panel.get_by_role("region", name="Session summary").get_by_role("region", name="Client 1")
+    expect(one.get_by_role("definition").nth(2)).to_have_text("1 · paused just now")
+    expect(one).not_to_contain_text("0 s")
+
+
+def test_spanish_panel_words_are_neutral(context: Any, service: Service) -> None:
+    session = service.create_session()
+    client = open_widget(context, service, "client", session["tokens"]["c-1"], lang="es")
+    panel = open_widget(context, service, "therapist", session["tokens"]["t-1"], lang="es")
+    press(client, "Pausa")
+    press(client, "Puedo seguir")
+    press(client, "Me apago")
+    press(client, "Ayuda ya")
+    expect(panel.get_by_role("region", name="Requiere atención")).to_contain_text("Pidió ayuda ya")
+    feed = panel.get_by_role("region", name="Actividad")
+    expect(feed).to_contain_text("Puedo seguir")
+    panel.get_by_role("button", name="Resumen", exact=True).click()
+    expect(panel.get_by_role("region", name="Resumen de la sesión")).to_contain_text("Me apago")
+    text = panel_text(panel)
+    assert "Puedo seguir" in text
+    for gendered in ("/o", "/a ", "Lista", "Apagada", "caducad"):
+        assert gendered not in text, gendered

@@ -56,12 +56,20 @@ export function actionStatus(id, { outbox, acked, events, index, online, rejecte
     seq,
     type: event ? event.type : record.type,
     data: (event ? event.data : record.data) || {},
-    pressedAt: record?.pressed ?? (event ? Date.parse(event.at) : null),
+    pressedAt: record?.pressed ?? (event ? pressedAtOf(event) ?? Date.parse(event.at) : null),
     storedAt: record?.t ?? (event ? Date.parse(event.at) : null),
   };
   if (index.retracted.has(seq)) return { ...status, state: 'retracted' };
   if (index.acknowledged.has(seq)) return { ...status, state: 'seen' };
   return { ...status, state: 'stored', late: !!(event && event.data && event.data.late) };
+}
+
+/** An event's `pressed_at` (the client's own press time: docs/protocol.md) in ms, or null. */
+export function pressedAtOf(event) {
+  const value = event?.data?.pressed_at;
+  if (typeof value !== 'string') return null;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? null : ms;
 }
 
 function findEvent(events, id) {

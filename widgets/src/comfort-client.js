@@ -11,6 +11,11 @@
  * turns it back on only if the pause did, and the offline notice offers it as a button.
  * Events: comfort:signal (a press), comfort:event (a new log event), comfort:error (it cannot
  * work: contract §9.7); all bubble and compose. Keyboard: Alt+Shift+P pauses (docs/widgets.md).
+ *
+ * This module is the element: its state, the actions and focus, and the screen put together.
+ * The parts of the screen are in client/ (tiles, feedback and offline notice, check-in,
+ * grounding, help and safety plan, closing and refusal); where a press stands is read in
+ * client/press-state.js, and what a pause does to the video in client/privacy.js.
  */
 import { LitElement, html, nothing } from 'lit';
 import { tokenClaims } from './connection.js';
@@ -18,20 +23,17 @@ import { ConnectionController } from './connection-controller.js';
 import { langOf, locales, stringsFor } from './locales/index.js';
 import { tokens } from './styles.js';
 import { clientStyles } from './client-styles.js';
-import { EXERCISES, ZONES, clientStates, indexLog, lastPress } from './state.js';
-import { actionStatus, canUndo, locationText, safetyPlan, sentLate, sharedLocation } from './client-state.js';
+import { indexLog } from './state.js';
+import { locationText, safetyPlan } from './client-state.js';
+import { currentCheckin, renderCheckin } from './client/checkin-view.js';
+import { renderClosing, renderRefused } from './client/closing-view.js';
+import { renderFeedback, renderOffline } from './client/feedback-view.js';
+import { currentSuggestion, renderGrounding, renderSuggestion } from './client/grounding-view.js';
+import { renderHelpTile, renderLocationQuestion, renderSupport } from './client/help-view.js';
+import { isPauseShortcut, ownState } from './client/press-state.js';
+import { hideVideo, restoreVideo } from './client/privacy.js';
+import { renderChoices, renderPaused, renderPauseTile, renderResumeTile, renderZones } from './client/tiles.js';
 import './comfort-grounding.js';
-
-/** How long a therapist's grounding suggestion counts as fresh; after that it says "earlier". */
-const SUGGESTION_FRESH_MS = 10 * 60_000;
-/** A short drop (a reload, a network blip) does not need a notice. */
-const OFFLINE_NOTICE_AFTER_MS = 3_000;
-
-/** The keyboard shortcut for Pause: Alt+Shift+P (Option+Shift+P), checked against the video
- * platforms' own lists in docs/widgets.md. `code` is the physical key, so layouts agree. */
-function isPauseShortcut(e) {
-  return e.altKey && e.shiftKey && !e.ctrlKey && !e.metaKey && e.code === 'KeyP';
-}
 
 export class ComfortClient extends LitElement {
   static properties = {
@@ -209,7 +211,7 @@ export class ComfortClient extends LitElement {
   _shortcut(e) {
     if (!isPauseShortcut(e) || e.defaultPrevented || !this._canSend) return;
     e.preventDefault();
-    const mine = this._mine();
+    const mine = ownState(this.connection, this._me);
     if (mine.paused) this.renderRoot.querySelector('[part~="resume"]')?.focus();
     else this._press('pause');
   }
@@ -230,35 +232,15 @@ export class ComfortClient extends LitElement {
    * is undone.
    */
   async _cameraOff() {
-    const adapter = this.platformAdapter;
-    if (!adapter || this._hidden) return;
-    try {
-      if (typeof adapter.pause === 'function' && typeof adapter.resume === 'function') {
-        await adapter.pause();
-        this._hidden = 'controller';
-        return;
-      }
-      if (!hasCamera(adapter)) return;
-      // A camera that is already off stays as it is, and resume leaves it off.
-      if (typeof adapter.isLocalVideoOn === 'function' && (await adapter.isLocalVideoOn()) === false) return;
-      const result = await adapter.setLocalVideo(false);
-      if (result === true || (result && result.ok)) this._hidden = 'video';
-    } catch {
-      /* adapters should not throw; if one does, the pause signal has still been sent */
-    }
+    if (!this.platformAdapter || this._hidden) return;
+    const hidden = await hideVideo(this.platformAdapter);
+    if (hidden) this._hidden = hidden;
   }
 
   async _cameraRestore() {
-    const adapter = this.platformAdapter;
     const hidden = this._hidden;
     this._hidden = null;
-    if (!adapter || !hidden) return;
-    try {
-      if (hidden === 'controller') await adapter.resume();
-      else await adapter.setLocalVideo(true);
-    } catch {
-      /* the client can turn the camera on in the platform itself */
-    }
+    await restoreVideo(this.platformAdapter, hidden);
   }
 
   _undo(status) {
@@ -347,26 +329,6 @@ export class ComfortClient extends LitElement {
     this._focusNext = skipped ? '#location-again' : '#feedback';
   }
 
-  // ---- what the view is made of ------------------------------------------------------------
-
-  _mine() {
-    const conn = this.connection;
-    const me = this._me;
-    return optimistic((me && clientStates(conn.welcome, conn.events)[me]) || {}, conn.pendingPresses());
-  }
-
-  _status(id, index) {
-    const conn = this.connection;
-    return actionStatus(id, {
-      outbox: conn.outbox,
-      acked: conn.memory.data.acked,
-      events: conn.events,
-      index,
-      online: conn.status === 'online',
-      rejected: this._refusedSends,
-    });
-  }
-
   // ---- view ----------------------------------------------------------------------------
 
   render() {
@@ -377,13 +339,13 @@ export class ComfortClient extends LitElement {
         <p role="status" class="status" part="status">${t.connection.noToken}</p>
       </section>`;
     }
-    if (conn.status === 'refused') return this._renderRefused(t);
+    if (conn.status === 'refused') return renderRefused(this, t);
     const index = indexLog(conn.events);
-    const mine = this._mine();
-    if (conn.status === 'ended') return this._renderClosing(t, mine);
+    const mine = ownState(conn, this._me);
+    if (conn.status === 'ended') return renderClosing(this, t, mine);
     const paused = !!mine.paused;
-    const checkin = this._currentCheckin(mine, index);
-    const suggestion = this._currentSuggestion(conn.events);
+    const checkin = currentCheckin(this, mine, index);
+    const suggestion = currentSuggestion(this, conn.events);
     const zoneAsked = checkin && !checkin.closed && checkin.data.instrument === 'zone';
     return html`<section class="base" part="base" aria-labelledby="comfort-title">
       <header>
@@ -391,14 +353,14 @@ export class ComfortClient extends LitElement {
         <p role="status" class="status" part="status">${this._statusText(t)}</p>
       </header>
       <div class="bar" part="bar">
-        ${paused ? this._renderResumeTile(t) : this._renderPauseTile(t)} ${this._renderHelpTile(t)}
+        ${paused ? renderResumeTile(this, t) : renderPauseTile(this, t)} ${renderHelpTile(this, t)}
       </div>
-      ${this._renderOffline(t)} ${paused ? this._renderPaused(t) : nothing}
-      <div class="feedback" part="feedback">${this._renderFeedback(t, index)}</div>
-      ${this._renderLocationQuestion(t)} ${checkin ? this._renderCheckin(t, checkin) : nothing}
-      ${suggestion && !this._exercise ? this._renderSuggestion(t, suggestion) : nothing}
-      ${this._renderChoices(t)} ${this._panel === 'grounding' ? this._renderGrounding(t, { live: true }) : nothing}
-      ${zoneAsked ? nothing : this._renderZones(t, mine)} ${this._renderSupport(t, index, { live: true })}
+      ${renderOffline(this, t)} ${paused ? renderPaused(t) : nothing}
+      <div class="feedback" part="feedback">${renderFeedback(this, t, index)}</div>
+      ${renderLocationQuestion(this, t)} ${checkin ? renderCheckin(this, t, checkin) : nothing}
+      ${suggestion && !this._exercise ? renderSuggestion(this, t, suggestion) : nothing}
+      ${renderChoices(this, t)} ${this._panel === 'grounding' ? renderGrounding(this, t, { live: true }) : nothing}
+      ${zoneAsked ? nothing : renderZones(this, t, mine)} ${renderSupport(this, t, index, { live: true })}
       <p class="muted small">${t.client.intro}</p>
       <p class="muted small" id="shortcut-hint">${t.client.shortcut}</p>
     </section>`;
@@ -410,497 +372,6 @@ export class ComfortClient extends LitElement {
     if (conn.status === 'offline') return html`${dot}${t.client.reconnecting}`;
     return html`${dot}${t.connection[conn.status] || t.connection.connecting}`;
   }
-
-  _renderPauseTile(t) {
-    // The hint sits beside the button, not inside it, so the accessible name is exactly "Pause";
-    // the button's ::after stretches over the whole tile, so the tile is one big target.
-    return html`<div class="tile pause" part="pause-tile">
-      <button
-        part="button pause"
-        aria-describedby="pause-hint"
-        aria-keyshortcuts="Alt+Shift+P"
-        @click=${() => this._press('pause')}
-      >
-        ${t.client.pause}
-      </button>
-      <span class="hint" id="pause-hint">${t.client.pauseHint}</span>
-    </div>`;
-  }
-
-  _renderResumeTile(t) {
-    return html`<div class="tile resume" part="pause-tile">
-      <button part="button resume" @click=${() => this._press('resume')}>${t.client.resume}</button>
-    </div>`;
-  }
-
-  _renderHelpTile(t) {
-    return html`<div class="tile help" part="help-tile">
-      <button part="button help" aria-describedby="help-hint" aria-controls="support" @click=${() => this._helpNow()}>
-        ${t.client.helpNow}
-      </button>
-      <span class="hint" id="help-hint">${t.client.helpHint}</span>
-    </div>`;
-  }
-
-  _renderPaused(t) {
-    return html`<div class="card paused" part="paused">
-      <p><strong>${t.client.pausedTitle}</strong></p>
-      <p>${t.client.pausedBody}</p>
-    </div>`;
-  }
-
-  /** While the connection is down: what is kept, and what to do meanwhile (issue 14). */
-  _renderOffline(t) {
-    const conn = this.connection;
-    if (conn.status !== 'offline') return nothing;
-    const long = conn.offlineSince != null && Date.now() - conn.offlineSince >= OFFLINE_NOTICE_AFTER_MS;
-    if (!long && !conn.outbox.length) return nothing;
-    const c = t.client;
-    return html`<div class="card notice" part="offline">
-      <p><strong>${c.offlineTitle}</strong></p>
-      <p>${c.offlineBody}</p>
-      <p>${c.whatToDo}</p>
-      ${this._renderCameraControl(t)}
-    </div>`;
-  }
-
-  _renderCameraControl(t) {
-    const adapter = this.platformAdapter;
-    const controller = adapter && typeof adapter.pause === 'function' && typeof adapter.resume === 'function';
-    if (!adapter || (!controller && !hasCamera(adapter))) return nothing;
-    const c = t.client;
-    return this._hidden
-      ? html`<p>${c.cameraIsOff}</p>
-          <div class="row">
-            <button part="button camera" @click=${() => this._cameraRestore()}>${c.cameraOn}</button>
-          </div>`
-      : html`<div class="row">
-          <button part="button camera" @click=${() => this._cameraOff()}>${c.cameraOff}</button>
-        </div>`;
-  }
-
-  /** One live region that stays in the DOM, so screen readers hear each change politely. */
-  _renderFeedback(t, index) {
-    const c = t.client;
-    const notice = this._notice && Date.now() - this._notice.at < 8000 ? this._notice.text : null;
-    const status = notice ? null : this._feedbackStatus(index);
-    const text = notice ?? (status ? this._describe(c, status) : '');
-    const undo = status && status.type !== 'checkin_response' && status.type !== 'location_shared' && canUndo(status, Date.now());
-    return html`<p role="status" id="feedback" tabindex="-1" data-focus-fallback>${text}</p>
-      ${undo ? html`<button class="quiet" part="undo" @click=${() => this._undo(status)}>${c.undo}</button>` : nothing}`;
-  }
-
-  /** The client's latest action this page knows of; after a reload, its latest press in the log. */
-  _feedbackStatus(index) {
-    const status = this._status(this._lastAction, index);
-    if (status) return status;
-    const conn = this.connection;
-    const notHelp = (e) => e.type !== 'help_now';
-    const press = lastPress(conn.events.filter(notHelp), conn.outbox.filter(notHelp), this._me, index);
-    return press ? this._status(press.id, index) : null;
-  }
-
-  _describe(c, status) {
-    if (status.type === 'checkin_response') return this._describeAnswer(c, status);
-    if (status.type === 'location_shared') {
-      if (status.state === 'queued') return c.locationKept;
-      if (status.state === 'sending') return c.sending;
-      if (status.state === 'rejected') return c.locationNotSent;
-      return c.locationSent;
-    }
-    const data = status.data || {};
-    const what = status.type === 'zone' ? c.pressed.zone(c.zones[data.zone] || data.zone) : c.pressed[status.type] || '';
-    switch (status.state) {
-      case 'queued':
-        return `${what} ${c.keptSince(this._time(status.pressedAt))} ${c.queued}`;
-      case 'sending':
-        return `${what} ${c.sending}`;
-      case 'rejected':
-        return `${what} ${c.notSent}`;
-      case 'retracted':
-        return `${what} ${c.retracted}`;
-      case 'seen':
-        return html`${what} <span class="seen">✓ ${c.seen}</span>`;
-      default:
-        return sentLate(status)
-          ? `${what} ${c.sentLate(this._time(status.storedAt), this._time(status.pressedAt))}`
-          : `${what} ${c.sent}`;
-    }
-  }
-
-  _describeAnswer(c, status) {
-    switch (status.state) {
-      case 'queued':
-        return `${c.answerKept} ${c.queued}`;
-      case 'sending':
-        return c.answerSending;
-      case 'rejected':
-        return status.error?.code === 'not_found' ? c.answerClosed : c.answerNotSent;
-      default:
-        return status.late ? c.answerLate : c.checkinThanks;
-    }
-  }
-
-  _renderChoices(t) {
-    const c = t.client;
-    const open = this._panel === 'grounding';
-    return html`<div class="tiles">
-      ${tile('keep_going', c.keepGoing, c.keepGoingHint, () => this._press('keep_going'))}
-      ${tile('slow_down', c.slowDown, c.slowDownHint, () => this._press('slow_down'))}
-      ${tile('grounding', c.grounding, c.groundingHint, () => this._toggleGrounding(), {
-        expanded: open,
-        controls: 'grounding-panel',
-      })}
-    </div>`;
-  }
-
-  _renderZones(t, mine) {
-    const c = t.client;
-    // The hints are visible, so "Shut down" reads as a feeling, not as ending the session.
-    return html`<fieldset part="zone">
-      <legend>${c.zoneLegend}</legend>
-      <div class="zones">
-        ${ZONES.map((zone) =>
-          tile(`zone-${zone}`, c.zones[zone], c.zoneHints[zone], () => this._press('zone', { zone }), {
-            pressed: mine?.zone === zone,
-            className: 'zone',
-          }),
-        )}
-      </div>
-    </fieldset>`;
-  }
-
-  _currentCheckin(mine, index) {
-    const conn = this.connection;
-    const handled = new Set(conn.note('checkinsHandled') || []);
-    const shown = this._shownCheckin;
-    if (shown != null && !handled.has(shown) && index.bySeq.has(shown)) {
-      return { ...index.bySeq.get(shown), closed: !(mine?.open_checkins || []).includes(shown) };
-    }
-    const open = (mine?.open_checkins || []).filter((seq) => !handled.has(seq) && index.bySeq.has(seq));
-    if (!open.length) return null;
-    this._shownCheckin = open[0];
-    return { ...index.bySeq.get(open[0]), closed: false };
-  }
-
-  _renderCheckin(t, checkin) {
-    const c = t.client;
-    const suds = checkin.data.instrument === 'suds';
-    const close = () => this._finishCheckin(checkin.seq);
-    if (checkin.closed) {
-      return html`<div class="card checkin" part="checkin">
-        <p>${c.checkinClosed}</p>
-        <div class="row"><button @click=${close}>${c.close}</button></div>
-      </div>`;
-    }
-    return html`<form
-      class="card checkin"
-      part="checkin"
-      aria-labelledby="checkin-title"
-      @submit=${(e) => {
-        e.preventDefault();
-        this._answer(checkin);
-      }}
-    >
-      <h3 id="checkin-title">${c.checkinTitle}</h3>
-      ${suds ? this._renderSuds(c) : this._renderZoneAnswer(c)}
-      <div class="row">
-        <button class="primary" type="submit">${c.send}</button>
-        <button type="button" class="quiet" @click=${close}>${c.notNow}</button>
-      </div>
-    </form>`;
-  }
-
-  _renderSuds(c) {
-    const values = Array.from({ length: 11 }, (_, i) => i);
-    return html`<fieldset role="radiogroup" aria-describedby="suds-anchors">
-      <legend>${c.sudsLegend}</legend>
-      <div class="scale">
-        ${values.map(
-          (v) => html`<label
-            >${v}<input
-              type="radio"
-              name="suds"
-              .value=${String(v)}
-              .checked=${this._choice === String(v)}
-              aria-describedby=${v in c.sudsAnchors ? `anchor-${v}` : nothing}
-              @change=${() => {
-                this._choice = String(v);
-              }}
-          /></label>`,
-        )}
-      </div>
-      <div class="anchors" id="suds-anchors">
-        <span id="anchor-0">0 — ${c.sudsAnchors[0]}</span>
-        <span id="anchor-5">5 — ${c.sudsAnchors[5]}</span>
-        <span id="anchor-10">10 — ${c.sudsAnchors[10]}</span>
-      </div>
-    </fieldset>`;
-  }
-
-  _renderZoneAnswer(c) {
-    return html`<fieldset role="radiogroup">
-      <legend>${c.zoneQuestion}</legend>
-      <div class="zone-answers">
-        ${ZONES.map(
-          (zone) => html`<label
-            ><input
-              type="radio"
-              name="zone"
-              aria-label=${c.zones[zone]}
-              .value=${zone}
-              .checked=${this._choice === zone}
-              aria-describedby="zone-answer-hint-${zone}"
-              @change=${() => {
-                this._choice = zone;
-              }}
-            />${c.zones[zone]}
-            <span class="hint" id="zone-answer-hint-${zone}">— ${c.zoneHints[zone]}</span></label
-          >`,
-        )}
-      </div>
-    </fieldset>`;
-  }
-
-  _currentSuggestion(events) {
-    const me = this._me;
-    const handled = new Set(this.connection.note('suggestionsHandled') || []);
-    let lastOwnGrounding = 0;
-    let suggestion = null;
-    for (const e of events) {
-      if (e.actor?.id === me && e.type === 'grounding_started') lastOwnGrounding = e.seq;
-      if (e.type === 'suggest_grounding') suggestion = e;
-    }
-    if (!suggestion || handled.has(suggestion.seq) || suggestion.seq < lastOwnGrounding) return null;
-    return suggestion;
-  }
-
-  _renderSuggestion(t, suggestion) {
-    const c = t.client;
-    const exercise = suggestion.data.exercise;
-    const name = c.exercises[exercise] || exercise;
-    // An old suggestion is not dropped silently: it says it is from earlier, and when.
-    const at = Date.parse(suggestion.at);
-    const text = Date.now() - at > SUGGESTION_FRESH_MS ? c.suggestionEarlier(name, this._time(at)) : c.suggestion(name);
-    return html`<div class="card checkin" part="suggestion" role="group" aria-labelledby="suggestion-text">
-      <p id="suggestion-text">${text}</p>
-      <div class="row">
-        <button class="primary" @click=${() => this._startExercise(exercise, suggestion.seq)}>${c.startExercise}</button>
-        <button class="quiet" @click=${() => this._dismissSuggestion(suggestion.seq)}>${c.notNow}</button>
-      </div>
-    </div>`;
-  }
-
-  /** The exercises; in a live session they are logged, after the end they just run here. */
-  _renderGrounding(t, { live }) {
-    const c = t.client;
-    const title = this._exercise ? c.exercises[this._exercise] : c.groundingTitle;
-    return html`<section class="card panel" part="grounding-panel" id="grounding-panel" aria-labelledby="grounding-title">
-      <div class="panel-head">
-        <h3 id="grounding-title" tabindex="-1">${title}</h3>
-        ${live && !this._exercise
-          ? html`<button class="quiet" @click=${() => this._toggleGrounding()}>${c.hideExercises}</button>`
-          : nothing}
-      </div>
-      ${this._exercise
-        ? html`<comfort-grounding
-            exportparts="breath-circle, grounding: grounding-exercise"
-            .exercise=${this._exercise}
-            .strings=${c}
-            ?reduced-motion=${this._reducedMotion}
-            @grounding-finish=${this._finishExercise}
-            @grounding-close=${this._closeExercise}
-          ></comfort-grounding>`
-        : html`<p class="muted small">${c.groundingIntro}</p>
-            <div class="exercises">
-              ${EXERCISES.map((ex) =>
-                tile(`exercise-${ex}`, c.exercises[ex], c.exerciseHints[ex], () => this._startExercise(ex), {
-                  className: 'exercise',
-                  part: 'tile',
-                }),
-              )}
-            </div>`}
-    </section>`;
-  }
-
-  /** The location question shows at the session's start (ask_location) and when asked again. */
-  get _locationAsked() {
-    const conn = this.connection;
-    if (!this._safety.askLocation) return false;
-    return this._askLocation || !(conn.note('locationAsked') || sharedLocation(conn.events, this._me));
-  }
-
-  _renderLocationQuestion(t) {
-    const c = t.client;
-    if (!this._locationAsked) return nothing;
-    return html`<form
-      class="card location"
-      part="location"
-      @submit=${(e) => {
-        e.preventDefault();
-        this._shareLocation(e.currentTarget);
-      }}
-    >
-      <label for="location-input">${c.locationQuestion}</label>
-      <p class="muted small" id="location-why">${c.locationWhy}</p>
-      <input id="location-input" type="text" maxlength="200" autocomplete="off" aria-describedby="location-why" />
-      <div class="row">
-        <button class="primary" type="submit">${c.share}</button>
-        <button type="button" class="quiet" @click=${() => this._closeLocation({ skipped: true })}>${c.skip}</button>
-      </div>
-    </form>`;
-  }
-
-  /** Help and support: the state of a help request, the session's resources, the location. */
-  _renderSupport(t, index, { live }) {
-    const c = t.client;
-    const safety = this._safety;
-    const help = live ? this._status(this._lastHelp, index) : null;
-    const shared = sharedLocation(this.connection.events, this._me);
-    return html`<section class="card support" part="support" id="support" aria-labelledby="support-title">
-      <h3 id="support-title" tabindex="-1">${c.supportTitle}</h3>
-      <p role="status">${help ? this._describeHelp(c, help) : ''}</p>
-      ${help && canUndo(help, Date.now())
-        ? html`<div class="row">
-            <button class="quiet" part="undo-help" @click=${() => this._undo(help)}>${c.takeBack}</button>
-          </div>`
-        : nothing}
-      <p>${c.emergency}</p>
-      ${safety.resources.length
-        ? html`<p>${c.resourcesIntro}</p>
-            <ul class="resources">
-              ${safety.resources.map(
-                (r, i) => html`<li>
-                  <span class="label" id="resource-${i}">${r.label}</span>
-                  <span class="links">
-                    ${r.links.map((link) => {
-                      const visible = link.kind === 'open' ? c.open : c[link.kind](link.text);
-                      const external = link.kind === 'open';
-                      return html`<a
-                        href=${link.href}
-                        aria-label=${c.linkName(visible, r.label)}
-                        target=${external ? '_blank' : nothing}
-                        rel=${external ? 'noopener noreferrer' : nothing}
-                        >${visible}</a
-                      >`;
-                    })}
-                  </span>
-                </li>`,
-              )}
-            </ul>`
-        : nothing}
-      ${shared ? html`<p class="small">${c.youShared(shared.data?.text ?? '')}</p>` : nothing}
-      ${live && safety.askLocation && !this._locationAsked
-        ? html`<div class="row">
-            <button
-              class="quiet"
-              id="location-again"
-              @click=${() => {
-                this._askLocation = true;
-                this._focusNext = '#location-input';
-              }}
-            >
-              ${c.locationAgain}
-            </button>
-          </div>`
-        : nothing}
-    </section>`;
-  }
-
-  _describeHelp(c, status) {
-    switch (status.state) {
-      case 'queued':
-        return c.helpKept;
-      case 'sending':
-        return c.helpSending;
-      case 'rejected':
-        return c.helpNotSent;
-      case 'retracted':
-        return c.helpTakenBack;
-      case 'seen':
-        return c.helpSeen;
-      default:
-        return c.helpSent;
-    }
-  }
-
-  /** The ended session: never a blank — a closing word, the exercises and the resources. */
-  _renderClosing(t, mine) {
-    const c = t.client;
-    const unsent = [...this._refusedSends.values()].some(({ error }) => error.code === 'session_ended');
-    return html`<section class="base" part="base" aria-labelledby="comfort-title">
-      <header>
-        <h2 id="comfort-title">${c.title}</h2>
-        <p role="status" class="status" part="status">${t.connection.ended}</p>
-      </header>
-      <div class="card closing" part="closing">
-        <h3 id="closing-title" tabindex="-1" data-focus-fallback>${c.closingTitle}</h3>
-        ${mine.paused ? html`<p>${c.closingPaused}</p>` : nothing}
-        <p>${c.closingBody}</p>
-        ${unsent ? html`<p>${c.closingUnsent}</p>` : nothing}
-      </div>
-      ${this._renderGrounding(t, { live: false })} ${this._renderSupport(t, indexLog(this.connection.events), { live: false })}
-    </section>`;
-  }
-
-  /**
-   * A refused connection: what happened in the client's words, what to do; nothing to press.
-   * The session's resources, if this tab saw them before (a link that expired mid-session).
-   */
-  _renderRefused(t) {
-    const c = t.client;
-    const code = this.connection.error?.code;
-    const known = this._safety.resources.length > 0;
-    return html`<section class="base" part="base" aria-labelledby="comfort-title">
-      <header>
-        <h2 id="comfort-title">${c.title}</h2>
-      </header>
-      <div class="card notice" part="refused">
-        <p role="status" class="refusal" part="status" tabindex="-1" data-focus-fallback>
-          ${c.refused[code] || c.refused.default}
-        </p>
-        <p>${c.whatToDo}</p>
-        ${known ? nothing : html`<p>${c.emergency}</p>`} ${this._renderCameraControl(t)}
-      </div>
-      ${known ? this._renderSupport(t, indexLog(this.connection.events), { live: false }) : nothing}
-    </section>`;
-  }
-}
-
-/**
- * A tile: a button whose accessible name is exactly its label, with its hint beside it (not
- * inside, so names stay exact) and the whole tile as its target.
- */
-function tile(type, label, hint, onClick, { expanded, controls, pressed, className = '', part = 'tile' } = {}) {
-  return html`<div class="tile ${className}" part=${part}>
-    <button
-      part="button ${type}${type === 'grounding' ? ' grounding-button' : ''}"
-      aria-describedby="hint-${type}"
-      aria-expanded=${expanded === undefined ? nothing : String(expanded)}
-      aria-controls=${controls ?? nothing}
-      aria-pressed=${pressed === undefined ? nothing : String(pressed)}
-      @click=${onClick}
-    >
-      ${label}
-    </button>
-    <span class="hint" id="hint-${type}">${hint}</span>
-  </div>`;
-}
-
-function hasCamera(adapter) {
-  return typeof adapter.setLocalVideo === 'function' && adapter.capabilities?.video !== false;
-}
-
-/** The client's own state with its not-yet-logged presses applied, so the view answers at once. */
-function optimistic(mine, pending) {
-  if (!mine) return mine;
-  const view = { ...mine };
-  for (const press of pending) {
-    if (press.type === 'pause') view.paused = true;
-    else if (press.type === 'resume') view.paused = false;
-    else if (press.type === 'zone') view.zone = press.data.zone;
-  }
-  return view;
 }
 
 customElements.define('comfort-client', ComfortClient);

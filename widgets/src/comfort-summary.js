@@ -16,7 +16,16 @@ import { tokenClaims } from './connection.js';
 import { MODULE_ORIGIN } from './connection-controller.js';
 import { stringsForElement } from './locales/index.js';
 import { tokens } from './styles.js';
-import { duration, fetchSummary, summaryModel, summaryText } from './therapist/summary-model.js';
+import {
+  JUST_NOW_MS,
+  duration,
+  fetchSummary,
+  madeEarlier,
+  pausedWords,
+  summaryModel,
+  summaryText,
+  zoneHow,
+} from './therapist/summary-model.js';
 
 /** How long the live view waits after the log grows before it asks for the summary again. */
 const REFRESH_AFTER_MS = 2_000;
@@ -264,6 +273,7 @@ export class ComfortSummary extends LitElement {
     super.disconnectedCallback();
     this._resize?.disconnect();
     clearTimeout(this._refresh);
+    clearTimeout(this._wake);
   }
 
   updated(changed) {
@@ -273,6 +283,9 @@ export class ComfortSummary extends LitElement {
       clearTimeout(this._refresh);
       this._refresh = setTimeout(() => this.load(), REFRESH_AFTER_MS);
     }
+    // "paused just now" stays true: draw again when it becomes "paused since …".
+    clearTimeout(this._wake);
+    if (this._wakeAt != null) this._wake = setTimeout(() => this.requestUpdate(), Math.max(0, this._wakeAt - Date.now()) + 50);
   }
 
   get _sid() {
@@ -343,7 +356,7 @@ export class ComfortSummary extends LitElement {
     if (!result) {
       return html`<section class="summary" part="summary" aria-labelledby="summary-h">
         <h3 id="summary-h">${sm.title}</h3>
-        <p role="status" class="state">${this.token ? sm.loading : sm.refused}</p>
+        <p role="status" class="state" part="summary-status">${this.token ? sm.loading : sm.refused}</p>
       </section>`;
     }
     if (!result.ok) {
@@ -351,14 +364,18 @@ export class ComfortSummary extends LitElement {
       return html`<section class="summary" part="summary" aria-labelledby="summary-h">
         <h3 id="summary-h">${sm.title}</h3>
         <div class="problem">
-          <p role="status">${refused ? sm.refused : sm.failed}</p>
-          ${refused ? nothing : html`<button @click=${() => this.load()}>${sm.retry}</button>`}
+          <p role="status" part="summary-status">${refused ? sm.refused : sm.failed}</p>
+          ${refused ? nothing : html`<button part="summary-button" @click=${() => this.load()}>${sm.retry}</button>`}
         </div>
       </section>`;
     }
     const model = summaryModel(result.summary, { log: this.log || [], names: this.names || {}, now: result.at });
+    const young = model.final
+      ? []
+      : model.clients.flatMap((c) => c.spans).filter((s) => s.open && s.from != null && Date.now() - s.from < JUST_NOW_MS);
+    this._wakeAt = young.length ? Math.min(...young.map((s) => s.from)) + JUST_NOW_MS : null;
     return html`<section class="summary" part="summary" aria-labelledby="summary-h">
-      <div class="head">
+      <div class="head" part="summary-head">
         <h3 id="summary-h">${sm.title}</h3>
         <p class="state">
           <strong>${model.final ? sm.final : sm.live}</strong> · ${sm.updated(this._clock(result.at))}
@@ -373,12 +390,12 @@ export class ComfortSummary extends LitElement {
           model.scheduled,
         )}
       </p>
-      <div class="tools">
-        <button @click=${() => window.print()}>${sm.print}</button>
-        <button @click=${() => this._copy(model)}>${sm.copy}</button>
-        ${model.final ? nothing : html`<button @click=${() => this.load()}>${sm.refresh}</button>`}
+      <div class="tools" part="summary-tools">
+        <button part="summary-button" @click=${() => window.print()}>${sm.print}</button>
+        <button part="summary-button" @click=${() => this._copy(model)}>${sm.copy}</button>
+        ${model.final ? nothing : html`<button part="summary-button" @click=${() => this.load()}>${sm.refresh}</button>`}
       </div>
-      <p role="status" class="status small muted">${this._notice}</p>
+      <p role="status" class="status small muted" part="summary-status">${this._notice}</p>
       ${this._copyText
         ? html`<textarea readonly aria-label=${sm.copy} .value=${this._copyText}></textarea>`
         : nothing}
@@ -403,7 +420,7 @@ export class ComfortSummary extends LitElement {
     const x = (t) => left + ((Math.min(Math.max(t, model.start), model.end) - model.start) / span) * (W - left - right);
     const y = (v) => chartTop + ((10 - v) / 10) * chartH;
     const ticks = timeTicks(model.start, model.end, W > 480 ? 6 : 3);
-    return html`<figure>
+    return html`<figure part="summary-timeline">
       <svg
         class="timeline"
         viewBox="0 0 ${W} ${H}"
@@ -428,7 +445,7 @@ export class ComfortSummary extends LitElement {
         ${model.clients.map((c) => sudsLine(c, x, y))}`}
       </svg>
       <figcaption>
-        <ul class="key" aria-label=${sm.key}>
+        <ul class="key" part="summary-key" aria-label=${sm.key}>
           ${model.clients.map(
             (c, i) => html`<li>
               <svg viewBox="0 0 56 16" aria-hidden="true">
@@ -467,17 +484,19 @@ export class ComfortSummary extends LitElement {
   // ---- the facts -----------------------------------------------------------------------
 
   _clients(model, sm) {
-    return html`<div class="clients">
+    return html`<div class="clients" part="summary-clients">
       ${model.clients.map(
-        (c) => html`<section class="client" style="--look:${c.look.colour}" aria-label=${c.name}>
+        (c) => html`<section class="client" part="summary-client" style="--look:${c.look.colour}" aria-label=${c.name}>
           <h4>${c.name}</h4>
           <dl>
             <dt>${sm.suds}</dt>
             <dd>
               ${c.suds.length
                 ? c.suds.map(
-                    (p, i) => html`${i ? ', ' : ''}<strong>${p.value}</strong> ${this._clock(p.t)}${p.late
-                        ? html` <span class="late">${sm.late}</span>`
+                    (p, i) => html`${i ? ', ' : ''}<strong>${p.value}</strong> ${this._clock(p.t)}${madeEarlier(p, (ms) => this._clock(ms))
+                        ? ` (${sm.madeAt(sm.sources.answer, this._clock(p.pressed))})`
+                        : ''}${p.late
+                        ? html` <span class="late" part="summary-late">${sm.late}</span>`
                         : nothing}`,
                   )
                 : sm.none}
@@ -487,14 +506,18 @@ export class ComfortSummary extends LitElement {
               ${c.zones.length
                 ? c.zones.map(
                     (z, i) => html`${i ? ', ' : ''}<strong>${sm.zoneNames[z.zone] || z.zone}</strong>
-                      ${this._clock(z.t)}${z.source ? ` (${sm.sources[z.source]})` : ''}${z.late
-                        ? html` <span class="late">${sm.late}</span>`
+                      ${this._clock(z.t)}${parenthesised(zoneHow(z, sm, (ms) => this._clock(ms)))}${z.late
+                        ? html` <span class="late" part="summary-late">${sm.late}</span>`
                         : nothing}`,
                   )
                 : sm.none}
             </dd>
             <dt>${sm.pauses}</dt>
-            <dd>${c.pauses}${c.pauses ? ` · ${duration(c.pausedSeconds, sm)} ${sm.paused}` : ''}</dd>
+            <dd>
+              ${c.pauses}${c.pauses
+                ? ` · ${pausedWords(c, sm, (ms) => this._clock(ms), { final: model.final, nowMs: Date.now() })}`
+                : ''}
+            </dd>
             ${c.help.length
               ? html`<dt>${sm.help}</dt>
                   <dd>${c.help.map((h) => this._clock(h.t)).join(', ')}</dd>`
@@ -515,7 +538,7 @@ export class ComfortSummary extends LitElement {
 
   _cues(model, sm) {
     const icons = { urgent: '‼', warn: '▲', info: '●' };
-    return html`<section class="cues" aria-labelledby="summary-cues-h">
+    return html`<section class="cues" part="summary-cues" aria-labelledby="summary-cues-h">
       <h4 id="summary-cues-h">${sm.cues}</h4>
       ${model.cues.length
         ? html`<ul>
@@ -534,7 +557,7 @@ export class ComfortSummary extends LitElement {
 
   _counts(model, sm) {
     const shown = Object.keys(sm.countNames).filter((type) => model.counts[type]);
-    return html`<section class="counts" aria-labelledby="summary-counts-h">
+    return html`<section class="counts" part="summary-counts" aria-labelledby="summary-counts-h">
       <h4 id="summary-counts-h">${sm.counts}</h4>
       <dl>
         ${shown.map(
@@ -546,6 +569,11 @@ export class ComfortSummary extends LitElement {
       </dl>
     </section>`;
   }
+}
+
+/** " (words)", or nothing for no words. */
+function parenthesised(words) {
+  return words ? ` (${words})` : '';
 }
 
 /** Round clock times (every 1, 5, 10, 15, 30 or 60 minutes) between start and end, at most `max`. */

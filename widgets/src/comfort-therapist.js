@@ -7,7 +7,9 @@
  * actions, and the feed of everything else, newest first, each event once. "Summary" switches
  * to the session summary (<comfort-summary>), live during the session and final after it.
  * Severity is shown by shape and words as well as colour. Quiet by default; a soft sound is
- * opt-in.
+ * opt-in. A session that is gone (erased, or this link refused) leaves nothing in the browser:
+ * the panel forgets its sessionStorage entry for it (`_refused`), and an ended panel asks again
+ * whether the session is still there whenever the tab is shown again.
  *
  * Attributes: token, server (default: this module's origin), lang.
  * Events: comfort:event (each new log event), comfort:signal (each send of this panel).
@@ -16,7 +18,7 @@ import { LitElement, html, nothing } from 'lit';
 import { ConnectionController } from './connection-controller.js';
 import { stringsForElement } from './locales/index.js';
 import { tokens } from './styles.js';
-import { EXERCISES, clientStates, sessionClock } from './state.js';
+import { EXERCISES, clientStates, idMap, sessionClock } from './state.js';
 import { panelView, rowSeqs } from './therapist/attention.js';
 import { FocusKeeper } from './therapist/focus.js';
 import { panelStyles } from './therapist/styles.js';
@@ -50,6 +52,7 @@ export class ComfortTherapist extends LitElement {
       on: {
         event: (e) => this._received(e.detail),
         signal: (e) => this._relay('comfort:signal', e.detail),
+        refused: (e) => this._refused(e.detail),
       },
       opened: (conn) => {
         this._sound = !!conn.note('sound');
@@ -62,6 +65,9 @@ export class ComfortTherapist extends LitElement {
     this._sound = false;
     this._view = null; // null: live while the session runs, the summary once it has ended
     this._focus = new FocusKeeper(this);
+    this._onVisible = () => {
+      if (globalThis.document?.visibilityState !== 'hidden') this.connection?.recheck();
+    };
   }
 
   /** The live ComfortConnection (read-only; null without a token). */
@@ -74,11 +80,13 @@ export class ComfortTherapist extends LitElement {
     this._clock = setInterval(() => {
       this._now = Date.now();
     }, 15_000);
+    globalThis.document?.addEventListener('visibilitychange', this._onVisible);
   }
 
   disconnectedCallback() {
     super.disconnectedCallback();
     clearInterval(this._clock);
+    globalThis.document?.removeEventListener('visibilitychange', this._onVisible);
   }
 
   get _t() {
@@ -87,6 +95,16 @@ export class ComfortTherapist extends LitElement {
 
   _relay(name, detail) {
     this.dispatchEvent(new CustomEvent(name, { detail, bubbles: true, composed: true }));
+  }
+
+  /**
+   * The session is gone for this panel — erased (`session_not_found`), or the link refused
+   * (`invalid_token`, `token_expired`, `origin_not_allowed`): nothing of it stays in this
+   * browser, no client's pause or zone. An ended session (`session_ended`) keeps its log for
+   * the summary until the tab closes.
+   */
+  _refused({ code }) {
+    if (code !== 'session_ended') this.connection?.forget();
   }
 
   _received(event) {
@@ -226,6 +244,7 @@ export class ComfortTherapist extends LitElement {
       ${renderAttention(ctx, view.attention)}
       ${summary
         ? html`<comfort-summary
+            exportparts="summary, summary-head, summary-status, summary-tools, summary-button, summary-timeline, summary-key, summary-clients, summary-client, summary-late, summary-cues, summary-counts"
             .token=${this.token}
             .server=${this.server}
             .log=${events}
@@ -255,8 +274,9 @@ export class ComfortTherapist extends LitElement {
     return html`${dot}${t.connection[conn.status] || t.connection.connecting}`;
   }
 
+  /** Display names by participant id (an idMap: any id is its own key, `__proto__` too). */
   _names() {
-    const names = {};
+    const names = idMap();
     for (const p of this.connection.welcome?.session?.participants || []) names[p.id] = p.display_name || p.id;
     return names;
   }

@@ -19,6 +19,8 @@
  */
 import { io as defaultIo } from 'socket.io-client';
 
+import { SIGNAL_TYPES } from './state.js';
+
 /** Send errors worth retrying with the same id; anything else is final (contract §3). */
 const RETRYABLE = new Set(['internal', 'rate_limited']);
 /** Connection refusals after which reconnecting cannot help. */
@@ -27,6 +29,26 @@ const FINAL_REFUSALS = new Set(['invalid_token', 'token_expired', 'session_not_f
 const ORIGIN_CHECK_PATH = '/widgets/origin';
 const ACK_TIMEOUT_MS = 10_000;
 const RETRY_DELAY_MS = 1_500;
+/**
+ * Presses that may say when they were made (`pressed_at`, an addition: docs/protocol.md): the
+ * client's signals and answers. Not `retract` (its window runs on the service's clock), nor
+ * `location_shared`, nor anything a therapist sends.
+ */
+export const PRESS_TIME_TYPES = new Set([...SIGNAL_TYPES, 'checkin_response']);
+/** A press that waited this long (a connection that looked up but was not) says when it was made. */
+const STAMP_AFTER_MS = 2_000;
+
+/**
+ * The data a queued press is sent with: its own, plus `pressed_at` (ISO 8601 UTC, ms) when it
+ * was queued while not connected or has waited a while, so the service and the therapist know
+ * when it was pressed, not only when it arrived.
+ */
+export function dataToSend(entry, nowMs) {
+  const data = entry.data || {};
+  if (!PRESS_TIME_TYPES.has(entry.type) || !Number.isFinite(entry.t) || data.pressed_at != null) return data;
+  if (!entry.offline && nowMs - entry.t < STAMP_AFTER_MS) return data;
+  return { ...data, pressed_at: new Date(entry.t).toISOString() };
+}
 
 /** Decodes a JWT's claims without verifying them (the service verifies); null if unreadable. */
 export function tokenClaims(token) {
@@ -100,6 +122,19 @@ export class SessionMemory {
       } catch {
         /* nothing more we can do; the in-memory copy still works for this page */
       }
+    }
+  }
+
+  /**
+   * Forgets everything: the entry leaves sessionStorage and nothing of it stays in memory (the
+   * session is gone, or this link no longer opens it).
+   */
+  clear() {
+    this.data = emptyMemory();
+    try {
+      this.storage?.removeItem(this.key);
+    } catch {
+      /* a storage that cannot remove cannot hold it either */
     }
   }
 
@@ -290,6 +325,26 @@ export class ComfortConnection extends EventTarget {
     for (const finish of [...this.attempts]) finish('disconnected');
   }
 
+  /**
+   * Asks the service once more whether an ended session is still there: a connection it refuses
+   * with `session_ended`, or with `session_not_found` once the session was erased (then the
+   * connection is refused, and its owner may `forget`).
+   */
+  recheck() {
+    if (this.closed || this.status !== 'ended' || !this.socket || this.socket.connected) return;
+    this.socket.connect();
+  }
+
+  /**
+   * Forgets what this participant's entry holds, here and in sessionStorage: the log (every
+   * client's pauses and zones), the outbox, the notes. For a session that is gone.
+   */
+  forget() {
+    this.memory.clear();
+    this.welcome = null;
+    this.changed();
+  }
+
   onConnect() {
     this.status = 'online';
     this.error = null;
@@ -340,9 +395,15 @@ export class ComfortConnection extends EventTarget {
     if (!code) this.checkOrigin();
   }
 
-  /** Gives up for good: reconnecting cannot help (a bad link, an ended session, a refused origin). */
+  /**
+   * Gives up for good: reconnecting cannot help (a bad link, an ended session, a refused origin).
+   * An ended session can still be refused for another reason later (erased: session_not_found).
+   */
   refuse(code, message) {
-    if (this.status === 'refused' || (this.status === 'ended' && this.error)) return;
+    if (this.status === 'refused' || (this.status === 'ended' && this.error?.code === code)) {
+      this.socket?.disconnect(); // a recheck's connection is not kept open
+      return;
+    }
     this.status = code === 'session_ended' ? 'ended' : 'refused';
     this.error = { code, message: message || code };
     this.offlineSince = null;
@@ -401,11 +462,13 @@ export class ComfortConnection extends EventTarget {
   // ---- sending -------------------------------------------------------------------------
 
   /**
-   * Queues a press: stored in the outbox first (so a reload cannot lose it), then sent.
-   * Returns the entry {id, type, data}.
+   * Queues a press: stored in the outbox first (so a reload cannot lose it), then sent. A press
+   * queued while not connected is marked `offline`, and is sent with its press time
+   * (`dataToSend`). Returns the entry {id, type, data, t, offline?}.
    */
   send(type, data = {}) {
     const entry = { id: newId(), type, data, t: this.now() };
+    if (this.status !== 'online') entry.offline = true;
     this.outbox.push(entry);
     this.memory.save();
     this.dispatchEvent(new CustomEvent('signal', { detail: { id: entry.id, type, data } }));
@@ -463,7 +526,7 @@ export class ComfortConnection extends EventTarget {
 
   emitEntry(entry) {
     this.inflight.add(entry.id);
-    const payload = { id: entry.id, type: entry.type, data: entry.data };
+    const payload = { id: entry.id, type: entry.type, data: dataToSend(entry, this.now()) };
     return new Promise((resolve) => {
       // A disconnect settles the attempt at once (see onDisconnect) rather than waiting for the
       // ack timeout, so a reconnect can resend straight away; a late ack is then ignored.

@@ -23,6 +23,20 @@ export const RETRACT_WINDOW_MS = 30_000;
 export const EXERCISES = ['box_breathing', 'breathing_478', 'paced_breathing', 'five_senses'];
 export const ZONES = ['too_much', 'okay', 'shut_down'];
 
+/**
+ * A fresh object keyed by participant ids (or other ids from the log): it has no prototype, so an
+ * id such as `__proto__`, `constructor` or `toString` is a key like any other, never a property
+ * every object inherits. Every id-keyed object of the widgets is one of these (or a Map).
+ */
+export function idMap() {
+  return Object.create(null);
+}
+
+/** `object[key]` when it is the object's own, else undefined (for objects a host page gives). */
+export function ownValue(object, key) {
+  return object != null && Object.prototype.hasOwnProperty.call(object, key) ? object[key] : undefined;
+}
+
 export function isSignal(event) {
   return !!event && event.actor && event.actor.role === 'client' && SIGNAL_TYPES.has(event.type);
 }
@@ -97,11 +111,11 @@ function addressed(event, clientIds) {
 
 /**
  * Per-client state: the `welcome` snapshot (true as of its head_seq), with every later event
- * applied on top. Returns {clientId: State.clients entry} (contract §3).
+ * applied on top. Returns {clientId: State.clients entry} (contract §3), an `idMap`.
  */
 export function clientStates(welcome, events) {
   const base = (welcome && welcome.state && welcome.state.clients) || {};
-  const clients = {};
+  const clients = idMap();
   for (const [id, entry] of Object.entries(base)) {
     clients[id] = { ...blankClient(), ...entry };
     clients[id].open_checkins = [...(entry.open_checkins || [])];
@@ -113,7 +127,7 @@ export function clientStates(welcome, events) {
   }
   const headSeq = welcome ? welcome.head_seq || 0 : 0;
   const ids = () => Object.keys(clients);
-  const marks = {};
+  const marks = idMap();
   for (const event of events) {
     // Followed over the whole log: a retract after the snapshot may undo a press before it.
     const undone = followMarks(marks, event);
@@ -257,6 +271,23 @@ export function sparklinePoints(values, width = 80, height = 24, max = 10, pad =
 
 function round(n) {
   return Math.round(n * 10) / 10;
+}
+
+/** A press that arrived this much later than it was pressed says both times (docs/widgets.md). */
+export const PRESS_GAP_SHOWN_MS = 5_000;
+
+/**
+ * When a client's press was made and when it arrived, for a press that waited (kept offline,
+ * then sent): {pressed, arrived} in ms when its `pressed_at` is more than `PRESS_GAP_SHOWN_MS`
+ * before its `at`; null otherwise (no `pressed_at`, an unreadable one, or a press sent at once).
+ */
+export function pressGap(event, minMs = PRESS_GAP_SHOWN_MS) {
+  const value = event?.data?.pressed_at;
+  if (typeof value !== 'string') return null;
+  const pressed = Date.parse(value);
+  const arrived = Date.parse(event.at);
+  if (Number.isNaN(pressed) || Number.isNaN(arrived) || arrived - pressed <= minMs) return null;
+  return { pressed, arrived };
 }
 
 /** Severity of a feed item: a cue's own, otherwise by what a signal means. */

@@ -221,3 +221,27 @@ test('after the end a signal put away with Got it leaves Needs attention', () =>
   assert.deepEqual(kinds(panelView(events).attention), ['pause:c-1']);
   assert.deepEqual(panelView(events, { dismissed: [1] }).attention, []);
 });
+
+test('a client id that names an Object property is a client like any other', () => {
+  const ids = ['__proto__', 'constructor', 'toString'];
+  const welcome = {
+    head_seq: 0,
+    session: { participants: ids.map((id) => ({ id, role: 'client', connected: false })) },
+    state: { clients: {} },
+  };
+  const events = [
+    event(1, 'pause', { actor: { id: '__proto__', role: 'client' } }),
+    event(2, 'zone', { actor: { id: 'constructor', role: 'client' }, data: { zone: 'too_much' } }),
+    event(3, 'location_shared', { actor: { id: 'toString', role: 'client' }, data: { text: 'home' } }),
+  ];
+  const states = clientStates(welcome, events);
+  assert.deepEqual(Object.keys(states).sort(), [...ids].sort());
+  assert.equal(states.__proto__.paused, true);
+  assert.equal(states.constructor.zone, 'too_much');
+  assert.equal(states.toString.paused, false);
+  assert.equal({}.paused, undefined, 'Object.prototype is untouched');
+  const view = panelView(events);
+  assert.deepEqual(Object.keys(view.locations), ['toString']);
+  assert.equal(view.locations.constructor, undefined);
+  assert.deepEqual(view.attention.map((r) => r.clientId).sort(), ['__proto__', 'constructor']);
+});

@@ -38,6 +38,17 @@ test('acked is stored; acknowledged is seen; retracted is retracted; refused say
   assert.deepEqual([refused.state, refused.type, refused.error.code], ['rejected', 'help_now', 'unknown_type']);
 });
 
+test('a press read back from the log keeps the time it was pressed (pressed_at)', () => {
+  // Another tab, or this one after its memory was cleared: no acked record, only the event.
+  const pause = event(4, 'pause', { id: 'p1', at: '2025-01-01T10:05:00.000Z', data: { pressed_at: '2025-01-01T10:02:00.000Z' } });
+  const status = statusOf('p1', { events: [pause] });
+  assert.equal(status.pressedAt, Date.parse('2025-01-01T10:02:00.000Z'));
+  assert.equal(status.storedAt, Date.parse('2025-01-01T10:05:00.000Z'));
+  assert.equal(sentLate(status), true);
+  const plain = event(5, 'pause', { id: 'p2', data: { pressed_at: 'not a time' } });
+  assert.equal(statusOf('p2', { events: [plain] }).pressedAt, Date.parse(plain.at));
+});
+
 test('a late answer (contract §9.4) is stored and says so', () => {
   const answer = event(7, 'checkin_response', { id: 'a1', data: { checkin_seq: 3, value: 9, late: true } });
   const status = statusOf('a1', { events: [answer] });

@@ -22,7 +22,52 @@ test('a press made while offline is kept in storage and sent on connect', async 
   socket.serverAccept();
   await flush();
   assert.equal(socket.sent.length, 1);
-  assert.deepEqual(socket.sent[0].payload, { id: entry.id, type: 'pause', data: {} });
+  const pressed_at = new Date(entry.t).toISOString();
+  assert.deepEqual(socket.sent[0].payload, { id: entry.id, type: 'pause', data: { pressed_at } });
+});
+
+test('a press says when it was made when it waited, and only then', async () => {
+  let now = Date.parse('2026-12-02T14:02:07.412Z');
+  const io = fakeIo();
+  const conn = new ComfortConnection({ token: token(), server: 'http://svc', storage: new MemoryStorage(), io, now: () => now });
+  conn.connect();
+  const socket = io.sockets[0];
+  const offline = conn.send('zone', { zone: 'too_much' }); // queued before the connection is up
+  now += 180_000;
+  socket.serverAccept();
+  await flush();
+  assert.deepEqual(socket.sent[0].payload.data, { zone: 'too_much', pressed_at: '2026-12-02T14:02:07.412Z' });
+  socket.answer(socket.sent[0], null, { ok: true, seq: 1, duplicate: false });
+  await flush();
+  // Online, sent at once: nothing to add; the service's own time is the press's.
+  conn.send('pause');
+  await flush();
+  assert.deepEqual(socket.sent[1].payload.data, {});
+  socket.answer(socket.sent[1], null, { ok: true, seq: 2, duplicate: false });
+  // Online, but the ack never came (a connection that looked up and was not): the resend says
+  // when it was pressed.
+  const stuck = conn.send('help_now');
+  await flush();
+  assert.deepEqual(socket.sent[2].payload.data, {});
+  now += 12_000;
+  socket.answer(socket.sent[2], new Error('operation has timed out'));
+  await flush(); // the attempt settles as "retry"
+  conn.flush(); // what the retry timer does
+  await flush();
+  assert.equal(socket.sent[3].payload.id, stuck.id);
+  assert.deepEqual(socket.sent[3].payload.data, { pressed_at: new Date(stuck.t).toISOString() });
+  socket.answer(socket.sent[3], null, { ok: true, seq: 3, duplicate: false });
+  await flush();
+  // Not for a location or a retract, even queued offline.
+  socket.serverDrop();
+  conn.send('location_shared', { text: 'home' });
+  conn.send('retract', { seq: 1 });
+  socket.serverAccept();
+  await flush();
+  socket.answer(socket.sent[4], null, { ok: true, seq: 4, duplicate: false });
+  await flush();
+  assert.deepEqual(socket.sent.slice(4).map((s) => s.payload.data), [{ text: 'home' }, { seq: 1 }]);
+  assert.ok(offline.offline && !stuck.offline);
 });
 
 test('an acked press leaves the outbox and remembers its seq', async () => {
@@ -224,6 +269,7 @@ test('a press is announced as a signal with its id, type and data', () => {
   const seen = [];
   conn.addEventListener('signal', (e) => seen.push(e.detail));
   const entry = conn.send('zone', { zone: 'too_much' });
+  // The press time goes to the service (dataToSend), not into what the host page is told.
   assert.deepEqual(seen, [{ id: entry.id, type: 'zone', data: { zone: 'too_much' } }]);
 });
 
@@ -339,4 +385,40 @@ test('the offline time is kept while offline and cleared on connect', () => {
   assert.equal(conn.offlineSince, 5, 'from the first moment it was lost');
   io.sockets[0].serverAccept();
   assert.equal(conn.offlineSince, null);
+});
+
+test('forget leaves nothing of the session in storage or in memory', () => {
+  const storage = new MemoryStorage();
+  const { conn, socket } = open(storage);
+  socket.serverAccept();
+  socket.fire('welcome', { epoch: 'E1', head_seq: 1, state: { clients: { 'c-1': { paused: true } } } });
+  socket.fire('event', event(1, 'pause'));
+  conn.setNote('dismissedCues', [1]);
+  assert.ok(storage.getItem(storageKeyFor(token())));
+  conn.forget();
+  assert.equal(storage.getItem(storageKeyFor(token())), null);
+  assert.deepEqual([conn.events, conn.outbox, conn.welcome, conn.note('dismissedCues')], [[], [], null, undefined]);
+});
+
+test('an ended session is asked about again on recheck, and an erasure is a refusal', async () => {
+  const { conn, socket } = open();
+  socket.serverAccept();
+  socket.fire('event', event(1, 'session_ended', { actor: { id: 'system', role: 'system' } }));
+  socket.serverDrop('io server disconnect');
+  assert.equal(conn.status, 'ended');
+  const refusals = [];
+  conn.addEventListener('refused', (e) => refusals.push(e.detail.code));
+  const refusedAs = (code) => Object.assign(new Error(code), { data: { code, message: code } });
+  conn.recheck();
+  assert.equal(socket.connectCalls, 1);
+  socket.fire('connect_error', refusedAs('session_ended'));
+  conn.recheck();
+  socket.fire('connect_error', refusedAs('session_ended')); // said once
+  assert.deepEqual([conn.status, refusals], ['ended', ['session_ended']]);
+  assert.equal(socket.disconnectCalls, 2, 'each recheck closes its connection');
+  conn.recheck();
+  socket.fire('connect_error', refusedAs('session_not_found'));
+  assert.deepEqual([conn.status, refusals], ['refused', ['session_ended', 'session_not_found']]);
+  conn.recheck();
+  assert.equal(socket.connectCalls, 3, 'a refused connection is not asked again');
 });

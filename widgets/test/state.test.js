@@ -8,6 +8,7 @@ import {
   clientStates,
   lastPress,
   openUrgentCues,
+  pressGap,
   sessionClock,
   sparklinePoints,
   sudsHistory,
@@ -137,4 +138,17 @@ test('paced breathing defaults to 6 a minute and keeps to 4.5–7', () => {
   assert.equal(Math.round(slow.phases.reduce((s, [, d]) => s + d, 0) * 10) / 10, Math.round((60 / 4.5) * 10) / 10);
   const fast = breathingPlan('paced_breathing', 99);
   assert.equal(Math.round(fast.phases.reduce((s, [, d]) => s + d, 0) * 10) / 10, Math.round((60 / 7) * 10) / 10);
+});
+
+test('pressGap says when a press waited: pressed_at more than a few seconds before at', () => {
+  const at = '2026-12-02T14:05:00.000Z';
+  const pressed = (value) => ({ at, data: { pressed_at: value } });
+  assert.deepEqual(pressGap(pressed('2026-12-02T14:02:00.000Z')), {
+    pressed: Date.parse('2026-12-02T14:02:00.000Z'),
+    arrived: Date.parse(at),
+  });
+  assert.equal(pressGap(pressed('2026-12-02T14:04:55.000Z')), null, 'a few seconds is not worth saying');
+  assert.equal(pressGap(pressed('2026-12-02T14:06:00.000Z')), null);
+  assert.equal(pressGap(pressed('soon')), null);
+  assert.equal(pressGap({ at, data: {} }), null);
 });

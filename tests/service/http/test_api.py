@@ -9,12 +9,13 @@ import json
 import re
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from service.http.api import ROUTES
 from tests.conftest import LiveServer
 from tests.service.pacing.support import STORES, fresh_postgres, serving
-from tests.support import OTHER_KEY, session_body
+from tests.support import OTHER_KEY, raw_status_line, session_body
 
 
 async def test_create_answers_session_and_a_token_per_participant(live_server: LiveServer):
@@ -280,15 +281,7 @@ async def test_bodies_the_decoding_boundary_refuses_are_400(live_server: LiveSer
         assert status == 400 and answer["error"]["code"] == "invalid_body", (path, answer)
 
 
-async def raw_status(url: str, request: bytes) -> bytes:
-    host, port = url.removeprefix("http://").split(":")
-    reader, writer = await asyncio.open_connection(host, int(port))
-    try:
-        writer.write(request)
-        await writer.drain()
-        return await asyncio.wait_for(reader.readline(), 10)
-    finally:
-        writer.close()
+raw_status = raw_status_line
 
 
 async def test_an_unreadable_authorization_header_is_a_wrong_key_on_every_route(
@@ -388,3 +381,25 @@ async def test_no_session_quota_with_zero(server_factory):
     for _ in range(3):
         await server.create_session()
     assert (await server.api.call("POST", "/api/v1/sessions", session_body()))[0] == 201
+
+
+@pytest.mark.parametrize("coding", ["gzip", "deflate"])
+async def test_a_body_not_in_the_content_encoding_it_names_is_400(live_server, coding):
+    """Found by tests/fuzz: a body that says `Content-Encoding: gzip` and is not gzip was a 500;
+    it is the client's error, answered `invalid_body` like any body that cannot be read (or
+    refused 400 by aiohttp's parser itself, when it fails before the route runs)."""
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            live_server.url + "/api/v1/sessions",
+            data=b'{"not": "compressed"}',
+            headers={
+                "Authorization": f"Bearer {live_server.api_key}",
+                "Content-Encoding": coding,
+                "Content-Type": "application/json",
+            },
+        ) as answer,
+    ):
+        assert answer.status == 400, await answer.text()
+        if answer.content_type == "application/json":
+            assert (await answer.json())["error"]["code"] == "invalid_body"

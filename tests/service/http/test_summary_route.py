@@ -255,7 +255,7 @@ async def test_openapi_lists_the_summary_route_with_both_ways_in(
     answer = doc["components"]["schemas"]["ClientSummaryOut"]["properties"]
     assert {"pause_spans", "help_now"} <= set(answer)
     span = doc["components"]["schemas"]["PauseSpan"]["properties"]
-    assert set(span) == {"seq", "from", "to"}
+    assert set(span) == {"seq", "from", "to", "pressed_at"}  # pressed_at: an offline press
 
 
 async def _tokens(server: LiveServer, sid: str) -> dict[str, str]:

@@ -4,8 +4,6 @@ live services with fast pacing on either store, with a vendor's receiver."""
 from __future__ import annotations
 
 import contextlib
-import os
-import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -13,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import asyncpg
 import pytest
 from aiohttp import web
 
@@ -21,6 +18,7 @@ from service.events import SYSTEM_ACTOR, Actor, Event, Role
 from service.pacing.state import Cue, PacingState, Timer
 from service.tenants import TenantRegistry
 from tests.conftest import LiveServer
+from tests.conftest import fresh_postgres as conftest_fresh_postgres
 from tests.service.outbox_helpers import Receiver
 from tests.service.pacing_helpers import start_pacing_server
 from tests.support import Api
@@ -82,27 +80,10 @@ class Folded:
 
 # -- live services ---------------------------------------------------------------------------
 
-POSTGRES_ADMIN = os.environ.get(
-    "COMFORT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
 
-
-@contextlib.asynccontextmanager
-async def fresh_postgres() -> AsyncIterator[str]:
+def fresh_postgres() -> contextlib.AbstractAsyncContextManager[str]:
     """A new PostgreSQL database for one test (dropped after); skips when none answers."""
-    name = f"comfort_safety_{secrets.token_hex(4)}"
-    try:
-        admin = await asyncpg.connect(POSTGRES_ADMIN, timeout=3)
-    except (OSError, asyncpg.PostgresError) as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL not reachable: {exc}")
-        pytest.skip(f"PostgreSQL not reachable: {type(exc).__name__}")
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield f"{POSTGRES_ADMIN.rsplit('/', 1)[0]}/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    return conftest_fresh_postgres("comfort_safety")
 
 
 @contextlib.asynccontextmanager

@@ -18,7 +18,7 @@ from service.events import SYSTEM_ACTOR
 from tests.conftest import LiveServer
 from tests.service.pacing.support import THERAPIST, Folded, client, presence
 from tests.service.pacing_helpers import live_pair, quiet_for
-from tests.support import Api, Peer, ServiceProcess
+from tests.support import Api, Peer, ServiceProcess, joined, numbered_apart, session_seq
 
 C1 = client()
 RULE = "disconnected_in_distress"
@@ -150,7 +150,8 @@ def test_the_same_log_gives_the_same_cues() -> None:
 
 # -- real servers, both stores ---------------------------------------------------------------------
 
-GRACE = 1.5
+GRACE = 1.0
+PAST_GRACE = GRACE + 1.0  # the grace, and a few timer scans (every 0.2 s here)
 QUIET_PAUSE = {"pause_unacknowledged": {"enabled": False}, RULE: {"grace_s": GRACE}}
 
 
@@ -174,7 +175,7 @@ async def test_a_reload_while_paused_raises_no_urgent_cue(
     await asyncio.sleep(away_s)
     again = await any_store.join(created["tokens"]["c-1"])
     assert again.welcome is not None and again.welcome["state"]["clients"]["c-1"]["paused"]
-    await quiet_for(GRACE + 1.5)  # past the grace, and a timer scan or two
+    await quiet_for(PAST_GRACE)
     assert urgent(therapist.events) == []
     events = await any_store.api.events(sid)
     assert not [e for e in events if e["type"] == "cue"]
@@ -190,18 +191,19 @@ async def test_a_reload_while_paused_raises_no_urgent_cue(
 
 
 async def test_a_drop_longer_than_the_grace_raises_one_urgent_cue(any_store: LiveServer) -> None:
-    sid, therapist, (client,) = await live_pair(any_store, QUIET_PAUSE)
+    sid, therapist, (client, _) = await live_pair(any_store, QUIET_PAUSE, clients=2)
     pause = await client.send("pause")
+    pause_seq = await session_seq(therapist, client, pause["seq"])  # c-1 numbers it its own way
     await client.close()
     left = time.monotonic()
     await therapist.wait_type("participant_left")
     await therapist.wait_for(lambda: len(urgent(therapist.events)) == 1, timeout=GRACE + 5)
     assert time.monotonic() - left >= GRACE - 0.1  # not before the grace
     (cue,) = urgent(therapist.events)
-    assert cue["data"]["rule"] == RULE and cue["data"]["related_seq"] == [pause["seq"]]
+    assert cue["data"]["rule"] == RULE and cue["data"]["related_seq"] == [pause_seq]
     # Coming back now withdraws nothing, and no second cue follows.
     await any_store.join(await _client_token(any_store, sid))
-    await quiet_for(GRACE + 0.5)
+    await quiet_for(GRACE)  # five timer scans
     assert len(urgent(therapist.events)) == 1
 
 
@@ -219,9 +221,10 @@ async def _platform_session(server: LiveServer) -> tuple[str, str, Peer, Peer]:
         "participants": [
             {"id": "t-1", "role": "therapist", "platform_ref": "zt"},
             {"id": "c-1", "role": "client", "platform_ref": "zc"},
+            {"id": "c-2", "role": "client"},  # c-1's positions and the session's seqs differ
         ],
     }
-    sid, therapist, (client,) = await live_pair(server, QUIET_PAUSE, **body)
+    sid, therapist, (client, _) = await live_pair(server, QUIET_PAUSE, clients=2, **body)
     status, got = await server.api.call("GET", f"/api/v1/sessions/{sid}")
     assert status == 200
     return sid, got["session"]["external_id"], therapist, client
@@ -240,9 +243,9 @@ async def test_a_platform_leave_and_rejoin_within_the_grace_raises_nothing(
     await _platform(any_store, external, PlatformEventKind.PARTICIPANT_JOINED, "j1")
     await client.send("pause")
     await _platform(any_store, external, PlatformEventKind.PARTICIPANT_LEFT, "l1")
-    await asyncio.sleep(0.5)
+    await asyncio.sleep(0.3)  # back well within the grace
     await _platform(any_store, external, PlatformEventKind.PARTICIPANT_JOINED, "j2")
-    await quiet_for(GRACE + 1.5)
+    await quiet_for(PAST_GRACE)
     assert urgent(therapist.events) == []
 
 
@@ -255,7 +258,7 @@ async def test_a_platform_leave_without_a_return_fires_and_a_widget_return_cance
     await _platform(any_store, external, PlatformEventKind.PARTICIPANT_LEFT, "l1")
     await therapist.wait_for(lambda: len(urgent(therapist.events)) == 1, timeout=GRACE + 5)
     (cue,) = urgent(therapist.events)
-    assert cue["data"]["related_seq"] == [pause["seq"]]
+    assert cue["data"]["related_seq"] == [await session_seq(therapist, client, pause["seq"])]
     assert "video call" in cue["data"]["message"]
 
     # Another session: the client leaves the video call, and its widget reconnects (a return by
@@ -271,7 +274,7 @@ async def test_a_platform_leave_without_a_return_fires_and_a_widget_return_cance
         )
     )
     await any_store.join(await _client_token(any_store, sid2))
-    await quiet_for(GRACE + 1.5)
+    await quiet_for(PAST_GRACE)
     assert urgent(therapist2.events) == []
 
 
@@ -286,15 +289,22 @@ async def test_a_departure_s_grace_runs_across_a_sigkill_and_restart(tmp_path: P
             api = Api(service.url, http=http)
             sessions = []
             for _ in range(2):
-                created = await api.create(settings={"cues": {**QUIET_PAUSE, RULE: {"grace_s": 6}}})
-                therapist = await Peer(service.url, created["tokens"]["t-1"]).connect()
-                client = await Peer(service.url, created["tokens"]["c-1"]).connect()
+                cues = {**QUIET_PAUSE, RULE: {"grace_s": 4}}  # past a kill and a restart
+                created = await api.create(clients=2, settings={"cues": cues})
+                await numbered_apart(service.url, created["tokens"]["c-2"])
+                therapist, (client,) = await joined(service.url, created)
                 peers += [therapist, client]
-                await therapist.wait_type("session_started")
                 pause = await client.send("pause")
+                pause_seq = await session_seq(therapist, client, pause["seq"])
+                assert pause_seq != pause["seq"]
                 await client.close()
-                await therapist.wait_type("participant_left")
-                sessions.append((created, pause["seq"]))
+                await therapist.wait_for(
+                    lambda t=therapist: any(
+                        e["data"]["participant"]["id"] == "c-1"
+                        for e in t.of_type("participant_left")
+                    )
+                )
+                sessions.append((created, pause_seq))
             service.kill()  # within the grace: the timers are in the store
             await service.start()
             (away, away_pause), (back, _) = sessions

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -17,13 +18,37 @@ from service.store.base import PacingProgress, TimerSpec
 from service.store.sqlite import SQLiteStore
 from tests.conftest import LiveServer
 from tests.service.pacing_helpers import cues_of, live_pair
-from tests.support import Api, Peer, ServiceProcess
+from tests.support import (
+    Api,
+    Peer,
+    ServiceProcess,
+    joined,
+    numbered_apart,
+    session_seq,
+    stored_seq,
+)
 
 pytest_plugins = ["tests.service.pacing_fixtures"]
 
 
 def _cues(events: list[dict[str, object]], rule: str) -> list[dict[str, object]]:
     return [e for e in events if e["type"] == "cue" and e["data"]["rule"] == rule]  # type: ignore[index]
+
+
+async def _paused(
+    service: ServiceProcess, api: Api, peers: list[Peer], after_s: float
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A live session whose c-1 has paused (`pause_unacknowledged` after `after_s`), its peers
+    added to `peers`: (the created session, the pause's ack, in c-1's own numbering, which
+    differs from the session's: c-2 came and went first)."""
+    cues = {"pause_unacknowledged": {"after_s": after_s}}
+    created = await api.create(clients=2, settings={"cues": cues})
+    await numbered_apart(service.url, created["tokens"]["c-2"])
+    therapist, (client,) = await joined(service.url, created)
+    peers += [therapist, client]
+    pause = await client.send("pause", id="the-pause")
+    assert pause["ok"], pause
+    return created, pause
 
 
 @pytest.mark.slow
@@ -33,19 +58,11 @@ async def test_pending_cue_fires_exactly_once_across_sigkill_and_restart(tmp_pat
     try:
         async with aiohttp.ClientSession() as http:
             api = Api(service.url, http=http)
-            created = await api.create(
-                settings={"cues": {"pause_unacknowledged": {"after_s": 2.0}}}
-            )
+            created, pause = await _paused(service, api, peers, after_s=1.0)
             sid = created["session"]["id"]
-            therapist = await Peer(service.url, created["tokens"]["t-1"]).connect()
-            client = await Peer(service.url, created["tokens"]["c-1"]).connect()
-            peers += [therapist, client]
-            await therapist.wait_type("session_started")
-            pause = await client.send("pause")
-            assert pause["ok"]
             service.kill()  # the timer is pending (or not even saved yet)
             killed_at = time.monotonic()
-            await asyncio.sleep(2.5)  # the deadline passes while the service is down
+            await asyncio.sleep(1.5)  # the deadline passes while the service is down
             await service.start()
             restarted = time.monotonic()
             watcher = await Peer(service.url, created["tokens"]["t-1"]).connect()
@@ -55,11 +72,12 @@ async def test_pending_cue_fires_exactly_once_across_sigkill_and_restart(tmp_pat
             )
             fired_after_restart = time.monotonic() - restarted
             (cue,) = cues_of(watcher, "pause_unacknowledged")
-            assert cue["data"]["related_seq"] == [pause["seq"]]
+            pause_seq = stored_seq(await api.events(sid), "the-pause")
+            assert cue["data"]["related_seq"] == [pause_seq] != [pause["seq"]]
             # Killed again after it fired, and restarted: it does not fire a second time.
             service.kill()
             await service.start()
-            await asyncio.sleep(2.5)
+            await asyncio.sleep(1.5)  # a timer scan (every second) and more: no second firing
             events = await api.events(sid)
             assert len(_cues(events, "pause_unacknowledged")) == 1
             assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
@@ -73,6 +91,9 @@ async def test_pending_cue_fires_exactly_once_across_sigkill_and_restart(tmp_pat
         service.terminate()
 
 
+AFTER_S = 4.0  # longer than a kill and a restart (about 1.5 s), so the timer is still pending
+
+
 @pytest.mark.slow
 async def test_timer_pending_at_sigkill_fires_on_time_after_a_quick_restart(
     tmp_path: Path,
@@ -82,15 +103,8 @@ async def test_timer_pending_at_sigkill_fires_on_time_after_a_quick_restart(
     try:
         async with aiohttp.ClientSession() as http:
             api = Api(service.url, http=http)
-            created = await api.create(
-                settings={"cues": {"pause_unacknowledged": {"after_s": 6.0}}}
-            )
+            created, pause = await _paused(service, api, peers, after_s=AFTER_S)
             sid = created["session"]["id"]
-            therapist = await Peer(service.url, created["tokens"]["t-1"]).connect()
-            client = await Peer(service.url, created["tokens"]["c-1"]).connect()
-            peers += [therapist, client]
-            await therapist.wait_type("session_started")
-            pause = await client.send("pause")
             paused_at = time.monotonic()
             await asyncio.sleep(0.5)
             service.kill()
@@ -99,13 +113,12 @@ async def test_timer_pending_at_sigkill_fires_on_time_after_a_quick_restart(
             peers.append(watcher)
             assert cues_of(watcher) == []  # not due yet
             await watcher.wait_for(lambda: len(cues_of(watcher)) == 1, timeout=12)
-            late = time.monotonic() - paused_at - 6.0
+            late = time.monotonic() - paused_at - AFTER_S
             assert -0.2 <= late < 3.0, late
             events = await api.events(sid)
             assert len(_cues(events, "pause_unacknowledged")) == 1
-            assert _cues(events, "pause_unacknowledged")[0]["data"]["related_seq"] == [  # type: ignore[index]
-                pause["seq"]
-            ]
+            related = _cues(events, "pause_unacknowledged")[0]["data"]["related_seq"]  # type: ignore[index]
+            assert related == [stored_seq(events, "the-pause")] != [pause["seq"]]
     finally:
         for peer in peers:
             await peer.close()
@@ -117,8 +130,8 @@ async def test_events_stored_before_a_crash_get_their_timers_from_the_backlog(
 ) -> None:
     """The gap between an event's commit and the pacing save: a fresh engine finds it."""
     pacing = pacing_server.app[PACING]
-    sid, therapist, (client,) = await live_pair(
-        pacing_server, {"pause_unacknowledged": {"after_s": 0.5}}
+    sid, therapist, (client, _) = await live_pair(
+        pacing_server, {"pause_unacknowledged": {"after_s": 0.5}}, clients=2
     )
     pacing.hub.applied.unsubscribe(pacing.observe)  # as if the process died after commit
     pause = await client.send("pause")
@@ -127,7 +140,8 @@ async def test_events_stored_before_a_crash_get_their_timers_from_the_backlog(
     pacing.sessions.clear()  # forget everything folded: as a restarted process would
     pacing.hub.applied.subscribe(pacing.observe)
     await therapist.wait_for(lambda: len(cues_of(therapist)) == 1, timeout=5)
-    assert cues_of(therapist)[0]["data"]["related_seq"] == [pause["seq"]]
+    pause_seq = await session_seq(therapist, client, pause["seq"])
+    assert cues_of(therapist)[0]["data"]["related_seq"] == [pause_seq] != [pause["seq"]]
 
 
 async def test_a_due_timer_is_claimed_by_one_store_client_at_a_time(tmp_path: Path) -> None:

@@ -48,7 +48,7 @@ async def test_two_processes_fire_each_timed_cue_once(tmp_path: Path, database_u
             sessions = []
             for _ in range(5):
                 created = await first.create_session(
-                    settings={"cues": {"pause_unacknowledged": {"after_s": 1.5}}}
+                    settings={"cues": {"pause_unacknowledged": {"after_s": 1.0}}}
                 )
                 here = await first.join(created["tokens"]["t-1"])
                 client = await first.join(created["tokens"]["c-1"])

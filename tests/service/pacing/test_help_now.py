@@ -145,8 +145,10 @@ async def test_help_requested_reaches_the_vendor_as_cue_urgent(tmp_path: Path, s
         receiving(receiver) as url,
         on_store(store, tmp_path, tenants_with_webhook(url)) as server,
     ):
-        sid, therapist, (c1,) = await live_pair(server)
+        sid, therapist, (c1, _) = await live_pair(server, clients=2)
         pressed = await c1.send("help_now")
+        help_seq = await session_seq(therapist, c1, pressed["seq"])  # as the vendor names it
+        assert help_seq != pressed["seq"]
         (cue,) = await therapist.wait_type("cue")
         await receiver.wait(lambda: len(receiver.bodies("cue.urgent")) == 1)
         (headers, body, _) = receiver.received[0]
@@ -154,6 +156,6 @@ async def test_help_requested_reaches_the_vendor_as_cue_urgent(tmp_path: Path, s
         delivery = orjson.loads(body)
         assert delivery["type"] == "cue.urgent" and delivery["session_id"] == sid
         assert delivery["data"] == cue
-        assert delivery["data"]["data"]["related_seq"] == [pressed["seq"]]
+        assert delivery["data"]["data"]["related_seq"] == [help_seq]
         await quiet_for(0.5)
         assert len(receiver.bodies("cue.urgent")) == 1  # once

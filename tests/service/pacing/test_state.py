@@ -49,7 +49,8 @@ async def test_unacknowledged_pause_fires_one_urgent_cue_after_after_s(
 
 
 async def test_acknowledged_or_retracted_pause_fires_nothing(pacing_server: LiveServer) -> None:
-    _, therapist, (client,) = await live_pair(pacing_server, QUICK_PAUSE)
+    # Two clients: c-1's positions and the session's seqs differ (contract §9.1).
+    _, therapist, (client, _) = await live_pair(pacing_server, QUICK_PAUSE, clients=2)
     first = await client.send("pause")
     seq = await session_seq(therapist, client, first["seq"])
     assert (await therapist.send("acknowledge", {"seq": seq}))["ok"]
@@ -75,7 +76,7 @@ async def test_rule_switched_off_fires_nothing(pacing_server: LiveServer) -> Non
 
 async def test_distress_high_and_rising(pacing_server: LiveServer) -> None:
     cues = {"distress_high": {"threshold": 7}, "distress_rising": {"delta": 3}}
-    _, therapist, (client,) = await live_pair(pacing_server, cues)
+    _, therapist, (client, _) = await live_pair(pacing_server, cues, clients=2)
     low = await _answer(therapist, client, "suds", 2)
     mid = await _answer(therapist, client, "suds", 4)  # +2: quiet
     high = await _answer(therapist, client, "suds", 8)  # +4 and >= 7: both
@@ -91,7 +92,7 @@ async def test_distress_high_and_rising(pacing_server: LiveServer) -> None:
 
 
 async def test_out_of_window_from_signal_and_answer(pacing_server: LiveServer) -> None:
-    _, therapist, (client,) = await live_pair(pacing_server)
+    _, therapist, (client, _) = await live_pair(pacing_server, clients=2)
     okay = await client.send("zone", {"zone": "okay"})
     signal = await client.send("zone", {"zone": "shut_down"})
     answer = await _answer(therapist, client, "zone", "too_much")
@@ -108,7 +109,7 @@ async def test_repeated_pause_counts_unretracted_pauses_in_the_window(
         "repeated_pause": {"count": 2, "within_s": 600},
         "pause_unacknowledged": {"enabled": False},
     }
-    _, therapist, (client,) = await live_pair(pacing_server, cues)
+    _, therapist, (client, _) = await live_pair(pacing_server, cues, clients=2)
     first = await client.send("pause")
     assert (await client.send("retract", {"seq": first["seq"]}))["ok"]
     second = await client.send("pause")  # the retracted one does not count: quiet
@@ -156,15 +157,15 @@ async def test_checkin_unanswered_cues_each_silent_client_then_expires(
 async def test_checkin_answered_by_all_or_rule_off_never_expires(
     pacing_server: LiveServer,
 ) -> None:
-    _, therapist, (client,) = await live_pair(
-        pacing_server, {"checkin_unanswered": {"after_s": 0.4}}
+    _, therapist, (client, _) = await live_pair(
+        pacing_server, {"checkin_unanswered": {"after_s": 0.4}}, clients=2
     )
     await _answer(therapist, client, "suds", 1)
     await quiet_for(1.0)
     assert therapist.of_type("checkin_expired") == [] and cues_of(therapist) == []
 
-    _, therapist2, (client2,) = await live_pair(
-        pacing_server, {"checkin_unanswered": {"enabled": False, "after_s": 0.3}}
+    _, therapist2, (client2, _) = await live_pair(
+        pacing_server, {"checkin_unanswered": {"enabled": False, "after_s": 0.3}}, clients=2
     )
     request = therapist2.send("checkin_request", {"instrument": "zone"})
     position = await next_position(client2, "checkin_request", request)
@@ -197,7 +198,7 @@ async def test_disconnected_soon_after_distress_and_not_otherwise(
     pacing_server: LiveServer,
 ) -> None:
     cues = {"disconnected_in_distress": {"within_s": 300, "grace_s": 0.5}}
-    _, therapist, (client,) = await live_pair(pacing_server, cues)
+    _, therapist, (client, _) = await live_pair(pacing_server, cues, clients=2)
     high = await _answer(therapist, client, "suds", 9)
     await therapist.wait_for(lambda: len(cues_of(therapist, "distress_high")) == 1)
     await client.close()

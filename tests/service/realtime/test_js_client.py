@@ -19,7 +19,10 @@ SCRIPT = ROOT / "tests" / "js" / "contract_client.cjs"
 async def test_official_js_client_round_trip(live_server: LiveServer):
     if not (ROOT / "widgets" / "node_modules" / "socket.io-client").exists():
         pytest.fail("widgets/node_modules is missing: run `make install`")
-    created = await live_server.create_session()
+    created = await live_server.create_session(clients=2)
+    # c-2 joins and pauses first: c-1's positions and the session's seqs differ (contract §9.1).
+    other = await live_server.join(created["tokens"]["c-2"])
+    assert (await other.send("pause"))["ok"]
     proc = await asyncio.create_subprocess_exec(
         "node",
         str(SCRIPT),
@@ -42,9 +45,13 @@ async def test_official_js_client_round_trip(live_server: LiveServer):
         and report["acks"]["bad"]["error"]["code"] == "invalid_payload"
     )
     assert report["acks"]["acknowledge"]["ok"] is True
-    seen = [e for e in report["therapistEvents"] if e["type"] == "pause"]
-    assert [e["seq"] for e in seen] == [pause["seq"]]
-    assert any(e["type"] == "acknowledge" and e["to"] == ["c-1"] for e in report["clientEvents"])
+    (seen,) = [e for e in report["therapistEvents"] if e["id"] == "js-press-1"]
+    (mine,) = [e for e in report["clientEvents"] if e["id"] == "js-press-1"]
+    assert mine["seq"] == pause["seq"] != seen["seq"], "the client's own position; the session's"
+    client_seqs = [e["seq"] for e in report["clientEvents"]]
+    assert client_seqs == list(range(1, len(client_seqs) + 1))
+    (acknowledged,) = [e for e in report["clientEvents"] if e["type"] == "acknowledge"]
+    assert acknowledged["to"] == ["c-1"] and acknowledged["data"] == {"seq": pause["seq"]}
     seqs = [e["seq"] for e in report["therapistEvents"]]
     assert seqs == sorted(set(seqs))
     forged = report["errors"]["forged"]

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import orjson
+import pytest
 
 from tests.conftest import LiveServer
 from tests.support import (
@@ -21,6 +23,7 @@ from tests.support import (
     ServiceProcess,
     assert_seen_as,
     expected_view,
+    joined,
     next_position,
     own_stream,
     session_seq,
@@ -53,22 +56,13 @@ async def settled_log(server: LiveServer, session_id: str, *peers: Peer) -> list
     return log
 
 
-async def couples(server: LiveServer, **overrides: Any) -> tuple[dict[str, Any], Peer, Peer, Peer]:
-    created = await server.create_session(clients=2, **overrides)
-    therapist = await server.join(created["tokens"]["t-1"])
-    first = await server.join(created["tokens"]["c-1"])
-    second = await server.join(created["tokens"]["c-2"])
-    await therapist.wait_type("session_started")
-    return created, therapist, first, second
-
-
 async def test_each_client_of_a_couples_session_reads_everything_in_its_own_numbering(
     live_server: LiveServer,
 ) -> None:
     """Events, acks, the numbers in data and check-in expiries, for both clients at once, while
     the other client, the therapist and the system (cues, expiries) log in between."""
-    created, therapist, c1, c2 = await couples(
-        live_server, settings={"cues": {**QUICK_EXPIRY["cues"], "repeated_pause": {"count": 2}}}
+    created, therapist, (c1, c2) = await live_server.start_session(
+        2, settings={"cues": {**QUICK_EXPIRY["cues"], "repeated_pause": {"count": 2}}}
     )
     sid = created["session"]["id"]
     acks_c2 = [await c2.send("zone", {"zone": "too_much"}, id="c2-zone")]
@@ -101,7 +95,7 @@ async def test_a_second_client_sees_no_jump_when_the_first_pauses(
     live_server: LiveServer,
 ) -> None:
     """Issue 13, finding 7: read as c-2, nothing moves when c-1 presses."""
-    _, therapist, c1, c2 = await couples(live_server)
+    _, therapist, (c1, c2) = await live_server.start_session(2)
     before = await c2.send("keep_going")
     for _ in range(3):
         await c1.send("pause")
@@ -115,7 +109,7 @@ async def test_a_second_client_sees_no_jump_when_the_first_pauses(
 async def test_welcome_head_and_state_are_in_the_client_s_numbering(
     live_server: LiveServer,
 ) -> None:
-    created, therapist, c1, c2 = await couples(live_server)
+    created, therapist, (c1, c2) = await live_server.start_session(2)
     sid = created["session"]["id"]
     await c1.send("pause")
     await c1.send("zone", {"zone": "shut_down"})
@@ -147,7 +141,7 @@ async def test_welcome_head_and_state_are_in_the_client_s_numbering(
 async def test_reconnecting_with_a_position_replays_exactly_what_followed_it(
     live_server: LiveServer,
 ) -> None:
-    created, therapist, c1, c2 = await couples(live_server)
+    created, therapist, (c1, c2) = await live_server.start_session(2)
     sid = created["session"]["id"]
     await c2.send("zone", {"zone": "okay"}, id="early")
     await c1.send("pause")
@@ -174,7 +168,7 @@ async def test_reconnecting_with_a_position_replays_exactly_what_followed_it(
 
 
 async def test_a_position_the_client_was_not_given_is_not_found(live_server: LiveServer) -> None:
-    created, therapist, c1, c2 = await couples(live_server)
+    created, therapist, (c1, c2) = await live_server.start_session(2)
     for _ in range(4):
         await c1.send("keep_going")
     asked = therapist.send("checkin_request", {"instrument": "suds", "to": ["c-1"]})
@@ -205,11 +199,8 @@ async def test_a_resent_id_answers_the_position_it_answered_first_after_a_restar
         async with aiohttp.ClientSession() as http:
             api = Api(service.url, http=http)
             created = await api.create(clients=2)
-            therapist = await Peer(service.url, created["tokens"]["t-1"]).connect()
-            c1 = await Peer(service.url, created["tokens"]["c-1"]).connect()
-            c2 = await Peer(service.url, created["tokens"]["c-2"]).connect()
+            therapist, (c1, c2) = await joined(service.url, created, clients=2)
             peers += [therapist, c1, c2]
-            await therapist.wait_type("session_started")
             first = []
             for n in range(3):
                 await c1.send("pause", id=f"c1-{n}")
@@ -234,3 +225,49 @@ async def test_a_resent_id_answers_the_position_it_answered_first_after_a_restar
         for peer in peers:
             await peer.close()
         service.kill()
+
+
+@pytest.mark.parametrize("clients", [2, 3])
+async def test_a_client_reads_every_to_as_naming_itself_alone(
+    live_server: LiveServer, clients: int
+) -> None:
+    """In a couples or a group session, whom else a check-in, a suggestion, an expiry or an
+    acknowledgement was for never reaches a client: `to` and `data.to` name it alone (an
+    addition, docs/protocol.md), live and in replay; therapists and REST keep them whole."""
+    created = await live_server.create_session(clients=clients, settings=QUICK_EXPIRY)
+    sid = created["session"]["id"]
+    ids = [f"c-{n}" for n in range(1, clients + 1)]
+    therapist = await live_server.join(created["tokens"]["t-1"])
+    peers = {cid: await live_server.join(created["tokens"][cid]) for cid in ids}
+    await therapist.wait_type("session_started")
+    for peer in peers.values():
+        assert (await peer.send("pause"))["ok"]
+    for pause in await therapist.wait_type("pause", clients):
+        assert (await therapist.send("acknowledge", {"seq": pause["seq"]}))["ok"]
+    addressed = [ids, ids[:2], ids[1:], [ids[-1]]]
+    for to in addressed:
+        await therapist.send("suggest_grounding", {"exercise": "five_senses", "to": to})
+        await therapist.send("checkin_request", {"instrument": "suds", "to": to})
+    await therapist.send("suggest_grounding", {"exercise": "box_breathing"})  # to null: all
+    await therapist.wait_type("checkin_expired", len(addressed), timeout=10)
+    log = await settled_log(live_server, sid, *peers.values())
+    assert [e["to"] for e in log if e["type"] == "checkin_expired"] == addressed
+
+    replays = {cid: await live_server.join(created["tokens"][cid]) for cid in ids}
+    for cid, peer in peers.items():
+        others = [other for other in ids if other != cid]
+        count = len(own_stream(log, cid))
+        replay = replays[cid]
+        await replay.wait_for(lambda r=replay, n=count: len(r.events) >= n)
+        for received in (peer.events, replay.events[:count]):
+            assert_view(received, log, cid)
+            for event in received:
+                assert event["to"] in (None, [cid]), (cid, event)
+                assert event["data"].get("to") in (None, [cid]), (cid, event)
+        seen = orjson.dumps([peer.welcome, peer.events, replay.welcome, replay.events]).decode()
+        for other in others:
+            assert f'"{other}"' not in seen, f"{cid} read {other}'s id"
+        assert len(peer.of_type("checkin_expired")) == sum(cid in to for to in addressed)
+    # The therapist and REST: whole.
+    requests = [e for e in therapist.events if e["type"] == "checkin_request"]
+    assert [e["to"] for e in requests] == [e["data"]["to"] for e in requests] == addressed

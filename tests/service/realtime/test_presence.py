@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 
 from tests.conftest import LiveServer
-from tests.support import Api, Peer, ServiceProcess
+from tests.support import Api, Peer, ServiceProcess, joined
 
 
 async def test_presence_join_leave_and_session_start(live_server: LiveServer):
@@ -49,9 +49,7 @@ async def test_participants_of_a_dead_process_are_logged_left_after_the_grace(tm
             api = Api(service.url, http=http)
             created = await api.create()
             sid = created["session"]["id"]
-            therapist = await Peer(service.url, created["tokens"]["t-1"]).connect()
-            client = await Peer(service.url, created["tokens"]["c-1"]).connect()
-            await therapist.wait_type("session_started")
+            therapist, (client,) = await joined(service.url, created)
             service.kill()
             await therapist.close()
             await client.close()

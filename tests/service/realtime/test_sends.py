@@ -13,11 +13,11 @@ from service.errors import SendError
 from service.events import Role
 from service.realtime.hub import Connection
 from tests.conftest import LiveServer
-from tests.service.realtime.support import started
+from tests.support import own_positions, session_seq
 
 
 async def test_resending_an_id_stores_nothing_and_answers_the_first_seq(live_server: LiveServer):
-    created, therapist, (client,) = await started(live_server)
+    created, therapist, (client, _) = await live_server.start_session(clients=2)
     first = await client.send("pause", id="press-1")
     again = await client.send("pause", id="press-1")
     other_type = await client.send("zone", {"zone": "okay"}, id="press-1")
@@ -30,13 +30,17 @@ async def test_resending_an_id_stores_nothing_and_answers_the_first_seq(live_ser
     assert mine["ok"] and mine["duplicate"] is False
     events = await live_server.api.events(created["session"]["id"])
     assert sum(1 for e in events if e["id"] == "press-1") == 2
+    # The first seq in c-1's own numbering (contract §9.1), not the session's.
+    assert first["seq"] == own_positions(events, "c-1")["press-1"]
+    assert first["seq"] != await session_seq(therapist, client, first["seq"])
 
 
 async def test_duplicate_after_session_end_still_answers_first_seq(live_server: LiveServer):
     """Sockets are closed at the end, so this drives the send pipeline directly, as a socket
     whose resend raced the end would."""
-    created, therapist, (client,) = await started(live_server)
+    created, therapist, (client, _) = await live_server.start_session(clients=2)
     first = await client.send("pause", id="p-after-end")
+    assert first["seq"] != await session_seq(therapist, client, first["seq"])
     status, _ = await live_server.api.call(
         "POST", f"/api/v1/sessions/{created['session']['id']}/end"
     )
@@ -67,7 +71,7 @@ async def test_duplicate_after_session_end_still_answers_first_seq(live_server: 
     ],
 )
 async def test_roles_may_send_only_their_types(live_server: LiveServer, role, kind, data):
-    created, therapist, (client,) = await started(live_server)
+    created, therapist, (client,) = await live_server.start_session()
     peer = therapist if role == "therapist" else client
     ack = await peer.send(kind, data)
     assert ack["ok"] is False and ack["error"]["code"] == "forbidden"
@@ -76,7 +80,7 @@ async def test_roles_may_send_only_their_types(live_server: LiveServer, role, ki
 async def test_unknown_type_and_bad_payloads_get_structured_errors_and_keep_the_connection(
     live_server: LiveServer,
 ):
-    created, therapist, (client,) = await started(live_server)
+    created, therapist, (client,) = await live_server.start_session()
     cases = [
         ({"id": "a", "type": "explode"}, "unknown_type"),
         ("not an object", "invalid_payload"),
@@ -121,14 +125,14 @@ async def test_unknown_type_and_bad_payloads_get_structured_errors_and_keep_the_
 
 
 async def test_therapist_to_must_name_clients_of_the_session(live_server: LiveServer):
-    created, therapist, (client,) = await started(live_server)
+    created, therapist, (client,) = await live_server.start_session()
     for to in (["t-1"], ["nobody"], [], "c-1"):
         ack = await therapist.send("checkin_request", {"instrument": "suds", "to": to})
         assert ack["ok"] is False and ack["error"]["code"] == "invalid_payload", to
 
 
 async def test_sends_beyond_the_rate_are_rate_limited(live_server: LiveServer):
-    created, therapist, (client,) = await started(live_server)
+    created, therapist, (client,) = await live_server.start_session()
     acks = await asyncio.gather(*(client.send("keep_going") for _ in range(40)))
     ok = [a for a in acks if a["ok"]]
     limited = [a for a in acks if not a["ok"]]
@@ -139,7 +143,7 @@ async def test_sends_beyond_the_rate_are_rate_limited(live_server: LiveServer):
 
 
 async def test_retract_own_signal_within_the_window_only(live_server: LiveServer):
-    created, therapist, (c1, c2) = await started(live_server, clients=2)
+    created, therapist, (c1, c2) = await live_server.start_session(clients=2)
     pause = await c1.send("pause")
     other = await c2.send("pause")
     # A client names events by its own positions (§9.1): another client's signal has none, so
@@ -160,8 +164,9 @@ async def test_retract_own_signal_within_the_window_only(live_server: LiveServer
 
 
 async def test_checkin_is_answered_once_with_a_value_of_its_instrument(live_server: LiveServer):
-    created, therapist, (client,) = await started(live_server)
-    await therapist.send("checkin_request", {"instrument": "suds"})
+    """Named by the client's position of the request, which differs from its session seq."""
+    created, therapist, (client, _) = await live_server.start_session(clients=2)
+    request = await therapist.send("checkin_request", {"instrument": "suds"})
     (req,) = await client.wait_type("checkin_request")
     assert (await client.send("checkin_response", {"checkin_seq": req["seq"], "value": 11}))[
         "error"
@@ -169,7 +174,11 @@ async def test_checkin_is_answered_once_with_a_value_of_its_instrument(live_serv
     assert (await client.send("checkin_response", {"checkin_seq": req["seq"], "value": "okay"}))[
         "error"
     ]["code"] == "invalid_payload"
-    assert (await client.send("checkin_response", {"checkin_seq": req["seq"], "value": 6}))["ok"]
+    answered = await client.send("checkin_response", {"checkin_seq": req["seq"], "value": 6})
+    assert answered["ok"]
+    (stored,) = await therapist.wait_type("checkin_response")
+    assert stored["data"] == {"checkin_seq": request["seq"], "value": 6}
+    assert request["seq"] != req["seq"]
     again = await client.send("checkin_response", {"checkin_seq": req["seq"], "value": 5})
     assert again["ok"] is False and again["error"]["code"] == "not_found"
     await therapist.send("checkin_request", {"instrument": "zone"})
@@ -183,7 +192,7 @@ async def test_checkin_is_answered_once_with_a_value_of_its_instrument(live_serv
 
 
 async def test_acknowledge_is_addressed_to_the_signal_sender(live_server: LiveServer):
-    created, therapist, (c1, c2) = await started(live_server, clients=2)
+    created, therapist, (c1, c2) = await live_server.start_session(clients=2)
     sent = await c1.send("pause")
     (pause,) = await therapist.wait_type("pause")  # the therapist names it by the session's seq
     ack = await therapist.send("acknowledge", {"seq": pause["seq"]})

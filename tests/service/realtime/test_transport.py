@@ -1,6 +1,6 @@
 """The transport (service/realtime/transport.py): packets written straight to idle websockets and
-in order, compression refused, origins held to the allowed ones; and each patch falling back to
-the stock path on any failure, once and said once, with every event still arriving in order.
+in order; and each patch falling back to the stock path on any failure, once and said once, with
+every event still arriving in order. (The handshake's compression and origins: test_boundary.py.)
 
 A failure is provoked by breaking, inside the test, the very library call a patch depends on, as
 an upgrade of python-engineio or aiohttp that reshaped it would: those tests run with the patches
@@ -19,22 +19,14 @@ from structlog.testing import capture_logs
 
 from service.app import WRITER
 from service.realtime import transport
+from service.realtime.boundary import create_socket_server
 from service.realtime.transport import TransportPatches
 from service.settings import Settings
 from tests.conftest import LiveServer, ServerFactory
-from tests.service.realtime.support import started
-
-
-async def _pair(server: LiveServer):
-    created = await server.create_session()
-    therapist = await server.join(created["tokens"]["t-1"])
-    client = await server.join(created["tokens"]["c-1"])
-    await therapist.wait_type("session_started")
-    return therapist, client
 
 
 async def _sends_arrive_in_order(server: LiveServer, count: int = 20) -> None:
-    therapist, client = await _pair(server)
+    _, therapist, (client,) = await server.start_session()
     for n in range(count):
         assert (await client.send("keep_going", id=f"go-{n}"))["ok"]
     got = await therapist.wait_type("keep_going", count=count)
@@ -121,9 +113,21 @@ def test_installing_on_a_server_of_another_shape_falls_back_to_the_stock_websock
     assert [f["patch"] for f in _failures(logs)] == ["websocket"]
 
 
+def test_connection_handlers_of_another_shape_switch_the_pending_limits_off():
+    """A python-engineio whose server keeps no `handlers` table: no limits on sockets that have
+    not connected (patch `pending`), said once; the server is otherwise untouched."""
+    patches = TransportPatches()
+    reshaped = types.SimpleNamespace(eio=object())
+    with capture_logs() as logs:
+        assert transport.engineio_connection_handlers(reshaped, patches) is None  # type: ignore[arg-type]
+        assert transport.engineio_connection_handlers(reshaped, patches) is None  # type: ignore[arg-type]
+    assert patches.pending is False
+    assert [f["patch"] for f in _failures(logs)] == ["pending"]
+
+
 def test_switched_off_the_stock_websocket_class_is_left_in_place():
-    stock = transport.create_socket_server(Settings(), TransportPatches(enabled=False))
-    patched = transport.create_socket_server(Settings(), TransportPatches())
+    stock = create_socket_server(Settings(), TransportPatches(enabled=False))
+    patched = create_socket_server(Settings(), TransportPatches())
     assert stock.eio._async["websocket"] is transport.engineio_aiohttp.WebSocket
     assert issubclass(patched.eio._async["websocket"], transport.CheckedWebSocket)
 
@@ -133,15 +137,6 @@ def _raises(kind: type[Exception]):
         raise kind("reshaped by an upgrade")
 
     return fail
-
-
-async def test_websockets_refuse_per_message_compression(live_server: LiveServer):
-    """Deflate state costs ~100 KB a socket; the service never negotiates it."""
-    url = live_server.url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket"
-    async with live_server.api.http.ws_connect(url, compress=15) as ws:
-        assert ws.compress == 0
-        opening = await ws.receive_str()
-        assert opening.startswith("0{")
 
 
 async def test_live_events_are_written_straight_to_idle_websockets_in_order(
@@ -154,7 +149,7 @@ async def test_live_events_are_written_straight_to_idle_websockets_in_order(
     server = await server_factory(send_rate=1000.0, send_burst=1000)
     writer = server.app[WRITER]
     before = writer.direct_writes
-    created, therapist, (client,) = await started(server)
+    created, therapist, (client,) = await server.start_session()
     for n in range(30):
         assert (await client.send("keep_going", id=f"go-{n}"))["ok"]
     got = await therapist.wait_type("keep_going", count=30)
@@ -181,27 +176,3 @@ async def test_an_upgraded_polling_connection_gets_every_event_in_order(server_f
     assert [e["id"] for e in got] == [f"up-{n}" for n in range(40)]
     seqs = [e["seq"] for e in therapist.events]
     assert seqs == sorted(set(seqs))
-
-
-async def test_socket_handshake_refuses_origins_not_allowed(server_factory):
-    import socketio
-
-    server = await server_factory(allowed_origins=["https://vendor.example"])
-    created = await server.create_session()
-    good = socketio.AsyncClient(reconnection=False)
-    await good.connect(
-        server.url,
-        auth={"token": created["tokens"]["c-1"]},
-        transports=["websocket"],
-        headers={"Origin": "https://vendor.example"},
-    )
-    assert good.connected
-    await good.disconnect()
-    bad = socketio.AsyncClient(reconnection=False)
-    with pytest.raises(socketio.exceptions.ConnectionError):
-        await bad.connect(
-            server.url,
-            auth={"token": created["tokens"]["c-1"]},
-            transports=["websocket"],
-            headers={"Origin": "https://evil.example"},
-        )

@@ -11,6 +11,7 @@ from fhir.resources.R4B.bundle import Bundle
 from tests.conftest import LiveServer
 from tests.service.pacing_helpers import live_pair
 from tests.service.summary.support import NO_TIMED_CUES, ask, sent_seq, summary_as
+from tests.support import session_seq
 
 pytest_plugins = ["tests.service.pacing_fixtures"]
 SVG = "{http://www.w3.org/2000/svg}"
@@ -21,14 +22,15 @@ async def test_help_late_answers_and_a_location_in_every_format(
     pacing_server: LiveServer,
 ) -> None:
     cues = {**NO_TIMED_CUES, "checkin_unanswered": {"after_s": 0.5}}
-    sid, therapist, (client,) = await live_pair(pacing_server, cues)
+    sid, therapist, (client, _) = await live_pair(pacing_server, cues, clients=2)
     pair = (therapist, client)
     assert (await client.send("location_shared", {"text": PLACE}))["ok"]
     helped = await sent_seq(pair, client, "help_now")
     oops = await client.send("help_now")
-    assert (await client.send("retract", {"seq": oops["seq"]}))["ok"]
-    suds_request = await ask(therapist, client, "suds")
-    zone_request = await ask(therapist, client, "zone")
+    assert (await client.send("retract", {"seq": oops["seq"]}))["ok"]  # c-1's position
+    oops_seq = await session_seq(therapist, client, oops["seq"])  # the summary's numbering
+    suds_request = await ask(therapist, client, "suds", to=["c-1"])
+    zone_request = await ask(therapist, client, "zone", to=["c-1"])
     await therapist.wait_type("checkin_expired", count=2, timeout=10)
     late_suds = await sent_seq(
         pair, client, "checkin_response", {"checkin_seq": suds_request, "value": 9}
@@ -36,7 +38,7 @@ async def test_help_late_answers_and_a_location_in_every_format(
     late_zone = await sent_seq(
         pair, client, "checkin_response", {"checkin_seq": zone_request, "value": "too_much"}
     )
-    on_time = await ask(therapist, client, "suds")
+    on_time = await ask(therapist, client, "suds", to=["c-1"])
     in_time = await sent_seq(pair, client, "checkin_response", {"checkin_seq": on_time, "value": 4})
     assert (await pacing_server.api.call("POST", f"/api/v1/sessions/{sid}/end"))[0] == 200
 
@@ -61,7 +63,7 @@ async def test_help_late_answers_and_a_location_in_every_format(
     help_now = found[helped]
     assert help_now.code.coding[0].code == "help_now" and help_now.valueBoolean is True
     assert (
-        oops["seq"] not in found
+        oops_seq not in found
         and len([o for o in found.values() if o.code.coding[0].code == "help_now"]) == 1
     )
     for seq in (late_suds, late_zone):
@@ -72,7 +74,11 @@ async def test_help_late_answers_and_a_location_in_every_format(
     raw, _ = await summary_as(pacing_server, sid, "svg", "image/svg+xml")
     assert b"Rue de" not in raw
     root = ET.fromstring(raw.decode())
-    (lane,) = [g for g in root.iter(f"{SVG}g") if g.get("class") == "lane"]
+    (lane,) = [
+        g
+        for g in root.iter(f"{SVG}g")
+        if g.get("class") == "lane" and g.get("data-client") == "c-1"
+    ]
     assert len(lane.findall(f"{SVG}g[@class='help']")) == 1
     urgent = [g for g in lane.iter(f"{SVG}g") if g.get("class") == "cue urgent"]
     helps = [c for c in body["cues"] if c["data"]["rule"] == "help_requested"]

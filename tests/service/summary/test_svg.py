@@ -161,3 +161,20 @@ def test_any_text_cleaned_and_escaped_is_well_formed_xml(value: str) -> None:
     cleaned = clean_text(value)
     assert (root.find(f"{SVG}text").text or "") == cleaned.replace("\r\n", "\n").replace("\r", "\n")
     assert root.get("data-x") == cleaned
+
+
+async def test_a_pause_still_open_is_told_by_when_it_began(pacing_server: LiveServer) -> None:
+    """While the session runs, c-1's open pause (its second, a moment old) reads "paused since
+    …", never "0 s paused"; once the session has ended it reads as a total, not resumed before
+    the end."""
+    played = await play(pacing_server, end=False)
+    root, _ = await svg_of(pacing_server, played.sid)
+    desc = root.find(f"{SVG}desc")
+    assert desc is not None and desc.text is not None
+    one = desc.text.split("Clara Client1: ")[1].split("Clara Client2: ")[0]
+    assert "2 pause(s), paused since " in one and " s paused" not in one
+    status, _ = await pacing_server.api.call("POST", f"/api/v1/sessions/{played.sid}/end")
+    assert status == 200
+    root, _ = await svg_of(pacing_server, played.sid)
+    desc = root.find(f"{SVG}desc")
+    assert desc is not None and "paused (not resumed before the end)" in (desc.text or "")

@@ -227,7 +227,7 @@ export default {
     nothingNeedsAttention: 'Nothing needs attention.',
     // Needs attention rows: one per client and kind (the client's name comes first).
     rows: {
-      help: 'Help now',
+      help: 'Asked for help now',
       pause: 'Pause',
       pace: 'Slow down',
       zone: (z) => `Zone: ${z}`,
@@ -238,6 +238,8 @@ export default {
     times: (n) => `× ${n}`,
     roseFrom: (prev) => `up from ${prev}`,
     resumedAt: (time) => `Ready to go on since ${time}`,
+    // A press kept offline on the client's device, then sent (pressed_at: docs/protocol.md).
+    pressedArrived: (pressed, arrived) => `pressed ${pressed}, arrived ${arrived}`,
     byCheckIn: 'answer',
     late: 'Late',
     lateHint: 'answered after the check-in closed',
@@ -271,17 +273,20 @@ export default {
         `Timeline of the session for ${n} ${n === 1 ? 'client' : 'clients'}: distress answers, zones, pauses and cues. The same facts are listed below.`,
       key: 'Key',
       keyLegend:
-        'Filled band: paused. Zones: ˄ too much, ˅ shut down, ○ okay. Hollow or dashed mark: late answer. Diamond !: help now. Cues: ●!! urgent, ▲! attention, ○ info.',
+        'Filled band: paused. Zones: ˄ too much, ˅ shut down, ○ okay. Hollow or dashed mark: late answer. Diamond !: asked for help now. Cues: ●!! urgent, ▲! attention, ○ info.',
       pausesUnknown: 'When each pause began is not in this summary; the counts below are.',
       cuesRow: 'Cues',
       suds: 'SUDS',
       zones: 'Zones',
       pauses: 'Pauses',
       paused: 'paused',
-      help: 'Help now',
+      pausedJustNow: 'paused just now',
+      pausedSince: (time) => `paused since ${time}`,
+      help: 'Asked for help now',
       grounding: 'Grounding',
       none: '—',
       late: 'late',
+      madeAt: (how, time) => `${how} at ${time}`,
       sources: { signal: 'pressed', answer: 'answered' },
       completed: 'completed',
       stoppedEarly: 'stopped early',
@@ -296,7 +301,7 @@ export default {
         keep_going: 'Keep going',
         slow_down: 'Slow down',
         zone: 'Zone pressed',
-        help_now: 'Help now',
+        help_now: 'Asked for help now',
         grounding_started: 'Grounding started',
         grounding_finished: 'Grounding finished',
         checkin_request: 'Check-ins',
@@ -323,7 +328,7 @@ export default {
       grounding_started: (ex) => `Grounding started: ${ex}`,
       grounding_finished: (ex, completed) =>
         `Grounding finished: ${ex}${completed ? '' : ' (stopped early)'}`,
-      help_now: 'Help now',
+      help_now: 'Asked for help now',
     },
     events: {
       checkin_request: (instrument, who) => `Check-in to ${who}: ${instrument}`,

@@ -1,9 +1,9 @@
 /**
  * Spanish strings for both widgets, with the same keys as en.js. Palabras sencillas y
  * cálidas del lado del cliente; tuteo, como en la mayoría de las apps de bienestar.
- * Español neutro e inclusivo en el lado del cliente: sin "/o" ni "/a" (se usan sustantivos,
- * primera persona o giros sin género: "Puedo seguir", "Me apago", "con comodidad") y sin
- * regionalismos ("Inhala/Exhala", "ya no es válido").
+ * Español neutro e inclusivo en los dos lados (cliente y terapeuta): sin "/o" ni "/a" (se usan
+ * sustantivos, primera persona o giros sin género: "Puedo seguir", "Me apago", "con comodidad",
+ * "ya no está abierta"), sin "caducado" y sin regionalismos ("Inhala/Exhala", "ya no es válido").
  */
 export default {
   connection: {
@@ -200,7 +200,7 @@ export default {
     pace: 'Ritmo',
     paceValues: { slow_down: 'Más despacio', keep_going: 'Seguir', null: '—' },
     zone: 'Zona',
-    zoneValues: { too_much: 'Demasiado', okay: 'Bien', shut_down: 'Apagada/o', null: '—' },
+    zoneValues: { too_much: 'Demasiado', okay: 'Bien', shut_down: 'Me apago', null: '—' },
     suds: 'Malestar',
     sudsNone: '—',
     sudsTrend: (values) => `Evolución del malestar: ${values.join(', ')}`,
@@ -218,7 +218,7 @@ export default {
     attentionHeading: 'Requiere atención',
     nothingNeedsAttention: 'Nada requiere atención.',
     rows: {
-      help: 'Ayuda ahora',
+      help: 'Pidió ayuda ya',
       pause: 'Pausa',
       pace: 'Más despacio',
       zone: (z) => `Zona: ${z}`,
@@ -228,10 +228,12 @@ export default {
     },
     times: (n) => `× ${n}`,
     roseFrom: (prev) => `antes ${prev}`,
-    resumedAt: (time) => `Lista/o para seguir desde las ${time}`,
+    resumedAt: (time) => `Puede seguir desde las ${time}`,
+    // Algo pulsado sin conexión en el dispositivo del cliente y enviado después (pressed_at).
+    pressedArrived: (pressed, arrived) => `se pulsó a las ${pressed}, llegó a las ${arrived}`,
     byCheckIn: 'respuesta',
     late: 'Tardía',
-    lateHint: 'respondida después de cerrarse la pregunta',
+    lateHint: 'respondida cuando la pregunta ya no estaba abierta',
     location: 'Ubicación',
     noLocation: 'Sin ubicación compartida',
     ago: (minutes) => (minutes < 1 ? 'ahora' : `hace ${minutes} min`),
@@ -239,7 +241,7 @@ export default {
     notAcknowledgedBeforeEnd: 'sin confirmar antes del final',
     answeredBy: (names) => `Respondió: ${names}`,
     notAnswered: (names) => `Sin respuesta: ${names}`,
-    checkinClosed: 'cerrada',
+    checkinClosed: 'ya no está abierta',
     leftContext: { pause: 'durante una pausa', help_now: 'después de pedir ayuda', distress: 'poco después de un malestar alto' },
     summaryView: {
       title: 'Resumen de la sesión',
@@ -261,17 +263,20 @@ export default {
         `Línea de tiempo de la sesión (${n} ${n === 1 ? 'cliente' : 'clientes'}): respuestas de malestar, zonas, pausas y avisos. Los mismos datos aparecen abajo.`,
       key: 'Leyenda',
       keyLegend:
-        'Banda rellena: en pausa. Zonas: ˄ demasiado, ˅ apagada/o, ○ bien. Marca hueca o discontinua: respuesta tardía. Rombo !: ayuda ahora. Avisos: ●!! urgente, ▲! atención, ○ info.',
+        'Banda rellena: en pausa. Zonas: ˄ demasiado, ˅ me apago, ○ bien. Marca hueca o discontinua: respuesta tardía. Rombo !: pidió ayuda ya. Avisos: ●!! urgente, ▲! atención, ○ info.',
       pausesUnknown: 'Este resumen no indica cuándo empezó cada pausa; los totales están abajo.',
       cuesRow: 'Avisos',
       suds: 'SUDS',
       zones: 'Zonas',
       pauses: 'Pausas',
       paused: 'en pausa',
-      help: 'Ayuda ahora',
+      pausedJustNow: 'en pausa desde hace un momento',
+      pausedSince: (time) => `en pausa desde las ${time}`,
+      help: 'Pidió ayuda ya',
       grounding: 'Calma',
       none: '—',
       late: 'tardía',
+      madeAt: (how, time) => `${how} a las ${time}`,
       sources: { signal: 'elegida', answer: 'respondida' },
       completed: 'completo',
       stoppedEarly: 'lo dejó antes',
@@ -282,11 +287,11 @@ export default {
       counts: 'Totales',
       countNames: {
         pause: 'Pausa',
-        resume: 'Lista/o para seguir',
+        resume: 'Puedo seguir',
         keep_going: 'Seguir',
         slow_down: 'Más despacio',
         zone: 'Zona elegida',
-        help_now: 'Ayuda ahora',
+        help_now: 'Pidió ayuda ya',
         grounding_started: 'Ejercicios de calma empezados',
         grounding_finished: 'Ejercicios de calma terminados',
         checkin_request: 'Preguntas',
@@ -306,20 +311,20 @@ export default {
     severity: { urgent: 'Urgente', warn: 'Atención', info: 'Info' },
     signals: {
       pause: 'Pausa',
-      resume: 'Lista/o para seguir',
+      resume: 'Puedo seguir',
       keep_going: 'Seguir',
       slow_down: 'Más despacio',
       zone: (z) => `Zona: ${z}`,
       grounding_started: (ex) => `Empezó un ejercicio de calma: ${ex}`,
       grounding_finished: (ex, completed) =>
         `Terminó un ejercicio de calma: ${ex}${completed ? '' : ' (lo dejó antes)'}`,
-      help_now: 'Ayuda ahora',
+      help_now: 'Pidió ayuda ya',
     },
     events: {
       checkin_request: (instrument, who) => `Pregunta a ${who}: ${instrument}`,
       checkin_response_suds: (v) => `Respuesta de malestar: ${v} de 10`,
       checkin_response_zone: (z) => `Respuesta de zona: ${z}`,
-      checkin_expired: 'Pregunta cerrada sin respuesta',
+      checkin_expired: 'La pregunta ya no está abierta y no tuvo respuesta',
       suggest_grounding: (ex, who) => `Sugerencia a ${who}: ${ex}`,
       acknowledge: 'Confirmado',
       retract: 'Retiró una señal',

@@ -19,7 +19,7 @@
  * A cue about one event is folded into that event's row (the pause it reminds about, the answer
  * it rates, the check-in nobody answered), so nothing is shown twice.
  */
-import { SIGNAL_TYPES, indexLog } from '../state.js';
+import { SIGNAL_TYPES, idMap, indexLog } from '../state.js';
 
 /** Client signals as the panel knows them: the contract's, plus `help_now` (§9.2). */
 export const PANEL_SIGNALS = new Set([...SIGNAL_TYPES, 'help_now']);
@@ -137,7 +137,7 @@ export function panelView(events, { dismissed = [], acking = [] } = {}) {
     return byClient.get(id);
   };
   const instruments = new Map(); // checkin_request seq -> instrument
-  const locations = {};
+  const locations = idMap();
   const others = []; // urgent and warn cues that are about no event
 
   for (const event of events) {
@@ -256,7 +256,7 @@ export function panelView(events, { dismissed = [], acking = [] } = {}) {
   const answers = new Map(); // request seq -> {clientId: response}
   for (const event of events) {
     if (event.type === 'checkin_response' && event.data?.checkin_seq != null) {
-      const map = answers.get(event.data.checkin_seq) || {};
+      const map = answers.get(event.data.checkin_seq) || idMap();
       map[event.actor?.id] = event;
       answers.set(event.data.checkin_seq, map);
     }
@@ -278,7 +278,7 @@ export function panelView(events, { dismissed = [], acking = [] } = {}) {
       late: event.type === 'checkin_response' && event.data?.late === true,
     };
     if (event.type === 'checkin_request') {
-      row.answers = answers.get(event.seq) || {};
+      row.answers = answers.get(event.seq) || idMap();
       row.expired = index.expired.has(event.seq);
     }
     feed.push(row);

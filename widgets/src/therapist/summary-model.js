@@ -9,6 +9,7 @@
  * `source`, `help_now`, a grounding's `at`) and otherwise the panel's own log fills them in
  * while it has one (during the session, or after it in the same tab).
  */
+import { idMap, ownValue, pressGap } from '../state.js';
 
 /**
  * One look per client, so each is told apart without colour: a colour (each ≥ 3:1 on white),
@@ -54,6 +55,11 @@ export async function fetchSummary({ server, token, sessionId, fetch = globalThi
   return { ok: true, summary: body };
 }
 
+/** When an entry was pressed, if well before it arrived (a press kept offline): ms, else null. */
+function pressedOf(point) {
+  return pressGap({ at: point.at, data: { pressed_at: point.pressed_at } })?.pressed ?? null;
+}
+
 function ms(at) {
   const t = Date.parse(at);
   return Number.isNaN(t) ? null : t;
@@ -67,9 +73,9 @@ function fromLog(log) {
     bySeq.set(e.seq, e);
     if (e.type === 'retract') retracted.add(e.data?.seq);
   }
-  const spans = {};
-  const help = {};
-  const open = {};
+  const spans = idMap();
+  const help = idMap();
+  const open = idMap();
   for (const e of log) {
     const id = e.actor?.role === 'client' ? e.actor.id : null;
     if (!id || retracted.has(e.seq)) continue;
@@ -94,8 +100,8 @@ function fromLog(log) {
 export function summaryModel(summary, { log = [], names = {}, now = Date.now() } = {}) {
   const session = summary.session || {};
   const known = fromLog(log);
-  const display = {};
-  for (const p of session.participants || []) display[p.id] = p.display_name || names[p.id] || p.id;
+  const display = idMap();
+  for (const p of session.participants || []) display[p.id] = p.display_name || ownValue(names, p.id) || p.id;
   const final = session.state === 'ended';
   let start = ms(session.started_at) ?? ms(session.created_at) ?? now;
   const end = ms(session.ended_at) ?? now;
@@ -107,11 +113,20 @@ export function summaryModel(summary, { log = [], names = {}, now = Date.now() }
       t: ms(p.at),
       value: p.value,
       late: p.late ?? logged(p.seq)?.data?.late === true,
+      pressed: pressedOf(p),
     }));
     const zones = (c.zones || []).map((p) => {
       const event = logged(p.seq);
       const source = p.source || (event ? (event.type === 'zone' ? 'signal' : 'answer') : null);
-      return { seq: p.seq, at: p.at, t: ms(p.at), zone: p.zone, source, late: p.late ?? event?.data?.late === true };
+      return {
+        seq: p.seq,
+        at: p.at,
+        t: ms(p.at),
+        zone: p.zone,
+        source,
+        late: p.late ?? event?.data?.late === true,
+        pressed: pressedOf(p),
+      };
     });
     const rawSpans = c.pause_spans || known.spans[id] || [];
     const spans = rawSpans.map((s) => ({
@@ -125,7 +140,7 @@ export function summaryModel(summary, { log = [], names = {}, now = Date.now() }
     }
     return {
       id,
-      name: display[id] || names[id] || id,
+      name: display[id] || ownValue(names, id) || id,
       look: CLIENT_LOOKS[i % CLIENT_LOOKS.length],
       suds,
       zones,
@@ -155,8 +170,38 @@ export function summaryModel(summary, { log = [], names = {}, now = Date.now() }
     clients,
     cues,
     counts: summary.counts || {},
-    names: { ...names, ...display },
+    names: Object.assign(idMap(), names, display),
   };
+}
+
+/**
+ * How a zone came, "pressed" or "answered", and when it was made if that was well before it
+ * arrived (a press kept offline) and at another minute: "pressed at 14:02". Empty when the
+ * source is unknown.
+ */
+export function zoneHow(zone, words, clock) {
+  const how = zone.source ? words.sources[zone.source] : null;
+  if (madeEarlier(zone, clock)) return words.madeAt(how ?? words.sources.signal, clock(zone.pressed));
+  return how ?? '';
+}
+
+/** True when an entry was made at another clock time than it arrived, as the summary tells time. */
+export function madeEarlier(point, clock) {
+  return point.pressed != null && clock(point.pressed) !== clock(point.t);
+}
+
+/** An open pause younger than this reads "paused just now". */
+export const JUST_NOW_MS = 60_000;
+
+/**
+ * A client's time paused, true at `nowMs`: a pause still open in a running session is told by
+ * when it began ("paused just now", then "paused since 14:02"), never as "0 s paused"; otherwise
+ * the total ("3 min 5 s paused").
+ */
+export function pausedWords(client, words, clock, { final, nowMs }) {
+  const open = final ? null : client.spans.find((s) => s.open && s.from != null);
+  if (open) return nowMs - open.from < JUST_NOW_MS ? words.pausedJustNow : words.pausedSince(clock(open.from));
+  return `${duration(client.pausedSeconds, words)} ${words.paused}`;
 }
 
 /** Minutes and seconds, as "12 min 5 s" (or "45 s"). */
@@ -167,20 +212,23 @@ export function duration(seconds, words) {
 }
 
 /** The summary as plain text, to paste into a clinical note. */
-export function summaryText(model, sm, clock, date) {
+export function summaryText(model, sm, clock, date, nowMs = Date.now()) {
   const lines = [];
   lines.push(`${sm.title} (${model.final ? sm.final : sm.live})`);
   lines.push(sm.when(date(model.start), clock(model.start), clock(model.end), Math.round((model.end - model.start) / 60_000), model.scheduled));
   for (const c of model.clients) {
     lines.push('');
     lines.push(c.name);
-    const suds = c.suds.map((p) => `${p.value} (${clock(p.t)}${p.late ? `, ${sm.late}` : ''})`);
+    const answered = (p) => (madeEarlier(p, clock) ? `, ${sm.madeAt(sm.sources.answer, clock(p.pressed))}` : '');
+    const suds = c.suds.map((p) => `${p.value} (${clock(p.t)}${answered(p)}${p.late ? `, ${sm.late}` : ''})`);
     lines.push(`  ${sm.suds}: ${suds.length ? suds.join(', ') : sm.none}`);
     const zones = c.zones.map(
-      (z) => `${sm.zoneNames[z.zone] || z.zone} (${clock(z.t)}${z.source ? `, ${sm.sources[z.source]}` : ''}${z.late ? `, ${sm.late}` : ''})`,
+      (z) =>
+        `${sm.zoneNames[z.zone] || z.zone} (${clock(z.t)}${zoneHow(z, sm, clock) ? `, ${zoneHow(z, sm, clock)}` : ''}${z.late ? `, ${sm.late}` : ''})`,
     );
     lines.push(`  ${sm.zones}: ${zones.length ? zones.join(', ') : sm.none}`);
-    lines.push(`  ${sm.pauses}: ${c.pauses}${c.pauses ? ` (${duration(c.pausedSeconds, sm)} ${sm.paused})` : ''}`);
+    const paused = pausedWords(c, sm, clock, { final: model.final, nowMs });
+    lines.push(`  ${sm.pauses}: ${c.pauses}${c.pauses ? ` (${paused})` : ''}`);
     if (c.help.length) lines.push(`  ${sm.help}: ${c.help.map((h) => clock(h.t)).join(', ')}`);
     const grounding = c.grounding.map((g) => `${sm.exercise(g.exercise)} (${g.completed ? sm.completed : sm.stoppedEarly}, ${duration(g.duration_s, sm)})`);
     lines.push(`  ${sm.grounding}: ${grounding.length ? grounding.join(', ') : sm.none}`);

@@ -7,7 +7,7 @@
 import { html, nothing, svg } from 'lit';
 import { repeat } from 'lit/directives/repeat.js';
 import { isPanelSignal, rowSeqs } from './attention.js';
-import { sparklinePoints, sudsHistory } from '../state.js';
+import { pressGap, sparklinePoints, sudsHistory } from '../state.js';
 
 /** Glyphs inside the severity shapes (a circle for urgent, a triangle for warn). */
 export const ICONS = { urgent: '!!', warn: '!', info: 'i' };
@@ -30,6 +30,20 @@ function nameOf(ctx, id) {
 
 function timeEl(ctx, at) {
   return html`<time datetime=${at}>${formatClock(at, ctx.th.locale)}</time>`;
+}
+
+/**
+ * When an event happened: its time, or for a press that waited (kept offline on the client's
+ * device, then sent) "pressed 14:02, arrived 14:05" — with seconds when the minutes agree.
+ */
+function whenEl(ctx, event) {
+  const gap = pressGap(event);
+  if (!gap) return timeEl(ctx, event.at);
+  const locale = ctx.th.locale;
+  const seconds = formatClock(gap.pressed, locale) === formatClock(gap.arrived, locale);
+  return html`<span class="pressed-arrived" data-pressed-at=${event.data.pressed_at}
+    >${ctx.th.pressedArrived(formatClock(gap.pressed, locale, seconds), formatClock(gap.arrived, locale, seconds))}</span
+  >`;
 }
 
 // ---- Needs attention ---------------------------------------------------------------------
@@ -78,7 +92,7 @@ function attentionRow(ctx, row) {
     </p>
     ${button}
     <p class="meta" id="${id}-meta">
-      <span class="sev-word">${th.severity[row.severity]}</span> · ${timeEl(ctx, row.event.at)}${minutes >= 1
+      <span class="sev-word">${th.severity[row.severity]}</span> · ${whenEl(ctx, row.event)}${minutes >= 1
         ? html` · ${th.ago(minutes)}`
         : nothing}${rowDetails(ctx, row).map((d) => html` · ${d}`)}
     </p>
@@ -281,7 +295,7 @@ function feedRow(ctx, row) {
       ${loud ? html`<span class="sev-word">${th.severity[row.severity]}</span> ` : nothing}<span class="what"
         >${describe(ctx, event)}</span
       >${row.cues.map((c) => cueTag(ctx, c, row))}${row.late ? html` ${lateTag(th)}` : nothing}
-      <span class="meta">· ${who || about ? html`${who || about} · ` : nothing}${timeEl(ctx, event.at)}${requestFacts(ctx, row)}</span>
+      <span class="meta">· ${who || about ? html`${who || about} · ` : nothing}${whenEl(ctx, event)}${requestFacts(ctx, row)}</span>
     </p>
     ${side}
   </li>`;

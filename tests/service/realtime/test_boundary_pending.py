@@ -1,4 +1,4 @@
-"""Sockets that open but never send Socket.IO's CONNECT (service/realtime/transport.py
+"""Sockets that open but never send Socket.IO's CONNECT (service/realtime/boundary.py
 `PendingSockets`, contract §9.5 limits, issue 13 finding 8): each is closed at the CONNECT
 deadline; while too many wait, from one address or in all, new ones are refused at the handshake
 (`too_many_connections`); clients from elsewhere, and clients that CONNECT at once, are not held
@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
+from service.realtime.boundary import PendingSockets
 from tests.conftest import LiveServer, ServerFactory
 from tests.fuzz.rawsocket import RawSocket
 
@@ -31,6 +32,14 @@ async def from_elsewhere() -> AsyncIterator[aiohttp.ClientSession]:
     connector = aiohttp.TCPConnector(local_addr=("127.0.0.2", 0))
     async with aiohttp.ClientSession(connector=connector) as http:
         yield http
+
+
+@pytest.fixture
+def quick_sweeps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sweeps every 0.1 s (the service: 0.5 s), and a socket counts as held open once it has
+    waited 0.3 s (the service: 1 s), so that tests wait less for what they show."""
+    monkeypatch.setattr(PendingSockets, "SWEEP_S", 0.1)
+    monkeypatch.setattr(PendingSockets, "STALE_S", 0.3)
 
 
 async def opened(http: aiohttp.ClientSession, url: str, count: int) -> list[RawSocket]:
@@ -51,7 +60,7 @@ async def handshake_status(http: aiohttp.ClientSession, url: str) -> tuple[int, 
 
 
 async def test_a_socket_that_never_connects_is_closed_at_the_deadline(
-    server_factory: ServerFactory,
+    server_factory: ServerFactory, quick_sweeps: None
 ) -> None:
     server: LiveServer = await server_factory(connect_deadline_seconds=1.0)
     async with aiohttp.ClientSession() as http:
@@ -66,31 +75,30 @@ async def test_a_socket_that_never_connects_is_closed_at_the_deadline(
         # A socket that connects in time is not touched by the deadline.
         created = await server.create_session()
         peer = await server.join(created["tokens"]["c-1"])
-        await asyncio.sleep(1.6)
+        await asyncio.sleep(1.3)  # past its deadline and a sweep
         assert peer.client.connected and (await peer.send("keep_going"))["ok"]
 
 
 async def test_one_address_holding_sockets_open_is_refused_and_others_are_not(
-    server_factory: ServerFactory, from_elsewhere: aiohttp.ClientSession
+    server_factory: ServerFactory, from_elsewhere: aiohttp.ClientSession, quick_sweeps: None
 ) -> None:
     """Issue 13: 400 websockets that never sent CONNECT were kept. Here: 30 from one address,
     at most 5 may wait there; the next is refused, a client from elsewhere connects, and once
     the deadline has closed them the address may open again."""
     server: LiveServer = await server_factory(
-        connect_deadline_seconds=3.0, max_pending_sockets_per_address=5
+        connect_deadline_seconds=2.0, max_pending_sockets_per_address=5
     )
     created = await server.create_session()
     async with aiohttp.ClientSession() as http:
         held = await opened(http, server.url, 30)
-        await asyncio.sleep(1.7)  # they have waited over a second: held open, not connecting
+        await asyncio.sleep(0.5)  # held open past STALE_S and a sweep, not connecting
         status, body = await handshake_status(http, server.url)
         assert status == 401 and "too_many_connections" in body, (status, body)
         # Someone else is not held up by them.
         other = await RawSocket.open(from_elsewhere, server.url, created["tokens"]["c-1"])
         assert await other.alive()
         # The deadline closes them all; the address may open sockets again.
-        await asyncio.sleep(2.5)
-        closed = [raw.ws.closed or await _closed_soon(raw) for raw in held]
+        closed = await asyncio.gather(*(_closed_soon(raw) for raw in held))
         assert all(closed), closed
         assert (await handshake_status(http, server.url))[0] == 101
         for raw in (*held, other):
@@ -128,10 +136,36 @@ async def test_no_more_than_the_total_may_wait_at_once(
 
 
 async def _closed_soon(raw: RawSocket) -> bool:
+    """True once the service closes `raw` (within 3 s of its last packet); False if it does not."""
+    if raw.ws.closed:
+        return True
     try:
         while True:
-            await raw.next_text(timeout=2)
+            await raw.next_text(timeout=3)
     except ConnectionResetError:
         return True
     except TimeoutError:
         return False
+
+
+async def test_behind_a_trusted_proxy_the_limit_keys_on_the_address_it_names(
+    server_factory: ServerFactory, quick_sweeps: None
+) -> None:
+    """Through a proxy of COMFORT_TRUSTED_PROXIES every socket comes from the proxy's address:
+    the per-address limit counts the client's (`X-Forwarded-For`, as the HTTP edges read it),
+    so one client holding sockets open does not refuse everyone else behind the same proxy."""
+    server: LiveServer = await server_factory(
+        connect_deadline_seconds=2.0,
+        max_pending_sockets_per_address=5,
+        trusted_proxies=["127.0.0.1/32"],
+    )
+    holder = aiohttp.ClientSession(headers={"X-Forwarded-For": "203.0.113.7"})
+    neighbour = aiohttp.ClientSession(headers={"X-Forwarded-For": "203.0.113.8"})
+    async with holder, neighbour:
+        held = await opened(holder, server.url, 12)
+        await asyncio.sleep(0.5)  # held open past STALE_S and a sweep, not connecting
+        status, body = await handshake_status(holder, server.url)
+        assert status == 401 and "too_many_connections" in body, (status, body)
+        assert (await handshake_status(neighbour, server.url))[0] == 101
+        for raw in held:
+            await raw.close()

@@ -1,4 +1,4 @@
-"""The decoding boundary of Socket.IO packets (service/realtime/transport.py `CheckedPacket`,
+"""The decoding boundary of Socket.IO packets (service/realtime/boundary.py `CheckedPacket`,
 contract §9.5): a packet that cannot be decoded is answered `invalid_payload` when its ack id can
 be read, and otherwise closes its connection; a connect whose `auth` cannot be decoded is refused
 `invalid_token`; nothing goes unanswered and nothing reaches a traceback.
@@ -19,10 +19,9 @@ import aiohttp
 import pytest
 import socketio
 
-from service.realtime.transport import CheckedPacket, RefusedPacket
+from service.realtime.boundary import CheckedPacket, RefusedPacket
 from tests.conftest import LiveServer
 from tests.fuzz.rawsocket import RawSocket
-from tests.service.realtime.support import started
 from tests.support import Api, Peer, ServiceProcess
 
 SURROGATE = "\\ud83d"  # as JSON text: the six characters a browser sends
@@ -33,7 +32,12 @@ NESTED = "[" * 2000 + "]" * 2000
 DECODED: dict[str, tuple[str, Any]] = {
     '2["send",{"id":"a"}]': ("ok", ["send", {"id": "a"}]),
     '27["send",{"id":"a\\u00e9"}]': ("ok", ["send", {"id": "aé"}]),
-    '2/admin,7["send"]': ("ok", ["send"]),
+    '2/,7["send"]': ("ok", ["send"]),
+    # Namespaces never joined (only "/" is served) and "-" after an EVENT's ack id (an attachment
+    # count only follows BINARY types): found by tests/fuzz, unanswered before.
+    '2/admin,7["send"]': ("answer", "invalid_payload"),
+    '2/admin,["send",{}]': ("close", None),
+    '27-["send",{}]': ("answer", "invalid_payload"),
     '27["send",{"id":"' + SURROGATE + '"}]': ("answer", "invalid_payload"),
     '27["send",{"id":"x","data":{"zone":"' + SURROGATE + '"}}]': ("answer", "invalid_payload"),
     '27["send",{"' + SURROGATE + '":1}]': ("answer", "invalid_payload"),
@@ -101,7 +105,7 @@ ANSWERED = {k: v[1] for k, v in DECODED.items() if v[0] == "answer"}
 async def test_an_undecodable_send_with_an_ack_id_is_answered_and_the_connection_stays(
     live_server: LiveServer, text: str
 ) -> None:
-    created, therapist, _ = await started(live_server)
+    created, therapist, _ = await live_server.start_session()
     http, raw = await _raw(live_server, created["tokens"]["c-1"])
     try:
         await raw.ws.send_str("4" + text)
@@ -121,7 +125,7 @@ CLOSED = sorted(k for k, v in DECODED.items() if v[0] == "close")
 async def test_an_undecodable_packet_without_an_ack_id_closes_its_connection(
     live_server: LiveServer, transport_patches: bool, text: str
 ) -> None:
-    created, therapist, (client,) = await started(live_server)
+    created, therapist, (client,) = await live_server.start_session()
     http, raw = await _raw(live_server, created["tokens"]["c-1"])
     try:
         await raw.ws.send_str("4" + text)
@@ -140,7 +144,7 @@ async def test_an_undecodable_packet_without_an_ack_id_closes_its_connection(
 async def test_an_event_named_disconnect_is_not_a_disconnection(live_server: LiveServer) -> None:
     """Before the boundary, `["disconnect"]` from a client ran the service's own disconnect
     handler: the participant was logged as gone while its socket stayed open."""
-    created, therapist, _ = await started(live_server, clients=2)
+    created, therapist, _ = await live_server.start_session(clients=2)
     http, raw = await _raw(live_server, created["tokens"]["c-2"])  # c-2's only connection
     try:
         await therapist.wait_type("participant_joined", 3)

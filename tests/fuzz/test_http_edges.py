@@ -19,7 +19,9 @@ out of its attribute).
 
 from __future__ import annotations
 
+import gc
 import re
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -49,7 +51,7 @@ from tests.fuzz.strategies import (
     is_field_value,
     percent_encoded,
 )
-from tests.integrations.platform_signers import SIGNERS
+from tests.integrations.platform_signers import SIGNERS, PlatformSigner
 from tests.support import API_KEY, session_body
 
 pytestmark = pytest.mark.fuzz
@@ -64,6 +66,7 @@ STATS: Counter[str] = Counter()
 @dataclass
 class Edge:
     service: FuzzService
+    signers: dict[str, PlatformSigner]
     routes: list[tuple[str, str]]
     #: A session the fuzzer aims at (ended or erased by it at times; then made again).
     target: str
@@ -83,7 +86,8 @@ class Edge:
 
 @pytest.fixture(scope="module")
 def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Edge]:
-    integrations = {name: dict(cls().config) for name, cls in SIGNERS.items()}
+    signers = {name: cls() for name, cls in SIGNERS.items()}
+    integrations = {name: dict(signer.config) for name, signer in signers.items()}
     tenants = TenantRegistry(
         [
             Tenant(id="demo", api_key_sha256=hash_key(API_KEY), integrations=integrations),
@@ -109,7 +113,7 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Edge]:
         }
     )
     keeper = str(svc.call(svc.api.create(1))["session"]["id"])
-    edge = Edge(svc, routes, target="", keeper=keeper)
+    edge = Edge(svc, signers, routes, target="", keeper=keeper)
     edge.new_target()
     yield edge
     report(f"fuzz http: {dict(sorted(STATS.items()))}")
@@ -465,4 +469,51 @@ def test_a_body_that_is_not_in_its_content_coding_is_answered_4xx(
     assert 400 <= answer.status < 500, (answer.status, answer.body[:300])
     if not answer.refused_by_the_parser:
         assert_envelope(answer)
+    edge.assert_service_answers()
+
+
+# -- nesting and the interpreter's stack --------------------------------------------------------
+
+DEEP_BODY = b"[" * 100_000 + b"]" * 100_000
+
+
+@pytest.mark.parametrize(
+    "route",
+    ["/api/v1/sessions", "/webhooks/demo/zoom", "/webhooks/demo/jitsi/events/room/destroyed"],
+)
+def test_a_deep_body_is_refused_without_taking_the_stack_to_the_interpreter_s_limit(
+    edge: Edge, route: str
+) -> None:
+    """A body nested 100,000 deep is refused (4xx) without its decoding recursing until Python's
+    recursion limit stops it: at that depth any Python code that happens to run fails with a
+    RecursionError, printed to stderr outside the JSON log (a collector callback: the service's
+    own `GcPauses` gauge; a signal handler; a log call). A collection at every allocation, with a
+    callback of our own, makes it certain. Found by the hostile webhook property, where it takes
+    a collection at the deepest point (flaky)."""
+    headers = [(b"Authorization", BEARER)]
+    platform = route.split("/")[3] if route.startswith("/webhooks/") else None
+    if platform is not None:
+        path = route.removeprefix("/webhooks/demo/")
+        signed = edge.signers[platform].sign(
+            path, "", DEEP_BODY, url=f"{PUBLIC_URL}/webhooks/demo/{path}"
+        )
+        headers = [(name.encode(), value.encode()) for name, value in signed.items()]
+    failed: list[type[BaseException] | None] = []
+
+    def probe(phase: str, info: dict[str, Any]) -> None:
+        pass
+
+    hook, threshold = sys.unraisablehook, gc.get_threshold()
+    sys.unraisablehook = lambda unraisable: failed.append(unraisable.exc_type)
+    gc.callbacks.append(probe)
+    gc.set_threshold(1)
+    try:
+        request = RawRequest(b"POST", route.encode(), headers, DEEP_BODY)
+        answer = edge.service.call(send(edge.service.url, request))
+    finally:
+        gc.set_threshold(*threshold)
+        gc.callbacks.remove(probe)
+        sys.unraisablehook = hook
+    assert 400 <= answer.status < 500, (answer.status, answer.body[:300])
+    assert failed == [], f"{len(failed)} collector callbacks failed: {set(failed)}"
     edge.assert_service_answers()

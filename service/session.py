@@ -4,6 +4,11 @@ Everything here is pure: `SessionState.apply(event)` moves the state on by one l
 `SessionState.check_send(...)` says whether a send may be stored, given the log so far. The fold
 also keeps each client's own numbering (contract §9.1): the session seqs it may see, in order
 (`ClientStream`), so a position means the same in every process, after a restart and a replay.
+
+What the fold keeps grows with the log only in machine arrays (issue 18: a loaded session's
+memory, and the objects the garbage collector walks, must not grow with its log): a client's
+signals are two arrays (`ClientSignals`), and a check-in is forgotten once every client it
+asked has answered (a second answer is `not_found` either way).
 """
 
 from __future__ import annotations
@@ -41,16 +46,25 @@ def parse_time(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-@dataclass(slots=True)
-class SignalRecord:
-    """What later sends need to know of one logged client signal."""
+class ClientSignals:
+    """The signals one client logged: their seqs and when each was logged (Unix seconds), in
+    seq order. 16 bytes a signal, nothing for the garbage collector to walk."""
 
-    seq: int
-    type: str
-    client_id: str
-    at: datetime
-    acknowledged: bool = False
-    retracted: bool = False
+    __slots__ = ("seqs", "times")
+
+    def __init__(self) -> None:
+        self.seqs = array("q")
+        self.times = array("d")
+
+    def add(self, seq: int, at: float) -> None:
+        self.seqs.append(seq)
+        self.times.append(at)
+
+    def logged_at(self, seq: int) -> float | None:
+        """When the signal `seq` was logged; None if it is not one of this client's."""
+        seqs = self.seqs
+        index = bisect_left(seqs, seq)
+        return self.times[index] if index < len(seqs) and seqs[index] == seq else None
 
 
 @dataclass(slots=True)
@@ -75,6 +89,7 @@ class ClientState:
     grounding: Exercise | None = None
     open_checkins: list[int] = field(default_factory=list)
     unacknowledged: list[int] = field(default_factory=list)
+    signals: ClientSignals = field(default_factory=ClientSignals)
 
 
 class ClientStream:
@@ -113,8 +128,7 @@ class SessionState:
     therapist_ids: tuple[str, ...]
     head_seq: int = 0
     clients: dict[str, ClientState] = field(default_factory=dict)
-    signals: dict[int, SignalRecord] = field(default_factory=dict)
-    checkins: dict[int, CheckinRecord] = field(default_factory=dict)
+    checkins: dict[int, CheckinRecord] = field(default_factory=dict)  # awaiting an answer
     ended: bool = False
     # Presence as the log says it: widget connections and platform presence, per participant.
     connected: dict[str, bool] = field(default_factory=dict)
@@ -152,12 +166,18 @@ class SessionState:
     def _client(self, client_id: str) -> ClientState | None:
         return self.clients.get(client_id)
 
+    def signal_owner(self, seq: int) -> str | None:
+        """The client that logged the signal `seq`; None if `seq` is not a client's signal."""
+        for cid, client in self.clients.items():
+            if client.signals.logged_at(seq) is not None:
+                return cid
+        return None
+
     def _apply_signal(self, event: Event) -> None:
         client = self._client(event.actor.id)
         if client is None:
             return
-        record = SignalRecord(event.seq, event.type, event.actor.id, parse_time(event.at))
-        self.signals[event.seq] = record
+        client.signals.add(event.seq, parse_time(event.at).timestamp())
         kind = event.type
         owed = kind in UNACKNOWLEDGED_TYPES
         if kind == "pause":
@@ -183,29 +203,25 @@ class SessionState:
     def _apply_acknowledge(self, event: Event) -> None:
         body = event.body
         assert isinstance(body, SeqData)
-        record = self.signals.get(body.seq)
-        if record is None:
-            return
-        record.acknowledged = True
-        client = self._client(record.client_id)
-        if client is not None and record.seq in client.unacknowledged:
-            client.unacknowledged.remove(record.seq)
+        owner = self.signal_owner(body.seq)
+        client = self._client(owner) if owner is not None else None
+        if client is not None and body.seq in client.unacknowledged:
+            client.unacknowledged.remove(body.seq)
 
     def _apply_retract(self, event: Event) -> None:
         body = event.body
         assert isinstance(body, SeqData)
-        record = self.signals.get(body.seq)
+        seq = body.seq
         client = self._client(event.actor.id)
-        if record is None or client is None or record.client_id != event.actor.id:
+        if client is None or client.signals.logged_at(seq) is None:
             return
-        record.retracted = True
-        if record.seq in client.unacknowledged:
-            client.unacknowledged.remove(record.seq)
-        if client.pause_seq == record.seq:
+        if seq in client.unacknowledged:
+            client.unacknowledged.remove(seq)
+        if client.pause_seq == seq:
             client.paused, client.pause_seq = False, None
-        if client.pace_seq == record.seq:
+        if client.pace_seq == seq:
             client.pace, client.pace_seq = None, None
-        if client.zone_seq == record.seq:
+        if client.zone_seq == seq:
             client.zone, client.zone_seq = None, None
 
     def _apply_checkin_request(self, event: Event) -> None:
@@ -228,6 +244,8 @@ class SessionState:
         checkin.answered.add(event.actor.id)
         if checkin.seq in client.open_checkins:
             client.open_checkins.remove(checkin.seq)
+        if checkin.answered.issuperset(checkin.to):
+            del self.checkins[checkin.seq]  # nothing more to take: forgotten
         value = body.value
         if isinstance(value, Zone):
             client.zone, client.zone_seq = value, event.seq
@@ -271,22 +289,24 @@ class SessionState:
         kind = send.type
         if kind == "acknowledge":
             assert isinstance(send.data, SeqData)
-            record = self.signals.get(send.data.seq)
-            if record is None:
+            if self.signal_owner(send.data.seq) is None:
                 raise SendError(f"no signal with seq {send.data.seq}", code="not_found")
         elif kind == "retract":
             assert isinstance(send.data, SeqData)
-            record = self.signals.get(send.data.seq)
-            if record is None and send.data.seq > self.head_seq:
-                raise SendError(f"no event with seq {send.data.seq}", code="not_found")
-            if record is None or record.client_id != sender_id:
+            seq = send.data.seq
+            sender = self._client(sender_id)
+            logged_at = sender.signals.logged_at(seq) if sender is not None else None
+            if logged_at is None and seq > self.head_seq:
+                raise SendError(f"no event with seq {seq}", code="not_found")
+            if logged_at is None:
                 raise SendError("only your own signals can be retracted", code="forbidden")
-            if (now - record.at).total_seconds() > RETRACT_WINDOW_S:
+            if now.timestamp() - logged_at > RETRACT_WINDOW_S:
                 raise SendError("a signal can be retracted within 30 s only", code="forbidden")
         elif kind == "checkin_response":
             assert isinstance(send.data, CheckinResponseData)
             checkin = self.checkins.get(send.data.checkin_seq)
-            # An expired request still takes its one answer, logged late (contract §9.4).
+            # An expired request still takes its one answer, logged late (contract §9.4). One
+            # answered by everyone it asked is forgotten: not_found, as for a second answer.
             if checkin is None or sender_id not in checkin.to or sender_id in checkin.answered:
                 raise SendError("no check-in with that seq awaits your answer", code="not_found")
             value = send.data.value

@@ -7,6 +7,14 @@ several departures may lead to the same cue). When a timer is due, `cue_for(key,
 cue to log, or None when its condition no longer holds (a pause acknowledged meanwhile, a client
 back, the session over). Nothing here does I/O: the same log always gives the same timers and the
 same cues.
+
+What the fold keeps is bounded by time, not by the log's length (issue 18): every `FORGET_EVERY`
+events it forgets what no rule can look at any more — pauses, distress marks, cues and logged
+ids older than the longest of the session's rule windows plus `FORGET_MARGIN_S`, measured from
+the newest event's time (so the same log forgets the same things), check-ins answered or expired,
+cues derived but not logged whose deadline is that far behind. A timer that fires later than that
+finds nothing and logs nothing: a cue that late would mislead more than help. Forgetting a logged
+id costs nothing but a timer: the store keeps every id, so a cue is never logged twice.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from typing import Any
 
 from ..cues import CueSettings
 from ..events import (
+    RETRACT_WINDOW_S,
     CheckinExpiredData,
     CheckinResponseData,
     CueData,
@@ -34,6 +43,8 @@ WARN: Severity = "warn"
 INFO: Severity = "info"
 CHECKIN_PREFIX = "checkin:"
 LEFT_PREFIX = "left:"  # + the seq of a client's `participant_left`
+FORGET_EVERY = 32  # events between two looks for what can be forgotten
+FORGET_MARGIN_S = 300.0  # kept beyond the longest rule window (a timer fired late, a slow clock)
 
 
 def unix(at: str) -> float:
@@ -118,6 +129,7 @@ class Departure:
 
     left_seq: int
     cue: Cue
+    due_at: float
 
 
 @dataclass(slots=True)
@@ -160,9 +172,10 @@ class PacingState:
         self.ended = False
         self.clients = {cid: ClientTrack() for cid in client_ids}
         self.checkins: dict[int, Checkin] = {}
-        self.logged: set[str] = set()  # ids of system events in the log
-        self.pending: dict[str, Cue] = {}  # cues derived, not logged yet
+        self.logged: dict[str, float] = {}  # ids of system events in the log: when logged
+        self.pending: dict[str, tuple[Cue, float]] = {}  # cues derived, not logged yet: when due
         self.departures: dict[str, Departure] = {}  # by timer key (LEFT_PREFIX)
+        self.keep_s = _longest_window(settings) + FORGET_MARGIN_S
 
     @classmethod
     def from_settings(
@@ -183,12 +196,32 @@ class PacingState:
             return []
         self.head = event.seq
         if event.actor.role is Role.SYSTEM:
-            self.logged.add(event.id)
+            self.logged[event.id] = unix(event.at)
             self.pending.pop(event.id, None)
+        if event.seq % FORGET_EVERY == 0:
+            self._forget(unix(event.at) - self.keep_s)
         handler = _HANDLERS.get(event.type)
         if handler is None or self.ended:
             return []
         return handler(self, event)
+
+    def _forget(self, before: float) -> None:
+        """Drop what no rule can look at any more: everything older than `before`, but a pause
+        still open and a check-in still awaiting an answer."""
+        for track in self.clients.values():
+            track.pauses = {
+                s: p for s, p in track.pauses.items() if p.at >= before or s == track.open_pause
+            }
+            track.distress = {s: m for s, m in track.distress.items() if m.at >= before}
+            track.cues = [cue for cue in track.cues if cue[0] >= before]
+        self.checkins = {
+            s: c
+            for s, c in self.checkins.items()
+            if c.at >= before or not (c.expired or c.answered.issuperset(c.addressed))
+        }
+        self.logged = {key: at for key, at in self.logged.items() if at >= before}
+        self.pending = {key: cue for key, cue in self.pending.items() if cue[1] >= before}
+        self.departures = {key: d for key, d in self.departures.items() if d.due_at >= before}
 
     def _track(self, client_id: str) -> ClientTrack | None:
         return self.clients.get(client_id)
@@ -196,7 +229,7 @@ class PacingState:
     def _schedule(self, cue: Cue, due_at: float) -> list[Timer]:
         if cue.event_id in self.logged:
             return []
-        self.pending[cue.event_id] = cue
+        self.pending[cue.event_id] = (cue, due_at)
         return [Timer(cue.event_id, due_at)]
 
     def _on_pause(self, event: Event) -> list[Timer]:
@@ -427,7 +460,7 @@ class PacingState:
         if cue.event_id in self.logged:
             return []
         key = f"{LEFT_PREFIX}{event.seq}"
-        self.departures[key] = Departure(event.seq, cue)
+        self.departures[key] = Departure(event.seq, cue, at + rule.grace_s)
         return [Timer(key, at + rule.grace_s)]
 
     def _on_started(self, event: Event) -> list[Timer]:
@@ -458,9 +491,10 @@ class PacingState:
         rule = key.split(":")[1] if key.startswith("cue:") else ""
         if rule == "time_remaining":
             return self._time_remaining(key, now)
-        cue = self.pending.get(key)
-        if cue is None:
+        pending = self.pending.get(key)
+        if pending is None:
             return None
+        cue = pending[0]
         if rule == "pause_unacknowledged":
             pause = self.clients[cue.client_id].pauses.get(cue.related_seq[0])
             if pause is None or pause.acknowledged or pause.retracted:
@@ -534,6 +568,18 @@ class PacingState:
             if f"cue:checkin_unanswered:{seq}:{cid}" not in self.logged
         ]
         return CheckinExpiry(cues, expired_id, seq, checkin.to)
+
+
+def _longest_window(settings: CueSettings) -> float:
+    """The longest look back (or ahead) of any rule: nothing older can change a cue."""
+    return max(
+        settings.pause_unacknowledged.after_s,
+        settings.repeated_pause.within_s,
+        settings.checkin_unanswered.after_s,
+        settings.disconnected_in_distress.within_s + settings.disconnected_in_distress.grace_s,
+        settings.time_remaining.lookback_s,
+        RETRACT_WINDOW_S,
+    )
 
 
 _HANDLERS = {

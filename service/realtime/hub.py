@@ -31,7 +31,10 @@ from ..store.base import SessionLogStore, SessionRecord, SessionStateName
 if TYPE_CHECKING:
     from ..views import ClientNumbering
 
-RECENT_EVENTS = 256
+RECENT_EVENTS = 64
+"""Events a loaded session keeps for replay, with their idempotency keys; older ones are read
+from the store. A short buffer keeps a session's memory flat as its log grows (issue 18's soak);
+a reconnect after a short drop replays from memory."""
 READ_PAGE = 1000
 REPLAY_PAGE = 200
 
@@ -82,8 +85,9 @@ class SessionRuntime:
             therapist_ids=tuple(p.id for p in participants if p.role == Role.THERAPIST.value),
         )
         self.head = 0
+        # The idempotency keys of the events in `recent`; older ones are found by the store.
         self.ids: dict[tuple[str, str], int] = {}
-        self.recent: deque[Event] = deque(maxlen=RECENT_EVENTS)
+        self.recent: deque[Event] = deque()
         self.connections: dict[str, Connection] = {}
         self.lock = asyncio.Lock()
         self.send_lock = asyncio.Lock()
@@ -106,8 +110,12 @@ class SessionRuntime:
     def _apply(self, event: Event) -> None:
         self.state.apply(event)
         self.head = event.seq
+        recent = self.recent
+        if len(recent) == RECENT_EVENTS:
+            oldest = recent.popleft()
+            self.ids.pop((oldest.actor.id, oldest.id), None)
         self.ids[(event.actor.id, event.id)] = event.seq
-        self.recent.append(event)
+        recent.append(event)
         record = self.record
         record.head_seq = event.seq
         if event.type == "session_started" and record.state is SessionStateName.OPEN:

@@ -157,7 +157,9 @@ class SendPipeline:
         body = send.data
         to: tuple[str, ...] | None = None
         if isinstance(body, SeqData) and send.type == "acknowledge":
-            to = (runtime.state.signals[body.seq].client_id,)  # to the signal's sender only
+            owner = runtime.state.signal_owner(body.seq)  # checked: a client's signal
+            assert owner is not None
+            to = (owner,)  # to the signal's sender only
         elif isinstance(body, CheckinRequestData | SuggestGroundingData) and body.to:
             to = tuple(body.to)
         elif isinstance(body, CheckinResponseData) and runtime.state.answer_is_late(

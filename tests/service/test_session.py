@@ -115,3 +115,40 @@ def test_each_client_s_stream_numbers_only_the_events_it_may_see():
     assert [one.position(s) for s in range(1, 6)] == [1, None, None, None, 2]
     assert [two.position(s) for s in range(1, 6)] == [None, 1, 2, None, 3]
     assert [two.seq_at(p) for p in range(0, 5)] == [None, 2, 3, 5, None]
+
+
+def test_what_the_fold_keeps_grows_only_in_machine_arrays():
+    """Issue 18: a long log leaves no per-signal objects behind (the collector walks every one,
+    and a soak's sessions hold hundreds), and a check-in answered by all is forgotten."""
+    events = [("pause", CLIENT, {}, None), ("acknowledge", THERAPIST, {"seq": 1}, ("c-1",))]
+    events += [("keep_going", CLIENT, {}, None)] * 500
+    events += [
+        ("checkin_request", THERAPIST, {"instrument": "suds"}, None),
+        ("checkin_response", CLIENT, {"checkin_seq": 503, "value": 2}, None),
+        ("checkin_response", Actor("c-2", Role.CLIENT), {"checkin_seq": 503, "value": 3}, None),
+    ]
+    state = fold(*events)
+    assert state.checkins == {}
+    assert len(state.clients["c-1"].signals.seqs) == 501
+    assert state.signal_owner(1) == "c-1" and state.signal_owner(2) is None
+    ack = parse_send({"id": "a", "type": "acknowledge", "data": {"seq": 1}}, Role.THERAPIST)
+    state.check_send("t-1", Role.THERAPIST, ack, parse_time(T0))  # the oldest signal still is one
+    answer = parse_send(
+        {"id": "x", "type": "checkin_response", "data": {"checkin_seq": 503, "value": 1}},
+        Role.CLIENT,
+    )
+    with pytest.raises(SendError) as err:  # forgotten: as for a second answer
+        state.check_send("c-1", Role.CLIENT, answer, parse_time(T0))
+    assert err.value.code == "not_found"
+
+
+def test_retract_is_refused_for_another_s_signal_and_not_found_beyond_the_head():
+    state = fold(("pause", CLIENT, {}, None), ("pause", Actor("c-2", Role.CLIENT), {}, None))
+    now = parse_time(T0)
+    for seq, code in ((2, "forbidden"), (3, "not_found")):
+        send = parse_send({"id": "r", "type": "retract", "data": {"seq": seq}}, Role.CLIENT)
+        with pytest.raises(SendError) as err:
+            state.check_send("c-1", Role.CLIENT, send, now)
+        assert err.value.code == code
+    state.apply(Event(3, "e3", "retract", T0, Actor("c-2", Role.CLIENT), None, {"seq": 1}))
+    assert state.clients["c-1"].paused, "a retract of someone else's signal changes nothing"

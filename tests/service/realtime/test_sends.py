@@ -11,7 +11,7 @@ import pytest
 from service.app import HUB, SENDS
 from service.errors import SendError
 from service.events import Role
-from service.realtime.hub import Connection
+from service.realtime.hub import RECENT_EVENTS, Connection
 from tests.conftest import LiveServer
 from tests.support import own_positions, session_seq
 
@@ -202,3 +202,33 @@ async def test_acknowledge_is_addressed_to_the_signal_sender(live_server: LiveSe
     assert (await therapist.send("acknowledge", {"seq": 9999}))["error"]["code"] == "not_found"
     await asyncio.sleep(0.2)
     assert not c2.of_type("acknowledge")
+
+
+async def test_a_session_past_its_replay_buffer_still_answers_every_send(
+    server_factory,
+):
+    """A loaded session keeps only its last RECENT_EVENTS events and their ids in memory
+    (issue 18: memory flat as the log grows); what is older is the store's to answer. A resent
+    id from before the buffer is still a duplicate with its first seq, an old signal can still
+    be acknowledged, and the retract rules still hold."""
+    live_server = await server_factory(send_rate=1000.0, send_burst=1000)
+    created, therapist, (client, _) = await live_server.start_session(clients=2)
+    first = await client.send("pause", id="early-pause")
+    (seen,) = await therapist.wait_type("pause")
+    for n in range(RECENT_EVENTS + 10):
+        assert (await client.send("keep_going", id=f"k-{n}"))["ok"]
+    runtime = live_server.app[HUB].runtimes[created["session"]["id"]]
+    assert len(runtime.recent) == RECENT_EVENTS and len(runtime.ids) == RECENT_EVENTS
+    assert ("c-1", "early-pause") not in runtime.ids
+    for kind in ("pause", "resume"):  # same type or not: a duplicate, stored nothing
+        again = await client.send(kind, id="early-pause")
+        assert again == {"ok": True, "seq": first["seq"], "duplicate": True}
+    assert (await therapist.send("acknowledge", {"seq": seen["seq"]}))["ok"]
+    (acked,) = await client.wait_type("acknowledge")
+    assert acked["data"] == {"seq": first["seq"]}
+    # Retracting the old pause: within 30 s still allowed, and it un-pauses.
+    assert (await client.send("retract", {"seq": first["seq"]}))["ok"]
+    welcome = (await live_server.join(created["tokens"]["t-1"])).welcome
+    assert welcome["state"]["clients"]["c-1"]["paused"] is False
+    events = await live_server.api.events(created["session"]["id"])
+    assert sum(1 for e in events if e["id"] == "early-pause") == 1

@@ -197,11 +197,16 @@ class PresenceKeeper:
         return await self.engine.append_system(runtime, kind, body, event_id=event_id)
 
     def _both_present(self, runtime: SessionRuntime) -> bool:
-        def here(pid: str) -> bool:
-            return self.counts.here(runtime.id, pid) or bool(runtime.state.connected.get(pid))
+        """Does the log show a therapist and a client connected?
 
-        return any(here(t) for t in runtime.state.therapist_ids) and any(
-            here(c) for c in runtime.state.client_ids
+        The log's view, not this process's counts: a socket is counted before its
+        `participant_joined` is stored, and a start decided in between is logged before that
+        join, or without it if the process dies first; then the log shows a client who never
+        joined, and the reaper of another process never logs them as left. Each join, once
+        applied, asks again (`_after_applied`)."""
+        connected = runtime.state.connected
+        return any(connected.get(t) for t in runtime.state.therapist_ids) and any(
+            connected.get(c) for c in runtime.state.client_ids
         )
 
     async def _start(self, runtime: SessionRuntime) -> None:
@@ -224,8 +229,9 @@ class PresenceKeeper:
             and runtime.record.state is SessionStateName.OPEN
             and self._both_present(runtime)
         ):
-            # A join logged by another process may complete the pair: start the session here
-            # too (its fixed id and the store's open-only rule keep it to one start).
+            # A join (this process's, or one another process logged) may complete the pair:
+            # start the session here too (its fixed id and the store's open-only rule keep it
+            # to one start).
             self._tasks.spawn(self._start_quietly(runtime))
 
     async def _returned(self, runtime: SessionRuntime, participant_id: str) -> None:

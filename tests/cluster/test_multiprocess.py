@@ -92,12 +92,6 @@ async def test_killed_process_participants_reconnect_elsewhere_with_nothing_lost
         await client.close()
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="open defect: under CPU load the departure of a dead process's participant is "
-    "sometimes never logged (2 of 6 full-suite runs, 2 of 3 runs beside two busy loops); "
-    "passes alone — see the closing note of this round",
-)
 async def test_a_dead_process_participants_are_logged_left_after_the_grace(deployment: Deployment):
     a, b = await deployment(2)
     async with aiohttp.ClientSession() as http:

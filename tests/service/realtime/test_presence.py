@@ -104,3 +104,47 @@ async def test_a_departure_is_decided_on_the_session_caught_up_with_the_store(
     await live_server.app[PRESENCE].departed(sid, "c-1")
     left = [e for e in await live_server.api.events(sid) if e["type"] == "participant_left"]
     assert [e["data"]["participant"]["id"] for e in left] == ["c-1"]
+
+
+async def test_the_session_starts_only_after_both_joins_are_logged(live_server: LiveServer):
+    """A client's socket counted here whose `participant_joined` is not stored yet, when the
+    therapist's join (logged by another process) is applied: the session must not start before
+    the client's join is in the log. It did (seen as a flaky `tests/cluster` test): the process
+    that held the client died before storing the join, so the log showed a started session the
+    client never joined, and no process ever logged the client as left."""
+    from service.appkeys import ENGINE, HUB, PRESENCE, STORE
+    from service.events import SYSTEM_ACTOR, PresenceData
+    from service.store.base import AppendRequest
+
+    created = await live_server.create_session()
+    sid = created["session"]["id"]
+    runtime = await live_server.app[HUB].load(sid)
+    assert runtime is not None
+    presence = live_server.app[PRESENCE]
+    await presence.counts.add(sid, "c-1")  # what `connected` does before it logs the join
+    joined_elsewhere = PresenceData.model_validate(
+        {"participant": {"id": "t-1", "role": "therapist"}, "via": "widget"}
+    )
+    await live_server.app[STORE].append_batch(
+        [
+            AppendRequest(
+                session_id=sid,
+                actor=SYSTEM_ACTOR,
+                type="participant_joined",
+                event_id="participant_joined:widget:t-1:1",
+                data=joined_elsewhere.model_dump(mode="json"),
+                body=joined_elsewhere,
+            )
+        ]
+    )
+    await live_server.app[ENGINE].caught_up(runtime)
+    await asyncio.sleep(0.5)  # time enough for a start that was wrongly decided to be stored
+    assert [e["type"] for e in await live_server.api.events(sid)] == ["participant_joined"]
+    client = await live_server.join(created["tokens"]["c-1"])
+    await client.wait_type("session_started")
+    events = await live_server.api.events(sid)
+    assert [(e["type"], e["data"].get("participant", {}).get("id")) for e in events] == [
+        ("participant_joined", "t-1"),
+        ("participant_joined", "c-1"),
+        ("session_started", None),
+    ]

@@ -9,12 +9,14 @@ back, the session over). Nothing here does I/O: the same log always gives the sa
 same cues.
 
 What the fold keeps is bounded by time, not by the log's length (issue 18): every `FORGET_EVERY`
-events it forgets what no rule can look at any more — pauses, distress marks, cues and logged
-ids older than the longest of the session's rule windows plus `FORGET_MARGIN_S`, measured from
-the newest event's time (so the same log forgets the same things), check-ins answered or expired,
-cues derived but not logged whose deadline is that far behind. A timer that fires later than that
-finds nothing and logs nothing: a cue that late would mislead more than help. Forgetting a logged
-id costs nothing but a timer: the store keeps every id, so a cue is never logged twice.
+events it forgets what no rule can look at any more (`Horizons`), measured from the newest
+event's time so the same log forgets the same things: pauses older than the rules that look
+back at pauses, distress marks older than the departure rule's window, the cues' severities
+older than `time_remaining`'s lookback, check-ins answered or expired, and logged ids and cues
+derived but not logged whose deadline is behind — each plus `FORGET_MARGIN_S`. A timer that
+fires later than that finds nothing and logs nothing: a cue that late would mislead more than
+help. Forgetting a logged id costs nothing but a timer: the store keeps every id, so a cue is
+never logged twice.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ CHECKIN_PREFIX = "checkin:"
 LEFT_PREFIX = "left:"  # + the seq of a client's `participant_left`
 FORGET_EVERY = 32  # events between two looks for what can be forgotten
 FORGET_MARGIN_S = 300.0  # kept beyond the longest rule window (a timer fired late, a slow clock)
+LATE_ANSWER_S = 3600.0  # an answer this late to an expired check-in still counts as distress
 
 
 def unix(at: str) -> float:
@@ -175,7 +178,7 @@ class PacingState:
         self.logged: dict[str, float] = {}  # ids of system events in the log: when logged
         self.pending: dict[str, tuple[Cue, float]] = {}  # cues derived, not logged yet: when due
         self.departures: dict[str, Departure] = {}  # by timer key (LEFT_PREFIX)
-        self.keep_s = _longest_window(settings) + FORGET_MARGIN_S
+        self.horizons = Horizons.of(settings)
 
     @classmethod
     def from_settings(
@@ -199,29 +202,32 @@ class PacingState:
             self.logged[event.id] = unix(event.at)
             self.pending.pop(event.id, None)
         if event.seq % FORGET_EVERY == 0:
-            self._forget(unix(event.at) - self.keep_s)
+            self._forget(unix(event.at))
         handler = _HANDLERS.get(event.type)
         if handler is None or self.ended:
             return []
         return handler(self, event)
 
-    def _forget(self, before: float) -> None:
-        """Drop what no rule can look at any more: everything older than `before`, but a pause
-        still open and a check-in still awaiting an answer."""
+    def _forget(self, now: float) -> None:
+        """Drop what no rule can look at any more (`Horizons`), but a pause still open and a
+        check-in still awaiting an answer."""
+        keep = self.horizons
+        pauses, marks, cues = now - keep.pauses, now - keep.distress, now - keep.cues
         for track in self.clients.values():
             track.pauses = {
-                s: p for s, p in track.pauses.items() if p.at >= before or s == track.open_pause
+                s: p for s, p in track.pauses.items() if p.at >= pauses or s == track.open_pause
             }
-            track.distress = {s: m for s, m in track.distress.items() if m.at >= before}
-            track.cues = [cue for cue in track.cues if cue[0] >= before]
+            track.distress = {s: m for s, m in track.distress.items() if m.at >= marks}
+            track.cues = [cue for cue in track.cues if cue[0] >= cues]
+        checkins, due = now - keep.checkins, now - FORGET_MARGIN_S
         self.checkins = {
             s: c
             for s, c in self.checkins.items()
-            if c.at >= before or not (c.expired or c.answered.issuperset(c.addressed))
+            if c.at >= checkins or not (c.expired or c.answered.issuperset(c.addressed))
         }
-        self.logged = {key: at for key, at in self.logged.items() if at >= before}
-        self.pending = {key: cue for key, cue in self.pending.items() if cue[1] >= before}
-        self.departures = {key: d for key, d in self.departures.items() if d.due_at >= before}
+        self.logged = {key: at for key, at in self.logged.items() if at >= due}
+        self.pending = {key: cue for key, cue in self.pending.items() if cue[1] >= due}
+        self.departures = {key: d for key, d in self.departures.items() if d.due_at >= due}
 
     def _track(self, client_id: str) -> ClientTrack | None:
         return self.clients.get(client_id)
@@ -570,16 +576,32 @@ class PacingState:
         return CheckinExpiry(cues, expired_id, seq, checkin.to)
 
 
-def _longest_window(settings: CueSettings) -> float:
-    """The longest look back (or ahead) of any rule: nothing older can change a cue."""
-    return max(
-        settings.pause_unacknowledged.after_s,
-        settings.repeated_pause.within_s,
-        settings.checkin_unanswered.after_s,
-        settings.disconnected_in_distress.within_s + settings.disconnected_in_distress.grace_s,
-        settings.time_remaining.lookback_s,
-        RETRACT_WINDOW_S,
-    )
+@dataclass(frozen=True, slots=True)
+class Horizons:
+    """How long (seconds, before the newest event) the fold keeps each kind of thing: the
+    longest window of the rules that look at it, plus `FORGET_MARGIN_S`."""
+
+    pauses: float  # repeated_pause counts them; pause_unacknowledged and a retract look back
+    distress: float  # disconnected_in_distress looks back for them; a retract too
+    cues: float  # time_remaining looks back at the cues' severities
+    checkins: float  # a late answer (contract §9.4) still finds its request
+
+    @classmethod
+    def of(cls, settings: CueSettings) -> Horizons:
+        departure = settings.disconnected_in_distress
+        return cls(
+            pauses=FORGET_MARGIN_S
+            + max(
+                settings.repeated_pause.within_s,
+                settings.pause_unacknowledged.after_s,
+                departure.grace_s,
+                RETRACT_WINDOW_S,
+            ),
+            distress=FORGET_MARGIN_S
+            + max(departure.within_s + departure.grace_s, RETRACT_WINDOW_S),
+            cues=FORGET_MARGIN_S + settings.time_remaining.lookback_s,
+            checkins=max(LATE_ANSWER_S, FORGET_MARGIN_S + settings.checkin_unanswered.after_s),
+        )
 
 
 _HANDLERS = {

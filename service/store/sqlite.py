@@ -106,7 +106,10 @@ def _writer_pragmas(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA busy_timeout=0")
     conn.execute("PRAGMA wal_autocheckpoint=0")
     # Reads inside a transaction come from memory, not a pread() each: the loop never waits.
-    conn.execute("PRAGMA cache_size=-65536")  # KiB
+    # Pages read through the map are not copied into SQLite's cache, so the cache holds what
+    # the writer's transactions touch (the log's tail, its indexes, the session heads); 64 MiB
+    # filled over a soak's first minutes and showed as the process growing (issue 18).
+    conn.execute("PRAGMA cache_size=-8192")  # KiB
     conn.execute("PRAGMA mmap_size=268435456")
 
 

@@ -10,7 +10,7 @@ from service.pacing.state import FORGET_MARGIN_S
 from tests.service.pacing.support import THERAPIST, Folded, client, presence
 
 C1 = client()
-LONGEST = 900.0  # time_remaining.lookback_s, the longest default window
+PAUSES_KEPT = 600.0  # repeated_pause.within_s, the longest default window looking at pauses
 
 
 def _two_hours_of_signals(folded: Folded, start_s: float) -> float:
@@ -58,11 +58,11 @@ def test_what_is_within_the_longest_window_is_kept():
     folded.add(6, "resume", C1)
     # Just inside the window plus the margin: the pause is still there.
     at = 6.0
-    while at < 5 + LONGEST + FORGET_MARGIN_S - 10:
+    while at < 5 + PAUSES_KEPT + FORGET_MARGIN_S - 10:
         at += 2.0
         folded.add(at, "keep_going", C1)
     assert first in folded.state.clients["c-1"].pauses
-    while at < 5 + LONGEST + FORGET_MARGIN_S + 100:
+    while at < 5 + PAUSES_KEPT + FORGET_MARGIN_S + 100:
         at += 2.0
         folded.add(at, "keep_going", C1)
     assert first not in folded.state.clients["c-1"].pauses
@@ -85,3 +85,16 @@ def test_the_same_log_forgets_the_same_things():
         _two_hours_of_signals(folded, 6)
     a, b = (f.state for f in logs)
     assert a.clients["c-1"].pauses == b.clients["c-1"].pauses and a.logged == b.logged
+
+
+def test_a_late_answer_within_the_hour_still_counts_as_distress():
+    folded = Folded.of()
+    folded.add(0, "session_started", SYSTEM_ACTOR)
+    request = folded.add(10, "checkin_request", THERAPIST, {"instrument": "suds"})
+    folded.add(130, "checkin_expired", SYSTEM_ACTOR, {"checkin_seq": request})
+    at = 130.0
+    while at < 1300:
+        at += 2.0
+        folded.add(at, "keep_going", C1)
+    late = folded.add(at + 1, "checkin_response", C1, {"checkin_seq": request, "value": 9})
+    assert f"cue:distress_high:{late}" in folded.timers

@@ -275,7 +275,13 @@ function connectOnce(s, role) {
     const sock = open(url, role === "t" ? s.tToken : s.cToken, last, s.epoch);
     s[role] = sock;
     const tag = role + "#" + ++s.conn[role];
-    const timer = setTimeout(() => reject(new Error("welcome timeout")), 30000);
+    // A socket given up on is closed: left open, it could still be welcomed and deliver the
+    // same events as the socket that replaces it (counted as duplicates the service never sent
+    // twice to one socket).
+    const timer = setTimeout(() => {
+      sock.disconnect();
+      reject(new Error("welcome timeout"));
+    }, 30000);
     sock.on("welcome", (w) => {
       clearTimeout(timer);
       trace(s, tag, "welcome", w && w.head_seq);
@@ -286,11 +292,13 @@ function connectOnce(s, role) {
     });
     sock.on("connect_error", (err) => {
       clearTimeout(timer);
+      sock.disconnect();
       reject(new Error("connect_error: " + ((err && err.data && err.data.code) || err.message)));
     });
-    sock.on("event", (ev) =>
-      role === "t" ? onTherapistEvent(s, ev, tag) : onClientEvent(s, ev, tag),
-    );
+    sock.on("event", (ev) => {
+      if (s[role] !== sock) return; // a socket replaced since: what the widget would drop too
+      role === "t" ? onTherapistEvent(s, ev, tag) : onClientEvent(s, ev, tag);
+    });
     sock.on("disconnect", (reason) => {
       trace(s, tag, "disconnect", reason);
       if (s[role] !== sock) return;

@@ -24,7 +24,12 @@ python-engineio
   (clients wait for the server: SIGTERM and every close waited on each of them).
 - Two attributes are added to the `AsyncSocket`: `comfort_idle` (set by `_poll` while the writer
   waits for its first packet: it holds nothing, so a packet written directly cannot overtake one
-  it took from the queue) and `comfort_websocket` (the `CheckedWebSocket` serving it).
+  it took from the queue) and `comfort_websocket` (the `CheckedWebSocket` serving it). The
+  websocket holds its socket (the driver's `handler` is the socket's bound method), so these,
+  and the patched `poll`, would make a reference cycle that only a full collection frees, and a
+  closed socket's ping task holds the socket for a ping interval more: a closed connection's
+  whole graph (request, buffers, transport; ~40 KB) outlived it, the soak's growth (issue 18).
+  `CheckedWebSocket.__call__` removes them from the socket when the connection's handler ends.
 - `AsyncSocket.queue` is written directly (`put_nowait` of an Engine.IO MESSAGE `Packet`), as
   `AsyncSocket.send` does short of its ping-timeout check (the socket's own ping loop makes
   it): the hub hands a stored event to every recipient in one go, without waiting.
@@ -66,6 +71,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -123,14 +129,34 @@ class CheckedWebSocket(engineio_aiohttp.WebSocket):  # type: ignore[misc]
 
     def __init__(self, handler: Callable[..., Awaitable[Any]], server: Any) -> None:
         super().__init__(handler, server)
+        self._patched: Any = None  # the AsyncSocket patched, until the connection ends
         if not self.patches.poll:
             return
         try:
             socket = handler.__self__  # type: ignore[attr-defined]
-            socket.poll = functools.partial(_poll, self.patches, socket)
+            socket.poll = functools.partial(_poll, self.patches, weakref.ref(socket))
             socket.comfort_websocket = self
+            self._patched = socket
         except Exception as exc:
             self.patches.fail("poll", exc)
+
+    async def __call__(self, environ: dict[str, Any]) -> Any:
+        try:
+            return await super().__call__(environ)
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        """The connection is over: nothing of the socket may keep it (see the docstring), nor
+        this wrapper, which python-engineio's handler closures outlive (cells of finished tasks):
+        its request and aiohttp's response are let go."""
+        self.environ = None
+        self._sock = None
+        socket, self._patched = self._patched, None
+        if socket is None:
+            return
+        socket.__dict__.pop("comfort_websocket", None)
+        socket.__dict__.pop("poll", None)  # the class's own poll again
 
     async def wait(self) -> Any:
         data = await super().wait()
@@ -144,8 +170,11 @@ class CheckedWebSocket(engineio_aiohttp.WebSocket):  # type: ignore[misc]
         patches = self.patches
         if not patches.direct_write:
             return False
+        sock = self._sock
+        if sock is None:  # the connection is over (`_release`)
+            return False
         try:
-            writer = self._sock._writer
+            writer = sock._writer
             if writer is None:
                 return False
             transport = writer.transport
@@ -160,9 +189,12 @@ class CheckedWebSocket(engineio_aiohttp.WebSocket):  # type: ignore[misc]
         return True
 
 
-async def _poll(patches: TransportPatches, socket: Any) -> list[Any]:
+async def _poll(patches: TransportPatches, socket_ref: weakref.ref[Any]) -> list[Any]:
     """`AsyncSocket.poll` without `asyncio.wait_for`; `socket.comfort_idle` is True while it
-    waits for the first packet."""
+    waits for the first packet. The socket is held weakly: the patch makes no cycle."""
+    socket = socket_ref()
+    if socket is None:
+        return []
     if not patches.poll:
         return await type(socket).poll(socket)  # type: ignore[no-any-return]
     if socket.closed and socket.queue.empty():

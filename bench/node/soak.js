@@ -229,6 +229,7 @@ function onTherapistEvent(s, ev, tag) {
     });
   } else if (ev.type === "session_ended") {
     s.ended = true;
+    s.tSawEnd = true;
   }
 }
 
@@ -424,8 +425,9 @@ function close(s) {
   s.timers = [];
   live.delete(s);
   // Check the streams: 1..max, no gap; every acknowledged signal reached the therapist. A session
-  // whose therapist is not connected at its close (its reconnect failed) cannot be checked.
-  if (!s.ended && !s.tUp) {
+  // whose therapist neither saw its end nor is connected at its close (its reconnect failed, and
+  // the generator does not retry one) cannot be checked: what it missed was never asked for.
+  if (!s.tSawEnd && !s.tUp) {
     counts.unverified_sessions++;
     for (const sock of [s.t, s.c]) if (sock) sock.disconnect();
     return;
@@ -485,7 +487,9 @@ async function endAndReplace(s) {
     });
   }
   // session_ended reaches both sockets before the server closes them
-  while (!s.ended && now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  // (the therapist's stream is checked at close: while it is connected, wait for its end too)
+  const over = () => s.tSawEnd || (s.ended && !s.tUp);
+  while (!over() && now() < deadline) await new Promise((r) => setTimeout(r, 100));
   if (!s.ended) {
     countError("session_ended not seen");
     trace(s, "end", "session_ended not seen");

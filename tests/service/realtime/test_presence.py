@@ -11,8 +11,31 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from service.appkeys import ENGINE, HUB, PRESENCE, STORE
+from service.events import SYSTEM_ACTOR, PresenceData
+from service.store.base import AppendRequest
 from tests.conftest import LiveServer
 from tests.support import Api, Peer, ServiceProcess, joined
+
+
+async def _joined_elsewhere(server: LiveServer, session_id: str, who: str, role: str) -> int:
+    """Store `who`'s widget join as another process would: in the log, with no fan-out here.
+    Returns its seq."""
+    body = PresenceData.model_validate({"participant": {"id": who, "role": role}, "via": "widget"})
+    (stored,) = await server.app[STORE].append_batch(
+        [
+            AppendRequest(
+                session_id=session_id,
+                actor=SYSTEM_ACTOR,
+                type="participant_joined",
+                event_id=f"participant_joined:widget:{who}:elsewhere",
+                data=body.model_dump(mode="json"),
+                body=body,
+            )
+        ]
+    )
+    assert stored.seq is not None
+    return stored.seq
 
 
 async def test_presence_join_leave_and_session_start(live_server: LiveServer):
@@ -78,29 +101,11 @@ async def test_a_departure_is_decided_on_the_session_caught_up_with_the_store(
     pub/sub is at most once), then that process died: the reaper's departure must log the
     client as left, reading the store first, not drop it for a stale view (seen as a flaky
     `tests/cluster` test: the leave was never logged)."""
-    from service.appkeys import PRESENCE, STORE
-    from service.events import SYSTEM_ACTOR, PresenceData
-    from service.store.base import AppendRequest
-
     created = await live_server.create_session()
     sid = created["session"]["id"]
     therapist = await live_server.join(created["tokens"]["t-1"])
-    joined_elsewhere = PresenceData.model_validate(
-        {"participant": {"id": "c-1", "role": "client"}, "via": "widget"}
-    )
-    (stored,) = await live_server.app[STORE].append_batch(
-        [
-            AppendRequest(
-                session_id=sid,
-                actor=SYSTEM_ACTOR,
-                type="participant_joined",
-                event_id="participant_joined:widget:c-1:elsewhere",
-                data=joined_elsewhere.model_dump(mode="json"),
-                body=joined_elsewhere,
-            )
-        ]
-    )
-    assert stored.seq is not None and not therapist.of_type("participant_joined")[1:]
+    await _joined_elsewhere(live_server, sid, "c-1", "client")
+    assert not therapist.of_type("participant_joined")[1:]
     await live_server.app[PRESENCE].departed(sid, "c-1")
     left = [e for e in await live_server.api.events(sid) if e["type"] == "participant_left"]
     assert [e["data"]["participant"]["id"] for e in left] == ["c-1"]
@@ -112,31 +117,13 @@ async def test_the_session_starts_only_after_both_joins_are_logged(live_server: 
     the client's join is in the log. It did (seen as a flaky `tests/cluster` test): the process
     that held the client died before storing the join, so the log showed a started session the
     client never joined, and no process ever logged the client as left."""
-    from service.appkeys import ENGINE, HUB, PRESENCE, STORE
-    from service.events import SYSTEM_ACTOR, PresenceData
-    from service.store.base import AppendRequest
-
     created = await live_server.create_session()
     sid = created["session"]["id"]
     runtime = await live_server.app[HUB].load(sid)
     assert runtime is not None
     presence = live_server.app[PRESENCE]
     await presence.counts.add(sid, "c-1")  # what `connected` does before it logs the join
-    joined_elsewhere = PresenceData.model_validate(
-        {"participant": {"id": "t-1", "role": "therapist"}, "via": "widget"}
-    )
-    await live_server.app[STORE].append_batch(
-        [
-            AppendRequest(
-                session_id=sid,
-                actor=SYSTEM_ACTOR,
-                type="participant_joined",
-                event_id="participant_joined:widget:t-1:1",
-                data=joined_elsewhere.model_dump(mode="json"),
-                body=joined_elsewhere,
-            )
-        ]
-    )
+    await _joined_elsewhere(live_server, sid, "t-1", "therapist")
     await live_server.app[ENGINE].caught_up(runtime)
     await asyncio.sleep(0.5)  # time enough for a start that was wrongly decided to be stored
     assert [e["type"] for e in await live_server.api.events(sid)] == ["participant_joined"]

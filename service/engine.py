@@ -29,6 +29,7 @@ from .store.base import AppendOutcome, AppendRequest, AppendResult, SessionLogSt
 log = structlog.get_logger(__name__)
 
 IDLE_EVICT_SECONDS = 300.0
+ENDED_EVICT_SECONDS = 30.0  # an ended session is rarely needed again: its memory goes sooner
 CATCH_UP_CHUNK = 500  # sessions whose heads are read in one query
 
 
@@ -137,7 +138,7 @@ class SessionEngine:
             await asyncio.sleep(self.catchup_interval_seconds)
             try:
                 await self.catch_up_all()
-                self.hub.evict_idle(IDLE_EVICT_SECONDS)
+                self.hub.evict_idle(IDLE_EVICT_SECONDS, ENDED_EVICT_SECONDS)
                 self.metrics.sessions_loaded.set(len(self.hub.runtimes))
             except StoreUnavailable:
                 pass

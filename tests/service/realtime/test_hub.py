@@ -88,3 +88,23 @@ async def test_group_session_clients_never_see_each_other(live_server: LiveServe
     assert c2.of_type("checkin_request") and not c1.of_type("checkin_request")
     assert all(p.of_type("suggest_grounding") for p in clients)
     assert len([e for e in therapist.events if e["actor"]["role"] == "client"]) == 3
+
+
+async def test_an_ended_session_is_let_go_sooner_than_an_idle_one(live_server: LiveServer):
+    """A loaded session with no socket is evicted after a while and reloaded when needed; an
+    ended one, rarely needed again, sooner (its memory is the soak's to give back)."""
+    from service.app import HUB
+
+    hub = live_server.app[HUB]
+    idle, done = [await live_server.create_session() for _ in range(2)]
+    idle_id, done_id = idle["session"]["id"], done["session"]["id"]
+    status, _ = await live_server.api.call("POST", f"/api/v1/sessions/{done_id}/end")
+    assert status == 200
+    for sid in (idle_id, done_id):
+        runtime = await hub.load(sid)
+        assert runtime is not None
+        runtime.idle_since -= 60
+    assert hub.runtimes[done_id].ended
+    assert hub.evict_idle(300, 30) == 1
+    assert idle_id in hub.runtimes and done_id not in hub.runtimes
+    assert (await hub.load(done_id)) is not None, "reloaded from the store when asked for"

@@ -219,17 +219,16 @@ class Hub:
             with contextlib.suppress(Exception):
                 await self.writer.close(conn.sid)
 
-    def evict_idle(self, idle_seconds: float, ended_seconds: float | None = None) -> int:
+    def evict_idle(self, idle_seconds: float, ended_seconds: float) -> int:
         """Drop runtimes with no socket for `idle_seconds` (an ended session's: for
         `ended_seconds`, as it is rarely needed again); they are reloaded when needed."""
         now = time.monotonic()
-        ended_after = idle_seconds if ended_seconds is None else ended_seconds
         stale = [
             sid
             for sid, rt in self.runtimes.items()
             if not rt.connections
             and not rt._inbox
-            and now - rt.idle_since > (ended_after if rt.ended else idle_seconds)
+            and now - rt.idle_since > (ended_seconds if rt.ended else idle_seconds)
         ]
         for sid in stale:
             self.forget(sid)

@@ -232,3 +232,11 @@ async def test_a_session_past_its_replay_buffer_still_answers_every_send(
     assert welcome["state"]["clients"]["c-1"]["paused"] is False
     events = await live_server.api.events(created["session"]["id"])
     assert sum(1 for e in events if e["id"] == "early-pause") == 1
+    # Also after the session ended (contract §3), driven directly as in the test above.
+    status, _ = await live_server.api.call(
+        "POST", f"/api/v1/sessions/{created['session']['id']}/end"
+    )
+    assert status == 200
+    ghost = Connection("ghost", "ghost", runtime.id, "c-1", Role.CLIENT)
+    ack = await live_server.app[SENDS].send(ghost, {"id": "early-pause", "type": "pause"})
+    assert ack.model_dump() == {"ok": True, "seq": first["seq"], "duplicate": True}

@@ -210,7 +210,9 @@ class PendingSockets:
     closed `deadline_s` after it opened, and a new one is refused at the handshake (HTTP 401,
     `too_many_connections`) while `total` wait, or while `per_address` from its address have
     waited over `STALE_S` (clients send CONNECT at once; only a socket held open waits that long,
-    so a reconnect storm through one proxy is not refused).
+    so a reconnect storm through one proxy is not refused). A socket whose CONNECT has come and
+    is being answered is not held open, however long a busy service takes to admit it: it is
+    neither counted against its address nor closed at the deadline (`answering`).
 
     It follows python-engineio's public `connect` and `disconnect` events (`AsyncServer.on`; a
     connect handler returning something other than None or True refuses), wrapping the ones
@@ -237,6 +239,7 @@ class PendingSockets:
         self.close = close
         self.deadline_s, self.total, self.per_address = deadline_s, total, per_address
         self.opened: dict[str, tuple[float, str | None]] = {}  # eio sid -> (when, address)
+        self.answering: set[str] = set()  # of `opened`: their CONNECT is being answered
         self._stale: dict[str | None, int] = {}  # per address, as of the last sweep
         self._sweeper: asyncio.Task[None] | None = None
         self._install()
@@ -256,6 +259,7 @@ class PendingSockets:
 
         async def disconnect(eio_sid: str, reason: Any = None) -> Any:
             self.opened.pop(eio_sid, None)
+            self.answering.discard(eio_sid)
             return await on_disconnect(eio_sid, reason)
 
         self.sio.eio.on("connect", connect)
@@ -271,9 +275,20 @@ class PendingSockets:
             }
         return None
 
+    def connect_received(self, eio_sid: str) -> None:
+        """Its CONNECT came and is being answered: until the answer it is not held open."""
+        if eio_sid in self.opened:
+            self.answering.add(eio_sid)
+
+    def refused(self, eio_sid: str) -> None:
+        """Its CONNECT was refused: it waits again, since it opened (the deadline closes it
+        unless another CONNECT is accepted)."""
+        self.answering.discard(eio_sid)
+
     def connected(self, eio_sid: str) -> None:
         """Its CONNECT was accepted: it no longer waits."""
         self.opened.pop(eio_sid, None)
+        self.answering.discard(eio_sid)
 
     async def start(self) -> None:
         if self.patches.pending:
@@ -293,6 +308,8 @@ class PendingSockets:
             now = loop.time()
             stale: dict[str | None, int] = {}
             for eio_sid, (opened, address) in list(self.opened.items()):
+                if eio_sid in self.answering:
+                    continue
                 waited = now - opened
                 if waited > self.deadline_s:
                     log.info("socket_closed_before_connect", waited_s=round(waited, 1))

@@ -77,9 +77,12 @@ class SocketHandlers:
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         address = socket_address(environ)
+        eio_sid = self.sio.manager.eio_sid_from_sid(sid, "/")
+        self.pending.connect_received(eio_sid)
         try:
-            conn = await self._admit(sid, auth)
+            conn = await self._admit(sid, eio_sid, auth)
         except Exception as exc:
+            self.pending.refused(eio_sid)
             error = socket_error(exc, sending=False)
             self.metrics.connects.labels(error.code).inc()
             log.info("connect_refused", code=error.code)
@@ -104,7 +107,7 @@ class SocketHandlers:
             role=conn.role.value,
         )
 
-    async def _admit(self, sid: str, auth: Any) -> Connection:
+    async def _admit(self, sid: str, eio_sid: str, auth: Any) -> Connection:
         if not isinstance(auth, dict):
             raise ConnectRefused("auth with a join token is required", code="invalid_token")
         claims = self.tokens.verify(auth.get("token"))
@@ -121,7 +124,6 @@ class SocketHandlers:
                 code="too_many_connections",
             )
         self._held[held] = self._held.get(held, 0) + 1
-        eio_sid = self.sio.manager.eio_sid_from_sid(sid, "/")
         self.pending.connected(eio_sid)
         conn = Connection(sid, eio_sid, runtime.id, claims.participant_id, role)
         epoch = auth.get("epoch")

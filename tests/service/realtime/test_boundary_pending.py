@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import pytest
 
 from service.realtime.boundary import PendingSockets
+from service.realtime.presence import PresenceKeeper
 from tests.conftest import LiveServer, ServerFactory
 from tests.fuzz.rawsocket import RawSocket
 
@@ -116,6 +118,52 @@ async def test_a_burst_that_connects_at_once_is_not_refused(
         *(server.join(created["tokens"][name]) for name in ("t-1", "c-1", "c-2") for _ in range(4))
     )
     assert all(peer.welcome is not None for peer in peers)
+
+
+async def test_sockets_a_busy_service_is_still_admitting_are_not_held_open(
+    server_factory: ServerFactory, quick_sweeps: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 18's soak: at saturation, admitting a CONNECT took longer than `STALE_S`, so a
+    reconnect storm from one address (a proxy, the load generator) counted as sockets held open
+    and the next handshakes were refused, one reconnect in six. A socket whose CONNECT came is
+    being answered, however long that takes: it does not count against its address, nor is it
+    closed at the deadline."""
+    server: LiveServer = await server_factory(
+        connect_deadline_seconds=1.0, max_pending_sockets_per_address=2
+    )
+    created = await server.create_session(clients=2)
+    admit = PresenceKeeper.admit
+
+    async def slow_admit(self: PresenceKeeper, claims: Any) -> Any:
+        await asyncio.sleep(1.5)  # past STALE_S, sweeps and the CONNECT deadline
+        return await admit(self, claims)
+
+    monkeypatch.setattr(PresenceKeeper, "admit", slow_admit)
+    async with aiohttp.ClientSession() as http:
+        names = [name for name in ("t-1", "c-1", "c-2") for _ in range(2)]
+        raws = await opened(http, server.url, len(names))
+        for raw, name in zip(raws, names, strict=True):
+            await raw.ws.send_str('40{"token":"' + created["tokens"][name] + '"}')
+        await asyncio.sleep(0.6)  # being admitted, past STALE_S and a sweep
+        assert (await handshake_status(http, server.url))[0] == 101
+        for raw in raws:  # each admitted in the end, none closed at the deadline
+            assert (await raw.next_text(timeout=5)).startswith("40{")
+            assert await raw.alive()
+        for raw in raws:
+            await raw.close()
+
+
+async def test_a_socket_whose_connect_was_refused_waits_again(
+    server_factory: ServerFactory, quick_sweeps: None
+) -> None:
+    """A refused CONNECT leaves its socket open (a client may try again on it): it counts as
+    waiting from when it opened, and the deadline closes it."""
+    server: LiveServer = await server_factory(connect_deadline_seconds=1.0)
+    async with aiohttp.ClientSession() as http:
+        raw = (await opened(http, server.url, 1))[0]
+        await raw.ws.send_str('40{"token":"forged"}')
+        assert (await raw.next_text()).startswith("44{")  # CONNECT_ERROR
+        assert await _closed_soon(raw)
 
 
 async def test_no_more_than_the_total_may_wait_at_once(

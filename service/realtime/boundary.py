@@ -20,6 +20,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import statistics
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -210,9 +212,11 @@ class PendingSockets:
     closed `deadline_s` after it opened, and a new one is refused at the handshake (HTTP 401,
     `too_many_connections`) while `total` wait, or while `per_address` from its address have
     waited over `STALE_S` (clients send CONNECT at once; only a socket held open waits that long,
-    so a reconnect storm through one proxy is not refused). A socket whose CONNECT has come and
-    is being answered is not held open, however long a busy service takes to admit it: it is
-    neither counted against its address nor closed at the deadline (`answering`).
+    so a reconnect storm through one proxy is not refused). A busy service reads CONNECTs late,
+    so "that long" is also at least `SLOW_FACTOR` times the median wait of the last sockets
+    whose CONNECT came (at saturation, a second is an ordinary wait). A socket whose CONNECT has
+    come and is being answered is not held open, however long a busy service takes to admit it:
+    it is neither counted against its address nor closed at the deadline (`answering`).
 
     It follows python-engineio's public `connect` and `disconnect` events (`AsyncServer.on`; a
     connect handler returning something other than None or True refuses), wrapping the ones
@@ -222,6 +226,7 @@ class PendingSockets:
     """
 
     STALE_S = 1.0
+    SLOW_FACTOR = 4.0
     SWEEP_S = 0.5
 
     def __init__(
@@ -240,6 +245,7 @@ class PendingSockets:
         self.deadline_s, self.total, self.per_address = deadline_s, total, per_address
         self.opened: dict[str, tuple[float, str | None]] = {}  # eio sid -> (when, address)
         self.answering: set[str] = set()  # of `opened`: their CONNECT is being answered
+        self.waits: deque[float] = deque(maxlen=64)  # open -> CONNECT, of the last sockets
         self._stale: dict[str | None, int] = {}  # per address, as of the last sweep
         self._sweeper: asyncio.Task[None] | None = None
         self._install()
@@ -277,8 +283,10 @@ class PendingSockets:
 
     def connect_received(self, eio_sid: str) -> None:
         """Its CONNECT came and is being answered: until the answer it is not held open."""
-        if eio_sid in self.opened:
+        opened = self.opened.get(eio_sid)
+        if opened is not None and eio_sid not in self.answering:
             self.answering.add(eio_sid)
+            self.waits.append(asyncio.get_running_loop().time() - opened[0])
 
     def refused(self, eio_sid: str) -> None:
         """Its CONNECT was refused: it waits again, since it opened (the deadline closes it
@@ -289,6 +297,12 @@ class PendingSockets:
         """Its CONNECT was accepted: it no longer waits."""
         self.opened.pop(eio_sid, None)
         self.answering.discard(eio_sid)
+
+    def held_after(self) -> float:
+        """How long a socket may wait for its CONNECT before it counts as held open."""
+        if not self.waits:
+            return self.STALE_S
+        return max(self.STALE_S, self.SLOW_FACTOR * statistics.median(self.waits))
 
     async def start(self) -> None:
         if self.patches.pending:
@@ -306,6 +320,7 @@ class PendingSockets:
         while True:
             await asyncio.sleep(self.SWEEP_S)
             now = loop.time()
+            held_after = self.held_after()
             stale: dict[str | None, int] = {}
             for eio_sid, (opened, address) in list(self.opened.items()):
                 if eio_sid in self.answering:
@@ -315,6 +330,6 @@ class PendingSockets:
                     log.info("socket_closed_before_connect", waited_s=round(waited, 1))
                     self.opened.pop(eio_sid, None)
                     self.close(eio_sid)
-                elif waited > self.STALE_S:
+                elif waited > held_after:
                     stale[address] = stale.get(address, 0) + 1
             self._stale = stale

@@ -153,6 +153,43 @@ async def test_sockets_a_busy_service_is_still_admitting_are_not_held_open(
             await raw.close()
 
 
+async def test_when_connects_come_late_a_socket_may_wait_longer_before_it_counts_as_held(
+    server_factory: ServerFactory, quick_sweeps: None
+) -> None:
+    """A busy service reads CONNECTs late (issue 18's soak, at saturation: a second and more),
+    so "held open" follows how long sockets take now: four times the median wait of the last
+    ones whose CONNECT came. Here every client waits 0.5 s before its CONNECT (as a service
+    that slow would read it): past `STALE_S` (0.3 s here), but none is held open."""
+    server: LiveServer = await server_factory(
+        connect_deadline_seconds=5.0, max_pending_sockets_per_address=2
+    )
+    created = await server.create_session(clients=2)
+    names = [name for name in ("t-1", "c-1", "c-2") for _ in range(2)]
+    async with aiohttp.ClientSession() as http:
+
+        async def connect_late(raws: list[RawSocket], after: float) -> None:
+            await asyncio.sleep(after)
+            for raw, name in zip(raws, names, strict=True):
+                await raw.ws.send_str('40{"token":"' + created["tokens"][name] + '"}')
+            for raw in raws:
+                assert (await raw.next_text()).startswith("40{")
+
+        first = await opened(http, server.url, len(names))
+        await connect_late(first, 0.5)  # what "late" is now: 0.5 s
+        await asyncio.sleep(0.2)  # a sweep: they counted as held open until it, as nothing was late
+        second = await opened(http, server.url, len(names))
+        await asyncio.sleep(0.6)  # past STALE_S and a sweep, inside four times the median
+        assert (await handshake_status(http, server.url))[0] == 101
+        await connect_late(second, 0.0)  # after 0.6 s
+        # A socket that never sends CONNECT still counts as held, once it has waited that long.
+        held = await opened(http, server.url, 3)
+        await asyncio.sleep(3.0)  # four times the median wait (~0.55 s), and a sweep
+        status, body = await handshake_status(http, server.url)
+        assert status == 401 and "too_many_connections" in body, (status, body)
+        for raw in (*first, *second, *held):
+            await raw.close()
+
+
 async def test_a_socket_whose_connect_was_refused_waits_again(
     server_factory: ServerFactory, quick_sweeps: None
 ) -> None:

@@ -35,7 +35,7 @@ from ..appkeys import CLIENT_ADDRESSES
 from ..errors import SendError
 from ..http.forwarded import client_address
 from ..settings import Settings
-from .transport import TransportPatches, engineio_connection_handlers
+from .transport import TransportPatches, engineio_connection_handlers, engineio_serving
 
 log = structlog.get_logger(__name__)
 
@@ -211,12 +211,15 @@ class PendingSockets:
     """Engine.IO connections that have not (successfully) sent Socket.IO's CONNECT: each is
     closed `deadline_s` after it opened, and a new one is refused at the handshake (HTTP 401,
     `too_many_connections`) while `total` wait, or while `per_address` from its address have
-    waited over `STALE_S` (clients send CONNECT at once; only a socket held open waits that long,
-    so a reconnect storm through one proxy is not refused). A busy service reads CONNECTs late,
-    so "that long" is also at least `SLOW_FACTOR` times the median wait of the last sockets
-    whose CONNECT came (at saturation, a second is an ordinary wait). A socket whose CONNECT has
-    come and is being answered is not held open, however long a busy service takes to admit it:
-    it is neither counted against its address nor closed at the deadline (`answering`).
+    waited over `STALE_S` since the service answered its handshake (clients send CONNECT at
+    once; only a socket held open waits that long, so a reconnect storm through one proxy is
+    not refused). A busy service answers handshakes and reads CONNECTs late, so a socket counts
+    only once its handshake is answered (a handshake whose client left before the answer is
+    never served: it is closed at the deadline), and "that long" is also at least `SLOW_FACTOR`
+    times the median wait of the last sockets whose CONNECT came (at saturation, a second is an
+    ordinary wait). A socket whose CONNECT has come and is being answered is not held open,
+    however long a busy service takes to admit it: it is neither counted against its address
+    nor closed at the deadline (`answering`).
 
     It follows python-engineio's public `connect` and `disconnect` events (`AsyncServer.on`; a
     connect handler returning something other than None or True refuses), wrapping the ones
@@ -246,6 +249,7 @@ class PendingSockets:
         self.opened: dict[str, tuple[float, str | None]] = {}  # eio sid -> (when, address)
         self.answering: set[str] = set()  # of `opened`: their CONNECT is being answered
         self.waits: deque[float] = deque(maxlen=64)  # open -> CONNECT, of the last sockets
+        self._serving: dict[str, float] = {}  # of `opened`: since when (a sweep) it is served
         self._stale: dict[str | None, int] = {}  # per address, as of the last sweep
         self._sweeper: asyncio.Task[None] | None = None
         self._install()
@@ -264,8 +268,7 @@ class PendingSockets:
             return await on_connect(eio_sid, environ)
 
         async def disconnect(eio_sid: str, reason: Any = None) -> Any:
-            self.opened.pop(eio_sid, None)
-            self.answering.discard(eio_sid)
+            self._forget(eio_sid)
             return await on_disconnect(eio_sid, reason)
 
         self.sio.eio.on("connect", connect)
@@ -295,8 +298,12 @@ class PendingSockets:
 
     def connected(self, eio_sid: str) -> None:
         """Its CONNECT was accepted: it no longer waits."""
+        self._forget(eio_sid)
+
+    def _forget(self, eio_sid: str) -> None:
         self.opened.pop(eio_sid, None)
         self.answering.discard(eio_sid)
+        self._serving.pop(eio_sid, None)
 
     def held_after(self) -> float:
         """How long a socket may wait for its CONNECT before it counts as held open."""
@@ -326,10 +333,13 @@ class PendingSockets:
                 if eio_sid in self.answering:
                     continue
                 waited = now - opened
-                if waited > self.deadline_s:
+                serving = engineio_serving(self.sio, eio_sid)
+                if serving is None:  # gone without a disconnect event
+                    self._forget(eio_sid)
+                elif waited > self.deadline_s:
                     log.info("socket_closed_before_connect", waited_s=round(waited, 1))
-                    self.opened.pop(eio_sid, None)
+                    self._forget(eio_sid)
                     self.close(eio_sid)
-                elif waited > held_after:
+                elif serving and now - self._serving.setdefault(eio_sid, now) > held_after:
                     stale[address] = stale.get(address, 0) + 1
             self._stale = stale

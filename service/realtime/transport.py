@@ -47,7 +47,9 @@ aiohttp
   passes of a busy loop).
 
 Read in every mode (public names, undocumented): `AsyncServer.sockets`, and on an `AsyncSocket`
-`closed`, `upgraded` and `queue.qsize()`/`queue.empty()`, for the bound on a slow reader.
+`closed`, `upgraded` and `queue.qsize()`/`queue.empty()`, for the bound on a slow reader, and
+`connected` (`engineio_serving`: whether its handshake has been answered), for the sockets that
+have not sent CONNECT.
 
 The fallback: any exception from a patched call, of any kind (an upgrade that renames or
 reshapes what is patched), switches that patch off for the rest of the process, logs
@@ -255,6 +257,16 @@ def engineio_connection_handlers(
     except Exception as exc:
         patches.fail("pending", exc)
         return None
+
+
+def engineio_serving(sio: socketio.AsyncServer, eio_sid: str) -> bool | None:
+    """Whether python-engineio serves the socket yet: its handshake answered and its OPEN
+    packet on the way (`AsyncSocket.connected`, set when a websocket's handler starts, at once
+    for polling). None if the socket is gone; True when the flag cannot be read."""
+    socket = sio.eio.sockets.get(eio_sid)
+    if socket is None:
+        return None
+    return bool(getattr(socket, "connected", True))
 
 
 class SocketWriter:

@@ -14,6 +14,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+import socketio
 
 from service.realtime.boundary import PendingSockets
 from service.realtime.presence import PresenceKeeper
@@ -188,6 +189,31 @@ async def test_when_connects_come_late_a_socket_may_wait_longer_before_it_counts
         assert status == 401 and "too_many_connections" in body, (status, body)
         for raw in (*first, *second, *held):
             await raw.close()
+
+
+async def test_a_handshake_its_client_left_before_the_answer_is_not_held_open(
+    server_factory: ServerFactory, quick_sweeps: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 18's soak: a saturated service answered some handshakes after their client had
+    gone ("Cannot write to closing transport"); python-engineio then keeps the socket without a
+    disconnect event, and it counted as held open against its address until the deadline. Only
+    a socket whose handshake was answered can be held open by its client."""
+    answer = socketio.AsyncServer._handle_eio_connect
+
+    async def slow_answer(self: socketio.AsyncServer, eio_sid: str, environ: Any) -> Any:
+        await asyncio.sleep(0.5)  # a busy service
+        return await answer(self, eio_sid, environ)
+
+    monkeypatch.setattr(socketio.AsyncServer, "_handle_eio_connect", slow_answer)
+    server: LiveServer = await server_factory(
+        connect_deadline_seconds=5.0, max_pending_sockets_per_address=2
+    )
+    async with aiohttp.ClientSession() as http:
+        for _ in range(5):  # each client leaves before its handshake is answered
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(http.ws_connect(server.url + HANDSHAKE), 0.1)
+        await asyncio.sleep(0.8)  # answered (to nobody), past STALE_S and sweeps
+        assert (await handshake_status(http, server.url))[0] == 101
 
 
 async def test_a_socket_whose_connect_was_refused_waits_again(

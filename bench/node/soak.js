@@ -89,7 +89,18 @@ const counts = {
   therapist_gaps: 0,
   client_gaps: 0,
   lost: 0,
+  // of the lost: beyond what the therapist's stream reached when checked (still to come), or
+  // within it (a gap in the stream names it too); and checked at the session's end or the run's
+  lost_beyond_stream: 0,
+  lost_at_session_end: 0,
+  lost_at_run_end: 0,
   unverified_sessions: 0,
+  // sessions still live when the load stopped whose connected therapist had not yet seen every
+  // acknowledged signal: when the load stopped, and after the drain (then counted as lost)
+  behind_when_load_stopped: 0,
+  // sessions whose connected therapist had not seen every acknowledged signal 20 s into its end
+  therapist_late_at_end: 0,
+  not_caught_up_at_run_end: 0,
 };
 const cues = {};
 const errors = {};
@@ -159,6 +170,10 @@ function newSession(tToken, cToken, lifeS) {
     cMax: 0,
     received: new Set(), // signal ids the therapist got
     acked: [], // signal ids acknowledged ok
+    ackedSeq: new Map(), // signal id -> [its seq, when it was acknowledged]
+    lastAckedSeq: 0,
+    tEventAt: 0, // when the therapist's last new event came
+    tWelcome: null, // [when, head_seq] of the therapist's last welcome
     lastSlowDown: null, // {seq (own numbering), at}
     paused: false,
     grounding: null,
@@ -211,6 +226,7 @@ function firstTime(s, role, ev, tag) {
 
 function onTherapistEvent(s, ev, tag) {
   if (!firstTime(s, "t", ev, tag)) return;
+  s.tEventAt = now();
   if (typeof ev.id === "string" && ev.id.startsWith("L.")) {
     s.received.add(ev.id);
     const t0 = parseFloat(ev.id.split(".", 3).slice(1, 3).join("."));
@@ -288,7 +304,10 @@ function connectOnce(s, role) {
       trace(s, tag, "welcome", w && w.head_seq);
       if (w && w.epoch) s.epoch = w.epoch;
       s[role + "Up"] = true;
-      if (role === "t") s.tUpAt = now();
+      if (role === "t") {
+        s.tUpAt = now();
+        s.tWelcome = [now(), w && w.head_seq];
+      }
       resolve(w);
     });
     sock.on("connect_error", (err) => {
@@ -332,6 +351,8 @@ async function reconnect(s, role, planned, ending = false) {
     if (!s.ended && !s.ending && err.message !== "already connecting") {
       counts.reconnect_failed++;
       countError(String(err.message).slice(0, 60));
+      // As a widget does: try again after a while, until the session is over.
+      later(s, rand(1000, 5000), () => reconnect(s, role, false));
     }
   }
 }
@@ -389,6 +410,8 @@ function clientTick(s) {
     }
     counts.signals_acked++;
     s.acked.push(id);
+    s.ackedSeq.set(id, [ack.seq, now()]);
+    if (ack.seq > s.lastAckedSeq) s.lastAckedSeq = ack.seq;
     const b = bucket(t0);
     if (b) b.ack.push(now() - t0);
     if (type === "slow_down") s.lastSlowDown = { seq: ack.seq, at: t0 };
@@ -417,7 +440,8 @@ function scheduleReconnects(s, role) {
   });
 }
 
-function close(s) {
+// `why`: "end" (the session ended, or was given up on at its end) or "run" (the run's end).
+function close(s, why) {
   for (const timer of s.timers) {
     clearTimeout(timer);
     clearInterval(timer);
@@ -436,10 +460,13 @@ function close(s) {
   for (let q = 1; q <= s.tMax; q++) if (!s.tSeen.has(q)) tGaps++;
   let cGaps = 0;
   for (let q = 1; q <= s.cMax; q++) if (!s.cSeen.has(q)) cGaps++;
-  const lost = s.acked.filter((id) => !s.received.has(id)).length;
+  const lostIds = s.acked.filter((id) => !s.received.has(id));
+  const lost = lostIds.length;
   counts.therapist_gaps += tGaps;
   counts.client_gaps += cGaps;
   counts.lost += lost;
+  counts[why === "run" ? "lost_at_run_end" : "lost_at_session_end"] += lost;
+  for (const id of lostIds) if (s.ackedSeq.get(id)[0] > s.tMax) counts.lost_beyond_stream++;
   closed.push({ tMax: s.tMax, cMax: s.cMax, tGaps, cGaps, lost, ended: s.ended });
   const kind = lost
     ? "lost"
@@ -452,7 +479,8 @@ function close(s) {
           : cGaps
             ? "client_gap"
             : null;
-  if (s.trace && kind && (anomalyKinds[kind] = (anomalyKinds[kind] || 0) + 1) <= 5) {
+  const keep = cfg.anomaliesPerKind ?? 5;
+  if (s.trace && kind && (anomalyKinds[kind] = (anomalyKinds[kind] || 0) + 1) <= keep) {
     const missing = (seen, max) => {
       const out = [];
       for (let q = 1; q <= max && out.length < 20; q++) if (!seen.has(q)) out.push(q);
@@ -463,8 +491,20 @@ function close(s) {
       session: s.id,
       therapist_missing: missing(s.tSeen, s.tMax),
       client_missing: missing(s.cSeen, s.cMax),
-      lost: s.acked.filter((id) => !s.received.has(id)).slice(0, 10),
-      trace: s.trace,
+      why,
+      lost: lostIds.slice(0, 10).map((id) => {
+        const [seq, at] = s.ackedSeq.get(id);
+        return { id, seq, acked_ms_ago: Math.round(now() - at) };
+      }),
+      therapist: {
+        max_seq: s.tMax,
+        up: s.tUp,
+        saw_end: !!s.tSawEnd,
+        last_event_ms_ago: s.tEventAt ? Math.round(now() - s.tEventAt) : null,
+        welcome_ms_ago: s.tWelcome ? Math.round(now() - s.tWelcome[0]) : null,
+        welcome_head_seq: s.tWelcome ? s.tWelcome[1] : null,
+      },
+      trace: s.trace && s.trace.slice(-60),
     });
   }
   for (const sock of [s.t, s.c]) if (sock) sock.disconnect();
@@ -494,9 +534,16 @@ async function endAndReplace(s) {
     countError("session_ended not seen");
     trace(s, "end", "session_ended not seen");
   }
+  // A connected therapist still taking in a replay at saturation is late, not missing events:
+  // it gets as long again (then what has not come counts as lost).
+  if (!over() && s.tUp && s.tMax < s.lastAckedSeq) {
+    counts.therapist_late_at_end++;
+    const more = now() + 20000;
+    while (!over() && s.tUp && now() < more) await new Promise((r) => setTimeout(r, 100));
+  }
   s.ended = true;
   counts.sessions_ended++;
-  close(s);
+  close(s, "end");
   if (running && now() < stopAt - 5000) {
     const next = await createSession();
     if (next) await begin(next);
@@ -505,12 +552,14 @@ async function endAndReplace(s) {
 
 async function begin(s) {
   live.add(s);
-  try {
-    await connect(s, "t");
-    await connect(s, "c");
-  } catch (err) {
-    counts.connect_failed++;
-    countError(String(err.message).slice(0, 60));
+  for (const role of ["t", "c"]) {
+    try {
+      await connect(s, role);
+    } catch (err) {
+      counts.connect_failed++;
+      countError(String(err.message).slice(0, 60));
+      later(s, rand(1000, 5000), () => reconnect(s, role, false)); // as a widget does
+    }
   }
   if (running) activate(s);
 }
@@ -527,7 +576,7 @@ function activate(s) {
 
 let finishing = false;
 function results() {
-  for (const s of [...live]) close(s);
+  for (const s of [...live]) close(s, "run");
   return {
     mode: "soak",
     counts,
@@ -556,10 +605,19 @@ function run(at) {
     Math.max(0, at - now()),
   );
   setTimeout(
-    () => {
+    async () => {
       if (finishing) return;
       finishing = true;
       running = false;
+      // The load has stopped: give every connected therapist time to take in what its client
+      // had acknowledged (a stream may still be catching up after a reconnect at saturation);
+      // what has not come by the deadline counts as lost.
+      const behind = () =>
+        [...live].filter((s) => s.tUp && !s.ended && s.tMax < s.lastAckedSeq).length;
+      counts.behind_when_load_stopped = behind();
+      const deadline = now() + (cfg.drainMs ?? 30000);
+      while (behind() && now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      counts.not_caught_up_at_run_end = behind();
       finish(results());
     },
     stopAt - now() + (cfg.graceMs || 5000),

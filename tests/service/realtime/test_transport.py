@@ -127,6 +127,19 @@ def test_connection_handlers_of_another_shape_switch_the_pending_limits_off():
     assert [f["patch"] for f in _failures(logs)] == ["pending"]
 
 
+def test_a_socket_without_the_served_flag_counts_as_served():
+    """`engineio_serving` reads `AsyncSocket.connected`; a python-engineio without it leaves the
+    pending limits as they were before the flag was read (every socket counted once it waits)."""
+    served = types.SimpleNamespace(connected=True)
+    handshaking = types.SimpleNamespace(connected=False)
+    reshaped = types.SimpleNamespace()
+    sio = types.SimpleNamespace(
+        eio=types.SimpleNamespace(sockets={"a": served, "b": handshaking, "c": reshaped})
+    )
+    serving = [transport.engineio_serving(sio, sid) for sid in ("a", "b", "c", "gone")]  # type: ignore[arg-type]
+    assert serving == [True, False, True, None]
+
+
 def test_switched_off_the_stock_websocket_class_is_left_in_place():
     stock = create_socket_server(Settings(), TransportPatches(enabled=False))
     patched = create_socket_server(Settings(), TransportPatches())

@@ -132,13 +132,18 @@ class Target:
         return self.pairs[:count]
 
     def stop(self) -> None:
+        """SIGTERM, then SIGKILL after 20 s. Never raises: a server slow to go (a process in
+        the kernel, closing a large store) must not lose the figures already measured."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(20)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-                self.proc.wait(5)
+                try:
+                    self.proc.wait(120)
+                except subprocess.TimeoutExpired:
+                    print(f"bench: {self.kind} (pid {self.proc.pid}) outlived SIGKILL", flush=True)
 
 
 async def create_sessions(base: str, count: int, width: int = 16) -> list[Pair]:

@@ -86,7 +86,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=settings.port,
         access_log=None,
         print=None,
-        backlog=LISTEN_BACKLOG,
         # Requests still running once the sockets are closed get this long, then as long
         # again once cancelled (aiohttp); well inside the deadline.
         shutdown_timeout=HANDLERS_S,
@@ -95,12 +94,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-LISTEN_BACKLOG = 2048
-"""Connections the kernel holds until they are accepted (capped by `net.core.somaxconn`), as
-uvicorn and gunicorn default to. aiohttp's 128 overflowed in a reconnect storm on a busy loop:
-the kernel dropped the handshakes and clients failed to connect after their timeout (issue 18's
-soak). Deeper is no better under lasting overload: a handshake accepted after its client gave
-up is work for nobody."""
 SHUTDOWN_DEADLINE_S = 9.0  # SIGTERM to exit, whatever hangs (rolling deploys wait 10 s)
 HANDLERS_S = 2.0
 

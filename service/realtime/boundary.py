@@ -216,16 +216,10 @@ class PendingSockets:
     not refused). A busy service answers handshakes and reads CONNECTs late, so a socket counts
     only once its handshake is answered (a handshake whose client left before the answer is
     never served: it is closed at the deadline), and "that long" is also at least `SLOW_FACTOR`
-    times the median wait of the sockets whose CONNECT came in the last `RECENT_S` (at
-    saturation, a second is an ordinary wait). A socket whose CONNECT has come and is being
-    answered is not held open, however long a busy service takes to admit it: it is neither
-    counted against its address nor closed at the deadline (`answering`).
-
-    Past saturation, handshakes queue until their clients give up and try again, each attempt an
-    admission and a replay for a process with no time left (issue 18's soak: a reconnect
-    storm). So while the sockets of the last `RECENT_S` took over `BUSY_WAIT_S` (median) to send
-    their CONNECT, a new handshake is refused at once, as the limits above refuse: the client
-    tries again after its back-off, and the sockets already in get through.
+    times the median wait of the last sockets whose CONNECT came (at saturation, a second is an
+    ordinary wait). A socket whose CONNECT has come and is being answered is not held open,
+    however long a busy service takes to admit it: it is neither counted against its address
+    nor closed at the deadline (`answering`).
 
     It follows python-engineio's public `connect` and `disconnect` events (`AsyncServer.on`; a
     connect handler returning something other than None or True refuses), wrapping the ones
@@ -236,8 +230,6 @@ class PendingSockets:
 
     STALE_S = 1.0
     SLOW_FACTOR = 4.0
-    BUSY_WAIT_S = 3.0
-    RECENT_S = 10.0
     SWEEP_S = 0.5
 
     def __init__(
@@ -256,9 +248,7 @@ class PendingSockets:
         self.deadline_s, self.total, self.per_address = deadline_s, total, per_address
         self.opened: dict[str, tuple[float, str | None]] = {}  # eio sid -> (when, address)
         self.answering: set[str] = set()  # of `opened`: their CONNECT is being answered
-        # (when, open -> CONNECT) of the last sockets whose CONNECT came
-        self.waits: deque[tuple[float, float]] = deque(maxlen=64)
-        self.median_wait: float | None = None  # of `waits` in the last RECENT_S, at the sweep
+        self.waits: deque[float] = deque(maxlen=64)  # open -> CONNECT, of the last sockets
         self._serving: dict[str, float] = {}  # of `opened`: since when (a sweep) it is served
         self._stale: dict[str | None, int] = {}  # per address, as of the last sweep
         self._sweeper: asyncio.Task[None] | None = None
@@ -286,12 +276,6 @@ class PendingSockets:
 
     def refuse(self, address: str | None) -> dict[str, str] | None:
         """Why a new connection from `address` is refused now; None if it is not."""
-        if self.busy:
-            log.warning("socket_refused_at_handshake", reason="busy", wait_s=self.median_wait)
-            return {
-                "code": "too_many_connections",
-                "message": "the service is busy; try again shortly",
-            }
         if len(self.opened) >= self.total or self._stale.get(address, 0) >= self.per_address:
             log.warning("socket_refused_at_handshake", pending=len(self.opened))
             return {
@@ -300,18 +284,12 @@ class PendingSockets:
             }
         return None
 
-    @property
-    def busy(self) -> bool:
-        """Whether recent sockets took over `BUSY_WAIT_S` to send their CONNECT."""
-        return self.median_wait is not None and self.median_wait > self.BUSY_WAIT_S
-
     def connect_received(self, eio_sid: str) -> None:
         """Its CONNECT came and is being answered: until the answer it is not held open."""
         opened = self.opened.get(eio_sid)
         if opened is not None and eio_sid not in self.answering:
             self.answering.add(eio_sid)
-            now = asyncio.get_running_loop().time()
-            self.waits.append((now, now - opened[0]))
+            self.waits.append(asyncio.get_running_loop().time() - opened[0])
 
     def refused(self, eio_sid: str) -> None:
         """Its CONNECT was refused: it waits again, since it opened (the deadline closes it
@@ -329,13 +307,9 @@ class PendingSockets:
 
     def held_after(self) -> float:
         """How long a socket may wait for its CONNECT before it counts as held open."""
-        if self.median_wait is None:
+        if not self.waits:
             return self.STALE_S
-        return max(self.STALE_S, self.SLOW_FACTOR * self.median_wait)
-
-    def _measure(self, now: float) -> None:
-        recent = [wait for at, wait in self.waits if now - at <= self.RECENT_S]
-        self.median_wait = statistics.median(recent) if recent else None
+        return max(self.STALE_S, self.SLOW_FACTOR * statistics.median(self.waits))
 
     async def start(self) -> None:
         if self.patches.pending:
@@ -353,7 +327,6 @@ class PendingSockets:
         while True:
             await asyncio.sleep(self.SWEEP_S)
             now = loop.time()
-            self._measure(now)
             held_after = self.held_after()
             stale: dict[str | None, int] = {}
             for eio_sid, (opened, address) in list(self.opened.items()):

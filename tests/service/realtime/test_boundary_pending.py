@@ -191,35 +191,6 @@ async def test_when_connects_come_late_a_socket_may_wait_longer_before_it_counts
             await raw.close()
 
 
-async def test_past_saturation_new_handshakes_are_refused_until_connects_come_quickly_again(
-    server_factory: ServerFactory, quick_sweeps: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Issue 18's soak: past saturation, handshakes queued until their clients gave up and
-    tried again (a reconnect storm). While the sockets of the last `RECENT_S` took over
-    `BUSY_WAIT_S` to send their CONNECT, a new handshake is refused at once; the sockets already
-    in are served; once no CONNECT was late lately, handshakes are answered again. Here "late"
-    is 0.4 s and "lately" 1.5 s (the service: 3 s and 10 s)."""
-    monkeypatch.setattr(PendingSockets, "BUSY_WAIT_S", 0.4)
-    monkeypatch.setattr(PendingSockets, "RECENT_S", 1.5)
-    server: LiveServer = await server_factory(connect_deadline_seconds=5.0)
-    created = await server.create_session(clients=2)
-    async with aiohttp.ClientSession() as http:
-        raws = await opened(http, server.url, 3)
-        await asyncio.sleep(0.6)  # their CONNECTs read late, as by a process past saturation
-        for raw, name in zip(raws, ("t-1", "c-1", "c-2"), strict=True):
-            await raw.ws.send_str('40{"token":"' + created["tokens"][name] + '"}')
-        for raw in raws:
-            assert (await raw.next_text()).startswith("40{")
-        await asyncio.sleep(0.2)  # a sweep
-        status, body = await handshake_status(http, server.url)
-        assert status == 401 and "too_many_connections" in body and "busy" in body, (status, body)
-        assert all([await raw.alive(9000 + n) for n, raw in enumerate(raws)])
-        await asyncio.sleep(1.6)  # no CONNECT in the last RECENT_S
-        assert (await handshake_status(http, server.url))[0] == 101
-        for raw in raws:
-            await raw.close()
-
-
 async def test_a_handshake_its_client_left_before_the_answer_is_not_held_open(
     server_factory: ServerFactory, quick_sweeps: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 
 from service.appkeys import HUB
-
 from tests.service.pacing_helpers import FAST, PacingFactory, cues_of, live_pair, pacing_of
 
 pytest_plugins = ["tests.service.pacing_fixtures"]

@@ -169,8 +169,7 @@ function newSession(tToken, cToken, lifeS) {
     tMax: 0,
     cMax: 0,
     received: new Set(), // signal ids the therapist got
-    acked: [], // signal ids acknowledged ok
-    ackedSeq: new Map(), // signal id -> [its seq, when it was acknowledged]
+    acked: new Map(), // signal id acknowledged ok -> [its seq, when it was acknowledged]
     lastAckedSeq: 0,
     tEventAt: 0, // when the therapist's last new event came
     tWelcome: null, // [when, head_seq] of the therapist's last welcome
@@ -409,8 +408,7 @@ function clientTick(s) {
       return;
     }
     counts.signals_acked++;
-    s.acked.push(id);
-    s.ackedSeq.set(id, [ack.seq, now()]);
+    s.acked.set(id, [ack.seq, now()]);
     if (ack.seq > s.lastAckedSeq) s.lastAckedSeq = ack.seq;
     const b = bucket(t0);
     if (b) b.ack.push(now() - t0);
@@ -460,13 +458,13 @@ function close(s, why) {
   for (let q = 1; q <= s.tMax; q++) if (!s.tSeen.has(q)) tGaps++;
   let cGaps = 0;
   for (let q = 1; q <= s.cMax; q++) if (!s.cSeen.has(q)) cGaps++;
-  const lostIds = s.acked.filter((id) => !s.received.has(id));
+  const lostIds = [...s.acked.keys()].filter((id) => !s.received.has(id));
   const lost = lostIds.length;
   counts.therapist_gaps += tGaps;
   counts.client_gaps += cGaps;
   counts.lost += lost;
   counts[why === "run" ? "lost_at_run_end" : "lost_at_session_end"] += lost;
-  for (const id of lostIds) if (s.ackedSeq.get(id)[0] > s.tMax) counts.lost_beyond_stream++;
+  for (const id of lostIds) if (s.acked.get(id)[0] > s.tMax) counts.lost_beyond_stream++;
   closed.push({ tMax: s.tMax, cMax: s.cMax, tGaps, cGaps, lost, ended: s.ended });
   const kind = lost
     ? "lost"
@@ -493,7 +491,7 @@ function close(s, why) {
       client_missing: missing(s.cSeen, s.cMax),
       why,
       lost: lostIds.slice(0, 10).map((id) => {
-        const [seq, at] = s.ackedSeq.get(id);
+        const [seq, at] = s.acked.get(id);
         return { id, seq, acked_ms_ago: Math.round(now() - at) };
       }),
       therapist: {

@@ -166,8 +166,7 @@ class PacingEngine:
             try:
                 self._fold(sp, runtime, event)
             except Exception:
-                log.exception("pacing_failed", session_id=sp.session_id)
-                sp.state, sp.catch_up, sp.inbox = None, False, []
+                self._start_over(sp)
                 return
             if sp.unsaved_timers or sp.unsaved_deliveries:
                 self._kick(sp)
@@ -196,10 +195,15 @@ class PacingEngine:
                 failures += 1
                 await asyncio.sleep(min(5.0, 0.2 * 2**failures))
             except Exception:
-                log.exception("pacing_failed", session_id=sp.session_id)
-                # Start over from the log next time: the fold is deterministic.
-                sp.state, sp.catch_up, sp.inbox = None, False, []
+                self._start_over(sp)
                 return
+
+    @staticmethod
+    def _start_over(sp: SessionPacing) -> None:
+        """After a failed fold or step (logged here): fold from the log next time, which is
+        deterministic."""
+        log.exception("pacing_failed", session_id=sp.session_id)
+        sp.state, sp.catch_up, sp.inbox = None, False, []
 
     async def _step(self, sp: SessionPacing) -> None:
         runtime = await self.hub.load(sp.session_id)

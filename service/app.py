@@ -26,6 +26,7 @@ from .appkeys import (
     ENGINE,
     HUB,
     LIFECYCLE,
+    LOOP_LAG,
     METRICS,
     OUTBOX,
     PACING,
@@ -51,6 +52,7 @@ from .http.web import setup_web
 from .http.webhooks import WebhookContext, webhook_routes
 from .lifecycle import SessionLifecycle
 from .log import SessionLog
+from .looplag import LoopLag
 from .metrics import GcPauses, Metrics
 from .outbox import OutboxSender
 from .pacing import PacingEngine, PacingOptions, process_owner
@@ -162,6 +164,10 @@ def create_app(
         total=settings.max_pending_sockets,
         per_address=settings.max_pending_sockets_per_address,
     )
+    lag = LoopLag(
+        metrics,
+        busy_after_s=settings.busy_lag_ms / 1000 if settings.busy_lag_ms else None,
+    )
     sockets = SocketHandlers(
         sio,
         writer,
@@ -172,6 +178,7 @@ def create_app(
         audit,
         metrics,
         pending,
+        lag,
         max_per_participant=settings.max_sockets_per_participant,
     )
 
@@ -216,6 +223,7 @@ def create_app(
     app[SIO], app[WRITER], app[HUB], app[ENGINE], app[CLUSTER] = sio, writer, hub, engine, cluster
     app[PRESENCE], app[SENDS], app[SOCKETS] = presence, sends, sockets
     app[LIFECYCLE], app[OUTBOX], app[PACING] = lifecycle, outbox, pacing
+    app[LOOP_LAG] = lag
     sio.attach(app, socketio_path=SOCKETIO_PATH)
     app.router.add_routes(HEALTH_ROUTES)
     metrics_listener = None
@@ -245,7 +253,7 @@ def create_app(
     shutdown = _ShutdownLog()
     app.on_shutdown.append(_stop_before_cleanup(shutdown, pacing.stop, sockets.drain))
     app.cleanup_ctx.append(_opened(store, metrics, shutdown))
-    for part in (GcPauses(metrics), audit, cluster, engine, presence, pending, pacing):
+    for part in (GcPauses(metrics), lag, audit, cluster, engine, presence, pending, pacing):
         if part is not None:
             app.cleanup_ctx.append(_running(part))
     if metrics_listener is not None:

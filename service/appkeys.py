@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from .http.forwarded import ClientAddresses
     from .http.security import AuthThrottle
     from .lifecycle import SessionLifecycle
+    from .looplag import LoopLag
     from .metrics import Metrics
     from .outbox import OutboxSender
     from .pacing.engine import PacingEngine
@@ -47,6 +48,7 @@ LIFECYCLE: web.AppKey[SessionLifecycle] = web.AppKey("lifecycle")
 SOCKETS: web.AppKey[SocketHandlers] = web.AppKey("sockets")
 OUTBOX: web.AppKey[OutboxSender] = web.AppKey("outbox")
 PACING: web.AppKey[PacingEngine] = web.AppKey("pacing")
+LOOP_LAG: web.AppKey[LoopLag] = web.AppKey("loop_lag")
 
 TENANT_ID: web.RequestKey[str] = web.RequestKey("tenant_id", str)
 """The tenant whose API key the request carried (set by `http.api.tenant_of`), whose session a

@@ -114,6 +114,18 @@ class ConnectRefused(ComfortError):
     status = 401
 
 
+class ServiceBusy(ConnectRefused):
+    """A connection refused because the process has fallen behind (`looplag.LoopLag`): the
+    client is told how long to wait before it tries again."""
+
+    code = "busy"
+    status = 503
+
+    def __init__(self, retry_after_s: float) -> None:
+        super().__init__(f"the service is busy; try again in {retry_after_s:g} s", code="busy")
+        self.retry_after_s = retry_after_s
+
+
 class SendError(ComfortError):
     """A `send` that is answered with `{"ok": false}`; the code is set per instance."""
 

@@ -65,6 +65,18 @@ class Metrics:
             registry=r,
         )
 
+        self.loop_lag = Histogram(
+            "comfort_event_loop_lag_seconds",
+            "How late a timer due every 100 ms ran (the loop's lag; see service/looplag.py)",
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+            registry=r,
+        )
+        self.busy = Gauge(
+            "comfort_busy",
+            "1 while the loop lags so far behind that new connections are refused (`busy`)",
+            registry=r,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
 

@@ -77,6 +77,10 @@ async def start_server(
             "database_url": f"sqlite:///{tmp_path}/comfort.db",
             "data_dir": tmp_path,
             "secret_key": SECRET,
+            # The tests' clients run on the server's own loop, so its lag is theirs too: a
+            # test that loads it must not meet `busy` by chance (tests/service/realtime/test_busy.py
+            # turns it on).
+            "busy_lag_ms": 0,
             **settings,
         }
     )

@@ -312,7 +312,10 @@ function connectOnce(s, role) {
     sock.on("connect_error", (err) => {
       clearTimeout(timer);
       sock.disconnect();
-      reject(new Error("connect_error: " + ((err && err.data && err.data.code) || err.message)));
+      const refused = new Error("connect_error: " + ((err && err.data && err.data.code) || err.message));
+      const asked = Number(err && err.data && err.data.retry_after_s);
+      if (Number.isFinite(asked) && asked > 0) refused.retryAfterMs = Math.min(asked * 1000, 60000);
+      reject(refused);
     });
     sock.on("event", (ev) => {
       if (s[role] !== sock) return; // a socket replaced since: what the widget would drop too
@@ -330,6 +333,13 @@ function connectOnce(s, role) {
       later(s, rand(500, 3000), () => reconnect(s, role, false));
     });
   });
+}
+
+// How long a widget waits before it tries a failed connect again: what a busy service asked
+// (`retry_after_s`, 0.9-1.1 x it), otherwise a few seconds (the widget: socket.io's back-off of
+// 0.5-4 s for a transport failure, 3 s for a refusal).
+function retryDelay(err) {
+  return err && err.retryAfterMs ? err.retryAfterMs * rand(0.9, 1.1) : rand(1000, 5000);
 }
 
 async function reconnect(s, role, planned, ending = false) {
@@ -351,7 +361,7 @@ async function reconnect(s, role, planned, ending = false) {
       counts.reconnect_failed++;
       countError(String(err.message).slice(0, 60));
       // As a widget does: try again after a while, until the session is over.
-      later(s, rand(1000, 5000), () => reconnect(s, role, false));
+      later(s, retryDelay(err), () => reconnect(s, role, false));
     }
   }
 }
@@ -556,7 +566,7 @@ async function begin(s) {
     } catch (err) {
       counts.connect_failed++;
       countError(String(err.message).slice(0, 60));
-      later(s, rand(1000, 5000), () => reconnect(s, role, false)); // as a widget does
+      later(s, retryDelay(err), () => reconnect(s, role, false)); // as a widget does
     }
   }
   if (running) activate(s);

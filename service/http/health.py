@@ -13,7 +13,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from ..appkeys import CLUSTER, HUB, METRICS, STORE
+from ..appkeys import CLUSTER, HUB, LOOP_LAG, METRICS, STORE
 from ..metrics import Metrics
 from .middleware import json_response
 
@@ -26,9 +26,19 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Readiness: 503 while the store is unreachable; says whether Redis answers, when set."""
+    """Readiness: 503 while the store is unreachable; says whether Redis answers, when set, and
+    (an addition) whether the process is busy: refusing new connections while its loop lags.
+    Busy does not fail readiness: every process of a deployment under the same load would leave
+    the pool at once, and the connections each holds are still served."""
     metrics = request.app[METRICS]
-    body: dict[str, Any] = {"status": "ready", "store": "ok", "redis": "unset"}
+    lag = request.app[LOOP_LAG]
+    body: dict[str, Any] = {
+        "status": "ready",
+        "store": "ok",
+        "redis": "unset",
+        "busy": lag.busy,
+        "loop_lag_ms": round(lag.lag_s * 1000, 1),
+    }
     try:
         await request.app[STORE].ping()
         metrics.store_up.set(1)

@@ -291,6 +291,9 @@ def _operator_paths() -> dict[str, Any]:
             "status": {"enum": ["ready", "unavailable"]},
             "store": {"enum": ["ok", "unreachable"]},
             "redis": {"enum": ["ok", "unreachable", "unset"]},
+            # Additions (docs/protocol.md, Busy): new connections refused while the loop lags.
+            "busy": {"type": "boolean"},
+            "loop_lag_ms": {"type": "number", "minimum": 0},
         }
     )
     return {
@@ -319,13 +322,27 @@ def _operator_paths() -> dict[str, Any]:
                     "200": {
                         "description": "Ready",
                         "content": _json(
-                            ready, {"status": "ready", "store": "ok", "redis": "unset"}
+                            ready,
+                            {
+                                "status": "ready",
+                                "store": "ok",
+                                "redis": "unset",
+                                "busy": False,
+                                "loop_lag_ms": 0.4,
+                            },
                         ),
                     },
                     "503": {
                         "description": "Not ready: the store is unreachable",
                         "content": _json(
-                            ready, {"status": "unavailable", "store": "unreachable", "redis": "ok"}
+                            ready,
+                            {
+                                "status": "unavailable",
+                                "store": "unreachable",
+                                "redis": "ok",
+                                "busy": False,
+                                "loop_lag_ms": 0.4,
+                            },
                         ),
                     },
                 },

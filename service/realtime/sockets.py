@@ -14,8 +14,9 @@ import structlog
 
 from ..aio import BackgroundTasks, wait_event
 from ..audit import AuditTrail
-from ..errors import ComfortError, ConnectRefused, SendError, StoreUnavailable
+from ..errors import ComfortError, ConnectRefused, SendError, ServiceBusy, StoreUnavailable
 from ..events import SENDABLE_TYPES, Event
+from ..looplag import LoopLag
 from ..metrics import Metrics
 from ..tokens import TokenIssuer
 from ..views import ClientNumbering, ErrorAck, ErrorDetail, welcome_view
@@ -52,6 +53,7 @@ class SocketHandlers:
         audit: AuditTrail,
         metrics: Metrics,
         pending: PendingSockets,
+        lag: LoopLag,
         *,
         max_per_participant: int = 5,
     ) -> None:
@@ -64,6 +66,7 @@ class SocketHandlers:
         self.audit = audit
         self.metrics = metrics
         self.pending = pending
+        self.lag = lag
         self.max_per_participant = max_per_participant
         self.connections: dict[str, Connection] = {}
         self._held: dict[tuple[str, str], int] = {}  # (session, participant) -> connections
@@ -89,7 +92,9 @@ class SocketHandlers:
             # Refused before anyone was admitted: counted, never a row per attempt.
             self.audit.refused("socket.connect", error.code, reason=error.code, address=address)
             refused = socketio.exceptions.ConnectionRefusedError(error.message)
-            detail = error.model_dump()
+            detail: dict[str, Any] = error.model_dump()
+            if isinstance(exc, ServiceBusy):  # an addition: docs/protocol.md
+                detail["retry_after_s"] = exc.retry_after_s
             refused.error_args = {**detail, "data": detail}  # contract §3: connect_error
             raise refused from None
         self._addresses[sid] = address
@@ -108,6 +113,8 @@ class SocketHandlers:
         )
 
     async def _admit(self, sid: str, eio_sid: str, auth: Any) -> Connection:
+        if self.lag.busy:  # refused before anything costly: the token, the store, the replay
+            raise ServiceBusy(self.lag.retry_after_s())
         if not isinstance(auth, dict):
             raise ConnectRefused("auth with a join token is required", code="invalid_token")
         claims = self.tokens.verify(auth.get("token"))

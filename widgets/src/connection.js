@@ -29,6 +29,10 @@ const FINAL_REFUSALS = new Set(['invalid_token', 'token_expired', 'session_not_f
 const ORIGIN_CHECK_PATH = '/widgets/origin';
 const ACK_TIMEOUT_MS = 10_000;
 const RETRY_DELAY_MS = 1_500;
+/** A refused connection is tried again after this long, unless the service says how long. */
+const REFUSED_RETRY_MS = 3_000;
+/** The longest `retry_after_s` (a `busy` refusal, an addition: docs/protocol.md) is obeyed. */
+const MAX_RETRY_AFTER_MS = 60_000;
 /**
  * Presses that may say when they were made (`pressed_at`, an addition: docs/protocol.md): the
  * client's signals and answers. Not `retract` (its window runs on the service's clock), nor
@@ -75,7 +79,14 @@ export function storageKeyFor(token) {
 }
 
 /** A fresh id for a press: a UUID where the platform has one. */
-export function newId() {
+export /** How long to wait before connecting again after a refusal with `data`. */
+function refusedRetryMs(data, random = Math.random) {
+  const asked = Number(data && data.retry_after_s);
+  if (!Number.isFinite(asked) || asked <= 0) return REFUSED_RETRY_MS;
+  return Math.round(Math.min(asked * 1000, MAX_RETRY_AFTER_MS) * (0.9 + 0.2 * random()));
+}
+
+function newId() {
   if (globalThis.crypto && typeof globalThis.crypto.randomUUID === 'function') {
     return globalThis.crypto.randomUUID();
   }
@@ -385,12 +396,14 @@ export class ComfortConnection extends EventTarget {
       return;
     }
     // A refusal with another code, or a transport failure: socket.io retries transport
-    // failures itself; a server refusal it does not, so try again after a pause.
+    // failures itself; a server refusal it does not, so try again after a pause: as long as a
+    // busy service asks (`retry_after_s`, spread a little more so a page's two widgets and
+    // everyone refused with them do not come back at once), or a few seconds.
     this.goOffline();
     this.changed();
     if (code && this.socket && !this.closed) {
       clearTimeout(this.retryTimer);
-      this.retryTimer = setTimeout(() => this.socket && !this.closed && this.socket.connect(), 3000);
+      this.retryTimer = setTimeout(() => this.socket && !this.closed && this.socket.connect(), refusedRetryMs(err.data));
     }
     if (!code) this.checkOrigin();
   }

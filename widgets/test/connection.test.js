@@ -422,3 +422,29 @@ test('an ended session is asked about again on recheck, and an erasure is a refu
   conn.recheck();
   assert.equal(socket.connectCalls, 3, 'a refused connection is not asked again');
 });
+
+test('a busy service is asked again after the wait it names, other refusals after 3 s', (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const busy = (retry_after_s) =>
+    Object.assign(new Error('busy'), { data: { code: 'busy', message: 'the service is busy', retry_after_s } });
+  const { conn, socket } = open();
+  socket.fire('connect_error', busy(10));
+  assert.equal(conn.status, 'offline', 'an outage, not a refusal for good: presses stay queued');
+  t.mock.timers.tick(8_900);
+  assert.equal(socket.connectCalls, 0, 'not before 0.9 x the wait');
+  t.mock.timers.tick(2_200);
+  assert.equal(socket.connectCalls, 1, 'by 1.1 x the wait');
+
+  socket.fire('connect_error', busy(3600)); // an absurd wait is capped at a minute
+  t.mock.timers.tick(66_001);
+  assert.equal(socket.connectCalls, 2);
+
+  for (const data of [{ code: 'too_many_connections', message: 'm' }, { code: 'busy', message: 'm', retry_after_s: 'soon' }]) {
+    socket.fire('connect_error', Object.assign(new Error('x'), { data }));
+    const before = socket.connectCalls;
+    t.mock.timers.tick(2_999);
+    assert.equal(socket.connectCalls, before);
+    t.mock.timers.tick(1);
+    assert.equal(socket.connectCalls, before + 1);
+  }
+});

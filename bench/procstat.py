@@ -172,6 +172,19 @@ class GroupMeter:
         return round(100.0 * used / elapsed, 1) if elapsed > 0 else 0.0
 
 
+def rss_parts_kb(pid: int) -> dict[str, int]:
+    """`pid`'s resident set in its kernel parts, KiB: `anon` (the heap: what the process holds),
+    `file` (pages of mapped files: SQLite's memory map of its database, shared libraries; page
+    cache the kernel can reclaim) and `shmem` (SQLite's WAL index)."""
+    parts = {"anon": 0, "file": 0, "shmem": 0}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            for name, key in (("RssAnon:", "anon"), ("RssFile:", "file"), ("RssShmem:", "shmem")):
+                if line.startswith(name):
+                    parts[key] = int(line.split()[1])
+    return parts
+
+
 def group_rss_kb(pids: Iterable[int]) -> int:
     total = 0
     for pid in pids:

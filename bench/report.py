@@ -519,14 +519,17 @@ def _soak_md(details: dict[str, Any]) -> list[str]:
         f"**Soak** ({soak['sessions']} sessions, {soak['minutes']} min, "
         f"{'one process' if soak.get('deployment') == 'single' else 'scaled out'}, "
         f"{'pinned' if soak.get('pinned') else 'unpinned'}; RSS at each minute's end; latency of "
-        "the signals sent in that minute, delivered live):",
+        "the signals sent in that minute, delivered live; RSS in its parts: anonymous memory, the "
+        "process's own, and mapped files, SQLite's database pages among them):",
         "",
-        "| minute | RSS MB | server CPU | signals | p50 ms | p95 ms | p99 ms | ack p99 ms |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| minute | RSS MB | anonymous MB | files MB | server CPU | signals | p50 ms | p95 ms | "
+        "p99 ms | ack p99 ms |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for m in soak["per_minute"]:
         out.append(
-            f"| {m['minute']} | {_f(m['rss_mb'])} | {_f(m['server_cpu'], '%')} | {m['signals']} | "
+            f"| {m['minute']} | {_f(m['rss_mb'])} | {_f(m.get('rss_anon_mb'))} | "
+            f"{_f(m.get('rss_file_mb'))} | {_f(m['server_cpu'], '%')} | {m['signals']} | "
             f"{_f(m['p50_ms'])} | {_f(m['p95_ms'])} | {_f(m['p99_ms'])} | {_f(m['ack_p99_ms'])} |"
         )
     cues = ", ".join(f"{k} {v}" for k, v in sorted(soak.get("cues", {}).items()))

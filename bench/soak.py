@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import generator, profile, report, scaleout, targets
-from .procstat import GroupMeter, group_rss_kb
+from .procstat import GroupMeter, group_rss_kb, rss_parts_kb
 from .scenarios import System, percentile
 
 SESSIONS_PER_WORKER = 1000
@@ -98,15 +98,25 @@ async def soak(
             if profiling is not None:
                 profiles += await profiling
             rss = {str(pid): group_rss_kb([pid]) for pid in system.server_pids()}
+            parts = {"anon": 0, "file": 0, "shmem": 0}
+            for pid in system.server_pids():
+                with contextlib.suppress(OSError):
+                    for key, kb in rss_parts_kb(pid).items():
+                        parts[key] += kb
             row = {
                 "minute": minute,
                 "rss_mb": round(sum(rss.values()) / 1024, 1),
+                "rss_anon_mb": round(parts["anon"] / 1024, 1),
+                "rss_file_mb": round((parts["file"] + parts["shmem"]) / 1024, 1),
                 "rss_mb_by_process": {pid: round(kb / 1024, 1) for pid, kb in rss.items()},
                 "server_cpu": round(sum(v for k, v in cpu.items() if k.startswith("server")), 1),
                 "cpu": cpu,
             }
             per_minute.append(row)
-            log(f"soak minute {minute}: RSS {row['rss_mb']} MB, server CPU {row['server_cpu']}%")
+            log(
+                f"soak minute {minute}: RSS {row['rss_mb']} MB (anonymous {row['rss_anon_mb']}, "
+                f"files {row['rss_file_mb']}), server CPU {row['server_cpu']}%"
+            )
         results = await asyncio.gather(
             *(w.result(timeout=120) for w in workers), return_exceptions=False
         )

@@ -5,15 +5,18 @@ a handshake waits longest, first in the kernel's accept queue and then behind ev
 loop already holds. A reconnect that times out there is tried again a few seconds later, and
 each attempt costs the process a handshake, an admission and a replay it has no time for: the
 reconnect storm `bench/README.md` measured (issue 18, round four). So the loop measures itself:
-a timer due every `INTERVAL_S` notes how late it ran, and while the median of the last `WINDOW`
-of those is at least `busy_after_s` the process is *busy*. Then a new Socket.IO connection is
+a timer due every `INTERVAL_S` notes how late it ran, and while the median of the last `window`
+of those (five seconds when on time, longer when late) is at least `busy_after_s` the process is
+*busy*. Then a new Socket.IO connection is
 refused at once with `connect_error` code `busy` and a `retry_after_s` (a few seconds, spread so
 that the refused do not all come back together), the connections it holds go on as they were,
 and `/readyz` says so in its body. Busy ends once the median is back under half the threshold.
 
-The median, not the maximum: a collection of Python's garbage collector stops the loop for
-hundreds of milliseconds now and then (`comfort_gc_pause_seconds`), which is not a process that
-has fallen behind.
+The median of a few seconds, not the maximum nor the last tick: a collection of Python's garbage
+collector stops the loop for hundreds of milliseconds now and then (`comfort_gc_pause_seconds`),
+and a burst — every therapist of a process reconnecting at once after a network blip, replayed
+in two or three seconds (`bench/`'s storm) — is absorbed faster by serving it than by sending it
+away for ten seconds. Neither is a process that has fallen behind for good.
 """
 
 from __future__ import annotations
@@ -38,10 +41,10 @@ class LoopLag:
         busy_after_s: the median lag that makes the process busy (`COMFORT_BUSY_LAG_MS`);
             None never says busy (the lag is still measured and exported).
         retry_after_s: the range a refused connection is told to wait before it tries again.
+        window: how many ticks the median is taken over (busy needs half of them at least).
     """
 
     INTERVAL_S = 0.1
-    WINDOW = 20  # the last two seconds
 
     def __init__(
         self,
@@ -49,17 +52,18 @@ class LoopLag:
         *,
         busy_after_s: float | None = 0.05,
         retry_after_s: tuple[float, float] = (5.0, 15.0),
+        window: int = 50,
     ) -> None:
         self.metrics = metrics
         self.busy_after_s = busy_after_s
         self.retry_after_range = retry_after_s
-        self.recent: deque[float] = deque(maxlen=self.WINDOW)
+        self.recent: deque[float] = deque(maxlen=window)
         self.busy = False
         self._task: asyncio.Task[None] | None = None
 
     @property
     def lag_s(self) -> float:
-        """The median lag of the last `WINDOW` ticks (0 before the first)."""
+        """The median lag of the last `window` ticks (0 before the first)."""
         return statistics.median(self.recent) if self.recent else 0.0
 
     def retry_after_s(self) -> float:
@@ -71,7 +75,7 @@ class LoopLag:
         """One tick's lag: the median moves, and busy starts or ends."""
         self.recent.append(lag_s)
         self.metrics.loop_lag.observe(lag_s)
-        if self.busy_after_s is None or len(self.recent) < self.WINDOW // 2:
+        if self.busy_after_s is None or len(self.recent) < (self.recent.maxlen or 0) // 2:
             return
         median = self.lag_s
         if not self.busy and median >= self.busy_after_s:

@@ -60,7 +60,9 @@ function countError(code) {
   errors[code] = (errors[code] || 0) + 1;
 }
 
-// Connects one socket and resolves on its `welcome` (or rejects on a refusal or timeout).
+// Connects one socket and resolves on its `welcome` (or rejects on a refusal or timeout). A
+// service that is busy (`connect_error` code `busy`, an addition of the service) is asked again
+// after the `retry_after_s` it named, as the widgets do; each such refusal is counted.
 function connectSocket(s, role, lastSeq, onEvent) {
   return new Promise((resolve, reject) => {
     const sock = open(URL_FOR[role], role === "t" ? s.tToken : s.cToken, lastSeq, s.epoch);
@@ -73,6 +75,15 @@ function connectSocket(s, role, lastSeq, onEvent) {
     });
     sock.on("connect_error", (err) => {
       clearTimeout(timer);
+      const data = (err && err.data) || {};
+      const asked = Number(data.retry_after_s);
+      if (data.code === "busy" && Number.isFinite(asked) && asked > 0) {
+        countError("connect_error: busy");
+        sock.disconnect();
+        const wait = Math.min(asked * 1000, 60000) * (0.9 + 0.2 * Math.random());
+        setTimeout(() => connectSocket(s, role, lastSeq, onEvent).then(resolve, reject), wait);
+        return;
+      }
       reject(new Error("connect_error: " + (err && err.message)));
     });
     if (onEvent) sock.on("event", onEvent);

@@ -37,7 +37,7 @@ async def wait_for(predicate, timeout: float = 10.0) -> None:  # type: ignore[no
 
 
 async def test_the_lag_is_measured_and_busy_follows_its_median() -> None:
-    lag = LoopLag(Metrics(), busy_after_s=0.05)
+    lag = LoopLag(Metrics(), busy_after_s=0.05, window=20)
     await lag.start()
     try:
         await asyncio.sleep(1.2)
@@ -55,7 +55,7 @@ async def test_the_lag_is_measured_and_busy_follows_its_median() -> None:
 
 def test_one_long_pause_is_not_busy_but_a_lasting_lag_is() -> None:
     """The median of the window: a garbage collection's half second is one late tick."""
-    lag = LoopLag(Metrics(), busy_after_s=0.1)
+    lag = LoopLag(Metrics(), busy_after_s=0.1, window=20)
     for tick in [0.002] * 19 + [0.5]:
         lag.observe(tick)
     assert not lag.busy
@@ -71,7 +71,7 @@ def test_one_long_pause_is_not_busy_but_a_lasting_lag_is() -> None:
 
 
 def test_without_a_threshold_it_is_never_busy_and_retries_are_spread() -> None:
-    lag = LoopLag(Metrics(), busy_after_s=None)
+    lag = LoopLag(Metrics(), busy_after_s=None, window=20)
     for _ in range(40):
         lag.observe(5.0)
     assert not lag.busy and lag.lag_s == 5.0

@@ -105,12 +105,15 @@ def _writer_pragmas(conn: sqlite3.Connection) -> None:
     # nor checkpoint inside a commit (`flush` starts checkpoints on the reader's thread).
     conn.execute("PRAGMA busy_timeout=0")
     conn.execute("PRAGMA wal_autocheckpoint=0")
-    # Reads inside a transaction come from memory, not a pread() each: the loop never waits.
-    # Pages read through the map are not copied into SQLite's cache, so the cache holds what
-    # the writer's transactions touch (the log's tail, its indexes, the session heads); 64 MiB
-    # filled over a soak's first minutes and showed as the process growing (issue 18).
+    # The writer's cache holds what its transactions touch (the log's tail, its indexes, the
+    # session heads); 64 MiB filled over a soak's first minutes and showed as the process
+    # growing (issue 18). No memory map: every page of the database the writer ever read
+    # through one stayed in the process's resident set, which grew with the file (2 MB a minute
+    # in the soak, without bound; `bench/README.md`, round five). A page missing from the cache
+    # is a pread() from the kernel's page cache instead, as cheap here (`bench/` measured no
+    # difference per append).
     conn.execute("PRAGMA cache_size=-8192")  # KiB
-    conn.execute("PRAGMA mmap_size=268435456")
+    conn.execute("PRAGMA mmap_size=0")
 
 
 def sqlite_path(database_url: str) -> Path:

@@ -261,3 +261,28 @@ async def test_existing_files_readable_by_others_are_tightened(tmp_path: Path) -
         ("comfort.db", "0644", "0600"),
         ("comfort.db-wal", "0664", "0600"),
     }
+
+
+async def test_the_database_file_is_never_mapped_into_the_process(store: SQLiteStore) -> None:
+    """Every page of a memory-mapped database that the writer read stayed resident in the
+    process, which then grew with the file (issue 18's soak, `bench/README.md` round five): the
+    writer reads through its bounded cache, and only the WAL index (`-shm`) is mapped."""
+    records = [new_session() for _ in range(20)]
+    for record in records:
+        await store.create_session(record)
+    for n in range(30):
+        await store.append_batch([send(r.id, f"e-{n}") for r in records])
+    await store.flush()
+    # The pages move from the WAL into the database file, where the writer reads them next.
+    other = sqlite3.connect(store.path)
+    try:
+        other.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    finally:
+        other.close()
+    for n in range(30, 40):
+        await store.append_batch([send(r.id, f"e-{n}") for r in records])
+    await store.read_events(records[0].id, 0, 100)
+    with open("/proc/self/maps") as maps:
+        mapped = {line.split()[-1] for line in maps if len(line.split()) >= 6}
+    assert str(store.path) not in mapped, "the database file is memory-mapped"
+    assert f"{store.path}-shm" in mapped  # (the check reads the maps it means to read)

@@ -59,6 +59,7 @@ class LoopLag:
         self.retry_after_range = retry_after_s
         self.recent: deque[float] = deque(maxlen=window)
         self.busy = False
+        self.refused = 0  # connections refused since busy began (logged when it ends)
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -70,6 +71,13 @@ class LoopLag:
         """How long a refused connection is asked to wait: spread over the range."""
         low, high = self.retry_after_range
         return round(random.uniform(low, high), 1)
+
+    def refuse(self) -> float:
+        """Count one connection refused as busy; how long it is asked to wait. (Refusals are
+        logged once, when busy ends, not each: a busy process has no time for a log line a
+        refusal.)"""
+        self.refused += 1
+        return self.retry_after_s()
 
     def observe(self, lag_s: float) -> None:
         """One tick's lag: the median moves, and busy starts or ends."""
@@ -83,7 +91,8 @@ class LoopLag:
             log.warning("process_busy", loop_lag_ms=round(median * 1000, 1))
         elif self.busy and median < self.busy_after_s / 2:
             self.busy = False
-            log.info("process_caught_up", loop_lag_ms=round(median * 1000, 1))
+            log.info("process_caught_up", loop_lag_ms=round(median * 1000, 1), refused=self.refused)
+            self.refused = 0
         self.metrics.busy.set(1 if self.busy else 0)
 
     async def start(self) -> None:

@@ -88,7 +88,8 @@ class SocketHandlers:
             self.pending.refused(eio_sid)
             error = socket_error(exc, sending=False)
             self.metrics.connects.labels(error.code).inc()
-            log.info("connect_refused", code=error.code)
+            if not isinstance(exc, ServiceBusy):  # (counted by LoopLag, logged once it ends)
+                log.info("connect_refused", code=error.code)
             # Refused before anyone was admitted: counted, never a row per attempt.
             self.audit.refused("socket.connect", error.code, reason=error.code, address=address)
             refused = socketio.exceptions.ConnectionRefusedError(error.message)
@@ -114,7 +115,7 @@ class SocketHandlers:
 
     async def _admit(self, sid: str, eio_sid: str, auth: Any) -> Connection:
         if self.lag.busy:  # refused before anything costly: the token, the store, the replay
-            raise ServiceBusy(self.lag.retry_after_s())
+            raise ServiceBusy(self.lag.refuse())
         if not isinstance(auth, dict):
             raise ConnectRefused("auth with a join token is required", code="invalid_token")
         claims = self.tokens.verify(auth.get("token"))

@@ -72,6 +72,12 @@ BUSY_SECONDS = 5.0
 CHECKPOINT_INTERVAL_S = 1.0
 """A flush starts a checkpoint if none ran for this long."""
 
+WAL_RESTART_PAGES = 4096
+"""A WAL holding this many pages (16 MiB of 4 KiB pages) is started over (`_checkpoint_wal`)."""
+
+WAL_KEEP_BYTES = 32 * 1024 * 1024
+"""What is left of the WAL file when it starts over (`journal_size_limit`)."""
+
 
 def keep_private(path: Path) -> None:
     """Make the database file, and its `-wal` and `-shm`, readable and writable by the service's
@@ -114,6 +120,8 @@ def _writer_pragmas(conn: sqlite3.Connection) -> None:
     # difference per append).
     conn.execute("PRAGMA cache_size=-8192")  # KiB
     conn.execute("PRAGMA mmap_size=0")
+    # When the WAL starts over, the file is cut back to this (it keeps its size otherwise).
+    conn.execute(f"PRAGMA journal_size_limit={WAL_KEEP_BYTES}")
 
 
 def sqlite_path(database_url: str) -> Path:
@@ -376,12 +384,27 @@ class SQLiteStore:
     async def _checkpoint_wal(self) -> None:
         """Copy the WAL into the database on the reader's thread (the writer's automatic
         checkpoint is off: it would run inside a commit, on the loop). PASSIVE never waits for
-        readers or the writer; the WAL starts over once a checkpoint has caught up."""
+        readers or the writer.
+
+        The WAL starts over only once a checkpoint has caught up with it, and under a steady
+        load it never does: commits land while each checkpoint copies, and the WAL grew by 17 MB
+        a second in issue 18's soak (6 GB in five minutes, its index mapped into the process and
+        every lookup slower; `bench/README.md`, round five). So once it holds
+        `WAL_RESTART_PAGES`, the writer is held back (its lock; appends wait, the loop does not)
+        while a RESTART checkpoint copies what PASSIVE left (a second's commits at most) and
+        waits for the reader to finish: the next commit starts the WAL over, cut back to
+        `WAL_KEEP_BYTES`.
+        """
         try:
             # fetchall: a statement left with a row to read keeps the reader's snapshot open
-            await self.reader.call(
+            [(_, wal_pages, _)] = await self.reader.call(
                 lambda conn: conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
             )
+            if wal_pages >= WAL_RESTART_PAGES:
+                async with self._write_lock:
+                    [(blocked, _, _)] = await self.writer.call(_restart_wal)
+                if blocked:
+                    log.warning("store_wal_not_restarted", wal_pages=wal_pages)
         except (sqlite3.Error, StoreUnavailable) as exc:
             log.warning("store_checkpoint_failed", error=type(exc).__name__)
 
@@ -794,6 +817,16 @@ def _in_transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection],
                 log.warning("store_rollback_failed", error=type(exc).__name__)
         raise
     return result
+
+
+def _restart_wal(conn: sqlite3.Connection) -> list[tuple[int, int, int]]:
+    """A RESTART checkpoint on the writer's connection (on its own thread, the store's write
+    lock held): waits for the reader up to `BUSY_SECONDS`. Its row: (blocked, pages, copied)."""
+    conn.execute(f"PRAGMA busy_timeout={int(BUSY_SECONDS * 1000)}")
+    try:
+        return [tuple(row) for row in conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()]
+    finally:
+        conn.execute("PRAGMA busy_timeout=0")
 
 
 def _apply_migration(conn: sqlite3.Connection, migration: Migration) -> None:

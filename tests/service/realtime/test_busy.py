@@ -11,6 +11,7 @@ import time
 
 import pytest
 import socketio
+from structlog.testing import capture_logs
 
 from service.appkeys import LOOP_LAG
 from service.looplag import LoopLag
@@ -65,9 +66,13 @@ def test_one_long_pause_is_not_busy_but_a_lasting_lag_is() -> None:
     for tick in [0.07] * 20:  # under the threshold, not under half of it: still busy
         lag.observe(tick)
     assert lag.busy
-    for tick in [0.01] * 11:
-        lag.observe(tick)
+    lag.refuse(), lag.refuse()
+    with capture_logs() as logs:
+        for tick in [0.01] * 11:
+            lag.observe(tick)
     assert not lag.busy
+    # The refusals are logged once, as busy ends, not one line each.
+    assert [(e["event"], e["refused"]) for e in logs] == [("process_caught_up", 2)]
 
 
 def test_without_a_threshold_it_is_never_busy_and_retries_are_spread() -> None:
@@ -106,11 +111,13 @@ async def test_a_busy_process_refuses_new_connections_and_serves_the_ones_it_hol
             text = await r.text()
         assert "comfort_busy 1.0" in text
         assert 'comfort_connects_total{outcome="busy"} 1.0' in text
+        assert lag.refused == 1
     finally:
         late.cancel()
         with pytest.raises(asyncio.CancelledError):
             await late
     await wait_for(lambda: not lag.busy, timeout=10)
+    assert lag.refused == 0, "counted until busy ends (and logged then)"
     again = await server.join(other["tokens"]["c-1"])
     assert again.welcome is not None
     async with server.api.http.get(server.url + "/readyz") as r:

@@ -113,11 +113,11 @@ def _writer_pragmas(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA wal_autocheckpoint=0")
     # The writer's cache holds what its transactions touch (the log's tail, its indexes, the
     # session heads); 64 MiB filled over a soak's first minutes and showed as the process
-    # growing (issue 18). No memory map: every page of the database the writer ever read
-    # through one stayed in the process's resident set, which grew with the file (2 MB a minute
-    # in the soak, without bound; `bench/README.md`, round five). A page missing from the cache
-    # is a pread() from the kernel's page cache instead, as cheap here (`bench/` measured no
-    # difference per append).
+    # growing (issue 18). No memory map: every page of the database the writer reads through
+    # one stays in the process's resident set, which would grow with the file up to the map's
+    # size (it was 256 MiB). A page missing from the cache is a pread() from the kernel's page
+    # cache instead (a scratch measurement per append showed no difference; `bench/README.md`,
+    # round five).
     conn.execute("PRAGMA cache_size=-8192")  # KiB
     conn.execute("PRAGMA mmap_size=0")
     # When the WAL starts over, the file is cut back to this (it keeps its size otherwise).

@@ -264,9 +264,9 @@ async def test_existing_files_readable_by_others_are_tightened(tmp_path: Path) -
 
 
 async def test_the_database_file_is_never_mapped_into_the_process(store: SQLiteStore) -> None:
-    """Every page of a memory-mapped database that the writer read stayed resident in the
-    process, which then grew with the file (issue 18's soak, `bench/README.md` round five): the
-    writer reads through its bounded cache, and only the WAL index (`-shm`) is mapped."""
+    """Every page of a memory-mapped database that the writer reads stays resident in the
+    process, which would grow with the file up to the map's size: the writer reads through its
+    bounded cache, and only the WAL index (`-shm`) is mapped."""
     records = [new_session() for _ in range(20)]
     for record in records:
         await store.create_session(record)

@@ -75,6 +75,9 @@ CHECKPOINT_INTERVAL_S = 1.0
 WAL_RESTART_PAGES = 4096
 """A WAL holding this many pages (16 MiB of 4 KiB pages) is started over (`_checkpoint_wal`)."""
 
+CATCH_UP_PAGES = 256
+"""At most this many pages are copied with the writer held back, to start the WAL over."""
+
 WAL_KEEP_BYTES = 32 * 1024 * 1024
 """What is left of the WAL file when it starts over (`journal_size_limit`)."""
 
@@ -386,25 +389,32 @@ class SQLiteStore:
         checkpoint is off: it would run inside a commit, on the loop). PASSIVE never waits for
         readers or the writer.
 
-        The WAL starts over only once a checkpoint has caught up with it, and under a steady
-        load it never does: commits land while each checkpoint copies, and the WAL grew by 17 MB
-        a second in issue 18's soak (6 GB in five minutes, its index mapped into the process and
-        every lookup slower; `bench/README.md`, round five). So once it holds
-        `WAL_RESTART_PAGES`, the writer is held back (its lock; appends wait, the loop does not)
-        while a RESTART checkpoint copies what PASSIVE left (a second's commits at most) and
-        waits for the reader to finish: the next commit starts the WAL over, cut back to
-        `WAL_KEEP_BYTES`.
+        The WAL starts over (at the next commit) only once a checkpoint has caught up with it,
+        and under a steady load none does: commits land while each one copies, and the WAL grew
+        by 17 MB a second in issue 18's soak (6 GB in five minutes, its index mapped into the
+        process and every page lookup searching more of it; `bench/README.md`, round five). So
+        once the WAL holds `WAL_RESTART_PAGES` and a checkpoint has left at most
+        `CATCH_UP_PAGES` behind, those few are copied with the writer held back (its lock:
+        appends wait a moment, the loop does not), and the next commit starts the WAL over, cut
+        back to `WAL_KEEP_BYTES`. A PASSIVE checkpoint again, not RESTART: RESTART also waits
+        for the reader to finish, and held the writer back for seconds at a time behind the
+        soak's replays.
         """
         try:
             # fetchall: a statement left with a row to read keeps the reader's snapshot open
-            [(_, wal_pages, _)] = await self.reader.call(
-                lambda conn: conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-            )
-            if wal_pages >= WAL_RESTART_PAGES:
+            [(_, wal_pages, copied)] = await self.reader.call(_passive_checkpoint)
+            if wal_pages >= WAL_RESTART_PAGES and wal_pages - copied <= CATCH_UP_PAGES:
+                started = time.monotonic()
                 async with self._write_lock:
-                    [(blocked, _, _)] = await self.writer.call(_restart_wal)
-                if blocked:
-                    log.warning("store_wal_not_restarted", wal_pages=wal_pages)
+                    held = time.monotonic()
+                    [(_, left, caught)] = await self.writer.call(_passive_checkpoint)
+                done = time.monotonic()
+                log.debug(
+                    "store_wal_caught_up" if caught == left else "store_wal_behind",
+                    wal_pages=wal_pages,
+                    lock_wait_ms=round((held - started) * 1000, 1),
+                    held_ms=round((done - held) * 1000, 1),
+                )
         except (sqlite3.Error, StoreUnavailable) as exc:
             log.warning("store_checkpoint_failed", error=type(exc).__name__)
 
@@ -819,14 +829,9 @@ def _in_transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection],
     return result
 
 
-def _restart_wal(conn: sqlite3.Connection) -> list[tuple[int, int, int]]:
-    """A RESTART checkpoint on the writer's connection (on its own thread, the store's write
-    lock held): waits for the reader up to `BUSY_SECONDS`. Its row: (blocked, pages, copied)."""
-    conn.execute(f"PRAGMA busy_timeout={int(BUSY_SECONDS * 1000)}")
-    try:
-        return [tuple(row) for row in conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()]
-    finally:
-        conn.execute("PRAGMA busy_timeout=0")
+def _passive_checkpoint(conn: sqlite3.Connection) -> list[tuple[int, int, int]]:
+    """A PASSIVE checkpoint; its row: (blocked, pages in the WAL, pages copied)."""
+    return [tuple(row) for row in conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()]
 
 
 def _apply_migration(conn: sqlite3.Connection, migration: Migration) -> None:

@@ -72,15 +72,6 @@ BUSY_SECONDS = 5.0
 CHECKPOINT_INTERVAL_S = 1.0
 """A flush starts a checkpoint if none ran for this long."""
 
-WAL_RESTART_PAGES = 4096
-"""A WAL holding this many pages (16 MiB of 4 KiB pages) is started over (`_checkpoint_wal`)."""
-
-CATCH_UP_PAGES = 256
-"""At most this many pages are copied with the writer held back, to start the WAL over."""
-
-WAL_KEEP_BYTES = 32 * 1024 * 1024
-"""What is left of the WAL file when it starts over (`journal_size_limit`)."""
-
 
 def keep_private(path: Path) -> None:
     """Make the database file, and its `-wal` and `-shm`, readable and writable by the service's
@@ -123,8 +114,6 @@ def _writer_pragmas(conn: sqlite3.Connection) -> None:
     # round five).
     conn.execute("PRAGMA cache_size=-8192")  # KiB
     conn.execute("PRAGMA mmap_size=0")
-    # When the WAL starts over, the file is cut back to this (it keeps its size otherwise).
-    conn.execute(f"PRAGMA journal_size_limit={WAL_KEEP_BYTES}")
 
 
 def sqlite_path(database_url: str) -> Path:
@@ -387,34 +376,19 @@ class SQLiteStore:
     async def _checkpoint_wal(self) -> None:
         """Copy the WAL into the database on the reader's thread (the writer's automatic
         checkpoint is off: it would run inside a commit, on the loop). PASSIVE never waits for
-        readers or the writer.
+        readers or the writer; the WAL starts over once a checkpoint has caught up.
 
-        The WAL starts over (at the next commit) only once a checkpoint has caught up with it,
-        and under a steady load none does: commits land while each one copies, and the WAL grew
-        by 17 MB a second in issue 18's soak (6 GB in five minutes, its index mapped into the
-        process and every page lookup searching more of it; `bench/README.md`, round five). So
-        once the WAL holds `WAL_RESTART_PAGES` and a checkpoint has left at most
-        `CATCH_UP_PAGES` behind, those few are copied with the writer held back (its lock:
-        appends wait a moment, the loop does not), and the next commit starts the WAL over, cut
-        back to `WAL_KEEP_BYTES`. A PASSIVE checkpoint again, not RESTART: RESTART also waits
-        for the reader to finish, and held the writer back for seconds at a time behind the
-        soak's replays.
+        Known issue (`bench/README.md`, issue 18 round five): under a load that commits while
+        every checkpoint copies, none catches up and the WAL grows (17 MB a second at the soak's
+        saturation). Two ways of starting it over (a RESTART checkpoint; copying the last pages
+        with the writer held back) both tipped that soak into a collapse from its third minute;
+        neither is here until that is understood.
         """
         try:
             # fetchall: a statement left with a row to read keeps the reader's snapshot open
-            [(_, wal_pages, copied)] = await self.reader.call(_passive_checkpoint)
-            if wal_pages >= WAL_RESTART_PAGES and wal_pages - copied <= CATCH_UP_PAGES:
-                started = time.monotonic()
-                async with self._write_lock:
-                    held = time.monotonic()
-                    [(_, left, caught)] = await self.writer.call(_passive_checkpoint)
-                done = time.monotonic()
-                log.debug(
-                    "store_wal_caught_up" if caught == left else "store_wal_behind",
-                    wal_pages=wal_pages,
-                    lock_wait_ms=round((held - started) * 1000, 1),
-                    held_ms=round((done - held) * 1000, 1),
-                )
+            await self.reader.call(
+                lambda conn: conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            )
         except (sqlite3.Error, StoreUnavailable) as exc:
             log.warning("store_checkpoint_failed", error=type(exc).__name__)
 
@@ -827,11 +801,6 @@ def _in_transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection],
                 log.warning("store_rollback_failed", error=type(exc).__name__)
         raise
     return result
-
-
-def _passive_checkpoint(conn: sqlite3.Connection) -> list[tuple[int, int, int]]:
-    """A PASSIVE checkpoint; its row: (blocked, pages in the WAL, pages copied)."""
-    return [tuple(row) for row in conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()]
 
 
 def _apply_migration(conn: sqlite3.Connection, migration: Migration) -> None:

@@ -288,16 +288,18 @@ async def test_the_database_file_is_never_mapped_into_the_process(store: SQLiteS
     assert f"{store.path}-shm" in mapped  # (the check reads the maps it means to read)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="known issue (bench/README.md, issue 18 round five): under a steady load no "
+    "PASSIVE checkpoint catches up and the WAL never starts over",
+)
 async def test_the_wal_starts_over_under_a_steady_load(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Commits land while each PASSIVE checkpoint copies, so under a steady load a checkpoint
-    never catches up and the WAL never started over: 6 GB in five minutes of issue 18's soak
-    (`bench/README.md`, round five). Once it holds `WAL_RESTART_PAGES` it is started over, cut
-    back to `WAL_KEEP_BYTES`, and nothing is lost."""
+    never catches up and the WAL never starts over: 6 GB in five minutes of issue 18's soak
+    (`bench/README.md`, round five). Strict: this fails once the WAL is bounded."""
     monkeypatch.setattr(sqlite_module, "CHECKPOINT_INTERVAL_S", 0.01)
-    monkeypatch.setattr(sqlite_module, "WAL_RESTART_PAGES", 64)
-    monkeypatch.setattr(sqlite_module, "WAL_KEEP_BYTES", 64 * 4096)
     store = SQLiteStore(tmp_path / "comfort.db")
     await store.open()
     try:
@@ -316,5 +318,5 @@ async def test_the_wal_starts_over_under_a_steady_load(
         assert written == [80] * 50
     finally:
         await store.close()
-    # Without the restart the WAL held every page written (~4,000 pages, 16 MB).
+    # ~4,000 pages were written (16 MB): a WAL that starts over stays far below.
     assert largest < 1024 * 4096, f"the WAL grew to {largest} bytes"

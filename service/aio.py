@@ -27,6 +27,14 @@ async def wait_event(event: asyncio.Event, seconds: float) -> bool:
     return True
 
 
+async def stop_task(task: asyncio.Task[Any] | None) -> None:
+    """Cancel a background loop's task and wait until it has stopped (None: nothing to stop)."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 class BackgroundTasks:
     """Tasks a part starts and does not wait for: each is kept until it is done (asyncio holds
     only a weak reference), and one that fails is logged with its traceback as `<name>_failed`.

@@ -22,13 +22,13 @@ away for ten seconds. Neither is a process that has fallen behind for good.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import statistics
 from collections import deque
 
 import structlog
 
+from .aio import stop_task
 from .metrics import Metrics
 
 log = structlog.get_logger(__name__)
@@ -99,11 +99,8 @@ class LoopLag:
         self._task = asyncio.create_task(self._watch(), name="loop-lag")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
     async def _watch(self) -> None:
         loop = asyncio.get_running_loop()

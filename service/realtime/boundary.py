@@ -18,7 +18,6 @@ installed by `TransportPatches.install`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 import statistics
 from collections import deque
@@ -31,6 +30,7 @@ import socketio
 import structlog
 from aiohttp import hdrs, web
 
+from ..aio import stop_task
 from ..appkeys import CLIENT_ADDRESSES
 from ..errors import SendError
 from ..http.forwarded import client_address
@@ -316,11 +316,8 @@ class PendingSockets:
             self._sweeper = asyncio.create_task(self._sweep(), name="pending-sockets")
 
     async def stop(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
-            self._sweeper = None
+        await stop_task(self._sweeper)
+        self._sweeper = None
 
     async def _sweep(self) -> None:
         loop = asyncio.get_running_loop()

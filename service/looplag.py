@@ -7,16 +7,21 @@ each attempt costs the process a handshake, an admission and a replay it has no 
 reconnect storm `bench/README.md` measured (issue 18, round four). So the loop measures itself:
 a timer due every `INTERVAL_S` notes how late it ran, and while the median of the last `window`
 of those (five seconds when on time, longer when late) is at least `busy_after_s` the process is
-*busy*. Then a new Socket.IO connection is
-refused at once with `connect_error` code `busy` and a `retry_after_s` (a few seconds, spread so
-that the refused do not all come back together), the connections it holds go on as they were,
-and `/readyz` says so in its body. Busy ends once the median is back under half the threshold.
+*busy*. Then a new Socket.IO connection is refused at once with `connect_error` code `busy` and a
+`retry_after_s` (a few seconds, spread so that the refused do not all come back together), the
+connections it holds go on as they were, and `/readyz` says so in its body. Busy ends once the
+median is back under half the threshold.
 
 The median of a few seconds, not the maximum nor the last tick: a collection of Python's garbage
 collector stops the loop for hundreds of milliseconds now and then (`comfort_gc_pause_seconds`),
 and a burst — every therapist of a process reconnecting at once after a network blip, replayed
 in two or three seconds (`bench/`'s storm) — is absorbed faster by serving it than by sending it
 away for ten seconds. Neither is a process that has fallen behind for good.
+
+Limits (round five in `bench/README.md`): a handshake that waits in the kernel's accept queue is
+not seen until the loop accepts it, so busy cannot spare it the wait, only the admission after;
+and a loop that stands still for long yields few ticks, so the median over ticks leans to the
+time before (a stall that long shows in `comfort_event_loop_lag_seconds` and the GC histogram).
 """
 
 from __future__ import annotations

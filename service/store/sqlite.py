@@ -376,14 +376,15 @@ class SQLiteStore:
     async def _checkpoint_wal(self) -> None:
         """Copy the WAL into the database on the reader's thread (the writer's automatic
         checkpoint is off: it would run inside a commit, on the loop). PASSIVE never waits for
-        readers or the writer; the WAL starts over once a checkpoint has caught up.
+        readers or the writer.
 
         Known issue (`bench/README.md`, issue 18 round five): SQLite starts the WAL over only
         when the writer begins a transaction with everything copied, and under a load that
         commits while every checkpoint copies it never does, though each checkpoint keeps up:
-        the WAL grows (17 MB a second at the soak's saturation). Two ways of starting it over (a RESTART checkpoint; copying the last pages
-        with the writer held back) both tipped that soak into a collapse from its third minute;
-        neither is here until that is understood.
+        the WAL grows (17 MB a second at the soak's saturation). Two ways of starting it over
+        (a RESTART checkpoint; copying the last pages with the writer held back) both tipped
+        that soak into a collapse from its third minute; neither is here until that is
+        understood.
         """
         try:
             # fetchall: a statement left with a row to read keeps the reader's snapshot open

@@ -55,8 +55,9 @@ class Settings(BaseSettings):
     connect_deadline_seconds: float = Field(default=10.0, gt=0)
     max_pending_sockets: int = Field(default=1000, ge=1)
     max_pending_sockets_per_address: int = Field(default=20, ge=1)
-    # Extension: while the median lag of the event loop over the last 2 s is at least this, new
-    # Socket.IO connections are refused with `busy` and a `retry_after_s` (0: never refused).
+    # Extension: while the median lag of the event loop over its last 50 ticks of 100 ms is at
+    # least this, new Socket.IO connections are refused with `busy` and a `retry_after_s`
+    # (0: never refused).
     busy_lag_ms: float = Field(default=50.0, ge=0)
     # §9.5: /metrics on a listener of its own (the public one answers 404 there) once set; it
     # binds metrics_host, which defaults to host.

@@ -41,6 +41,16 @@ function open(url, token, lastSeq, epoch) {
   });
 }
 
+// How long a busy service (`connect_error` code `busy`, an addition of the service) asked a
+// refused connect to wait, as a widget waits it: 0.9-1.1 x `retry_after_s`, at most a minute.
+// null for any other failure.
+function busyWaitMs(err) {
+  const data = (err && err.data) || {};
+  const asked = Number(data.retry_after_s);
+  if (data.code !== "busy" || !Number.isFinite(asked) || asked <= 0) return null;
+  return Math.min(asked * 1000, 60000) * (0.9 + 0.2 * Math.random());
+}
+
 // Runs `fn` over `items`, `width` at a time.
 async function pool(items, width, fn) {
   let next = 0;
@@ -74,4 +84,4 @@ function commands(handlers, onClose) {
   rl.on("close", onClose);
 }
 
-module.exports = { now, emit, loopDelayMonitor, writeResult, open, pool, commands };
+module.exports = { now, emit, loopDelayMonitor, writeResult, open, pool, commands, busyWaitMs };

@@ -20,7 +20,7 @@
 "use strict";
 
 const fs = require("fs");
-const { now, emit, loopDelayMonitor, writeResult, open, pool, commands } = require("./common");
+const { now, emit, loopDelayMonitor, writeResult, open, pool, commands, busyWaitMs } = require("./common");
 
 const cfg = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
 const HARD_LIMIT_MS = cfg.hardLimitMs || 600000;
@@ -75,12 +75,10 @@ function connectSocket(s, role, lastSeq, onEvent) {
     });
     sock.on("connect_error", (err) => {
       clearTimeout(timer);
-      const data = (err && err.data) || {};
-      const asked = Number(data.retry_after_s);
-      if (data.code === "busy" && Number.isFinite(asked) && asked > 0) {
+      const wait = busyWaitMs(err);
+      if (wait !== null) {
         countError("connect_error: busy");
         sock.disconnect();
-        const wait = Math.min(asked * 1000, 60000) * (0.9 + 0.2 * Math.random());
         setTimeout(() => connectSocket(s, role, lastSeq, onEvent).then(resolve, reject), wait);
         return;
       }

@@ -26,7 +26,7 @@
 "use strict";
 
 const fs = require("fs");
-const { now, emit, loopDelayMonitor, writeResult, open, pool, commands } = require("./common");
+const { now, emit, loopDelayMonitor, writeResult, open, pool, commands, busyWaitMs } = require("./common");
 
 const cfg = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
 setTimeout(() => finish({ error: "hard time limit" }, 3), cfg.hardLimitMs || 1800000).unref();
@@ -313,8 +313,7 @@ function connectOnce(s, role) {
       clearTimeout(timer);
       sock.disconnect();
       const refused = new Error("connect_error: " + ((err && err.data && err.data.code) || err.message));
-      const asked = Number(err && err.data && err.data.retry_after_s);
-      if (Number.isFinite(asked) && asked > 0) refused.retryAfterMs = Math.min(asked * 1000, 60000);
+      refused.busyWaitMs = busyWaitMs(err);
       reject(refused);
     });
     sock.on("event", (ev) => {
@@ -336,10 +335,10 @@ function connectOnce(s, role) {
 }
 
 // How long a widget waits before it tries a failed connect again: what a busy service asked
-// (`retry_after_s`, 0.9-1.1 x it), otherwise a few seconds (the widget: socket.io's back-off of
-// 0.5-4 s for a transport failure, 3 s for a refusal).
+// (`busyWaitMs`), otherwise a few seconds (the widget: socket.io's back-off of 0.5-4 s for a
+// transport failure, 3 s for a refusal).
 function retryDelay(err) {
-  return err && err.retryAfterMs ? err.retryAfterMs * rand(0.9, 1.1) : rand(1000, 5000);
+  return (err && err.busyWaitMs) || rand(1000, 5000);
 }
 
 async function reconnect(s, role, planned, ending = false) {

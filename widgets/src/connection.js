@@ -78,15 +78,15 @@ export function storageKeyFor(token) {
   return `comfort:v1:token:${(hash >>> 0).toString(36)}`;
 }
 
-/** A fresh id for a press: a UUID where the platform has one. */
-export /** How long to wait before connecting again after a refusal with `data`. */
-function refusedRetryMs(data, random = Math.random) {
+/** How long to wait before connecting again after a refusal with `data`. */
+function refusedRetryMs(data) {
   const asked = Number(data && data.retry_after_s);
   if (!Number.isFinite(asked) || asked <= 0) return REFUSED_RETRY_MS;
-  return Math.round(Math.min(asked * 1000, MAX_RETRY_AFTER_MS) * (0.9 + 0.2 * random()));
+  return Math.round(Math.min(asked * 1000, MAX_RETRY_AFTER_MS) * (0.9 + 0.2 * Math.random()));
 }
 
-function newId() {
+/** A fresh id for a press: a UUID where the platform has one. */
+export function newId() {
   if (globalThis.crypto && typeof globalThis.crypto.randomUUID === 'function') {
     return globalThis.crypto.randomUUID();
   }

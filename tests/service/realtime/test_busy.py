@@ -100,6 +100,8 @@ async def test_a_busy_process_refuses_new_connections_and_serves_the_ones_it_hol
         error = refused.connect_error
         assert error["code"] == "busy", error
         assert 5 <= error["retry_after_s"] <= 15 and "busy" in error["message"]
+        # What socket.io-client shows as `err.data` (the widgets read it there; contract §3).
+        assert error["data"] == {k: error[k] for k in ("code", "message", "retry_after_s")}
         # What it holds goes on: the client's signal is stored, acked and delivered.
         ack = await client.send("pause")
         assert ack["ok"] is True

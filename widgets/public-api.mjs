@@ -142,6 +142,7 @@ export const ELEMENTS = {
       ['clock', 'the session clock'],
       ['status', 'the connection line'],
       ['attention', 'the Needs attention region'],
+      ['attention-behind', 'the note while the panel reconnects or catches up (no all-clear then)'],
       ['attention-item', 'each row of Needs attention'],
       ['attention-item-urgent', 'an urgent row'],
       ['attention-item-warn', 'an attention row'],

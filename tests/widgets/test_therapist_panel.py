@@ -436,6 +436,65 @@ def test_a_drop_longer_than_the_grace_is_urgent_and_clears_when_the_client_is_ba
         away.close()
 
 
+def test_a_reconnecting_panel_never_says_nothing_needs_attention(
+    side_panel: Any, context: Any, service: Service
+) -> None:
+    """While the therapist's own connection is down, a client may press Pause: the panel cannot
+    know, so it shows no all-clear and no "Not paused", only what it knows and since when; when
+    it is back, the pause is its first row."""
+    session = service.create_session()
+    client = open_widget(context, service, "client", session["tokens"]["c-1"])
+    panel = open_widget(side_panel, service, "therapist", session["tokens"]["t-1"])
+    attention = attention_of(panel)
+    card = panel.get_by_role("region", name="Clients")
+    expect(attention.get_by_text("Nothing needs attention.")).to_be_visible()
+    expect(card).to_contain_text("Not paused")
+
+    side_panel.set_offline(True)
+    expect(panel.locator("comfort-therapist [part~=status]").first).to_contain_text("Reconnecting")
+    behind = attention.locator("[part~=attention-behind]")
+    expect(behind).to_have_text(
+        re.compile(
+            r"^Reconnecting: anything since \S.* will show here when the connection is back\.$"
+        )
+    )
+    expect(attention).not_to_contain_text("Nothing needs attention")
+    expect(attention).not_to_contain_text("✓")
+    expect(card.get_by_text("Not known")).to_have_count(1)
+    expect(card).not_to_contain_text("Not paused")
+    expect(card).to_contain_text(re.compile(r"Connected · as of \S"))
+    since = behind.inner_text()
+    press(client, "Pause")
+    wait_for_events(service, session["session"]["id"], "pause")
+    time.sleep(0.5)
+    expect(behind).to_have_text(since)  # nothing it could not know
+    expect(attention.locator("li[data-key]")).to_have_count(0)
+
+    side_panel.set_offline(False)
+    expect(attention_row(panel, "Client 1", "Pause")).to_be_visible(timeout=20_000)
+    expect(behind).to_have_count(0)
+    expect(card.get_by_text("Paused", exact=True).first).to_be_visible()
+    expect(card).not_to_contain_text("as of")
+
+
+def test_a_panel_that_never_connected_names_no_time_and_no_all_clear(
+    context: Any, service: Service
+) -> None:
+    session = service.create_session()
+    page = context.new_page()
+    page.route(re.compile(r".*/socket\.io/.*"), lambda route: route.abort())
+    page.goto(service.embed("therapist", session["tokens"]["t-1"]))
+    attention = attention_of(page)
+    expect(attention.locator("[part~=attention-behind]")).to_have_text(
+        "Connecting: what needs attention will show here once connected."
+    )
+    time.sleep(1.5)  # a few refused attempts later it still names no time it cannot know
+    expect(attention.locator("[part~=attention-behind]")).to_have_text(
+        "Connecting: what needs attention will show here once connected."
+    )
+    expect(attention).not_to_contain_text("Nothing needs attention")
+
+
 def test_help_now_comes_first_with_the_clients_location(context: Any, service: Service) -> None:
     session, _c1, c2, panel = two_clients(service, context)
     press(c2, "Slow down")

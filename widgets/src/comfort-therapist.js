@@ -213,6 +213,8 @@ export class ComfortTherapist extends LitElement {
     const ctx = {
       th,
       ended,
+      // Set while the panel may not hold every event: then nothing it shows is "all clear".
+      behind: ended || conn.current ? null : { since: conn.behindSince, offline: conn.status !== 'online' },
       names,
       clientIds: Object.keys(states),
       now: this._now,

@@ -221,6 +221,14 @@ export class ComfortConnection extends EventTarget {
     this.closed = false;
     /** When the connection was last lost (ms), while it is offline; null otherwise. */
     this.offlineSince = null;
+    /**
+     * Since when (ms) this page may not hold every event: set when a current connection is
+     * lost, kept while the next one replays what was missed, null once it is `current` again
+     * (and null on a page that has not been current yet: it knows no time to name).
+     */
+    this.behindSince = null;
+    /** Whether the open connection has had its welcome (replay follows it). */
+    this.welcomed = false;
     this.originChecked = false;
     this.checkingOrigin = false;
   }
@@ -237,6 +245,16 @@ export class ComfortConnection extends EventTarget {
 
   get lastSeq() {
     return this.memory.data.lastSeq;
+  }
+
+  /**
+   * True while what this page holds is the log as it is now: connected, welcomed on this
+   * connection, and every event up to the welcome's `head_seq` arrived (the replay is done;
+   * `head_seq` is in this participant's own numbering, contract §9.1). Words that say "nothing
+   * is waiting" or "not paused" are true only then.
+   */
+  get current() {
+    return this.status === 'online' && this.welcomed && this.lastSeq >= (this.welcome?.head_seq ?? 0);
   }
 
   get epoch() {
@@ -360,6 +378,7 @@ export class ComfortConnection extends EventTarget {
     this.status = 'online';
     this.error = null;
     this.offlineSince = null;
+    this.welcomed = false; // until this connection's welcome, the page may be behind
     this.originChecked = false; // a later outage asks again
     this.changed();
     this.flush();
@@ -375,7 +394,9 @@ export class ComfortConnection extends EventTarget {
     }
     data.epoch = welcome.epoch ?? data.epoch;
     this.welcome = welcome;
+    this.welcomed = true;
     if (welcome.session && welcome.session.state === 'ended') this.status = 'ended';
+    this.catchUp();
     this.memory.save();
     this.changed();
   }
@@ -384,6 +405,7 @@ export class ComfortConnection extends EventTarget {
     if (!event || typeof event !== 'object') return;
     if (!this.memory.addEvent(event)) return;
     if (event.type === 'session_ended') this.status = 'ended';
+    this.catchUp();
     this.memory.save();
     this.dispatchEvent(new CustomEvent('event', { detail: event }));
     this.changed();
@@ -428,8 +450,16 @@ export class ComfortConnection extends EventTarget {
   }
 
   goOffline() {
+    // Everything before this moment is here; a page that was never current names no time.
+    if (this.current) this.behindSince = this.now();
     if (this.status !== 'offline') this.offlineSince = this.now();
     this.status = 'offline';
+    this.welcomed = false;
+  }
+
+  /** Ends `behindSince` once the replay after a welcome has caught up. */
+  catchUp() {
+    if (this.current) this.behindSince = null;
   }
 
   /**

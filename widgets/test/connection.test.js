@@ -387,6 +387,48 @@ test('the offline time is kept while offline and cleared on connect', () => {
   assert.equal(conn.offlineSince, null);
 });
 
+test('the page is current only once this connection is welcomed and its replay is in', () => {
+  let now = 5;
+  const io = fakeIo();
+  const conn = new ComfortConnection({ token: token(), server: 'http://svc', storage: new MemoryStorage(), io, now: () => now });
+  conn.connect();
+  const socket = io.sockets[0];
+  assert.equal(conn.current, false, 'connecting');
+  socket.fire('connect_error', transportError());
+  assert.equal(conn.behindSince, null, 'never current: no time to name');
+  socket.serverAccept();
+  assert.equal(conn.current, false, 'connected, not yet welcomed');
+  socket.fire('welcome', { epoch: 'e1', head_seq: 2, session: { state: 'live' } });
+  assert.equal(conn.current, false, 'welcomed, the replay of 2 events still to come');
+  socket.fire('event', event(1, 'pause'));
+  socket.fire('event', event(2, 'resume'));
+  assert.equal(conn.current, true);
+
+  socket.serverDrop();
+  now = 9;
+  assert.equal(conn.current, false);
+  assert.equal(conn.behindSince, 5, 'behind from the moment the connection was lost');
+  socket.serverAccept();
+  assert.equal(conn.offlineSince, null);
+  assert.equal(conn.behindSince, 5, 'connected again, but not caught up');
+  socket.fire('welcome', { epoch: 'e1', head_seq: 3, session: { state: 'live' } });
+  assert.equal(conn.current, false, 'one event came while away');
+  socket.fire('event', event(3, 'pause'));
+  assert.equal(conn.current, true);
+  assert.equal(conn.behindSince, null);
+
+  // A second drop names its own time; a welcome with nothing missed is current at once.
+  now = 20;
+  socket.serverDrop();
+  now = 30;
+  socket.fire('connect_error', transportError());
+  assert.equal(conn.behindSince, 20);
+  socket.serverAccept();
+  socket.fire('welcome', { epoch: 'e1', head_seq: 3, session: { state: 'live' } });
+  assert.equal(conn.current, true);
+  assert.equal(conn.behindSince, null);
+});
+
 test('forget leaves nothing of the session in storage or in memory', () => {
   const storage = new MemoryStorage();
   const { conn, socket } = open(storage);

@@ -225,6 +225,15 @@ export default {
     suggestionSent: 'Suggestion sent.',
     attentionHeading: 'Needs attention',
     nothingNeedsAttention: 'Nothing needs attention.',
+    // While the panel may be behind: never an all-clear, only what it knows (and since when).
+    behind: {
+      connecting: 'Connecting: what needs attention will show here once connected.',
+      reconnecting: (time) => `Reconnecting: anything since ${time} will show here when the connection is back.`,
+      catchingUp: (time) => `Catching up on what came in since ${time}…`,
+      // A pause may be waiting on the client's device: "Not paused" is not known, a pause is.
+      unknown: 'Not known',
+      asOf: (word, time) => (time ? `${word} · as of ${time}` : `${word} · last known`),
+    },
     // Needs attention rows: one per client and kind (the client's name comes first).
     rows: {
       help: 'Asked for help now',

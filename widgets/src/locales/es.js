@@ -217,6 +217,13 @@ export default {
     suggestionSent: 'Sugerencia enviada.',
     attentionHeading: 'Requiere atención',
     nothingNeedsAttention: 'Nada requiere atención.',
+    behind: {
+      connecting: 'Conectando: lo que requiera atención aparecerá aquí al conectar.',
+      reconnecting: (time) => `Reconectando: lo ocurrido desde las ${time} aparecerá aquí al volver la conexión.`,
+      catchingUp: (time) => `Recuperando lo ocurrido desde las ${time}…`,
+      unknown: 'Sin datos',
+      asOf: (word, time) => (time ? `${word} · último dato ${time}` : `${word} · último dato`),
+    },
     rows: {
       help: 'Pidió ayuda ya',
       pause: 'Pausa',

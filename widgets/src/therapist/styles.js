@@ -183,6 +183,16 @@ export const panelStyles = css`
     align-items: center;
     gap: 12px;
   }
+  /* Reconnecting or catching up: not an all-clear, so not the calm green; dashed, as unsure. */
+  .attention.behind {
+    padding: 6px 10px;
+    border: 2px dashed var(--_muted);
+  }
+  .behind-note {
+    color: var(--_muted);
+    font-size: 0.9em;
+    font-weight: 600;
+  }
   .attention-head {
     display: flex;
     align-items: center;

@@ -51,8 +51,11 @@ function whenEl(ctx, event) {
 /** The region that holds, first and only there, what needs the therapist now (contract §9.7). */
 export function renderAttention(ctx, rows) {
   const th = ctx.th;
+  // While the panel may be behind (reconnecting, or replaying what it missed) it cannot know
+  // that nothing needs attention: it says what it knows instead, and keeps the rows it has.
+  const calm = rows.length ? 'busy' : ctx.behind ? 'behind' : 'calm';
   return html`<section
-    class="attention ${rows.length ? 'busy' : 'calm'} ${rows.some((r) => r.severity === 'urgent') ? 'has-urgent' : ''}"
+    class="attention ${calm} ${rows.some((r) => r.severity === 'urgent') ? 'has-urgent' : ''}"
     part="attention"
     aria-labelledby="attention-h"
   >
@@ -60,12 +63,30 @@ export function renderAttention(ctx, rows) {
       <h3 id="attention-h" tabindex="-1">${th.attentionHeading}</h3>
       ${rows.length ? html`<span class="count" aria-hidden="true">${rows.length}</span>` : nothing}
     </div>
+    ${ctx.behind ? html`<p class="behind-note" part="attention-behind">${behindText(ctx)}</p>` : nothing}
     ${rows.length
       ? html`<ul class="needs">
           ${repeat(rows, (row) => row.key, (row) => attentionRow(ctx, row))}
         </ul>`
-      : html`<p class="all-clear"><span aria-hidden="true">✓ </span>${th.nothingNeedsAttention}</p>`}
+      : ctx.behind
+        ? nothing
+        : html`<p class="all-clear"><span aria-hidden="true">✓ </span>${th.nothingNeedsAttention}</p>`}
   </section>`;
+}
+
+/** What the panel knows while it may be behind: since when, and whether it is connected yet. */
+function behindText(ctx) {
+  const { behind, th } = ctx;
+  if (behind.since == null) return th.behind.connecting;
+  const since = formatClock(behind.since, th.locale);
+  return behind.offline ? th.behind.reconnecting(since) : th.behind.catchingUp(since);
+}
+
+/** A client's last known fact while the panel may be behind ("Connected · as of 4:21 PM"). */
+function lastKnown(ctx, word) {
+  if (!ctx.behind) return word;
+  const since = ctx.behind.since == null ? null : formatClock(ctx.behind.since, ctx.th.locale);
+  return ctx.th.behind.asOf(word, since);
 }
 
 function attentionRow(ctx, row) {
@@ -196,9 +217,10 @@ function clientCard(ctx, id, state, events) {
       ${ctx.ended
         ? nothing
         : html`<span class="small muted"
-            ><span class="dot ${state.connected ? 'online' : ''}" aria-hidden="true"></span>${state.connected
-              ? th.connected
-              : th.away}</span
+            ><span class="dot ${state.connected && !ctx.behind ? 'online' : ''}" aria-hidden="true"></span>${lastKnown(
+              ctx,
+              state.connected ? th.connected : th.away,
+            )}</span
           >`}
     </div>
     <dl class="facts">
@@ -207,7 +229,7 @@ function clientCard(ctx, id, state, events) {
         <dd>
           ${state.paused
             ? html`<span class="badge sev-urgent">${severityIcon('urgent')}${th.paused}</span>`
-            : html`<span class="muted">${th.notPaused}</span>`}
+            : html`<span class="muted">${ctx.behind ? th.behind.unknown : th.notPaused}</span>`}
         </dd>
       </div>
       <div>

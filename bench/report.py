@@ -349,6 +349,18 @@ def _f(value: Any, suffix: str = "") -> str:
     return f"{value}{suffix}"
 
 
+def _pinning_md(details: dict[str, Any]) -> str:
+    """How the processes were placed, as the run was asked to (`--pinning`)."""
+    pinning = details["pinning"]
+    pinned = f"server on CPU {pinning['server']}, generator on CPU {pinning['generator']}"
+    runs = pinning.get("runs", "pinned")
+    if runs == "unpinned":
+        return "Server and generator unpinned, sharing every core."
+    if runs == "both":
+        return f"Pinned rows: {pinned}; unpinned rows share every core."
+    return f"Pinned: {pinned}."
+
+
 def markdown(details: dict[str, Any]) -> str:
     """The results table for bench/README.md."""
     m = details["machine"]
@@ -360,8 +372,7 @@ def markdown(details: dict[str, Any]) -> str:
         f" from `{tree['root']}`.",
         f"Machine: {m['cpus']} x {m['cpu_model']}, {m['memory_gib']} GiB, Linux {m['kernel']}, "
         f"Python {m['python']}, Node {m['node']}; load average at start "
-        f"{', '.join(str(x) for x in m['load_average_at_start'])}. Server pinned to CPU "
-        f"{details['pinning']['server']}, generator to CPU {details['pinning']['generator']}.",
+        f"{', '.join(str(x) for x in m['load_average_at_start'])}. {_pinning_md(details)}",
         "",
         "**Latency under load** (send → therapist receive, from the sender's timestamp; "
         "CPU in % of one core):",

@@ -73,14 +73,15 @@ FULL = Plan(
 def _tree() -> dict[str, Any]:
     """Which service code ran: the commit, and whether `service/` had uncommitted changes."""
     root = os.environ.get("BENCH_SERVICE_ROOT", str(targets.ROOT))
-    git = ["git", "-C", str(targets.ROOT)]
+    # The tree that runs (BENCH_SERVICE_ROOT's own checkout or worktree), not this orchestrator's.
+    git = ["git", "-C", root]
     head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
     dirty = subprocess.run([*git, "status", "--porcelain", "--", "service"], capture_output=True)
+    known = head.returncode == 0
     return {
         "root": root,
-        "commit": head.stdout.strip() or None,
-        # another tree (BENCH_SERVICE_ROOT) says in its own name what it holds
-        "service_dirty": None if "BENCH_SERVICE_ROOT" in os.environ else bool(dirty.stdout.strip()),
+        "commit": head.stdout.strip() if known else None,
+        "service_dirty": bool(dirty.stdout.strip()) if known else None,
     }
 
 

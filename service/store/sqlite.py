@@ -72,11 +72,6 @@ BUSY_SECONDS = 5.0
 CHECKPOINT_INTERVAL_S = 1.0
 """A flush starts a checkpoint if none ran for this long."""
 
-WAL_RESTART_PAGES = 65536
-"""A WAL that holds this many pages (256 MiB of 4 KiB pages) after a checkpoint is started over
-(`_checkpoint_wal`): rarely, since it holds back the writer; at the soak's saturation, once in
-about fifteen seconds."""
-
 
 def keep_private(path: Path) -> None:
     """Make the database file, and its `-wal` and `-shm`, readable and writable by the service's
@@ -383,30 +378,19 @@ class SQLiteStore:
         checkpoint is off: it would run inside a commit, on the loop). PASSIVE never waits for
         readers or the writer.
 
-        SQLite starts the WAL over only when the writer begins a transaction with everything
-        copied, and under a load that commits while every checkpoint copies it never does,
-        though each checkpoint keeps up: the WAL grew 17 MB a second at the soak's saturation
-        (`bench/README.md`, issue 18 rounds five and six). So once a checkpoint finds
-        `WAL_RESTART_PAGES` in it, the writer is held back (the store's write lock: appends
-        wait, the loop does not) while a RESTART checkpoint copies what PASSIVE left and waits
-        for the reader; the next commit starts the WAL over, writing over the same file. At
-        ordinary loads the WAL starts over by itself long before. Restarting at 16 MiB (once a
-        second at saturation) tipped that soak into a collapse; at 256 MiB (once in ~12 s) it
-        did not, and the WAL stayed under 300 MB.
+        Known issue (`bench/README.md`, issue 18 round five): SQLite starts the WAL over only
+        when the writer begins a transaction with everything copied, and under a load that
+        commits while every checkpoint copies it never does, though each checkpoint keeps up:
+        the WAL grows (17 MB a second at the soak's saturation). Two ways of starting it over
+        (a RESTART checkpoint; copying the last pages with the writer held back) both tipped
+        that soak into a collapse from its third minute; neither is here until that is
+        understood.
         """
         try:
             # fetchall: a statement left with a row to read keeps the reader's snapshot open
-            [(_, wal_pages, _)] = await self.reader.call(
+            await self.reader.call(
                 lambda conn: conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
             )
-            if wal_pages >= WAL_RESTART_PAGES:
-                started = time.monotonic()
-                async with self._write_lock:
-                    [(blocked, _, _)] = await self.writer.call(_restart_wal)
-                held_ms = round((time.monotonic() - started) * 1000, 1)
-                log.info(
-                    "store_wal_restarted", wal_pages=wal_pages, blocked=bool(blocked), ms=held_ms
-                )
         except (sqlite3.Error, StoreUnavailable) as exc:
             log.warning("store_checkpoint_failed", error=type(exc).__name__)
 
@@ -819,17 +803,6 @@ def _in_transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection],
                 log.warning("store_rollback_failed", error=type(exc).__name__)
         raise
     return result
-
-
-def _restart_wal(conn: sqlite3.Connection) -> list[tuple[int, int, int]]:
-    """A RESTART checkpoint on the writer's connection (on its own thread, the store's write
-    lock held): copies what PASSIVE left and waits for the reader, up to `BUSY_SECONDS`, so the
-    next commit starts the WAL over. Its row: (blocked, pages, copied)."""
-    conn.execute(f"PRAGMA busy_timeout={int(BUSY_SECONDS * 1000)}")
-    try:
-        return [tuple(row) for row in conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()]
-    finally:
-        conn.execute("PRAGMA busy_timeout=0")
 
 
 def _apply_migration(conn: sqlite3.Connection, migration: Migration) -> None:

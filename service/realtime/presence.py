@@ -31,6 +31,11 @@ from .hub import Connection, Hub, SessionRuntime
 
 log = structlog.get_logger(__name__)
 
+JOIN_RETRY_FIRST_S = 1.0
+JOIN_RETRY_MAX_S = 30.0
+"""A join the store could not log is tried again after 1 s, then twice as long each time, at
+most every 30 s, while its socket stays (`PresenceKeeper.connected`)."""
+
 
 class Presence(Protocol):
     """Connection counts per (session, participant)."""
@@ -147,27 +152,62 @@ class PresenceKeeper:
     async def connected(self, runtime: SessionRuntime, conn: Connection) -> None:
         """Presence after a socket is admitted and live: the first connection logs
         `participant_joined`, and the first time a therapist and a client are both here the
-        session starts."""
+        session starts. A join the store cannot log now is tried again while the socket stays:
+        otherwise the log would show the participant away while they are here (no start, and
+        no departure when they go)."""
         self.hub.register(runtime, conn)
         conn.counted = True
         await self.counts.add(runtime.id, conn.participant_id)
         self.metrics.connections.labels(conn.role.value).inc()
+        try:
+            await self._announce(runtime, conn)
+        except StoreUnavailable:
+            log.warning(
+                "presence_join_not_logged",
+                session_id=runtime.id,
+                participant_id=conn.participant_id,
+            )
+            self._tasks.spawn(self._announce_until_logged(runtime, conn))
+
+    async def _announce(self, runtime: SessionRuntime, conn: Connection) -> None:
         await self.engine.settled(runtime)
         if not runtime.state.connected.get(conn.participant_id):
             await self.log_presence(runtime, conn.participant_id, "widget", joined=True)
         if runtime.record.state is SessionStateName.OPEN and self._both_present(runtime):
             await self._start(runtime)
 
+    async def _announce_until_logged(self, runtime: SessionRuntime, conn: Connection) -> None:
+        delay = JOIN_RETRY_FIRST_S
+        while True:
+            await asyncio.sleep(delay)
+            if not conn.counted or runtime.ended or self.draining:
+                return  # the socket went (and logged no departure: see `disconnected`)
+            try:
+                await self._announce(runtime, conn)
+            except StoreUnavailable:
+                delay = min(delay * 2, JOIN_RETRY_MAX_S)
+            else:
+                log.info(
+                    "presence_join_logged_late",
+                    session_id=runtime.id,
+                    participant_id=conn.participant_id,
+                )
+                return
+
     async def disconnected(self, conn: Connection) -> None:
         """A counted socket closed: the participant's last connection anywhere logs
         `participant_left` (not while the process drains, nor after the end)."""
         runtime = self.hub.unregister(conn)
+        conn.counted = False
         self.metrics.connections.labels(conn.role.value).dec()
         remaining = await self.counts.remove(conn.session_id, conn.participant_id)
         if remaining > 0:
             return
         if runtime is None or runtime.ended or self.draining:
             return
+        await self.engine.settled(runtime)
+        if not runtime.state.connected.get(conn.participant_id):
+            return  # its join was never logged (the store could not): no departure to log
         with contextlib.suppress(StoreUnavailable):
             await self.log_presence(runtime, conn.participant_id, "widget", joined=False)
 

@@ -8,8 +8,10 @@ in order, the log gap-free.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +100,90 @@ async def test_a_full_disk_fails_sends_with_internal_and_recovers_by_itself(
     assert set(failed) <= set(ids)
     assert [e["seq"] for e in therapist.events] == sorted({e["seq"] for e in therapist.events})
     print(f"\nfull disk: failed={len(failed)} readyz_while_full={full_readyz}")
+
+
+@contextlib.contextmanager
+def _wal_pinned(disk: SmallDisk) -> Iterator[None]:
+    """A read transaction held open on the service's database: SQLite cannot start the WAL over
+    under it, so on a full disk every write that needs a new WAL frame fails, not only some."""
+    conn = sqlite3.connect(disk.path / "comfort.db", isolation_level=None)
+    try:
+        conn.execute("BEGIN")
+        conn.execute("SELECT count(*) FROM sessions").fetchall()
+        yield
+    finally:
+        conn.execute("ROLLBACK")
+        conn.close()
+
+
+async def _fill_until_writes_fail(server: LiveServer, disk: SmallDisk) -> None:
+    assert disk.fill() > 0
+    for _ in range(200):  # use up what room the WAL still has
+        status, _ = await server.api.call("POST", "/api/v1/sessions", _session_body())
+        if status >= 500:
+            return
+    raise AssertionError("the disk was full, yet every write went through")
+
+
+def _presence(events: list[dict[str, Any]], who: str) -> list[str]:
+    return [
+        e["type"]
+        for e in events
+        if e["type"] in ("participant_joined", "participant_left")
+        and e["data"]["participant"]["id"] == who
+    ]
+
+
+async def test_a_join_the_store_cannot_log_is_logged_once_it_can_and_never_undone_before(
+    server_on_disk: LiveServer, disk: SmallDisk
+) -> None:
+    """A client connects while the store cannot write: its `participant_joined` is not stored.
+    Left so, the log would show the client away while it is here: the session would never
+    start, and no departure would ever be logged. So the join is tried again while the socket
+    stays, and logged as soon as the store can write; and a socket that goes before that logs
+    no departure for a join the log never had."""
+    server = server_on_disk
+    created = await server.create_session()
+    therapist = await server.join(created["tokens"]["t-1"])
+    await therapist.wait_type("participant_joined")
+    with _wal_pinned(disk):
+        await _joins_while_full(server, disk, created, therapist)
+
+
+async def _joins_while_full(
+    server: LiveServer, disk: SmallDisk, created: dict[str, Any], therapist: Peer
+) -> None:
+    sid = created["session"]["id"]
+    # Gone before the join could be logged: nothing of it in the log, even once writes work.
+    await _fill_until_writes_fail(server, disk)
+    early = await server.peer(created["tokens"]["c-1"]).connect()  # welcomed: reads still work
+    await asyncio.sleep(0.3)
+    disk.free()
+    await early.close()
+    await asyncio.sleep(2.5)  # past the first retry
+    assert _presence(await server.api.events(sid), "c-1") == []
+
+    # Here while the store cannot write, and still here when it can: joined, and started.
+    await _fill_until_writes_fail(server, disk)
+    client = await server.peer(created["tokens"]["c-1"]).connect()
+    ack = await client.send("keep_going", id="while-full")
+    assert ack["ok"] is False and ack["error"]["code"] == "internal", ack
+    await asyncio.sleep(1.5)  # a retry or two, refused
+    assert _presence(await server.api.events(sid), "c-1") == []
+    disk.free()
+    await therapist.wait_type("session_started", timeout=15)
+    assert client.client.connected, "the socket stayed throughout"
+    events = await server.api.events(sid)
+    assert _presence(events, "c-1") == ["participant_joined"]
+    assert _presence(events, "t-1") == ["participant_joined"]
+    joined = next(
+        e
+        for e in events
+        if e["type"] == "participant_joined" and e["data"]["participant"]["id"] == "c-1"
+    )
+    started = next(e for e in events if e["type"] == "session_started")
+    assert joined["seq"] < started["seq"]
+    assert (await client.send("keep_going", id="while-full"))["ok"]
 
 
 def _session_body() -> dict[str, Any]:

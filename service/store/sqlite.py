@@ -381,10 +381,10 @@ class SQLiteStore:
         Known issue (`bench/README.md`, issue 18 round five): SQLite starts the WAL over only
         when the writer begins a transaction with everything copied, and under a load that
         commits while every checkpoint copies it never does, though each checkpoint keeps up:
-        the WAL grows (17 MB a second at the soak's saturation). Two ways of starting it over
-        (a RESTART checkpoint; copying the last pages with the writer held back) both tipped
-        that soak into a collapse from its third minute; neither is here until that is
-        understood.
+        the WAL grows (17 MB a second at the soak's saturation). Three ways of starting it over
+        (a RESTART checkpoint at 16 MiB, and at 256 MiB in round six; copying the last pages
+        with the writer held back) each tipped that soak into a collapse, the writer's hold
+        growing as the disk slowed; none is here until that is understood.
         """
         try:
             # fetchall: a statement left with a row to read keeps the reader's snapshot open

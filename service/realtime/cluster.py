@@ -15,7 +15,9 @@
 
 `Cluster` subscribes to the session log's `committed` feed (what this process stored goes out),
 hands what other processes stored to the hub, and announces on `departed` the participants
-whose every connection was held by processes that died (presence logs them as left).
+whose every connection was held by processes that died (presence logs them as left, then drops
+the dead holding; until it has, the reaper announces it again each round, so a departure the
+store could not log is not lost).
 
 Why not python-socketio's `AsyncRedisManager`: it publishes every emit (welcomes included) and
 delivers room emits without the per-socket seq cursor that guarantees order, dedupe and gap
@@ -202,8 +204,9 @@ class Cluster:
         self.hub = hub
         self.engine = engine
         self.grace_seconds = grace_seconds
-        self.departed: Feed[[str, str]] = Feed("cluster.departed")
-        """(session, participant) whose every connection was held by processes that died."""
+        self.departed: Feed[[str, str, str]] = Feed("cluster.departed")
+        """(session, participant, dead process): every connection of the participant was held
+        by processes that died. The subscriber drops the holding once the leave is logged."""
         self._outbox: list[bytes] = []
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -361,10 +364,14 @@ class Cluster:
             if now - since + HEARTBEAT_TTL_S < self.grace_seconds:
                 continue
             session_id, participant_id, process_id = key
-            await self.presence.drop(session_id, participant_id, process_id)
-            del self._dead_since[key]
-            if not await self.presence.connected_anywhere(session_id, participant_id):
-                self.departed.emit(session_id, participant_id)
+            if await self.presence.connected_anywhere(session_id, participant_id):
+                # Here through a live process: nothing to log, only the dead holding to forget.
+                await self.presence.drop(session_id, participant_id, process_id)
+                del self._dead_since[key]
+            else:
+                # Presence drops the holding once the leave is stored; till then it stays, and
+                # is announced again next round (the leave's fixed id keeps it to one).
+                self.departed.emit(session_id, participant_id, process_id)
 
 
 def _text(value: bytes | str) -> str:

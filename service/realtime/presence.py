@@ -52,6 +52,9 @@ class Presence(Protocol):
 
     def forget_session(self, session_id: str) -> None: ...
 
+    async def drop(self, session_id: str, participant_id: str, process_id: str) -> None:
+        """Forget a dead process's holding of the participant (a deployment's counts only)."""
+
 
 class LocalPresence:
     """Presence for a single-process deployment."""
@@ -82,6 +85,9 @@ class LocalPresence:
         for key in [k for k in self._counts if k[0] == session_id]:
             del self._counts[key]
 
+    async def drop(self, session_id: str, participant_id: str, process_id: str) -> None:
+        """One process holds nothing for another."""
+
 
 class PresenceKeeper:
     """Admits sockets and logs what their coming and going means for the session.
@@ -102,7 +108,7 @@ class PresenceKeeper:
         metrics: Metrics,
         counts: Presence,
         *,
-        departures: Feed[[str, str]] | None = None,
+        departures: Feed[[str, str, str]] | None = None,
         grace_seconds: float = 30.0,
     ) -> None:
         self.engine = engine
@@ -292,24 +298,38 @@ class PresenceKeeper:
 
     # -- departures --------------------------------------------------------------------------
 
-    def _departure(self, session_id: str, participant_id: str) -> None:
-        self._tasks.spawn(self.departed(session_id, participant_id))
+    def _departure(self, session_id: str, participant_id: str, process_id: str) -> None:
+        self._tasks.spawn(self._depart(session_id, participant_id, process_id))
 
-    async def departed(self, session_id: str, participant_id: str) -> None:
+    async def _depart(self, session_id: str, participant_id: str, process_id: str) -> None:
+        """The dead process's holding is dropped only once the leave is stored (or not owed): a
+        leave the store cannot log now keeps it, and the reaper announces it again."""
+        if await self.departed(session_id, participant_id):
+            await self.counts.drop(session_id, participant_id, process_id)
+
+    async def departed(self, session_id: str, participant_id: str) -> bool:
         """A participant whose connections were all held by processes that died is gone.
+        False when the store could not log it (it is announced again).
 
         Decided on the session caught up with the store: the join may have come from the dead
         process, and its fan-out may not have reached this one (Redis pub/sub is at most once;
-        the periodic catch-up may not have run yet). On a stale view the departure was dropped,
-        and the reaper never announces it again."""
-        runtime = await self.hub.load(session_id)
-        if runtime is None:
-            return
-        with contextlib.suppress(StoreUnavailable):
+        the periodic catch-up may not have run yet)."""
+        try:
+            runtime = await self.hub.load(session_id)
+            if runtime is None:
+                return True
             await self.engine.caught_up(runtime)
             if runtime.ended or not runtime.state.connected.get(participant_id):
-                return
+                return True
             await self.log_presence(runtime, participant_id, "widget", joined=False)
+        except StoreUnavailable:
+            log.warning(
+                "presence_departure_not_logged",
+                session_id=session_id,
+                participant_id=participant_id,
+            )
+            return False
+        return True
 
     async def _reap_after_restart(self) -> None:
         """Participants the log shows connected when this process started, who do not come

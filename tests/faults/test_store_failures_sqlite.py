@@ -17,6 +17,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+import redis.asyncio as redis_client
 import socketio
 
 from tests.conftest import LiveServer, start_server
@@ -184,6 +185,82 @@ async def _joins_while_full(
     started = next(e for e in events if e["type"] == "session_started")
     assert joined["seq"] < started["seq"]
     assert (await client.send("keep_going", id="while-full"))["ok"]
+
+
+REDIS_DB_URL = "redis://127.0.0.1:6379/12"  # a database of its own (tests/cluster use 0 and 11)
+
+
+async def test_a_departure_the_store_cannot_log_is_announced_again_until_it_is(
+    disk: SmallDisk,
+) -> None:
+    """A client's only connection was held by a process that died. The reaper announces the
+    departure; if the store cannot log the leave then, the dead holding must stay in Redis, so
+    the next round announces it again: dropped first, the leave was lost for good."""
+    from service.appkeys import CLUSTER, STORE
+    from service.events import SYSTEM_ACTOR, PresenceData
+    from service.realtime.cluster import PRESENCE_SESSIONS, _presence_key
+    from service.store.base import AppendRequest
+
+    flush = redis_client.from_url(REDIS_DB_URL)
+    await flush.flushdb()
+    runner, url, app = await start_server(
+        disk.path, redis_url=REDIS_DB_URL, presence_grace_seconds=0, send_rate=1000.0
+    )
+    try:
+        async with aiohttp.ClientSession() as http:
+            server = LiveServer(url=url, app=app, api=Api(url, http=http))
+            created = await server.create_session()
+            sid = created["session"]["id"]
+            therapist = await server.join(created["tokens"]["t-1"])
+            # c-1 joined through a process that has since died: its join is in the log, and
+            # its holding in Redis names a process with no heartbeat.
+            body = PresenceData.model_validate(
+                {"participant": {"id": "c-1", "role": "client"}, "via": "widget"}
+            )
+            await app[STORE].append_batch(
+                [
+                    AppendRequest(
+                        session_id=sid,
+                        actor=SYSTEM_ACTOR,
+                        type="participant_joined",
+                        event_id="participant_joined:widget:c-1:1",
+                        data=body.model_dump(mode="json"),
+                        body=body,
+                    )
+                ]
+            )
+            holding = "c-1\x1fdeadprocess"
+            await flush.hincrby(_presence_key(sid), holding, 1)
+            await flush.sadd(PRESENCE_SESSIONS, sid)
+            cluster = app[CLUSTER]
+            assert cluster is not None
+
+            with _wal_pinned(disk):
+                await _fill_until_writes_fail(server, disk)
+                await cluster.reap_once()
+                await asyncio.sleep(1.0)  # the departure's task ran, and could not log
+                assert _presence(await server.api.events(sid), "c-1") == ["participant_joined"]
+                assert await flush.hget(_presence_key(sid), holding) == b"1", "dropped unlogged"
+                disk.free()
+                await cluster.reap_once()  # announced again: logged now, then dropped
+                await therapist.wait_for(
+                    lambda: any(e["type"] == "participant_left" for e in therapist.events), 10
+                )
+            for _ in range(50):
+                if await flush.hget(_presence_key(sid), holding) is None:
+                    break
+                await asyncio.sleep(0.1)
+            assert await flush.hget(_presence_key(sid), holding) is None
+            await cluster.reap_once()
+            await asyncio.sleep(0.5)
+            events = await server.api.events(sid)
+            assert _presence(events, "c-1") == ["participant_joined", "participant_left"]
+            await therapist.close()
+    finally:
+        disk.free()
+        await asyncio.wait_for(runner.cleanup(), 30)
+        await flush.flushdb()
+        await flush.aclose()
 
 
 def _session_body() -> dict[str, Any]:

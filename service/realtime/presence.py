@@ -211,9 +211,6 @@ class PresenceKeeper:
             return
         if runtime is None or runtime.ended or self.draining:
             return
-        await self.engine.settled(runtime)
-        if not runtime.state.connected.get(conn.participant_id):
-            return  # its join was never logged (the store could not): no departure to log
         with contextlib.suppress(StoreUnavailable):
             await self.log_presence(runtime, conn.participant_id, "widget", joined=False)
 
@@ -229,11 +226,15 @@ class PresenceKeeper:
         event_id: str | None = None,
     ) -> AppendResult | None:
         """Log `participant_joined` or `participant_left` for a participant of the session, by
-        widget or platform; None for someone who is not a participant."""
+        widget or platform; None for someone who is not a participant, or when the log already
+        shows them so (a leave for a join that was never logged, say: the store could not)."""
         participant = runtime.record.participant(participant_id)
         if participant is None:
             return None
         await self.engine.settled(runtime)
+        shown = runtime.state.connected if via == "widget" else runtime.state.on_platform
+        if bool(shown.get(participant_id)) == joined:
+            return None
         # Deterministic ids make a join or leave happen once even when two processes race.
         count = runtime.state.joins.get(f"{via}:{participant_id}", 0)
         kind = "participant_joined" if joined else "participant_left"

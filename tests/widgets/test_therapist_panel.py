@@ -486,13 +486,14 @@ def test_a_panel_that_never_connected_names_no_time_and_no_all_clear(
     page.goto(service.embed("therapist", session["tokens"]["t-1"]))
     attention = attention_of(page)
     expect(attention.locator("[part~=attention-behind]")).to_have_text(
-        "Connecting: what needs attention will show here once connected."
+        "Not connected yet: what needs attention will show here once it connects."
     )
     time.sleep(1.5)  # a few refused attempts later it still names no time it cannot know
     expect(attention.locator("[part~=attention-behind]")).to_have_text(
-        "Connecting: what needs attention will show here once connected."
+        "Not connected yet: what needs attention will show here once it connects."
     )
     expect(attention).not_to_contain_text("Nothing needs attention")
+    expect(page.get_by_role("region", name="Feed")).not_to_contain_text("Nothing yet")
 
 
 def test_help_now_comes_first_with_the_clients_location(context: Any, service: Service) -> None:

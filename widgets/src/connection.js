@@ -221,12 +221,8 @@ export class ComfortConnection extends EventTarget {
     this.closed = false;
     /** When the connection was last lost (ms), while it is offline; null otherwise. */
     this.offlineSince = null;
-    /**
-     * Since when (ms) this page may not hold every event: set when a current connection is
-     * lost, kept while the next one replays what was missed, null once it is `current` again
-     * (and null on a page that has not been current yet: it knows no time to name).
-     */
-    this.behindSince = null;
+    /** When (ms) a `current` page last lost its connection (`behindSince`). */
+    this.lostAt = null;
     /** Whether the open connection has had its welcome (replay follows it). */
     this.welcomed = false;
     this.originChecked = false;
@@ -255,6 +251,15 @@ export class ComfortConnection extends EventTarget {
    */
   get current() {
     return this.status === 'online' && this.welcomed && this.lastSeq >= (this.welcome?.head_seq ?? 0);
+  }
+
+  /**
+   * Since when (ms) this page may not hold every event: from the loss of a connection while it
+   * was current, through the replay of what was missed; null while `current`, and on a page
+   * that has not been current yet (it knows no time to name).
+   */
+  get behindSince() {
+    return this.current ? null : this.lostAt;
   }
 
   get epoch() {
@@ -396,7 +401,6 @@ export class ComfortConnection extends EventTarget {
     this.welcome = welcome;
     this.welcomed = true;
     if (welcome.session && welcome.session.state === 'ended') this.status = 'ended';
-    this.catchUp();
     this.memory.save();
     this.changed();
   }
@@ -405,7 +409,6 @@ export class ComfortConnection extends EventTarget {
     if (!event || typeof event !== 'object') return;
     if (!this.memory.addEvent(event)) return;
     if (event.type === 'session_ended') this.status = 'ended';
-    this.catchUp();
     this.memory.save();
     this.dispatchEvent(new CustomEvent('event', { detail: event }));
     this.changed();
@@ -451,15 +454,9 @@ export class ComfortConnection extends EventTarget {
 
   goOffline() {
     // Everything before this moment is here; a page that was never current names no time.
-    if (this.current) this.behindSince = this.now();
+    if (this.current) this.lostAt = this.now();
     if (this.status !== 'offline') this.offlineSince = this.now();
     this.status = 'offline';
-    this.welcomed = false;
-  }
-
-  /** Ends `behindSince` once the replay after a welcome has caught up. */
-  catchUp() {
-    if (this.current) this.behindSince = null;
   }
 
   /**

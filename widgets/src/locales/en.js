@@ -227,7 +227,7 @@ export default {
     nothingNeedsAttention: 'Nothing needs attention.',
     // While the panel may be behind: never an all-clear, only what it knows (and since when).
     behind: {
-      connecting: 'Connecting: what needs attention will show here once connected.',
+      connecting: 'Not connected yet: what needs attention will show here once it connects.',
       reconnecting: (time) => `Reconnecting: anything since ${time} will show here when the connection is back.`,
       catchingUp: (time) => `Catching up on what came in since ${time}…`,
       // A pause may be waiting on the client's device: "Not paused" is not known, a pause is.

@@ -218,7 +218,7 @@ export default {
     attentionHeading: 'Requiere atención',
     nothingNeedsAttention: 'Nada requiere atención.',
     behind: {
-      connecting: 'Conectando: lo que requiera atención aparecerá aquí al conectar.',
+      connecting: 'Aún sin conexión: lo que requiera atención aparecerá aquí al conectar.',
       reconnecting: (time) => `Reconectando: lo ocurrido desde las ${time} aparecerá aquí al volver la conexión.`,
       catchingUp: (time) => `Recuperando lo ocurrido desde las ${time}…`,
       unknown: 'Sin datos',

@@ -53,9 +53,9 @@ export function renderAttention(ctx, rows) {
   const th = ctx.th;
   // While the panel may be behind (reconnecting, or replaying what it missed) it cannot know
   // that nothing needs attention: it says what it knows instead, and keeps the rows it has.
-  const calm = rows.length ? 'busy' : ctx.behind ? 'behind' : 'calm';
+  const look = rows.length ? 'busy' : ctx.behind ? 'behind' : 'calm';
   return html`<section
-    class="attention ${calm} ${rows.some((r) => r.severity === 'urgent') ? 'has-urgent' : ''}"
+    class="attention ${look} ${rows.some((r) => r.severity === 'urgent') ? 'has-urgent' : ''}"
     part="attention"
     aria-labelledby="attention-h"
   >
@@ -278,7 +278,9 @@ export function renderFeed(ctx, rows) {
       ? html`<ul class="feed">
           ${repeat(rows, (row) => row.key, (row) => feedRow(ctx, row))}
         </ul>`
-      : html`<p class="muted small">${th.feedEmpty}</p>`}
+      : ctx.behind
+        ? nothing // not "nothing yet": it cannot know (Needs attention says why)
+        : html`<p class="muted small">${th.feedEmpty}</p>`}
   </section>`;
 }
 

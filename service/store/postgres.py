@@ -24,6 +24,7 @@ from ..errors import Conflict, QuotaExceeded, StoreUnavailable
 from ..events import Event
 from .base import (
     SESSION_TABLES,
+    AppendOutcome,
     AppendRequest,
     AppendResult,
     AuditEntry,
@@ -102,6 +103,26 @@ _WRITE_BATCH = (
 )
 
 
+def _idempotency_conflict(exc: BaseException) -> bool:
+    """The events' unique index on (session, actor, id) refused an insert: a resent id."""
+    return (
+        isinstance(exc, asyncpg.UniqueViolationError)
+        and getattr(exc, "constraint_name", None) == "events_idempotency"
+    )
+
+
+async def _released(conn: asyncpg.Connection) -> None:
+    """What the pool does to a connection given back, after asyncpg's own `_reset` (which
+    rolls back a transaction left open and drops listeners): nothing more.
+
+    asyncpg's default sends `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET
+    ALL;`, a round trip to the server on every use of a connection: a sixth of an append's
+    (issue 18, round seven in `bench/README.md`). This store leaves none of that state on a
+    pooled connection: no session-level lock (the migration lock is taken on a connection of
+    its own), no cursor outside a transaction, no LISTEN, no SET (settings are the connection's
+    startup parameters, `server_settings`)."""
+
+
 def millis(moment: datetime) -> datetime:
     """`moment` in UTC cut to milliseconds: what SQLite's RFC 3339 text keeps of it."""
     utc = moment.astimezone(UTC)
@@ -172,16 +193,28 @@ class PostgresStore:
             )
         if commit == "off":
             # An acknowledged send must survive a crash (contract §4.1): never commit
-            # asynchronously, whatever the server's or the URL's default. A connection-level
-            # setting, so the pool's RESET ALL between uses keeps it.
+            # asynchronously, whatever the server's or the URL's default. A startup
+            # parameter of every connection, which nothing here SETs otherwise.
             log.warning("store_synchronous_commit_forced", dialect=self.dialect)
             self.server_settings["synchronous_commit"] = "on"
             await self._pool.close()
             self._pool = await self._create_pool()
         if fsync != "on":
             log.warning("store_not_durable", dialect=self.dialect, fsync=fsync)
-        async with self._connection() as conn:
+        # On a connection of its own, closed after: the migration lock is session-level, and
+        # pooled connections are not reset between uses (`_released`).
+        try:
+            conn = await asyncpg.connect(
+                self.database_url,
+                timeout=self.connect_timeout,
+                server_settings=self.server_settings,
+            )
+        except _CONNECTION_ERRORS as exc:
+            raise StoreUnavailable(f"the store cannot be reached: {type(exc).__name__}") from exc
+        try:
             await self._migrate(conn)
+        finally:
+            await conn.close()
 
     async def _create_pool(self) -> asyncpg.Pool:
         try:
@@ -191,6 +224,7 @@ class PostgresStore:
                 max_size=self.max_size,
                 timeout=self.connect_timeout,
                 server_settings=self.server_settings,
+                reset=_released,
             )
         except _CONNECTION_ERRORS as exc:
             raise StoreUnavailable(f"the store cannot be reached: {type(exc).__name__}") from exc
@@ -356,43 +390,64 @@ class PostgresStore:
         return None  # a commit returns after its WAL is flushed (synchronous_commit is on)
 
     async def append_batch(self, requests: list[AppendRequest]) -> list[AppendResult]:
+        """One transaction; returns once committed (synchronous_commit is on).
+
+        Resent ids are rare here (the engine answers most from memory), so the first attempt
+        lets the unique index find them instead of reading every id first (a round trip saved
+        on every batch); if it does, the batch is planned again, in a new transaction, against
+        the ids stored, as on SQLite.
+        """
         if not requests:
             return []
-        for attempt in range(1, _ATTEMPTS + 1):
+        optimistic = True
+        attempt = 1
+        while True:
             try:
                 async with self._connection() as conn, conn.transaction():
-                    results = await self._append_locked(conn, requests)
-                break
+                    return await self._append_locked(conn, requests, optimistic=optimistic)
             except _RETRY_ERRORS as exc:
+                if optimistic and _idempotency_conflict(exc):
+                    optimistic = False  # (not an attempt: a resent id, planned again)
+                    continue
                 if attempt == _ATTEMPTS:
                     raise StoreUnavailable("the store could not order the batch") from exc
                 log.warning("append_retried", attempt=attempt, error=type(exc).__name__)
-        return results
+                attempt += 1
 
     async def _append_locked(
-        self, conn: asyncpg.Connection, requests: list[AppendRequest]
+        self, conn: asyncpg.Connection, requests: list[AppendRequest], *, optimistic: bool
     ) -> list[AppendResult]:
         session_ids = sorted({r.session_id for r in requests})
         # The row locks serialize every writer of these sessions, across processes; the keys
         # are read only afterwards, so they include what the previous holder committed.
-        heads = {
-            row["id"]: SessionHead(SessionStateName(row["state"]), row["head_seq"])
-            for row in await conn.fetch(_LOCK_SESSIONS, session_ids)
-        }
-        before = {sid: head.head_seq for sid, head in heads.items()}
-        live = [r for r in requests if r.session_id in heads]
-        stored: dict[IdempotencyKey, int] = {}
-        if live:
-            rows = await conn.fetch(
-                _STORED_KEYS,
-                [r.session_id for r in live],
-                [r.actor.id for r in live],
-                [r.event_id for r in live],
-            )
-            stored = {(row[0], row[1], row[2]): row[3] for row in rows}
-        plan = plan_batch(requests, heads, stored, utc_now())
+        locked = await conn.fetch(_LOCK_SESSIONS, session_ids)
+
+        def heads_now() -> dict[str, SessionHead]:
+            return {
+                row["id"]: SessionHead(SessionStateName(row["state"]), row["head_seq"])
+                for row in locked
+            }
+
+        heads = heads_now()
+        now = utc_now()
+        plan = plan_batch(requests, heads, {}, now) if optimistic else None
+        if plan is None or any(r.outcome is not AppendOutcome.STORED for r in plan.results):
+            # A refusal: a resent id is answered as a duplicate before it, so read the ids.
+            heads = heads_now()
+            live = [r for r in requests if r.session_id in heads]
+            stored: dict[IdempotencyKey, int] = {}
+            if live:
+                rows = await conn.fetch(
+                    _STORED_KEYS,
+                    [r.session_id for r in live],
+                    [r.actor.id for r in live],
+                    [r.event_id for r in live],
+                )
+                stored = {(row[0], row[1], row[2]): row[3] for row in rows}
+            plan = plan_batch(requests, heads, stored, now)
         if not plan.inserts:
             return plan.results
+        before = {row["id"]: row["head_seq"] for row in locked}
         written = [
             (req.session_id, res.event)
             for req, res in zip(requests, plan.results, strict=True)

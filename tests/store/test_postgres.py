@@ -13,6 +13,8 @@ from typing import TypeVar
 
 import asyncpg
 import pytest
+import structlog
+import structlog.testing
 
 from service.errors import StoreUnavailable
 from service.events import Actor, Role
@@ -250,6 +252,69 @@ async def test_commits_are_synchronous_even_when_the_server_default_is_not(
 
     async with store.pool.acquire() as conn:
         assert await conn.fetchval("SHOW synchronous_commit") == "on"
+
+
+async def test_a_connection_given_back_is_not_reset_and_the_migration_lock_is_not_kept(
+    pg_store_factory: PgFactory, postgres_server: PostgresServer
+) -> None:
+    """asyncpg's default reset (`SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
+    RESET ALL;`) is a round trip on every release; the store's pool skips it (issue 18, round
+    seven), so the backend's last statement is the store's own, and the session-level lock
+    migrations take is on a connection of its own, closed once they are done."""
+    name = f"comfort-test-{secrets.token_hex(4)}"
+    store = await pg_store_factory(server_settings={"application_name": name}, min_size=1)
+    marker = f"SELECT 1 AS released_{secrets.token_hex(4)}"
+    async with store._connection() as conn:  # the store's own way to a pooled connection
+        await conn.fetchval(marker)
+    admin = await asyncpg.connect(postgres_server.url)
+    try:
+        last = await admin.fetch(
+            "SELECT query FROM pg_stat_activity WHERE application_name = $1", name
+        )
+        held = await admin.fetchval(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+        )
+    finally:
+        await admin.close()
+    assert marker in [row["query"] for row in last]
+    assert not any("RESET ALL" in row["query"] for row in last)
+    assert held == 0
+
+
+async def test_a_transaction_left_open_is_rolled_back_when_its_connection_is_given_back(
+    pg_store_factory: PgFactory,
+) -> None:
+    """Without the reset query, asyncpg's own release still ends an open transaction."""
+    store = await pg_store_factory(min_size=1, max_size=1)
+    record = new_session()
+    await store.create_session(record)
+    async with store.pool.acquire() as conn:
+        await conn.execute("BEGIN")
+        await conn.execute("UPDATE sessions SET head_seq = 99 WHERE id = $1", record.id)
+
+    assert (await store.head_seqs([record.id]))[record.id] == 0
+    results = await store.append_batch([send(record.id, "after")])
+    assert [(r.outcome, r.seq) for r in results] == [(AppendOutcome.STORED, 1)]
+
+
+async def test_a_resent_id_found_by_the_unique_index_is_answered_without_a_retry_warning(
+    pg_store_factory: PgFactory,
+) -> None:
+    """The first attempt plans without reading the stored ids; a resend the index refuses is
+    planned again against them: answered as a duplicate, and not logged as a conflict."""
+    store = await pg_store_factory()
+    record = new_session()
+    await store.create_session(record)
+    await store.append_batch([send(record.id, "a")])
+
+    with structlog.testing.capture_logs() as logs:
+        results = await store.append_batch([send(record.id, "b"), send(record.id, "a")])
+
+    assert [(r.outcome, r.seq) for r in results] == [
+        (AppendOutcome.STORED, 2),
+        (AppendOutcome.DUPLICATE, 1),
+    ]
+    assert [e for e in logs if e["event"] == "append_retried"] == []
 
 
 # -- outages ---------------------------------------------------------------------------------

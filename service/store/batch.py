@@ -27,6 +27,12 @@ class BatchPlan:
     results: list[AppendResult] = field(default_factory=list)
     inserts: list[Event] = field(default_factory=list)
 
+    @property
+    def stores_all(self) -> bool:
+        """Every request is stored. A plan made without reading the stored ids holds only then:
+        a resent id is answered as a duplicate before any refusal, so a refusal needs them."""
+        return all(r.outcome is AppendOutcome.STORED for r in self.results)
+
 
 IdempotencyKey = tuple[str, str, str]
 

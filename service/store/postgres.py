@@ -24,7 +24,6 @@ from ..errors import Conflict, QuotaExceeded, StoreUnavailable
 from ..events import Event
 from .base import (
     SESSION_TABLES,
-    AppendOutcome,
     AppendRequest,
     AppendResult,
     AuditEntry,
@@ -431,8 +430,7 @@ class PostgresStore:
         heads = heads_now()
         now = utc_now()
         plan = plan_batch(requests, heads, {}, now) if optimistic else None
-        if plan is None or any(r.outcome is not AppendOutcome.STORED for r in plan.results):
-            # A refusal: a resent id is answered as a duplicate before it, so read the ids.
+        if plan is None or not plan.stores_all:
             heads = heads_now()
             live = [r for r in requests if r.session_id in heads]
             stored: dict[IdempotencyKey, int] = {}

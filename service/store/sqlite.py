@@ -34,7 +34,6 @@ from ..errors import Conflict, QuotaExceeded, StoreUnavailable
 from ..events import Event
 from .base import (
     SESSION_TABLES,
-    AppendOutcome,
     AppendRequest,
     AppendResult,
     AuditEntry,
@@ -852,7 +851,7 @@ def _append(
         )
     }
     plan = plan_batch(requests, heads, stored or {}, utc_now())
-    if stored is None and any(r.outcome is not AppendOutcome.STORED for r in plan.results):
+    if stored is None and not plan.stores_all:
         raise _PlanAgain
     if plan.inserts:
         try:

@@ -494,6 +494,8 @@ def test_a_panel_that_never_connected_names_no_time_and_no_all_clear(
     )
     expect(attention).not_to_contain_text("Nothing needs attention")
     expect(page.get_by_role("region", name="Feed")).not_to_contain_text("Nothing yet")
+    status = page.locator("comfort-therapist [part~=status]").first
+    expect(status).to_have_text("Connecting…")  # never there, so not "Reconnecting"
 
 
 def test_help_now_comes_first_with_the_clients_location(context: Any, service: Service) -> None:

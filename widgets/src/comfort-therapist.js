@@ -273,7 +273,9 @@ export class ComfortTherapist extends LitElement {
     if (conn.status === 'refused') {
       return html`${dot}${t.connection.refused[conn.error?.code] || t.connection.refused.default}`;
     }
-    return html`${dot}${t.connection[conn.status] || t.connection.connecting}`;
+    // A panel that never had its welcome is connecting, not reconnecting: it was never there.
+    const status = conn.status === 'offline' && !conn.welcome ? 'connecting' : conn.status;
+    return html`${dot}${t.connection[status] || t.connection.connecting}`;
   }
 
   /** Display names by participant id (an idMap: any id is its own key, `__proto__` too). */

@@ -148,6 +148,57 @@ def test_an_offline_press_is_kept_here_says_what_to_do_and_is_sent_later(
     assert pause["data"]["pressed_at"] < pause["at"], pause
 
 
+SOCKET_IO = re.compile(r".*/socket\.io/.*")
+
+
+def test_a_page_that_never_connected_says_not_connected_yet_and_only_a_drop_says_dropped(
+    context: Any, service: Service
+) -> None:
+    """A page whose connection never came up (the service unreachable from the first load) says
+    "Connecting…" and "Not connected yet.", never "Reconnecting" or "dropped": nothing dropped.
+    A Pause pressed then is kept on this device, never "sent". Once it connects the Pause is
+    sent, and a real drop after that still says the drop's words."""
+    session = service.create_session()
+    page = context.new_page()
+    page.route(SOCKET_IO, lambda route: route.abort())
+    page.goto(service.embed("client", session["tokens"]["c-1"]))
+    page.evaluate(INSTALL_CAMERA_ADAPTER, True)
+    widget = page.locator("comfort-client")
+    notice = page.locator("comfort-client [part~=offline]")
+    expect(notice).to_be_visible()  # after 3 s offline: the status is offline by then
+    expect(notice.locator("strong")).to_have_text("Not connected yet.")
+    expect(notice).to_contain_text(
+        "We're still trying to connect. Anything you press is kept on this device and sent as "
+        "soon as we're connected."
+    )
+    expect(notice).to_contain_text(
+        "If you need to stop now, say so out loud or turn your camera off."
+    )
+    expect(notice.get_by_role("button", name="Turn my camera off")).to_be_visible()
+    expect(status_line(page)).to_have_text("Connecting…")
+    for claim in ("Reconnecting", "dropped", "reconnect", "we're back"):
+        expect(widget).not_to_contain_text(claim)
+
+    page.get_by_role("button", name="Pause", exact=True).click()
+    expect(feedback(page)).to_contain_text("You asked for a pause. Kept on this device since")
+    expect(feedback(page)).to_contain_text("It will be sent as soon as we are connected.")
+    for claim in ("Sent to your therapist", "saw this", "Reconnecting", "dropped"):
+        expect(widget).not_to_contain_text(claim)
+
+    page.unroute(SOCKET_IO)
+    expect(status_line(page)).to_have_text("Connected", timeout=20_000)
+    expect(feedback(page)).to_contain_text("Sent to your therapist", timeout=10_000)
+    expect(notice).to_have_count(0)
+
+    context.set_offline(True)  # a real drop, after a real welcome
+    expect(status_line(page)).to_have_text("Reconnecting…")
+    expect(notice.locator("strong")).to_have_text("The connection dropped.")
+    expect(notice).to_contain_text("We're trying to reconnect.")
+    expect(widget).not_to_contain_text("Not connected yet")
+    context.set_offline(False)
+    expect(status_line(page)).to_have_text("Connected", timeout=20_000)
+
+
 def test_undo_is_not_offered_once_the_therapist_saw_it(context: Any, service: Service) -> None:
     session = service.create_session()
     sid = session["session"]["id"]

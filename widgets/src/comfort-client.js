@@ -30,7 +30,7 @@ import { renderClosing, renderRefused } from './client/closing-view.js';
 import { renderFeedback, renderOffline } from './client/feedback-view.js';
 import { currentSuggestion, renderGrounding, renderSuggestion } from './client/grounding-view.js';
 import { renderHelpTile, renderLocationQuestion, renderSupport } from './client/help-view.js';
-import { isPauseShortcut, ownState } from './client/press-state.js';
+import { isPauseShortcut, neverConnected, ownState } from './client/press-state.js';
 import { hideVideo, restoreVideo } from './client/privacy.js';
 import { renderChoices, renderPaused, renderPauseTile, renderResumeTile, renderZones } from './client/tiles.js';
 import './comfort-grounding.js';
@@ -369,6 +369,8 @@ export class ComfortClient extends LitElement {
   _statusText(t) {
     const conn = this.connection;
     const dot = html`<span class="dot ${conn.status === 'online' ? 'online' : ''}" aria-hidden="true"></span>`;
+    // A page that never had its welcome is connecting, not reconnecting: nothing dropped.
+    if (neverConnected(conn)) return html`${dot}${t.client.connecting}`;
     if (conn.status === 'offline') return html`${dot}${t.client.reconnecting}`;
     return html`${dot}${t.connection[conn.status] || t.connection.connecting}`;
   }

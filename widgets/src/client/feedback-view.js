@@ -5,7 +5,7 @@
  */
 import { html, nothing } from 'lit';
 import { canUndo, sentLate } from '../client-state.js';
-import { feedbackStatus, offlineNoticeDue } from './press-state.js';
+import { feedbackStatus, neverConnected, offlineNoticeDue } from './press-state.js';
 import { renderCameraControl } from './privacy.js';
 
 /** How long a short message ("Undone.") stays in the feedback line. */
@@ -64,13 +64,18 @@ function describeAnswer(c, status) {
   }
 }
 
-/** While the connection is down: what is kept, and what to do meanwhile (issue 14). */
+/**
+ * While the connection is down: what is kept, and what to do meanwhile (issue 14). A page that
+ * never connected says it is not connected yet, not that the connection dropped.
+ */
 export function renderOffline(host, t) {
-  if (!offlineNoticeDue(host.connection, Date.now())) return nothing;
+  const conn = host.connection;
+  if (!offlineNoticeDue(conn, Date.now())) return nothing;
   const c = t.client;
+  const never = neverConnected(conn);
   return html`<div class="card notice" part="offline">
-    <p><strong>${c.offlineTitle}</strong></p>
-    <p>${c.offlineBody}</p>
+    <p><strong>${never ? c.notConnectedTitle : c.offlineTitle}</strong></p>
+    <p>${never ? c.notConnectedBody : c.offlineBody}</p>
     <p>${c.whatToDo}</p>
     ${renderCameraControl(host, t)}
   </div>`;

@@ -58,6 +58,14 @@ export function feedbackStatus(conn, me, lastAction, index, rejected) {
   return press ? pressStatus(conn, press.id, index, rejected) : null;
 }
 
+/**
+ * True while this page is offline and has never had its welcome: it is connecting, not
+ * reconnecting (nothing dropped), so its words say so.
+ */
+export function neverConnected(conn) {
+  return conn.status === 'offline' && !conn.welcome;
+}
+
 /** The offline notice shows after a few seconds offline, or at once when a press is waiting. */
 export function offlineNoticeDue(conn, nowMs) {
   if (conn.status !== 'offline') return false;

@@ -140,6 +140,10 @@ export default {
     reconnecting: 'Reconnecting…',
     offlineTitle: 'The connection dropped.',
     offlineBody: "We're trying to reconnect. Anything you press is kept on this device and sent as soon as we're back.",
+    // Before this page was ever connected: nothing dropped, so never "reconnect" or "back".
+    connecting: 'Connecting…',
+    notConnectedTitle: 'Not connected yet.',
+    notConnectedBody: "We're still trying to connect. Anything you press is kept on this device and sent as soon as we're connected.",
     whatToDo: 'If you need to stop now, say so out loud or turn your camera off.',
     cameraOff: 'Turn my camera off',
     cameraOn: 'Turn my camera back on',

@@ -498,6 +498,143 @@ def test_a_panel_that_never_connected_names_no_time_and_no_all_clear(
     expect(status).to_have_text("Connecting…")  # never there, so not "Reconnecting"
 
 
+# ---- the actions: a request says where it stands --------------------------------------------
+
+
+def request_line(panel: Page) -> Any:
+    """The line under Check in and Suggest grounding (a polite live region)."""
+    return panel.get_by_role("region", name="Actions").get_by_role("status")
+
+
+def test_a_check_in_pressed_offline_is_not_sent_yet_until_the_service_has_it(
+    side_panel: Any, context: Any, service: Service
+) -> None:
+    """Pressed while the panel's connection is down, a check-in is kept on this device: the line
+    says so for as long as that lasts (not "sent", and it does not fade), and says "sent" only
+    once the service has stored it; the client then gets the question."""
+    session = service.create_session()
+    sid = session["session"]["id"]
+    client = open_widget(context, service, "client", session["tokens"]["c-1"])
+    panel = open_widget(side_panel, service, "therapist", session["tokens"]["t-1"])
+    side_panel.set_offline(True)
+    expect(panel.locator("comfort-therapist [part~=status]").first).to_contain_text("Reconnecting")
+
+    panel.get_by_role("button", name="Check in").click()
+    panel.get_by_role("combobox", name="Ask").select_option(label="Client 1")
+    panel.get_by_role("button", name=SUDS_CHECK_IN).click()
+    line = request_line(panel)
+    waiting = "Check-in not sent yet: it will go out when the connection is back."
+    expect(line).to_have_text(waiting)
+    expect(panel.get_by_role("button", name="Check in")).to_be_focused()  # not the page
+    time.sleep(11)  # past the 10 s a settled line stays: this one is not settled
+    expect(line).to_have_text(waiting)
+    assert events_of(service, sid, "checkin_request") == []
+
+    side_panel.set_offline(False)
+    expect(line).to_have_text("Check-in sent.", timeout=20_000)
+    (request,) = events_of(service, sid, "checkin_request")  # stored before it said so
+    assert request["data"] == {"instrument": "suds", "to": ["c-1"]}
+    expect(client.get_by_role("form", name="Your therapist is checking in")).to_be_visible()
+
+
+def test_a_suggestion_kept_across_a_reload_still_says_not_sent_yet(
+    context: Any, own_service: Service
+) -> None:
+    """The service is down: a suggestion is kept, the panel reloaded. The reloaded panel has
+    never connected, so it says the suggestion goes out once it connects (not "when the
+    connection is back"), and says "sent" once the service has it, stored once."""
+    service = own_service
+    session = service.create_session()
+    sid = session["session"]["id"]
+    panel = open_outage_proof_page(context, service.embed("therapist", session["tokens"]["t-1"]))
+    expect(panel.locator("comfort-therapist [part~=status]").first).to_have_text("Connected")
+    service.stop()
+    expect(panel.locator("comfort-therapist [part~=status]").first).to_contain_text("Reconnecting")
+    panel.get_by_role("button", name="Suggest grounding").click()
+    panel.get_by_role("button", name="Box breathing").click()
+    line = request_line(panel)
+    expect(line).to_have_text(
+        "Suggestion not sent yet: it will go out when the connection is back."
+    )
+
+    panel.reload()
+    expect(line).to_have_text("Suggestion not sent yet: it will go out once the panel connects.")
+    service.start()
+    expect(line).to_have_text("Suggestion sent.", timeout=30_000)
+    (suggestion,) = events_of(service, sid, "suggest_grounding")
+    assert suggestion["data"] == {"exercise": "box_breathing"}
+
+
+def test_a_check_in_and_a_suggestion_sent_online_end_at_sent(
+    context: Any, service: Service
+) -> None:
+    session = service.create_session()
+    sid = session["session"]["id"]
+    panel = open_widget(context, service, "therapist", session["tokens"]["t-1"])
+    line = request_line(panel)
+    panel.get_by_role("button", name="Check in").click()
+    panel.get_by_role("button", name="Zone", exact=True).press("Enter")
+    expect(line).to_have_text("Check-in sent.")
+    assert len(events_of(service, sid, "checkin_request")) == 1  # "sent" means stored
+    # The menu closed under the keyboard: focus is back on its button, not on the page.
+    expect(panel.get_by_role("button", name="Check in")).to_be_focused()
+    expect(panel.get_by_role("button", name="Check in")).to_have_attribute("aria-expanded", "false")
+
+    panel.get_by_role("button", name="Suggest grounding").click()
+    expect(line).to_have_text("")  # opening a menu puts the settled line away
+    panel.get_by_role("button", name="5-4-3-2-1 senses").click()
+    expect(line).to_have_text("Suggestion sent.")
+    assert len(events_of(service, sid, "suggest_grounding")) == 1
+    expect(panel.get_by_role("button", name="Suggest grounding")).to_be_focused()
+
+
+def test_a_panel_that_never_connected_offers_its_actions_disabled_with_the_reason(
+    context: Any, service: Service
+) -> None:
+    """Before its first connection the panel knows no client to ask, so Check in and Suggest
+    grounding stay in place (and in the tab order) but are disabled, described by why; they
+    open nothing and queue nothing. Once it connects they work, and focus stays where it was."""
+    session = service.create_session()
+    page = context.new_page()
+    socket_io = re.compile(r".*/socket\.io/.*")
+    page.route(socket_io, lambda route: route.abort())
+    page.goto(service.embed("therapist", session["tokens"]["t-1"]))
+    actions = page.get_by_role("region", name="Actions")
+    why = "Available once the panel connects."
+    expect(actions.get_by_text(why)).to_be_visible()
+    for name in ("Check in", "Suggest grounding"):
+        button = actions.get_by_role("button", name=name)
+        expect(button).to_be_disabled()
+        expect(button).to_have_accessible_description(why)
+
+    check_in = actions.get_by_role("button", name="Check in")
+    check_in.focus()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Space")
+    check_in.click(force=True)
+    expect(check_in).to_be_focused()
+    expect(check_in).to_have_attribute("aria-expanded", "false")
+    expect(actions.get_by_role("button", name=SUDS_CHECK_IN)).to_have_count(0)
+    expect(actions.get_by_role("combobox", name="Ask")).to_have_count(0)  # no empty "who"
+    expect(request_line(page)).to_have_text("")
+    outbox = page.evaluate(
+        "(key) => JSON.parse(sessionStorage.getItem(key) || '{\"outbox\": []}').outbox",
+        f"comfort:v1:{session['session']['id']}:t-1",
+    )
+    assert outbox == []
+
+    page.unroute(socket_io)
+    expect(page.locator("comfort-therapist [part~=status]").first).to_have_text(
+        "Connected", timeout=20_000
+    )
+    expect(check_in).to_be_enabled()
+    expect(check_in).to_have_accessible_description("")
+    expect(actions.get_by_text(why)).to_have_count(0)
+    expect(check_in).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(actions.get_by_role("combobox", name="Ask")).to_contain_text("Client 1")
+
+
 def test_help_now_comes_first_with_the_clients_location(context: Any, service: Service) -> None:
     session, _c1, c2, panel = two_clients(service, context)
     press(c2, "Slow down")

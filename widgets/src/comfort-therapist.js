@@ -4,7 +4,9 @@
  * therapist now, urgent before warn, one compact row per client and kind, each with the one
  * response it asks for (therapist/attention.js says which and what clears it). Then one card per
  * client (connected, paused, pace, zone, last SUDS with a trend line, grounding, location), the
- * actions, and the feed of everything else, newest first, each event once. "Summary" switches
+ * actions, and the feed of everything else, newest first, each event once. Under the actions one
+ * line says where the latest check-in or suggestion stands (therapist/requests.js): not sent yet
+ * while it is kept on this device, then sent once the service has it. "Summary" switches
  * to the session summary (<comfort-summary>), live during the session and final after it.
  * Severity is shown by shape and words as well as colour. Quiet by default; a soft sound is
  * opt-in. A session that is gone (erased, or this link refused) leaves nothing in the browser:
@@ -21,6 +23,14 @@ import { tokens } from './styles.js';
 import { EXERCISES, clientStates, idMap, sessionClock } from './state.js';
 import { panelView, rowSeqs } from './therapist/attention.js';
 import { FocusKeeper } from './therapist/focus.js';
+import {
+  REQUEST_TYPES,
+  SENT_NOTICE_MS,
+  requestNoticeShown,
+  requestStatus,
+  requestText,
+  waitingRequest,
+} from './therapist/requests.js';
 import { panelStyles } from './therapist/styles.js';
 import { renderAttention, renderClients, renderFeed } from './therapist/view.js';
 import './comfort-summary.js';
@@ -36,7 +46,6 @@ export class ComfortTherapist extends LitElement {
     _now: { state: true },
     _open: { state: true },
     _target: { state: true },
-    _notice: { state: true },
     _sound: { state: true },
     _view: { state: true },
   };
@@ -53,6 +62,8 @@ export class ComfortTherapist extends LitElement {
         event: (e) => this._received(e.detail),
         signal: (e) => this._relay('comfort:signal', e.detail),
         refused: (e) => this._refused(e.detail),
+        acked: (e) => this._requestAcked(e.detail),
+        rejected: (e) => this._requestRejected(e.detail),
       },
       opened: (conn) => {
         this._sound = !!conn.note('sound');
@@ -61,7 +72,8 @@ export class ComfortTherapist extends LitElement {
     this._now = Date.now();
     this._open = null; // null | "checkin" | "grounding"
     this._target = ''; // '' = all clients
-    this._notice = null;
+    this._request = null; // send id of the latest check-in or suggestion, for the line under the actions
+    this._rejectedRequests = new Map(); // send id -> {entry, error}: requests the service refused
     this._sound = false;
     this._view = null; // null: live while the session runs, the summary once it has ended
     this._focus = new FocusKeeper(this);
@@ -86,6 +98,7 @@ export class ComfortTherapist extends LitElement {
   disconnectedCallback() {
     super.disconnectedCallback();
     clearInterval(this._clock);
+    clearTimeout(this._fadeTimer);
     globalThis.document?.removeEventListener('visibilitychange', this._onVisible);
   }
 
@@ -150,34 +163,66 @@ export class ComfortTherapist extends LitElement {
     );
   }
 
+  /** Check in and Suggest grounding wait for the panel's first welcome (it names the clients). */
+  get _canRequest() {
+    return !!this.connection?.welcome;
+  }
+
   _toggle(which) {
+    if (!this._canRequest) return; // aria-disabled: the description says why
     this._open = this._open === which ? null : which;
-    this._notice = null;
+    // Opening a menu puts away a settled line ("sent", "could not be sent"), never a request
+    // that is still on its way or kept on this device.
+    const status = this._requestStatus();
+    if (!status || status.state === 'stored' || status.state === 'rejected') this._request = null;
   }
 
   _checkIn(instrument) {
     const data = { instrument };
     if (this._target) data.to = [this._target];
-    this._send('checkin_request', data);
-    this._open = null;
-    this._say(this._t.therapist.checkinSent);
+    this._sendRequest('checkin_request', data, '#checkin-toggle');
   }
 
   _suggest(exercise) {
     const data = { exercise };
     if (this._target) data.to = [this._target];
-    this._send('suggest_grounding', data);
-    this._open = null;
-    this._say(this._t.therapist.suggestionSent);
+    this._sendRequest('suggest_grounding', data, '#grounding-toggle');
   }
 
-  /** A short confirmation under the actions, gone after a few seconds. */
-  _say(text) {
-    this._notice = { text, at: Date.now() };
-    this._now = Date.now();
-    setTimeout(() => {
+  /**
+   * Sends a check-in or suggestion and closes its menu; the line under the actions then follows
+   * the send (requests.js). Focus goes back to the menu's button, not to the page.
+   */
+  _sendRequest(type, data, toggle) {
+    const entry = this.connection?.send(type, data);
+    if (!entry) return;
+    this._focus.keep(toggle);
+    this._request = entry.id;
+    this._open = null;
+  }
+
+  _requestStatus() {
+    const conn = this.connection;
+    if (!conn || !this._request) return null;
+    return requestStatus(conn, this._request, this._rejectedRequests);
+  }
+
+  /** "Sent" stays SENT_NOTICE_MS from the ack, then the line empties (a render at that time). */
+  _requestAcked({ entry }) {
+    if (entry.id !== this._request) return;
+    clearTimeout(this._fadeTimer);
+    this._fadeTimer = setTimeout(() => {
       this._now = Date.now();
-    }, 10_500);
+    }, SENT_NOTICE_MS + 100);
+  }
+
+  _requestRejected(detail) {
+    if (REQUEST_TYPES.has(detail.entry.type)) this._rejectedRequests.set(detail.entry.id, detail);
+  }
+
+  willUpdate() {
+    // After a reload the outbox still holds what was pressed: the line speaks of it until it is sent.
+    if (!this._request && this.connection) this._request = waitingRequest(this.connection.outbox);
   }
 
   _setSound(on) {
@@ -302,6 +347,9 @@ export class ComfortTherapist extends LitElement {
   }
 
   _renderActions(th, names) {
+    const ready = this._canRequest;
+    const status = this._requestStatus();
+    const notice = requestNoticeShown(status, Date.now()) ? requestText(th, status, ready) : '';
     const clientIds = Object.keys(names).filter((id) =>
       (this.connection.welcome?.session?.participants || []).some((p) => p.id === id && p.role === 'client'),
     );
@@ -315,18 +363,29 @@ export class ComfortTherapist extends LitElement {
     return html`<section class="card actions" part="actions" aria-labelledby="actions-h">
       <h3 id="actions-h">${th.actionsHeading}</h3>
       <div class="row">
-        <button aria-expanded=${String(this._open === 'checkin')} aria-controls="checkin-choices" @click=${() => this._toggle('checkin')}>
+        <button
+          id="checkin-toggle"
+          aria-expanded=${String(ready && this._open === 'checkin')}
+          aria-controls="checkin-choices"
+          aria-disabled=${ready ? nothing : 'true'}
+          aria-describedby=${ready ? nothing : 'actions-wait'}
+          @click=${() => this._toggle('checkin')}
+        >
           ${th.checkIn}
         </button>
         <button
-          aria-expanded=${String(this._open === 'grounding')}
+          id="grounding-toggle"
+          aria-expanded=${String(ready && this._open === 'grounding')}
           aria-controls="grounding-choices"
+          aria-disabled=${ready ? nothing : 'true'}
+          aria-describedby=${ready ? nothing : 'actions-wait'}
           @click=${() => this._toggle('grounding')}
         >
           ${th.suggestGrounding}
         </button>
       </div>
-      ${this._open === 'checkin'
+      ${ready ? nothing : html`<p id="actions-wait" class="small muted">${th.actionsWait}</p>`}
+      ${ready && this._open === 'checkin'
         ? html`<div class="choices" id="checkin-choices">
             ${who}
             <div class="row">
@@ -335,7 +394,7 @@ export class ComfortTherapist extends LitElement {
             </div>
           </div>`
         : nothing}
-      ${this._open === 'grounding'
+      ${ready && this._open === 'grounding'
         ? html`<div class="choices" id="grounding-choices">
             ${who}
             <div class="row">
@@ -345,9 +404,7 @@ export class ComfortTherapist extends LitElement {
             </div>
           </div>`
         : nothing}
-      <p role="status" class="small muted">
-        ${this._notice && this._now - this._notice.at < 10_000 ? this._notice.text : ''}
-      </p>
+      <p role="status" class="small muted request" data-state=${notice ? status.state : nothing}>${notice}</p>
     </section>`;
   }
 }

@@ -225,8 +225,26 @@ export default {
     suggestGrounding: 'Suggest grounding',
     who: 'Ask',
     everyone: 'All clients',
-    checkinSent: 'Check-in sent.',
-    suggestionSent: 'Suggestion sent.',
+    // Before the panel's first connection the two actions wait: it knows no client to ask yet.
+    actionsWait: 'Available once the panel connects.',
+    // The line under the actions: where the latest request stands. Never "sent" before the
+    // service has stored it (its ack); "not sent yet" while it is kept on this device.
+    requests: {
+      checkin: {
+        notYet: 'Check-in not sent yet',
+        sending: 'Sending the check-in…',
+        sent: 'Check-in sent.',
+        notSent: 'The check-in could not be sent.',
+      },
+      suggestion: {
+        notYet: 'Suggestion not sent yet',
+        sending: 'Sending the suggestion…',
+        sent: 'Suggestion sent.',
+        notSent: 'The suggestion could not be sent.',
+      },
+      whenBack: (what) => `${what}: it will go out when the connection is back.`,
+      onceConnected: (what) => `${what}: it will go out once the panel connects.`,
+    },
     attentionHeading: 'Needs attention',
     nothingNeedsAttention: 'Nothing needs attention.',
     // While the panel may be behind: never an all-clear, only what it knows (and since when).

@@ -216,8 +216,23 @@ export default {
     suggestGrounding: 'Sugerir un ejercicio de calma',
     who: 'A quién',
     everyone: 'Todos los clientes',
-    checkinSent: 'Pregunta enviada.',
-    suggestionSent: 'Sugerencia enviada.',
+    actionsWait: 'Disponible cuando el panel se conecte.',
+    requests: {
+      checkin: {
+        notYet: 'Pregunta aún sin enviar',
+        sending: 'Enviando la pregunta…',
+        sent: 'Pregunta enviada.',
+        notSent: 'No se pudo enviar la pregunta.',
+      },
+      suggestion: {
+        notYet: 'Sugerencia aún sin enviar',
+        sending: 'Enviando la sugerencia…',
+        sent: 'Sugerencia enviada.',
+        notSent: 'No se pudo enviar la sugerencia.',
+      },
+      whenBack: (what) => `${what}: se enviará al volver la conexión.`,
+      onceConnected: (what) => `${what}: se enviará cuando el panel se conecte.`,
+    },
     attentionHeading: 'Requiere atención',
     nothingNeedsAttention: 'Nada requiere atención.',
     behind: {

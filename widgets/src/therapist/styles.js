@@ -400,6 +400,25 @@ export const panelStyles = css`
     padding: 8px;
     border-inline-start: 3px solid var(--_accent-soft);
   }
+  /* Before the first connection: still focusable, so the description is heard (aria-disabled).
+     Dimmed by colour and a dashed edge, not opacity, which would dim the focus ring too. */
+  .actions button[aria-disabled='true'],
+  .actions button[aria-disabled='true']:hover {
+    color: var(--_muted);
+    border-style: dashed;
+    border-color: var(--_control-border);
+    background: var(--_bg);
+    font-weight: 500;
+    cursor: not-allowed;
+  }
+  /* A request not sent (yet) is not a quiet confirmation: it reads in full colour, marked. */
+  .actions .request[data-state='queued'],
+  .actions .request[data-state='rejected'] {
+    color: var(--_text);
+    font-weight: 600;
+    padding-inline-start: 8px;
+    border-inline-start: 3px solid var(--_warn);
+  }
   label.who {
     display: flex;
     gap: 8px;

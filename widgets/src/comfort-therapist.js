@@ -346,6 +346,20 @@ export class ComfortTherapist extends LitElement {
     return stringsForElement(this).client.exercises[exercise] || exercise;
   }
 
+  /** A button that opens one of the action menus; before the first welcome it says why it waits. */
+  _menuToggle(which, label, ready) {
+    return html`<button
+      id="${which}-toggle"
+      aria-expanded=${String(ready && this._open === which)}
+      aria-controls="${which}-choices"
+      aria-disabled=${ready ? nothing : 'true'}
+      aria-describedby=${ready ? nothing : 'actions-wait'}
+      @click=${() => this._toggle(which)}
+    >
+      ${label}
+    </button>`;
+  }
+
   _renderActions(th, names) {
     const ready = this._canRequest;
     const status = this._requestStatus();
@@ -363,26 +377,7 @@ export class ComfortTherapist extends LitElement {
     return html`<section class="card actions" part="actions" aria-labelledby="actions-h">
       <h3 id="actions-h">${th.actionsHeading}</h3>
       <div class="row">
-        <button
-          id="checkin-toggle"
-          aria-expanded=${String(ready && this._open === 'checkin')}
-          aria-controls="checkin-choices"
-          aria-disabled=${ready ? nothing : 'true'}
-          aria-describedby=${ready ? nothing : 'actions-wait'}
-          @click=${() => this._toggle('checkin')}
-        >
-          ${th.checkIn}
-        </button>
-        <button
-          id="grounding-toggle"
-          aria-expanded=${String(ready && this._open === 'grounding')}
-          aria-controls="grounding-choices"
-          aria-disabled=${ready ? nothing : 'true'}
-          aria-describedby=${ready ? nothing : 'actions-wait'}
-          @click=${() => this._toggle('grounding')}
-        >
-          ${th.suggestGrounding}
-        </button>
+        ${this._menuToggle('checkin', th.checkIn, ready)} ${this._menuToggle('grounding', th.suggestGrounding, ready)}
       </div>
       ${ready ? nothing : html`<p id="actions-wait" class="small muted">${th.actionsWait}</p>`}
       ${ready && this._open === 'checkin'

@@ -156,6 +156,7 @@ export const ELEMENTS = {
       ['feed-item-info', 'an info feed row'],
       ['acknowledge', 'every Acknowledge button'],
       ['dismiss', 'every Got it button'],
+      ['ack-state', "where a signal's acknowledgement stands, on its row (not sent yet, sending, not sent)"],
       // The Summary view's <comfort-summary> gives its parts out under the same names (exportparts).
       ...SUMMARY_PARTS.map(([name, description]) => [name, `Summary view: ${description}`]),
     ]),

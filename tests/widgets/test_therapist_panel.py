@@ -33,6 +33,7 @@ from tests.widgets.test_browser import (
     shown_seqs,
     wait_for_events,
 )
+from tests.widgets.test_client_states import SOCKET_IO
 
 pytestmark = pytest.mark.browser
 
@@ -633,6 +634,127 @@ def test_a_panel_that_never_connected_offers_its_actions_disabled_with_the_reaso
     expect(check_in).to_be_focused()
     page.keyboard.press("Enter")
     expect(actions.get_by_role("combobox", name="Ask")).to_contain_text("Client 1")
+
+
+# ---- Acknowledge says where it stands ------------------------------------------------------
+
+NOT_SENT_YET = "Acknowledgement not sent yet: it will go out when the connection is back."
+
+
+def ack_state(row: Any) -> Any:
+    """Where a row's acknowledgement stands (a polite live region on the signal's row)."""
+    return row.get_by_role("status")
+
+
+def test_an_acknowledgement_pressed_offline_keeps_the_signal_in_needs_attention_until_it_is_sent(
+    side_panel: Any, context: Any, service: Service
+) -> None:
+    """Acknowledge pressed while the panel's connection is down is kept on this device: the
+    pause stays in Needs attention saying so (never "Sending…"), focus on its row, and the
+    client is not told it was seen. Once the connection is back the acknowledgement is stored,
+    the row leaves, focus goes to the heading, and the client sees "Your therapist saw this".
+    A feed row's quiet Acknowledge (a Slow down the client's Keep going cleared) says the same."""
+    session = service.create_session()
+    sid = session["session"]["id"]
+    client = open_widget(context, service, "client", session["tokens"]["c-1"])
+    panel = open_widget(side_panel, service, "therapist", session["tokens"]["t-1"])
+    press(client, "Slow down")
+    press(client, "Keep going")
+    press(client, "Pause")
+    pause = attention_row(panel, "Client 1", "Pause")
+    expect(pause).to_be_visible()
+    (slow,) = events_of(service, sid, "slow_down")
+    feed_row = panel.get_by_role("region", name="Feed").locator(f'li[data-seq="{slow["seq"]}"]')
+    expect(feed_row.get_by_role("button", name="Acknowledge")).to_be_visible()
+
+    side_panel.set_offline(True)
+    expect(panel.locator("comfort-therapist [part~=status]").first).to_contain_text("Reconnecting")
+    feed_row.get_by_role("button", name="Acknowledge").click()
+    expect(ack_state(feed_row)).to_have_text(NOT_SENT_YET)
+    expect(feed_row).to_be_focused()
+    pause.get_by_role("button", name="Acknowledge").focus()
+    panel.keyboard.press("Enter")
+    expect(ack_state(pause)).to_have_text(NOT_SENT_YET)
+    expect(pause).to_be_focused()  # the row itself: its button is gone, focus is not
+    expect(pause.get_by_role("button")).to_have_count(0)  # nothing more to press
+    time.sleep(2)  # however long it waits, it says the same, and nothing left this device
+    expect(pause).to_be_visible()
+    expect(ack_state(pause)).to_have_text(NOT_SENT_YET)
+    expect(panel.locator("comfort-therapist")).not_to_contain_text("Sending")
+    expect(attention_of(panel).locator("li[data-key]")).to_have_count(1)
+    assert events_of(service, sid, "acknowledge") == []
+    expect(client.get_by_text("Your therapist saw this")).to_have_count(0)
+
+    side_panel.set_offline(False)
+    expect(attention_of(panel).get_by_text("Nothing needs attention.")).to_be_visible(
+        timeout=20_000
+    )
+    (pause_event,) = events_of(service, sid, "pause")
+    acked = sorted(a["data"]["seq"] for a in events_of(service, sid, "acknowledge"))
+    assert acked == sorted([slow["seq"], pause_event["seq"]])  # stored, each once
+    expect(panel.get_by_role("heading", name="Needs attention")).to_be_focused()
+    expect(feed_row).to_contain_text("Acknowledged")
+    expect(ack_state(feed_row)).to_have_count(0)
+    expect(client.get_by_text("Your therapist saw this").first).to_be_visible()
+
+
+def test_an_acknowledgement_kept_across_a_reload_goes_out_once_the_panel_connects(
+    context: Any, service: Service
+) -> None:
+    """A panel reloaded while it cannot connect still shows the pause it had (its log is kept
+    in this tab) and still offers Acknowledge: the seq is known and the press is kept with the
+    same id, so it goes out once the panel connects, stored once; until then the row says so."""
+    session = service.create_session()
+    sid = session["session"]["id"]
+    client = open_widget(context, service, "client", session["tokens"]["c-1"])
+    panel = open_widget(context, service, "therapist", session["tokens"]["t-1"])
+    press(client, "Pause")
+    # By its key: the display names come with the welcome, which the reloaded panel has not had.
+    pause = attention_of(panel).locator('li[data-key="pause:c-1"]')
+    expect(pause).to_be_visible()
+
+    panel.route(SOCKET_IO, lambda route: route.abort())
+    panel.reload()
+    expect(panel.locator("comfort-therapist [part~=status]").first).to_have_text("Connecting…")
+    pause.get_by_role("button", name="Acknowledge").click()
+    expect(ack_state(pause)).to_have_text(
+        "Acknowledgement not sent yet: it will go out once the panel connects."
+    )
+    time.sleep(1)
+    assert events_of(service, sid, "acknowledge") == []
+
+    panel.unroute(SOCKET_IO)
+    expect(pause).to_have_count(0, timeout=20_000)
+    (pause_event,) = events_of(service, sid, "pause")
+    assert [a["data"]["seq"] for a in events_of(service, sid, "acknowledge")] == [
+        pause_event["seq"]
+    ]
+    expect(client.get_by_text("Your therapist saw this")).to_be_visible()
+
+
+def test_a_refused_acknowledgement_says_so_and_can_be_pressed_again(
+    context: Any, service: Service
+) -> None:
+    """The service refuses an acknowledgement of a signal it does not have (here a pause put
+    into the panel's log by hand, as a log out of step would hold): the row stays, says the
+    acknowledgement could not be sent, and offers Acknowledge again."""
+    session = service.create_session()
+    sid = session["session"]["id"]
+    panel = open_widget(context, service, "therapist", session["tokens"]["t-1"])
+    panel.locator("comfort-therapist").evaluate(
+        """el => el.connection.onEvent({seq: 900, id: 'stray', type: 'pause', to: null,
+             at: new Date().toISOString(), actor: {id: 'c-1', role: 'client'}, data: {}})"""
+    )
+    pause = attention_row(panel, "Client 1", "Pause")
+    pause.get_by_role("button", name="Acknowledge").click()
+    expect(ack_state(pause)).to_have_text("The acknowledgement could not be sent.")
+    again = pause.get_by_role("button", name="Acknowledge")
+    expect(again).to_be_visible()
+    assert events_of(service, sid, "acknowledge") == []
+    again.focus()
+    panel.keyboard.press("Enter")  # refused again: said again, and the row still there
+    expect(ack_state(pause)).to_have_text("The acknowledgement could not be sent.")
+    expect(pause.get_by_role("button", name="Acknowledge")).to_be_visible()
 
 
 def test_help_now_comes_first_with_the_clients_location(context: Any, service: Service) -> None:

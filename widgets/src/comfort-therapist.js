@@ -2,7 +2,9 @@
  * <comfort-therapist>: the therapist's cue panel (contract §7), made to be glanced at while
  * talking. First, under a one-line header, *Needs attention* (contract §9.7): what needs the
  * therapist now, urgent before warn, one compact row per client and kind, each with the one
- * response it asks for (therapist/attention.js says which and what clears it). Then one card per
+ * response it asks for (therapist/attention.js says which and what clears it). A row stays until
+ * its acknowledgement is stored: while it is kept on this device or on its way the row says so
+ * (therapist/acks.js). Then one card per
  * client (connected, paused, pace, zone, last SUDS with a trend line, grounding, location), the
  * actions, and the feed of everything else, newest first, each event once. Under the actions one
  * line says where the latest check-in or suggestion stands (therapist/requests.js): not sent yet
@@ -21,10 +23,10 @@ import { ConnectionController } from './connection-controller.js';
 import { stringsForElement } from './locales/index.js';
 import { tokens } from './styles.js';
 import { EXERCISES, clientStates, idMap, sessionClock } from './state.js';
+import { ackStates } from './therapist/acks.js';
 import { panelView, rowSeqs } from './therapist/attention.js';
 import { FocusKeeper } from './therapist/focus.js';
 import {
-  REQUEST_TYPES,
   SENT_NOTICE_MS,
   requestNoticeShown,
   requestStatus,
@@ -63,7 +65,7 @@ export class ComfortTherapist extends LitElement {
         signal: (e) => this._relay('comfort:signal', e.detail),
         refused: (e) => this._refused(e.detail),
         acked: (e) => this._requestAcked(e.detail),
-        rejected: (e) => this._requestRejected(e.detail),
+        rejected: (e) => this._rejected.set(e.detail.entry.id, e.detail),
       },
       opened: (conn) => {
         this._sound = !!conn.note('sound');
@@ -73,7 +75,7 @@ export class ComfortTherapist extends LitElement {
     this._open = null; // null | "checkin" | "grounding"
     this._target = ''; // '' = all clients
     this._request = null; // send id of the latest check-in or suggestion, for the line under the actions
-    this._rejectedRequests = new Map(); // send id -> {entry, error}: requests the service refused
+    this._rejected = new Map(); // send id -> {entry, error}: sends the service refused (for this page)
     this._sound = false;
     this._view = null; // null: live while the session runs, the summary once it has ended
     this._focus = new FocusKeeper(this);
@@ -135,11 +137,21 @@ export class ComfortTherapist extends LitElement {
     this.connection?.send(type, data);
   }
 
-  /** Acknowledges every signal of a row (the client sees "Your therapist saw this"). */
+  /**
+   * Acknowledges every signal of a row (the client sees "Your therapist saw this" once the
+   * service has it). The row stays, its button replaced by where the acknowledgement stands,
+   * so focus goes to the row itself, and to the Needs attention heading once the row leaves.
+   */
   _acknowledge(row) {
-    this._focus.keep(row.kind === 'event' ? `li[data-seq="${row.event.seq}"]` : '#attention-h');
-    for (const seq of row.ackSeqs) this._send('acknowledge', { seq });
-    if (row.dismissSeqs.length) this._dismiss(row);
+    const self = row.kind === 'event' ? `li[data-seq="${row.event.seq}"]` : `li[data-key="${CSS.escape(row.key)}"]`;
+    this._focus.keep(self, '#attention-h');
+    const seqs = new Set(row.ackSeqs);
+    // Pressed again after a refusal: the new press speaks for the signal, not the old refusal.
+    for (const [id, { entry }] of this._rejected) {
+      if (entry.type === 'acknowledge' && seqs.has(entry.data?.seq)) this._rejected.delete(id);
+    }
+    for (const seq of seqs) this._send('acknowledge', { seq });
+    if (row.dismissSeqs.length) this._putAway(row.dismissSeqs);
   }
 
   /**
@@ -148,19 +160,13 @@ export class ComfortTherapist extends LitElement {
    */
   _dismiss(row, ended = false) {
     this._focus.keep('#attention-h');
-    const seqs = ended ? rowSeqs(row) : row.dismissSeqs;
-    const dismissed = this.connection.note('dismissedCues') || [];
-    this.connection.setNote('dismissedCues', [...new Set([...dismissed, ...seqs])]);
+    this._putAway(ended ? rowSeqs(row) : row.dismissSeqs);
   }
 
-  /** Seqs whose acknowledgement is queued or sent but not back in the log yet. */
-  _acking() {
-    return new Set(
-      this.connection
-        .pendingPresses()
-        .filter((p) => p.type === 'acknowledge')
-        .map((p) => p.data?.seq),
-    );
+  /** Remembers `seqs` as put away in this tab (kept with the log in sessionStorage). */
+  _putAway(seqs) {
+    const dismissed = this.connection.note('dismissedCues') || [];
+    this.connection.setNote('dismissedCues', [...new Set([...dismissed, ...seqs])]);
   }
 
   /** Check in and Suggest grounding wait for the panel's first welcome (it names the clients). */
@@ -204,7 +210,7 @@ export class ComfortTherapist extends LitElement {
   _requestStatus() {
     const conn = this.connection;
     if (!conn || !this._request) return null;
-    return requestStatus(conn, this._request, this._rejectedRequests);
+    return requestStatus(conn, this._request, this._rejected);
   }
 
   /** "Sent" stays SENT_NOTICE_MS from the ack, then the line empties (a render at that time). */
@@ -214,10 +220,6 @@ export class ComfortTherapist extends LitElement {
     this._fadeTimer = setTimeout(() => {
       this._now = Date.now();
     }, SENT_NOTICE_MS + 100);
-  }
-
-  _requestRejected(detail) {
-    if (REQUEST_TYPES.has(detail.entry.type)) this._rejectedRequests.set(detail.entry.id, detail);
   }
 
   willUpdate() {
@@ -249,8 +251,8 @@ export class ComfortTherapist extends LitElement {
       </section>`;
     }
     const events = conn.events;
-    const acking = this._acking();
-    const view = panelView(events, { dismissed: conn.note('dismissedCues') || [], acking });
+    const acks = ackStates(conn, this._rejected);
+    const view = panelView(events, { dismissed: conn.note('dismissedCues') || [], acks });
     const states = clientStates(conn.welcome, events);
     const names = this._names();
     // After the end nothing can be sent: rows are put away with "Got it", and no actions.
@@ -266,7 +268,10 @@ export class ComfortTherapist extends LitElement {
       locations: view.locations,
       bySeq: view.index.bySeq,
       index: view.index,
-      acking,
+      acks,
+      // Whether this page has had its welcome: what waits goes out "when the connection is
+      // back", or, before that, "once the panel connects".
+      connectedBefore: !!conn.welcome,
       exerciseName: (ex) => this._exerciseName(ex),
       onAck: (row) => this._acknowledge(row),
       onDismiss: (row, afterEnd) => this._dismiss(row, afterEnd),

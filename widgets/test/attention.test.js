@@ -85,9 +85,57 @@ test('acknowledging a pause moves it, with its cues, to the feed; a resume alone
   assertEachShownOnce([...events, ack(4, 1)], view);
 });
 
-test('an acknowledgement still queued takes the row out of Needs attention', () => {
-  const view = panelView([event(1, 'slow_down')], { acking: [1] });
+test('an acknowledgement kept on this device or on its way leaves the row in Needs attention, marked', () => {
+  for (const state of ['queued', 'sending']) {
+    const view = panelView([event(1, 'slow_down')], { acks: new Map([[1, state]]) });
+    assert.deepEqual(kinds(view.attention), ['pace:c-1'], state);
+    const [row] = view.attention;
+    assert.equal(row.ackState, state);
+    assert.deepEqual(row.ackSeqs, [], `${state}: nothing more to press`);
+    assert.equal(view.feed.find((r) => r.event.seq === 1), undefined, 'not shown twice');
+  }
+});
+
+test('a row leaves Needs attention once the service has its acknowledgement, before the log does', () => {
+  const view = panelView([event(1, 'pause'), cue(2, 'pause_unacknowledged', 'urgent', [1])], {
+    acks: new Map([[1, 'stored']]),
+  });
   assert.deepEqual(view.attention, []);
+  const pause = view.feed.find((r) => r.event.seq === 1);
+  assert.deepEqual(pause.ackSeqs, []);
+  assert.equal(pause.ackState, null);
+  assert.deepEqual(pause.cues.map((c) => c.seq), [2]);
+});
+
+test('a refused acknowledgement leaves the row to be acknowledged again', () => {
+  const [row] = panelView([event(1, 'help_now')], { acks: new Map([[1, 'rejected']]) }).attention;
+  assert.equal(row.kind, 'help');
+  assert.equal(row.ackState, 'rejected');
+  assert.deepEqual(row.ackSeqs, [1]);
+});
+
+test('a pause that comes after one whose acknowledgement waits is acknowledged on its own', () => {
+  const events = [event(1, 'pause'), event(2, 'resume'), event(3, 'pause')];
+  const [row] = panelView(events, { acks: new Map([[1, 'queued']]) }).attention;
+  assert.deepEqual(row.members.map((e) => e.seq), [1, 3], 'one row, the waiting one still in it');
+  assert.deepEqual(row.ackSeqs, [3]);
+  assert.equal(row.ackState, 'queued');
+  const both = panelView(events, { acks: new Map([[1, 'sending'], [3, 'queued']]) }).attention[0];
+  assert.equal(both.ackState, 'queued', 'the least sent speaks for the row');
+  assert.deepEqual(both.ackSeqs, []);
+});
+
+test('a feed row says where its acknowledgement stands, and offers none while one waits', () => {
+  const events = [event(1, 'slow_down'), event(2, 'keep_going')];
+  const row = (acks) => panelView(events, { acks }).feed.find((r) => r.event.seq === 1);
+  assert.deepEqual(row(new Map()).ackSeqs, [1]);
+  assert.equal(row(new Map()).ackState, null);
+  assert.deepEqual(row(new Map([[1, 'queued']])).ackSeqs, []);
+  assert.equal(row(new Map([[1, 'queued']])).ackState, 'queued');
+  assert.equal(row(new Map([[1, 'rejected']])).ackState, 'rejected');
+  assert.deepEqual(row(new Map([[1, 'rejected']])).ackSeqs, [1]);
+  assert.equal(row(new Map([[2, 'queued']])).ackState, null, 'only its own');
+  assert.equal(panelView(events, { acks: new Map([[2, 'queued']]) }).feed[0].ackState, null, 'keep going owes none');
 });
 
 test('two pauses make one row whose Acknowledge acknowledges both, with repeated_pause in it', () => {

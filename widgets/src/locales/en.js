@@ -277,7 +277,14 @@ export default {
     location: 'Location',
     noLocation: 'No location shared',
     ago: (minutes) => (minutes < 1 ? 'just now' : `${minutes} min ago`),
-    acknowledging: 'Sending…',
+    // Where this panel's acknowledgement of a signal stands, on the signal's row (therapist/acks.js):
+    // never "acknowledged" before the service has it; "not sent yet" while it is kept on this
+    // device (with requests.whenBack / onceConnected).
+    acks: {
+      notYet: 'Acknowledgement not sent yet',
+      sending: 'Sending the acknowledgement…',
+      notSent: 'The acknowledgement could not be sent.',
+    },
     notAcknowledgedBeforeEnd: 'not acknowledged before the end',
     answeredBy: (names) => `Answered: ${names}`,
     notAnswered: (names) => `No answer: ${names}`,

@@ -262,7 +262,11 @@ export default {
     location: 'Ubicación',
     noLocation: 'Sin ubicación compartida',
     ago: (minutes) => (minutes < 1 ? 'ahora' : `hace ${minutes} min`),
-    acknowledging: 'Enviando…',
+    acks: {
+      notYet: 'Confirmación aún sin enviar',
+      sending: 'Enviando la confirmación…',
+      notSent: 'No se pudo enviar la confirmación.',
+    },
     notAcknowledgedBeforeEnd: 'sin confirmar antes del final',
     answeredBy: (names) => `Respondió: ${names}`,
     notAnswered: (names) => `Sin respuesta: ${names}`,

@@ -9,8 +9,10 @@
  *   urgent  help now · pause (stop signal) · left while in distress · any other urgent cue
  *   warn    high or rising distress · out of window · slow down · time check before the end ·
  *           any other warn cue
- * A row leaves when the therapist acknowledges it (or says "Got it" where the service has
- * nothing to acknowledge), when the client withdraws the signal, or when the client's own later
+ * A row leaves when the therapist's acknowledgement is stored (the service acked it, or it is in
+ * the log; one only kept on this device, or on its way, leaves the row where it is, marked), or
+ * the therapist says "Got it" where the service has nothing to acknowledge, when the client
+ * withdraws the signal, or when the client's own later
  * signal says they are back: a later "Okay" zone clears an out-of-window zone, a later "Keep
  * going" a "Slow down", a later SUDS answer that raised no cue a distress row, a return a
  * "left while in distress". A pause stays until acknowledged even after "Ready to go on" (the
@@ -20,6 +22,7 @@
  * it rates, the check-in nobody answered), so nothing is shown twice.
  */
 import { SIGNAL_TYPES, idMap, indexLog } from '../state.js';
+import { ACK_UNSENT } from './acks.js';
 
 /** Client signals as the panel knows them: the contract's, plus `help_now` (§9.2). */
 export const PANEL_SIGNALS = new Set([...SIGNAL_TYPES, 'help_now']);
@@ -79,23 +82,29 @@ function timeOf(event) {
  *   events: the session's log as the therapist sees it, in seq order.
  *   options.dismissed: seqs the therapist put away with "Got it" (kept per tab): cues, and
  *     signals once the session has ended.
- *   options.acking: seqs with an acknowledgement queued but not yet in the log.
+ *   options.acks: Map seq -> state of this panel's acknowledgements not yet in the log
+ *     (acks.js ackStates): "stored" (the service has it) settles the signal as the log's would;
+ *     "queued" (kept on this device) and "sending" leave it where it is, with nothing more to
+ *     press; "rejected" leaves it to be acknowledged again.
  *
  * Returns {attention: [Row], feed: [Row] (newest first), locations: {clientId: Event}}.
  * A Row is {key, kind, severity, clientId, event (the newest event of the row), since (ms of the
- * oldest), members: [Event], cues: [Event], ackSeqs: [seq], dismissSeqs: [seq], late, resumed,
- * answers: {clientId: Event}, expired}. `ackSeqs` are the signals its Acknowledge acknowledges;
- * `dismissSeqs` the cues its "Got it" puts away.
+ * oldest), members: [Event], cues: [Event], ackSeqs: [seq], ackState, dismissSeqs: [seq], late,
+ * resumed, answers: {clientId: Event}, expired}. `ackSeqs` are the signals its Acknowledge
+ * acknowledges (none whose acknowledgement is kept or on its way); `ackState` where the row's
+ * own acknowledgement stands, null when it has none pending: "queued" before "sending" before
+ * "rejected" (the least sent speaks for the row); `dismissSeqs` the cues its "Got it" puts away.
  */
-export function panelView(events, { dismissed = [], acking = [] } = {}) {
+export function panelView(events, { dismissed = [], acks = new Map() } = {}) {
   const index = indexLog(events);
   const { bySeq } = index;
   const gone = new Set(dismissed);
-  const pendingAck = new Set(acking);
-  // Put away: acknowledged, withdrawn, an acknowledgement on its way, or (after the session
-  // ended, when nothing can be sent) put away with "Got it".
+  // Put away: acknowledged (in the log, or acked by the service on its way to the log),
+  // withdrawn, or (after the session ended, when nothing can be sent) put away with "Got it".
+  // An acknowledgement only kept on this device, or still on its way, puts nothing away.
   const settled = (seq) =>
-    index.acknowledged.has(seq) || index.retracted.has(seq) || pendingAck.has(seq) || gone.has(seq);
+    index.acknowledged.has(seq) || index.retracted.has(seq) || acks.get(seq) === 'stored' || gone.has(seq);
+  const unsent = (seq) => ACK_UNSENT.has(acks.get(seq));
 
   // Cues folded into the row of the event they are about; check-in expiries into their request.
   const hostedCues = new Map(); // host seq -> [cue]
@@ -214,27 +223,27 @@ export function panelView(events, { dismissed = [], acking = [] } = {}) {
     // until the client says they are back.
     const open = (list, after) => list.filter((e) => !settled(e.seq) && e.seq > after);
     const help = open(t.help, -1);
-    if (help.length) addRow(signalRow('help', 'urgent', clientId, help, cuesOn));
+    if (help.length) addRow(signalRow('help', 'urgent', clientId, help, cuesOn, acks));
     const pauses = open(t.pauses, -1);
     if (pauses.length) {
-      const row = signalRow('pause', 'urgent', clientId, pauses, cuesOn);
+      const row = signalRow('pause', 'urgent', clientId, pauses, cuesOn, acks);
       if (t.lastResume && t.lastResume.seq > row.event.seq) row.resumed = t.lastResume;
       addRow(row);
     }
     const pace = open(t.pace, t.lastKeepGoing);
-    if (pace.length) addRow(signalRow('pace', 'warn', clientId, pace, cuesOn));
+    if (pace.length) addRow(signalRow('pace', 'warn', clientId, pace, cuesOn, acks));
     const zones = t.zones.filter((e) =>
       e.type === 'zone'
         ? !settled(e.seq) && e.seq > t.lastOkayZone
         : e.seq > t.lastOkayZone && cuesOn(e.seq).some((c) => c.data?.rule === 'out_of_window' && !gone.has(c.seq)),
     );
-    if (zones.length) addRow(signalRow('zone', 'warn', clientId, zones, cuesOn, gone));
+    if (zones.length) addRow(signalRow('zone', 'warn', clientId, zones, cuesOn, acks, gone));
     // Distress answers, out-of-window answers, departures and time checks: the service has no
     // signal to acknowledge, so "Got it" puts them away (remembered for this tab).
     const distress = t.distress.filter(
       (e) => e.seq > t.lastCalmAnswer && cuesOn(e.seq).some((c) => DISTRESS_RULES.has(c.data?.rule) && !gone.has(c.seq)),
     );
-    if (distress.length) addRow(signalRow('distress', 'warn', clientId, distress, cuesOn, gone));
+    if (distress.length) addRow(signalRow('distress', 'warn', clientId, distress, cuesOn, acks, gone));
     const left = t.left.filter((c) => !gone.has(c.seq) && c.seq > t.lastReturn);
     if (left.length) addRow(cueRow('left', 'urgent', clientId, left));
     const time = t.time.filter((c) => !gone.has(c.seq) && c.seq > t.lastGrounding);
@@ -273,7 +282,8 @@ export function panelView(events, { dismissed = [], acking = [] } = {}) {
       since: timeOf(event),
       members: [event],
       cues,
-      ackSeqs: owesResponse(event) && !settled(event.seq) ? [event.seq] : [],
+      ackSeqs: owesResponse(event) && !settled(event.seq) && !unsent(event.seq) ? [event.seq] : [],
+      ackState: owesResponse(event) && !settled(event.seq) ? acks.get(event.seq) ?? null : null,
       dismissSeqs: [],
       late: event.type === 'checkin_response' && event.data?.late === true,
     };
@@ -287,11 +297,16 @@ export function panelView(events, { dismissed = [], acking = [] } = {}) {
   return { attention, feed, locations, index };
 }
 
+/** Where a row's acknowledgements stand, the least sent first (see panelView). */
+const ACK_STATE_ORDER = ['queued', 'sending', 'rejected'];
+
 /** One row for a client's open signals (or rated answers) of one kind; the newest leads. */
-function signalRow(kind, severity, clientId, members, cuesOn, dismissed = new Set()) {
+function signalRow(kind, severity, clientId, members, cuesOn, acks, dismissed = new Set()) {
   const cues = members.flatMap((e) => cuesOn(e.seq));
   const newest = members[members.length - 1];
   const escalated = cues.some((c) => c.data?.severity === 'urgent');
+  const signals = members.filter((e) => isPanelSignal(e));
+  const states = new Set(signals.map((e) => acks.get(e.seq)));
   return {
     key: `${kind}:${clientId}`,
     kind,
@@ -301,7 +316,10 @@ function signalRow(kind, severity, clientId, members, cuesOn, dismissed = new Se
     since: timeOf(members[0]),
     members,
     cues,
-    ackSeqs: members.filter((e) => isPanelSignal(e)).map((e) => e.seq),
+    // A signal whose acknowledgement is kept or on its way has nothing more to press; one
+    // refused, or one that came after, is acknowledged by the row's button.
+    ackSeqs: signals.filter((e) => !ACK_UNSENT.has(acks.get(e.seq))).map((e) => e.seq),
+    ackState: ACK_STATE_ORDER.find((state) => states.has(state)) ?? null,
     // Answers have no acknowledgement in the protocol: their cues are put away instead.
     dismissSeqs: members
       .filter((e) => !isPanelSignal(e))
@@ -324,6 +342,7 @@ function cueRow(kind, severity, clientId, cues) {
     members: cues,
     cues: [],
     ackSeqs: [],
+    ackState: null,
     dismissSeqs: cues.map((c) => c.seq),
     late: false,
   };

@@ -1,22 +1,27 @@
 /**
  * Keeps keyboard focus from being lost when the control that had it goes away: acknowledging
- * a row of Needs attention removes the row, and a feed row's Acknowledge turns into "Sending…".
- * After each render, if the control that had focus is gone and nothing else took focus, focus
- * moves to a fallback: the Needs attention heading, or the feed row itself. Never to the next
- * row's button: a second Enter must not acknowledge another client's signal.
+ * a row turns its Acknowledge into words saying where the acknowledgement stands (the row
+ * stays until the service has it, then leaves), and "Got it" removes a row. After each render,
+ * if the element being watched is gone and nothing else took focus, focus moves to the first
+ * fallback still there — the row itself, say, then the Needs attention heading once the row
+ * leaves too — and that one is watched in turn. Never to the next row's button: a second Enter
+ * must not acknowledge another client's signal.
  */
 export class FocusKeeper {
   constructor(host) {
     this.host = host;
     this.element = null;
-    this.fallback = null;
+    this.fallbacks = [];
     host.addController(this);
   }
 
-  /** Call before an action that may remove the focused control; `fallback` is a selector. */
-  keep(fallback) {
+  /**
+   * Call before an action that may remove the focused control. `fallbacks` are selectors, in
+   * the order they are tried.
+   */
+  keep(...fallbacks) {
     this.element = this.host.renderRoot.activeElement;
-    this.fallback = fallback;
+    this.fallbacks = fallbacks;
   }
 
   hostUpdated() {
@@ -30,6 +35,13 @@ export class FocusKeeper {
     this.element = null;
     const active = root.activeElement;
     if (active && active.isConnected) return;
-    root.querySelector(this.fallback)?.focus();
+    while (this.fallbacks.length) {
+      const next = root.querySelector(this.fallbacks.shift());
+      if (!next) continue;
+      next.focus();
+      // Watched in turn while it has focus: a row that leaves later hands focus on again.
+      if (this.fallbacks.length && root.activeElement === next) this.element = next;
+      return;
+    }
   }
 }

@@ -233,6 +233,7 @@ export const panelStyles = css`
     grid-template-areas:
       'icon line act'
       'icon meta meta'
+      'icon ack ack'
       'icon loc loc';
     gap: 0 10px;
     align-items: center;
@@ -255,6 +256,9 @@ export const panelStyles = css`
   .need > .meta {
     grid-area: meta;
   }
+  .need > .ack-state {
+    grid-area: ack;
+  }
   .need > .location {
     grid-area: loc;
   }
@@ -265,6 +269,7 @@ export const panelStyles = css`
       grid-template-areas:
         'icon line'
         'icon meta'
+        'icon ack'
         'icon loc'
         'icon act';
     }
@@ -326,6 +331,29 @@ export const panelStyles = css`
     background: var(--_accent);
     border-color: var(--_accent);
     color: var(--_accent-text);
+  }
+  /* Where an acknowledgement stands, on its signal's row. Not sent yet is no quiet note: full
+     colour and a dashed edge (not done, as the panel's other "not yet" marks), 3:1 against the
+     row's soft fill; sending is quiet (it lasts a moment); refused is marked as not sent. */
+  .ack-state[data-state] {
+    margin-top: 4px;
+    font-size: 0.85em;
+    font-weight: 600;
+  }
+  .ack-state[data-state='queued'],
+  .ack-state[data-state='rejected'] {
+    padding: 2px 8px;
+    border: 1.5px dashed var(--_control-border);
+    border-radius: 6px;
+    background: var(--_surface);
+    color: var(--_text);
+  }
+  .ack-state[data-state='rejected'] {
+    border-style: solid;
+    border-inline-start: 4px solid var(--_warn);
+  }
+  .ack-state[data-state='sending'] {
+    color: var(--_muted);
   }
 
   /* ---- clients ---- */
@@ -441,7 +469,7 @@ export const panelStyles = css`
   .item {
     display: grid;
     grid-template-columns: auto minmax(0, 1fr) auto;
-    gap: 2px 8px;
+    gap: 0 8px; /* no row gap: an empty .ack-state line takes no room */
     align-items: center;
     min-height: 32px;
     padding: 3px 8px;
@@ -488,6 +516,9 @@ export const panelStyles = css`
   }
   .item.withdrawn .what {
     text-decoration: line-through;
+  }
+  .item > .ack-state {
+    grid-column: 2 / -1;
   }
 
   footer {

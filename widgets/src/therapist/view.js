@@ -6,7 +6,8 @@
  */
 import { html, nothing, svg } from 'lit';
 import { repeat } from 'lit/directives/repeat.js';
-import { isPanelSignal, rowSeqs } from './attention.js';
+import { ackText } from './acks.js';
+import { isPanelSignal, owesResponse, rowSeqs } from './attention.js';
 import { pressGap, sparklinePoints, sudsHistory } from '../state.js';
 
 /** Glyphs inside the severity shapes (a circle for urgent, a triangle for warn). */
@@ -96,12 +97,20 @@ function attentionRow(ctx, row) {
   const location = ctx.locations[row.clientId];
   const showLocation = row.kind === 'help' || (row.severity === 'urgent' && location);
   const described = `${id} ${id}-meta`;
-  const button = row.ackSeqs.length && !ctx.ended
-    ? html`<button part="acknowledge" aria-describedby=${described} @click=${() => ctx.onAck(row)}>${th.acknowledge}</button>`
-    : html`<button part="dismiss" aria-describedby=${described} @click=${() => ctx.onDismiss(row, ctx.ended)}>${th.gotIt}</button>`;
+  // A row whose acknowledgement is kept on this device, or on its way, stays, saying so, with
+  // nothing to press (unless a signal came after it: then Acknowledge is for that one).
+  const signals = row.members.some((e) => isPanelSignal(e));
+  const acking = signals && !ctx.ended ? ackText(th, row.ackState, ctx.connectedBefore) : '';
+  let button = nothing;
+  if (row.ackSeqs.length && !ctx.ended) {
+    button = html`<button part="acknowledge" aria-describedby=${described} @click=${() => ctx.onAck(row)}>${th.acknowledge}</button>`;
+  } else if (!row.ackState || ctx.ended) {
+    button = html`<button part="dismiss" aria-describedby=${described} @click=${() => ctx.onDismiss(row, ctx.ended)}>${th.gotIt}</button>`;
+  }
   return html`<li
     class="need sev-${row.severity}"
     part="attention-item attention-item-${row.severity}"
+    tabindex="-1"
     data-key=${row.key}
     data-seq=${row.event.seq}
     data-seqs=${rowSeqs(row).join(' ')}
@@ -117,6 +126,7 @@ function attentionRow(ctx, row) {
         ? html` · ${th.ago(minutes)}`
         : nothing}${rowDetails(ctx, row).map((d) => html` · ${d}`)}
     </p>
+    ${signals ? ackLine(acking, row.ackState) : nothing}
     ${showLocation
       ? html`<p class="location">
           <span class="label">${th.location}:</span>
@@ -124,6 +134,14 @@ function attentionRow(ctx, row) {
         </p>`
       : nothing}
   </li>`;
+}
+
+/**
+ * Where a row's acknowledgement stands, in a polite live region that is there (empty) before
+ * it has anything to say, so the change is announced: not sent yet, sending, or refused.
+ */
+function ackLine(words, state) {
+  return html`<p class="ack-state" part="ack-state" role="status" data-state=${words ? state : nothing}>${words}</p>`;
 }
 
 function rowTitle(ctx, row) {
@@ -289,7 +307,8 @@ function feedRow(ctx, row) {
   const { event } = row;
   const signal = isPanelSignal(event);
   const withdrawn = signal && ctx.index.retracted.has(event.seq);
-  const acked = signal && ctx.index.acknowledged.has(event.seq);
+  // Acknowledged: in the log, or stored by the service (its ack) on its way to the log.
+  const acked = signal && (ctx.index.acknowledged.has(event.seq) || ctx.acks.get(event.seq) === 'stored');
   const actor = event.actor || {};
   const who = actor.role === 'client' || actor.role === 'therapist' ? nameOf(ctx, actor.id) : '';
   const id = `item-${event.seq}`;
@@ -298,13 +317,15 @@ function feedRow(ctx, row) {
     side = html`<span class="small muted">${th.withdrawn}</span>`;
   } else if (acked) {
     side = html`<span class="small muted"><span aria-hidden="true">✓ </span>${th.acknowledged}</span>`;
-  } else if (signal && ctx.acking.has(event.seq)) {
-    side = html`<span class="small muted" role="status">${th.acknowledging}</span>`;
   } else if (row.ackSeqs.length && !ctx.ended) {
     side = html`<button class="quiet" part="acknowledge" aria-describedby=${id} @click=${() => ctx.onAck(row)}>
       ${th.acknowledge}
     </button>`;
   }
+  // A signal owed a response says where this panel's acknowledgement of it stands, on a line
+  // of its own under the row (the words are longer than the button they replace).
+  const owed = owesResponse(event) && !withdrawn && !acked && !ctx.ended;
+  const acking = owed ? ackText(th, row.ackState, ctx.connectedBefore) : '';
   const loud = row.severity !== 'info';
   const about = event.type === 'cue' && event.data?.client_id ? nameOf(ctx, event.data.client_id) : '';
   return html`<li
@@ -321,7 +342,7 @@ function feedRow(ctx, row) {
       >${row.cues.map((c) => cueTag(ctx, c, row))}${row.late ? html` ${lateTag(th)}` : nothing}
       <span class="meta">· ${who || about ? html`${who || about} · ` : nothing}${whenEl(ctx, event)}${requestFacts(ctx, row)}</span>
     </p>
-    ${side}
+    ${side} ${owed ? ackLine(acking, row.ackState) : nothing}
   </li>`;
 }
 

@@ -757,6 +757,27 @@ def test_a_refused_acknowledgement_says_so_and_can_be_pressed_again(
     expect(pause.get_by_role("button", name="Acknowledge")).to_be_visible()
 
 
+def test_a_panel_that_never_connected_shows_no_empty_clients_heading(
+    context: Any, service: Service
+) -> None:
+    """Before its first connection the panel knows no client: no "Clients" heading over
+    nothing (Needs attention and the status line say it is connecting). Once connected, the
+    clients are there under it."""
+    session = service.create_session()
+    page = context.new_page()
+    page.route(SOCKET_IO, lambda route: route.abort())
+    page.goto(service.embed("therapist", session["tokens"]["t-1"]))
+    expect(page.locator("comfort-therapist [part~=status]").first).to_have_text("Connecting…")
+    expect(page.get_by_role("heading", name="Needs attention")).to_be_visible()
+    expect(page.get_by_role("heading", name="Clients")).to_have_count(0)
+    expect(page.get_by_role("region", name="Clients")).to_have_count(0)
+
+    page.unroute(SOCKET_IO)
+    clients = page.get_by_role("region", name="Clients")
+    expect(clients.locator("[part~=client-row]")).to_have_count(1, timeout=20_000)
+    expect(clients).to_contain_text("Client 1")
+
+
 def test_help_now_comes_first_with_the_clients_location(context: Any, service: Service) -> None:
     session, _c1, c2, panel = two_clients(service, context)
     press(c2, "Slow down")

@@ -216,6 +216,10 @@ function zoneName(th, zone) {
 
 export function renderClients(ctx, states, events) {
   const th = ctx.th;
+  // No heading over nothing: before its first welcome (and with no log kept from before a
+  // reload) the panel knows no client yet, and Needs attention and the status line already say
+  // it is connecting. Once connected there is always one: a session has at least one client.
+  if (!Object.keys(states).length) return nothing;
   return html`<section class="clients-section" aria-labelledby="clients-h" part="clients">
     <h3 id="clients-h">${th.clientsHeading}</h3>
     <ul class="clients">

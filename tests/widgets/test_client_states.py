@@ -369,14 +369,22 @@ def test_a_check_in_answered_offline_after_it_expired_says_what_happened(
 
 
 def test_a_late_answer_is_kept_and_the_client_is_told(context: Any, service: Service) -> None:
+    """A check-in on the client's screen, answered offline after it expired: the answer goes
+    out once the connection is back, is stored late (§9.4), and the client is told."""
     session = service.create_session(settings={"cues": {"checkin_unanswered": {"after_s": 1}}})
     sid = session["session"]["id"]
     client = open_widget(context, service, "client", session["tokens"]["c-1"])
     therapist_sends(service, session, "checkin_request", instrument="suds")
+    # The therapist's ack says the request is stored, not that it reached the client: go
+    # offline only once the question is on the client's screen (else it never gets there).
+    form = client.get_by_role("form", name="Your therapist is checking in")
+    expect(form).to_be_visible()
     context.set_offline(True)
+    expect(status_line(client)).to_have_text("Reconnecting…")
     wait_for_events(service, sid, "checkin_expired", timeout=15)
-    client.get_by_role("radio", name="9", exact=True).check()
-    client.get_by_role("button", name="Send").click()
+    form.get_by_role("radio", name="9", exact=True).check()
+    form.get_by_role("button", name="Send").click()
+    expect(feedback(client)).to_contain_text("Your answer is kept on this device.")
     context.set_offline(False)
     expect(feedback(client)).to_contain_text(
         "Thank you. Your answer arrived after the question had closed", timeout=20_000

@@ -494,7 +494,7 @@ def test_a_panel_that_never_connected_names_no_time_and_no_all_clear(
         "Not connected yet: what needs attention will show here once it connects."
     )
     expect(attention).not_to_contain_text("Nothing needs attention")
-    expect(page.get_by_role("region", name="Feed")).not_to_contain_text("Nothing yet")
+    expect(page.locator("comfort-therapist")).not_to_contain_text("Nothing yet")
     status = page.locator("comfort-therapist [part~=status]").first
     expect(status).to_have_text("Connecting…")  # never there, so not "Reconnecting"
 
@@ -776,6 +776,29 @@ def test_a_panel_that_never_connected_shows_no_empty_clients_heading(
     clients = page.get_by_role("region", name="Clients")
     expect(clients.locator("[part~=client-row]")).to_have_count(1, timeout=20_000)
     expect(clients).to_contain_text("Client 1")
+
+
+def test_a_panel_that_never_connected_shows_no_empty_feed_heading(
+    context: Any, service: Service
+) -> None:
+    """Before its first connection (and with no log kept from before a reload) the panel cannot
+    know what the feed holds: no "Feed" heading over nothing, not even "Nothing yet." (Needs
+    attention and the status line say it is connecting). Once connected and caught up it is
+    there, and then "Nothing yet." is true."""
+    session = service.create_session()
+    page = context.new_page()
+    page.route(SOCKET_IO, lambda route: route.abort())
+    page.goto(service.embed("therapist", session["tokens"]["t-1"]))
+    expect(page.locator("comfort-therapist [part~=status]").first).to_have_text("Connecting…")
+    expect(page.get_by_role("heading", name="Needs attention")).to_be_visible()
+    time.sleep(1)  # a few refused attempts later, still none
+    expect(page.get_by_role("heading", name="Feed")).to_have_count(0)
+    expect(page.get_by_role("region", name="Feed")).to_have_count(0)
+
+    page.unroute(SOCKET_IO)
+    feed = page.get_by_role("region", name="Feed")
+    expect(feed.get_by_role("heading", name="Feed")).to_be_visible(timeout=20_000)
+    expect(feed).to_contain_text("Nothing yet.")  # now it knows: caught up, nothing came in
 
 
 def test_help_now_comes_first_with_the_clients_location(context: Any, service: Service) -> None:

@@ -294,15 +294,17 @@ function trend(th, values) {
 
 export function renderFeed(ctx, rows) {
   const th = ctx.th;
+  // No heading over nothing: an empty feed says "Nothing yet." only when the panel is caught up;
+  // before that (a panel that never connected and kept no log from before a reload, say) it
+  // cannot know, and Needs attention and the status line already say why.
+  if (!rows.length && ctx.behind) return nothing;
   return html`<section class="feed-section" aria-labelledby="feed-h" part="feed">
     <h3 id="feed-h">${th.feedHeading}</h3>
     ${rows.length
       ? html`<ul class="feed">
           ${repeat(rows, (row) => row.key, (row) => feedRow(ctx, row))}
         </ul>`
-      : ctx.behind
-        ? nothing // not "nothing yet": it cannot know (Needs attention says why)
-        : html`<p class="muted small">${th.feedEmpty}</p>`}
+      : html`<p class="muted small">${th.feedEmpty}</p>`}
   </section>`;
 }
 

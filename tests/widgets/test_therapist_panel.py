@@ -801,6 +801,38 @@ def test_a_panel_that_never_connected_shows_no_empty_feed_heading(
     expect(feed).to_contain_text("Nothing yet.")  # now it knows: caught up, nothing came in
 
 
+NOT_CONNECTED_KEPT = (
+    "Not connected yet: these came in earlier; anything new will show here once it connects."
+)
+
+
+def test_a_panel_reloaded_before_it_connects_says_its_rows_came_in_earlier(
+    context: Any, service: Service
+) -> None:
+    """A panel reloaded while it cannot connect shows the rows its tab kept, and says they came
+    in earlier, never that what needs attention is still to come. Once connected the note goes
+    and the row is still there, now known to be current."""
+    session = service.create_session()
+    client = open_widget(context, service, "client", session["tokens"]["c-1"])
+    panel = open_widget(context, service, "therapist", session["tokens"]["t-1"])
+    press(client, "Pause")
+    pause = attention_of(panel).locator('li[data-key="pause:c-1"]')
+    expect(pause).to_be_visible()
+
+    panel.route(SOCKET_IO, lambda route: route.abort())
+    panel.reload()
+    expect(panel.locator("comfort-therapist [part~=status]").first).to_have_text("Connecting…")
+    behind = attention_of(panel).locator("[part~=attention-behind]")
+    expect(behind).to_have_text(NOT_CONNECTED_KEPT)
+    expect(pause).to_be_visible()
+    time.sleep(1)  # a few refused attempts later it says the same
+    expect(behind).to_have_text(NOT_CONNECTED_KEPT)
+
+    panel.unroute(SOCKET_IO)
+    expect(behind).to_have_count(0, timeout=20_000)
+    expect(pause).to_be_visible()
+
+
 def test_help_now_comes_first_with_the_clients_location(context: Any, service: Service) -> None:
     session, _c1, c2, panel = two_clients(service, context)
     press(c2, "Slow down")

@@ -250,6 +250,8 @@ export default {
     // While the panel may be behind: never an all-clear, only what it knows (and since when).
     behind: {
       connecting: 'Not connected yet: what needs attention will show here once it connects.',
+      // The same with rows kept in this tab from before a reload: they are not what is to come.
+      connectingKept: 'Not connected yet: these came in earlier; anything new will show here once it connects.',
       reconnecting: (time) => `Reconnecting: anything since ${time} will show here when the connection is back.`,
       catchingUp: (time) => `Catching up on what came in since ${time}…`,
       // A pause may be waiting on the client's device: "Not paused" is not known, a pause is.

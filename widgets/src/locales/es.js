@@ -237,6 +237,7 @@ export default {
     nothingNeedsAttention: 'Nada requiere atención.',
     behind: {
       connecting: 'Aún sin conexión: lo que requiera atención aparecerá aquí al conectar.',
+      connectingKept: 'Aún sin conexión: esto llegó antes; lo nuevo aparecerá aquí al conectar.',
       reconnecting: (time) => `Reconectando: lo ocurrido desde las ${time} aparecerá aquí al volver la conexión.`,
       catchingUp: (time) => `Recuperando lo ocurrido desde las ${time}…`,
       unknown: 'Sin datos',

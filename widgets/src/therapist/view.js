@@ -64,7 +64,9 @@ export function renderAttention(ctx, rows) {
       <h3 id="attention-h" tabindex="-1">${th.attentionHeading}</h3>
       ${rows.length ? html`<span class="count" aria-hidden="true">${rows.length}</span>` : nothing}
     </div>
-    ${ctx.behind ? html`<p class="behind-note" part="attention-behind">${behindText(ctx)}</p>` : nothing}
+    ${ctx.behind
+      ? html`<p class="behind-note" part="attention-behind">${behindText(th, ctx.behind, rows.length)}</p>`
+      : nothing}
     ${rows.length
       ? html`<ul class="needs">
           ${repeat(rows, (row) => row.key, (row) => attentionRow(ctx, row))}
@@ -75,10 +77,14 @@ export function renderAttention(ctx, rows) {
   </section>`;
 }
 
-/** What the panel knows while it may be behind: since when, and whether it is connected yet. */
-function behindText(ctx) {
-  const { behind, th } = ctx;
-  if (behind.since == null) return th.behind.connecting;
+/**
+ * What the panel knows while it may be behind (`behind`: {since, offline}): since when, and
+ * whether it is connected yet. `shown`: how many rows Needs attention holds. Before the first
+ * connection those can only be rows kept in this tab from before (a reload): the note says they
+ * came in earlier, never that what needs attention is still to come.
+ */
+export function behindText(th, behind, shown) {
+  if (behind.since == null) return shown ? th.behind.connectingKept : th.behind.connecting;
   const since = formatClock(behind.since, th.locale);
   return behind.offline ? th.behind.reconnecting(since) : th.behind.catchingUp(since);
 }

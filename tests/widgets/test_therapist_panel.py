@@ -833,6 +833,92 @@ def test_a_panel_reloaded_before_it_connects_says_its_rows_came_in_earlier(
     expect(pause).to_be_visible()
 
 
+def named_session(service: Service, *names: str) -> dict[str, Any]:
+    """A session whose clients c-1, c-2, … have the display names given (none like "Client 1",
+    so a label the panel makes up cannot pass for one)."""
+    return service.create_session(
+        participants=[{"id": "t-1", "role": "therapist", "display_name": "Dr Tessa"}]
+        + [
+            {"id": f"c-{i}", "role": "client", "display_name": name}
+            for i, name in enumerate(names, 1)
+        ]
+    )
+
+
+def reload_unconnected(panel: Page) -> None:
+    """Reload the panel with its socket blocked: it shows what its tab kept, and no welcome."""
+    panel.route(SOCKET_IO, lambda route: route.abort())
+    panel.reload()
+    expect(panel.locator("comfort-therapist [part~=status]").first).to_have_text("Connecting…")
+
+
+def test_a_panel_reloaded_before_it_connects_calls_its_client_client_not_by_id(
+    context: Any, service: Service
+) -> None:
+    """Display names come with the welcome and are kept nowhere else: a panel reloaded while it
+    cannot connect calls the client "Client" on its row, its card and in the feed (and the
+    therapist who asked a check-in "Therapist"), never by an id ("c-1"), and keeps no name in
+    its tab; once connected, the names are back."""
+    session = named_session(service, "Ana")
+    sid = session["session"]["id"]
+    client = open_widget(context, service, "client", session["tokens"]["c-1"])
+    panel = open_widget(context, service, "therapist", session["tokens"]["t-1"])
+    press(client, "Pause")
+    pause = attention_of(panel).locator('li[data-key="pause:c-1"]')
+    expect(pause.locator(".who")).to_have_text("Ana")
+    panel.get_by_role("button", name="Check in").click()
+    panel.get_by_role("button", name=SUDS_CHECK_IN).click()
+    feed = panel.get_by_role("region", name="Feed")
+    expect(feed).to_contain_text("Dr Tessa")  # the check-in's row names who asked
+
+    reload_unconnected(panel)
+    expect(pause.locator(".who")).to_have_text("Client")
+    card = panel.get_by_role("region", name="Clients").locator("[part~=client-row]")
+    expect(card.locator(".client-name strong")).to_have_text("Client")
+    expect(feed).to_contain_text("Joined: Client")
+    expect(feed.locator("li").filter(has_text="Check-in")).to_contain_text("Therapist")
+    text = panel_text(panel)
+    for shown in ("c-1", "t-1", "Ana", "Dr Tessa"):
+        assert shown not in text, shown
+    assert "Ana" not in (storage_entry(panel, sid) or "")  # no name kept in the tab
+
+    panel.unroute(SOCKET_IO)
+    expect(pause.locator(".who")).to_have_text("Ana", timeout=20_000)
+    expect(card.locator(".client-name strong")).to_have_text("Ana")
+    expect(feed).to_contain_text("Joined: Ana")
+    expect(feed.locator("li").filter(has_text="Check-in")).to_contain_text("Dr Tessa")
+
+
+def test_a_panel_reloaded_before_it_connects_numbers_several_clients(
+    context: Any, service: Service
+) -> None:
+    """With two clients in its log, the reloaded panel tells them apart, "Client 1" and "Client
+    2" in the order they came, the same on each one's row and card; then their names."""
+    session = named_session(service, "Ana", "Ben")
+    c1 = open_widget(context, service, "client", session["tokens"]["c-1"])
+    c2 = open_widget(context, service, "client", session["tokens"]["c-2"])
+    panel = open_widget(context, service, "therapist", session["tokens"]["t-1"])
+    press(c2, "Slow down")
+    press(c1, "Pause")
+    expect(attention_row(panel, "Ben", "Slow down")).to_be_visible()
+    expect(attention_row(panel, "Ana", "Pause")).to_be_visible()
+
+    reload_unconnected(panel)
+    cards = panel.get_by_role("region", name="Clients").locator("[part~=client-row]")
+    expect(attention_row(panel, "Client 1", "Pause")).to_be_visible()
+    expect(attention_row(panel, "Client 2", "Slow down")).to_be_visible()
+    expect(cards.filter(has_text="Client 1")).to_contain_text("Paused")
+    expect(cards.filter(has_text="Client 2")).to_contain_text("Slow down")
+    text = panel_text(panel)
+    for shown in ("c-1", "c-2", "Ana", "Ben"):
+        assert shown not in text, shown
+
+    panel.unroute(SOCKET_IO)
+    expect(attention_row(panel, "Ana", "Pause")).to_be_visible(timeout=20_000)
+    expect(attention_row(panel, "Ben", "Slow down")).to_be_visible()
+    expect(cards.filter(has_text="Ana")).to_contain_text("Paused")
+
+
 def test_help_now_comes_first_with_the_clients_location(context: Any, service: Service) -> None:
     session, _c1, c2, panel = two_clients(service, context)
     press(c2, "Slow down")

@@ -26,6 +26,7 @@ import { EXERCISES, clientStates, idMap, sessionClock } from './state.js';
 import { ackStates } from './therapist/acks.js';
 import { panelView, rowSeqs } from './therapist/attention.js';
 import { FocusKeeper } from './therapist/focus.js';
+import { panelNames } from './therapist/names.js';
 import {
   SENT_NOTICE_MS,
   requestNoticeShown,
@@ -254,7 +255,8 @@ export class ComfortTherapist extends LitElement {
     const acks = ackStates(conn, this._rejected);
     const view = panelView(events, { dismissed: conn.note('dismissedCues') || [], acks });
     const states = clientStates(conn.welcome, events);
-    const names = this._names();
+    // Before the welcome (a reload that cannot connect) "Client", never an id: names come with it.
+    const names = panelNames(conn.welcome, events, th.placeholderName);
     // After the end nothing can be sent: rows are put away with "Got it", and no actions.
     const ended = conn.status === 'ended' || events.some((e) => e.type === 'session_ended');
     const ctx = {
@@ -301,7 +303,7 @@ export class ComfortTherapist extends LitElement {
             .server=${this.server}
             .log=${events}
             .head=${conn.lastSeq}
-            .names=${names}
+            .names=${conn.welcome ? names : idMap() /* the service's summary names them, or by id */}
           ></comfort-summary>`
         : html`<div class="layout">
             <div class="col">${renderClients(ctx, states, events)} ${ended ? nothing : this._renderActions(th, names)}</div>
@@ -326,13 +328,6 @@ export class ComfortTherapist extends LitElement {
     // A panel that never had its welcome is connecting, not reconnecting: it was never there.
     const status = conn.status === 'offline' && !conn.welcome ? 'connecting' : conn.status;
     return html`${dot}${t.connection[status] || t.connection.connecting}`;
-  }
-
-  /** Display names by participant id (an idMap: any id is its own key, `__proto__` too). */
-  _names() {
-    const names = idMap();
-    for (const p of this.connection.welcome?.session?.participants || []) names[p.id] = p.display_name || p.id;
-    return names;
   }
 
   _clockText(th, events) {

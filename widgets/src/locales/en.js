@@ -205,6 +205,12 @@ export default {
     clockEnded: 'Session ended',
     sound: 'Soft sound for pauses and urgent cues',
     clientsHeading: 'Clients',
+    // Who a row or card is about before the panel's first welcome, which brings the display names
+    // (therapist/names.js): a role, numbered (n) only when the log holds several of it.
+    placeholderName: {
+      client: (n) => (n ? `Client ${n}` : 'Client'),
+      therapist: (n) => (n ? `Therapist ${n}` : 'Therapist'),
+    },
     connected: 'Connected',
     away: 'Not connected',
     paused: 'Paused',

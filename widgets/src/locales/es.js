@@ -196,6 +196,10 @@ export default {
     clockEnded: 'Sesión terminada',
     sound: 'Sonido suave para pausas y avisos urgentes',
     clientsHeading: 'Clientes',
+    placeholderName: {
+      client: (n) => (n ? `Cliente ${n}` : 'Cliente'),
+      therapist: (n) => (n ? `Terapeuta ${n}` : 'Terapeuta'),
+    },
     connected: 'En línea',
     away: 'Sin conexión',
     paused: 'En pausa',

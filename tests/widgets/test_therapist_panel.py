@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from service.tokens import TokenIssuer
 from tests.support import SECRET, Peer
@@ -698,24 +698,36 @@ def test_an_acknowledgement_pressed_offline_keeps_the_signal_in_needs_attention_
     expect(client.get_by_text("Your therapist saw this").first).to_be_visible()
 
 
+def reload_unconnected(panel: Page) -> None:
+    """Reload the panel with its socket blocked: it shows what its tab kept, and no welcome."""
+    panel.route(SOCKET_IO, lambda route: route.abort())
+    panel.reload()
+    expect(panel.locator("comfort-therapist [part~=status]").first).to_have_text("Connecting…")
+
+
+def paused_then_reloaded_unconnected(
+    context: Any, service: Service
+) -> tuple[str, Page, Page, Locator]:
+    """A client paused, seen by the panel, then the panel reloaded while it cannot connect: the
+    session id, the client, the panel and the pause's row, found by its key (the display names come with the
+    welcome, which the reloaded panel has not had)."""
+    session = service.create_session()
+    client = open_widget(context, service, "client", session["tokens"]["c-1"])
+    panel = open_widget(context, service, "therapist", session["tokens"]["t-1"])
+    press(client, "Pause")
+    pause = attention_of(panel).locator('li[data-key="pause:c-1"]')
+    expect(pause).to_be_visible()
+    reload_unconnected(panel)
+    return session["session"]["id"], client, panel, pause
+
+
 def test_an_acknowledgement_kept_across_a_reload_goes_out_once_the_panel_connects(
     context: Any, service: Service
 ) -> None:
     """A panel reloaded while it cannot connect still shows the pause it had (its log is kept
     in this tab) and still offers Acknowledge: the seq is known and the press is kept with the
     same id, so it goes out once the panel connects, stored once; until then the row says so."""
-    session = service.create_session()
-    sid = session["session"]["id"]
-    client = open_widget(context, service, "client", session["tokens"]["c-1"])
-    panel = open_widget(context, service, "therapist", session["tokens"]["t-1"])
-    press(client, "Pause")
-    # By its key: the display names come with the welcome, which the reloaded panel has not had.
-    pause = attention_of(panel).locator('li[data-key="pause:c-1"]')
-    expect(pause).to_be_visible()
-
-    panel.route(SOCKET_IO, lambda route: route.abort())
-    panel.reload()
-    expect(panel.locator("comfort-therapist [part~=status]").first).to_have_text("Connecting…")
+    sid, client, panel, pause = paused_then_reloaded_unconnected(context, service)
     pause.get_by_role("button", name="Acknowledge").click()
     expect(ack_state(pause)).to_have_text(
         "Acknowledgement not sent yet: it will go out once the panel connects."
@@ -757,18 +769,24 @@ def test_a_refused_acknowledgement_says_so_and_can_be_pressed_again(
     expect(pause.get_by_role("button", name="Acknowledge")).to_be_visible()
 
 
-def test_a_panel_that_never_connected_shows_no_empty_clients_heading(
-    context: Any, service: Service
-) -> None:
-    """Before its first connection the panel knows no client: no "Clients" heading over
-    nothing (Needs attention and the status line say it is connecting). Once connected, the
-    clients are there under it."""
+def open_unconnected_panel(context: Any, service: Service) -> Page:
+    """A new session's panel opened with its socket blocked: it has never connected."""
     session = service.create_session()
     page = context.new_page()
     page.route(SOCKET_IO, lambda route: route.abort())
     page.goto(service.embed("therapist", session["tokens"]["t-1"]))
     expect(page.locator("comfort-therapist [part~=status]").first).to_have_text("Connecting…")
     expect(page.get_by_role("heading", name="Needs attention")).to_be_visible()
+    return page
+
+
+def test_a_panel_that_never_connected_shows_no_empty_clients_heading(
+    context: Any, service: Service
+) -> None:
+    """Before its first connection the panel knows no client: no "Clients" heading over
+    nothing (Needs attention and the status line say it is connecting). Once connected, the
+    clients are there under it."""
+    page = open_unconnected_panel(context, service)
     expect(page.get_by_role("heading", name="Clients")).to_have_count(0)
     expect(page.get_by_role("region", name="Clients")).to_have_count(0)
 
@@ -785,12 +803,7 @@ def test_a_panel_that_never_connected_shows_no_empty_feed_heading(
     know what the feed holds: no "Feed" heading over nothing, not even "Nothing yet." (Needs
     attention and the status line say it is connecting). Once connected and caught up it is
     there, and then "Nothing yet." is true."""
-    session = service.create_session()
-    page = context.new_page()
-    page.route(SOCKET_IO, lambda route: route.abort())
-    page.goto(service.embed("therapist", session["tokens"]["t-1"]))
-    expect(page.locator("comfort-therapist [part~=status]").first).to_have_text("Connecting…")
-    expect(page.get_by_role("heading", name="Needs attention")).to_be_visible()
+    page = open_unconnected_panel(context, service)
     time.sleep(1)  # a few refused attempts later, still none
     expect(page.get_by_role("heading", name="Feed")).to_have_count(0)
     expect(page.get_by_role("region", name="Feed")).to_have_count(0)
@@ -812,16 +825,7 @@ def test_a_panel_reloaded_before_it_connects_says_its_rows_came_in_earlier(
     """A panel reloaded while it cannot connect shows the rows its tab kept, and says they came
     in earlier, never that what needs attention is still to come. Once connected the note goes
     and the row is still there, now known to be current."""
-    session = service.create_session()
-    client = open_widget(context, service, "client", session["tokens"]["c-1"])
-    panel = open_widget(context, service, "therapist", session["tokens"]["t-1"])
-    press(client, "Pause")
-    pause = attention_of(panel).locator('li[data-key="pause:c-1"]')
-    expect(pause).to_be_visible()
-
-    panel.route(SOCKET_IO, lambda route: route.abort())
-    panel.reload()
-    expect(panel.locator("comfort-therapist [part~=status]").first).to_have_text("Connecting…")
+    _, _, panel, pause = paused_then_reloaded_unconnected(context, service)
     behind = attention_of(panel).locator("[part~=attention-behind]")
     expect(behind).to_have_text(NOT_CONNECTED_KEPT)
     expect(pause).to_be_visible()
@@ -843,13 +847,6 @@ def named_session(service: Service, *names: str) -> dict[str, Any]:
             for i, name in enumerate(names, 1)
         ]
     )
-
-
-def reload_unconnected(panel: Page) -> None:
-    """Reload the panel with its socket blocked: it shows what its tab kept, and no welcome."""
-    panel.route(SOCKET_IO, lambda route: route.abort())
-    panel.reload()
-    expect(panel.locator("comfort-therapist [part~=status]").first).to_have_text("Connecting…")
 
 
 def test_a_panel_reloaded_before_it_connects_calls_its_client_client_not_by_id(
